@@ -1,0 +1,1 @@
+//! CRD types of `breakglass.t-caas.telekom.com/v1alpha1`.

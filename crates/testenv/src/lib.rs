@@ -1,0 +1,1 @@
+//! Test environment: bring-up of real control planes and helpers for tests.
