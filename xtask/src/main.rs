@@ -1,13 +1,29 @@
 //! Project tasks, run as `cargo xtask <task>`.
 
-use clap::Parser;
+mod crds;
+mod testenv;
+
+use clap::{Parser, Subcommand};
 
 /// Project tasks.
 #[derive(Debug, Parser)]
-#[command(name = "xtask")]
-enum Task {}
+#[command(name = "xtask", about = "breakglass project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Generate the CRD manifests into `config/crd/` (or check them with `--check`).
+    Crds(crds::Args),
+    /// Build, start, stop and describe the local test environment.
+    Testenv(testenv::Args),
+}
 
 fn main() -> anyhow::Result<()> {
-    let _task = Task::parse();
-    Ok(())
+    match Cli::parse().task {
+        Task::Crds(args) => crds::run(args),
+        Task::Testenv(args) => testenv::run(args),
+    }
 }
