@@ -1,5 +1,6 @@
 //! Project tasks, run as `cargo xtask <task>`.
 
+mod ci;
 mod crds;
 mod testenv;
 
@@ -19,11 +20,14 @@ enum Task {
     Crds(crds::Args),
     /// Build, start, stop and describe the local test environment.
     Testenv(testenv::Args),
+    /// Run every check and test (the README's test command).
+    Test(ci::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Crds(args) => crds::run(args),
         Task::Testenv(args) => testenv::run(args),
+        Task::Test(args) => ci::run(args),
     }
 }
