@@ -1,0 +1,1 @@
+//! The breakglass hub server: REST API, authorization webhook, controllers.
