@@ -1,1 +1,3 @@
 //! Pure decision logic: no I/O, no async, no clock (time is passed in).
+
+pub mod glob;
