@@ -1,3 +1,4 @@
 //! Pure decision logic: no I/O, no async, no clock (time is passed in).
 
+pub mod duration;
 pub mod glob;
