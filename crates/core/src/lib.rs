@@ -2,3 +2,4 @@
 
 pub mod duration;
 pub mod glob;
+pub mod selector;
