@@ -2,4 +2,5 @@
 
 pub mod duration;
 pub mod glob;
+pub mod namespace;
 pub mod selector;
