@@ -4,7 +4,11 @@ use clap::Parser;
 
 /// Command-line options of the hub server.
 #[derive(Debug, Parser)]
-#[command(name = "breakglass", version, about = "Just-in-time access for Kubernetes fleets")]
+#[command(
+    name = "breakglass",
+    version,
+    about = "Just-in-time access for Kubernetes fleets"
+)]
 struct Args {}
 
 fn main() -> anyhow::Result<()> {

@@ -1,0 +1,375 @@
+//! The server configuration file (`config.yaml`), in the reference's shape.
+//!
+//! Settings come from the file first; command-line flags and environment variables
+//! override the few settings that operators commonly change per deployment.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Errors while reading the configuration file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// Path of the file.
+        path: String,
+        /// Underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML of the expected shape.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// Path of the file.
+        path: String,
+        /// What is wrong, with its location.
+        message: String,
+    },
+    /// A value is syntactically fine but not allowed.
+    #[error("invalid config: {field}: {message}")]
+    Invalid {
+        /// Dotted path of the offending key.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// HTTP server settings.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Settings of the web UI and the links the server writes (mails, webhook reasons).
+    #[serde(default)]
+    pub frontend: FrontendConfig,
+    /// Hub and spoke cluster settings.
+    #[serde(default)]
+    pub kubernetes: KubernetesConfig,
+}
+
+/// `server.*` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address the HTTP server listens on, e.g. `:8080` or `127.0.0.1:8080`.
+    #[serde(default = "default_listen_address")]
+    pub listen_address: String,
+    /// PEM certificate file; with `tlsKeyFile` the server speaks HTTPS.
+    #[serde(default)]
+    pub tls_cert_file: Option<String>,
+    /// PEM private key file.
+    #[serde(default)]
+    pub tls_key_file: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is trusted. Empty trusts none.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Origins allowed for CORS, in addition to `frontend.baseURL`.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Hide identity provider names in webhook deny reasons (default true).
+    #[serde(default, rename = "hardenedIDPHints")]
+    pub hardened_idp_hints: Option<bool>,
+    /// HTTP timeouts.
+    #[serde(default)]
+    pub timeouts: TimeoutsConfig,
+    /// How long a graceful shutdown may take, as a Go duration.
+    #[serde(default)]
+    pub shutdown_timeout: Option<String>,
+    /// Record webhook activity on sessions (needed for idle timeouts).
+    #[serde(default)]
+    pub enable_activity_tracking: bool,
+    /// Redact group names and subjects in logs.
+    #[serde(default)]
+    pub redact_logs: bool,
+    /// Let the OIDC proxy follow redirects.
+    #[serde(default, rename = "allowOIDCProxyRedirects")]
+    pub allow_oidc_proxy_redirects: Option<bool>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen_address: default_listen_address(),
+            tls_cert_file: None,
+            tls_key_file: None,
+            trusted_proxies: Vec::new(),
+            allowed_origins: Vec::new(),
+            hardened_idp_hints: None,
+            timeouts: TimeoutsConfig::default(),
+            shutdown_timeout: None,
+            enable_activity_tracking: false,
+            redact_logs: false,
+            allow_oidc_proxy_redirects: None,
+        }
+    }
+}
+
+fn default_listen_address() -> String {
+    ":8080".to_owned()
+}
+
+/// `server.timeouts.*`, Go duration strings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TimeoutsConfig {
+    /// Whole-request read timeout (default 30s).
+    #[serde(default)]
+    pub read_timeout: Option<String>,
+    /// Header read timeout (default 10s).
+    #[serde(default)]
+    pub read_header_timeout: Option<String>,
+    /// Response write timeout (default 60s).
+    #[serde(default)]
+    pub write_timeout: Option<String>,
+    /// Keep-alive idle timeout (default 120s).
+    #[serde(default)]
+    pub idle_timeout: Option<String>,
+    /// Largest accepted request header block in bytes (default 1 MiB).
+    #[serde(default)]
+    pub max_header_bytes: Option<u64>,
+}
+
+/// `frontend.*` settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FrontendConfig {
+    /// Public URL of the UI, used in mails and webhook reasons.
+    #[serde(default, rename = "baseURL")]
+    pub base_url: Option<String>,
+    /// Product name shown in the UI and mail subjects.
+    #[serde(default)]
+    pub branding_name: Option<String>,
+    /// `oss` (default), `neutral`, `default` or `telekom`.
+    #[serde(default)]
+    pub ui_flavour: Option<String>,
+}
+
+/// `kubernetes.*` settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KubernetesConfig {
+    /// kubeconfig context for the hub (empty: current context or in-cluster).
+    #[serde(default)]
+    pub context: Option<String>,
+    /// Group prefixes (e.g. `oidc:`) stripped from token groups and tried on spokes.
+    #[serde(default)]
+    pub oidc_prefixes: Vec<String>,
+    /// Interval of the ClusterConfig reachability check, as a Go duration.
+    #[serde(default)]
+    pub cluster_config_check_interval: Option<String>,
+    /// Claim that identifies users in sessions: `email` (default), `preferred_username`, `sub`.
+    #[serde(default)]
+    pub user_identifier_claim: Option<UserIdentifierClaim>,
+    /// Per-spoke circuit breaker.
+    #[serde(default)]
+    pub circuit_breaker: Option<CircuitBreakerConfig>,
+}
+
+/// Which token claim names a user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserIdentifierClaim {
+    /// The `email` claim.
+    #[default]
+    #[serde(rename = "email")]
+    Email,
+    /// The `preferred_username` claim.
+    #[serde(rename = "preferred_username")]
+    PreferredUsername,
+    /// The `sub` claim.
+    #[serde(rename = "sub")]
+    Sub,
+}
+
+/// `kubernetes.circuitBreaker.*`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CircuitBreakerConfig {
+    /// Turn the breaker on.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Consecutive failures that open it (default 3).
+    #[serde(default)]
+    pub failure_threshold: Option<u32>,
+    /// Successes in half-open state that close it (default 2).
+    #[serde(default)]
+    pub success_threshold: Option<u32>,
+    /// How long it stays open, as a Go duration (default 30s).
+    #[serde(default)]
+    pub open_duration: Option<String>,
+    /// Probes allowed while half-open (default 1).
+    #[serde(default)]
+    pub half_open_max_requests: Option<u32>,
+}
+
+impl Config {
+    /// Reads and checks a configuration file. A missing file is an error: a server
+    /// started with a typo in its config path must not come up with defaults.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|err| match err {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.display().to_string(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses configuration text and checks its values.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = if text.trim().is_empty() {
+            Config::default()
+        } else {
+            serde_saphyr::from_str(text).map_err(|err| ConfigError::Parse {
+                path: String::new(),
+                message: err.to_string(),
+            })?
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.server.tls_cert_file.is_some() != self.server.tls_key_file.is_some() {
+            return Err(ConfigError::Invalid {
+                field: "server.tlsCertFile",
+                message: "tlsCertFile and tlsKeyFile must be set together".to_owned(),
+            });
+        }
+        for (field, value) in [
+            ("server.shutdownTimeout", &self.server.shutdown_timeout),
+            (
+                "server.timeouts.readTimeout",
+                &self.server.timeouts.read_timeout,
+            ),
+            (
+                "server.timeouts.readHeaderTimeout",
+                &self.server.timeouts.read_header_timeout,
+            ),
+            (
+                "server.timeouts.writeTimeout",
+                &self.server.timeouts.write_timeout,
+            ),
+            (
+                "server.timeouts.idleTimeout",
+                &self.server.timeouts.idle_timeout,
+            ),
+            (
+                "kubernetes.clusterConfigCheckInterval",
+                &self.kubernetes.cluster_config_check_interval,
+            ),
+        ] {
+            if let Some(value) = value {
+                parse_positive_duration(value)
+                    .map_err(|message| ConfigError::Invalid { field, message })?;
+            }
+        }
+        if let Some(base) = &self.frontend.base_url
+            && !(base.starts_with("https://") || base.starts_with("http://"))
+        {
+            return Err(ConfigError::Invalid {
+                field: "frontend.baseURL",
+                message: format!("{base:?} is not an http(s) URL"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Group prefixes to strip, longest first so that `oidc:admin:` wins over `oidc:`.
+    pub fn oidc_prefixes(&self) -> Vec<String> {
+        let mut prefixes: Vec<String> = self
+            .kubernetes
+            .oidc_prefixes
+            .iter()
+            .filter(|p| !p.is_empty())
+            .cloned()
+            .collect();
+        prefixes.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        prefixes
+    }
+
+    /// Hides IDP names in deny reasons unless explicitly turned off.
+    pub fn hardened_idp_hints(&self) -> bool {
+        self.server.hardened_idp_hints.unwrap_or(true)
+    }
+
+    /// Graceful shutdown budget (default 30s).
+    pub fn shutdown_timeout(&self) -> Duration {
+        duration_or(&self.server.shutdown_timeout, Duration::from_secs(30))
+    }
+}
+
+/// Parses a Go duration that must be positive; the message says what is wrong.
+pub fn parse_positive_duration(value: &str) -> Result<Duration, String> {
+    let parsed = breakglass_core::duration::GoDuration::parse(value)
+        .map_err(|err| format!("{value:?} is not a duration: {err}"))?;
+    if !parsed.is_positive() {
+        return Err(format!("{value:?} must be positive"));
+    }
+    u64::try_from(parsed.as_nanos())
+        .map(Duration::from_nanos)
+        .map_err(|_| format!("{value:?} is out of range"))
+}
+
+fn duration_or(value: &Option<String>, default: Duration) -> Duration {
+    value
+        .as_deref()
+        .and_then(|v| parse_positive_duration(v).ok())
+        .unwrap_or(default)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_shaped_file_parses() {
+        let config = Config::parse(
+            "server:\n  listenAddress: 127.0.0.1:8080\n  enableActivityTracking: true\n\
+             frontend:\n  baseURL: https://breakglass.example.com\n  brandingName: Breakglass\n\
+             kubernetes:\n  oidcPrefixes: ['oidc:', 'keycloak:']\n  userIdentifierClaim: preferred_username\n",
+        )
+        .unwrap();
+        assert_eq!(config.server.listen_address, "127.0.0.1:8080");
+        assert!(config.server.enable_activity_tracking);
+        assert_eq!(
+            config.kubernetes.user_identifier_claim,
+            Some(UserIdentifierClaim::PreferredUsername)
+        );
+        assert_eq!(config.oidc_prefixes(), vec!["keycloak:", "oidc:"]);
+        assert!(config.hardened_idp_hints());
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let config = Config::parse("").unwrap();
+        assert_eq!(config.server.listen_address, ":8080");
+        assert_eq!(config.shutdown_timeout(), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_with_its_name() {
+        let err = Config::parse("server:\n  listenAdress: :8080\n").unwrap_err();
+        assert!(err.to_string().contains("listenAdress"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        let err = Config::parse("server:\n  shutdownTimeout: soon\n").unwrap_err();
+        assert!(err.to_string().contains("server.shutdownTimeout"), "{err}");
+        let err = Config::parse("server:\n  tlsCertFile: a.pem\n").unwrap_err();
+        assert!(err.to_string().contains("tlsKeyFile"), "{err}");
+        let err = Config::parse("frontend:\n  baseURL: ftp://x\n").unwrap_err();
+        assert!(err.to_string().contains("frontend.baseURL"), "{err}");
+    }
+}

@@ -1,0 +1,182 @@
+//! The HTTP surface: routes, shared state, authentication extractor, health and metrics.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use prometheus_client::registry::Registry;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::auth::{AuthError, Authenticator, Identity};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::metrics::{IdpLabel, IdpReasonLabel, Metrics};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// State shared by all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration file.
+    pub config: Arc<Config>,
+    /// Token verification.
+    pub auth: Authenticator,
+    /// Metrics handles.
+    pub metrics: Metrics,
+    /// The registry `/metrics` renders.
+    pub registry: Arc<Registry>,
+    /// True once the caches the API reads from are synced.
+    pub ready: Arc<AtomicBool>,
+}
+
+/// Builds the router with every route this server serves.
+pub fn router(state: AppState, api: Router<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .merge(api)
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, "ok").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "caches not synced").into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = crate::metrics::render(&state.registry);
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
+}
+
+async fn not_found(request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") || request.uri().path() == "/api" {
+        ApiError::NotFound(format!(
+            "no route {} {}",
+            request.method(),
+            request.uri().path()
+        ))
+        .into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "not found").into_response()
+    }
+}
+
+/// Counts and times every request by its route template (never by raw path, which
+/// would let clients create unbounded label values).
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let endpoint = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state.metrics.observe_api(
+        &endpoint,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// An authenticated caller. Extracting it answers 401 with a JSON body when the
+/// bearer token is missing or invalid.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Identity);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = match parts.headers.get(header::AUTHORIZATION) {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .map_err(|_| ApiError::Unauthorized(AuthError::Malformed.to_string()))?,
+            ),
+        };
+        match state.auth.authenticate(header).await {
+            Ok(identity) => {
+                let label = IdpLabel {
+                    identity_provider: identity.provider.clone(),
+                };
+                state.metrics.jwt_requests.get_or_create(&label).inc();
+                state.metrics.jwt_success.get_or_create(&label).inc();
+                Ok(Caller(identity))
+            }
+            Err(err) => {
+                state
+                    .metrics
+                    .jwt_requests
+                    .get_or_create(&IdpLabel {
+                        identity_provider: "unknown".to_owned(),
+                    })
+                    .inc();
+                state
+                    .metrics
+                    .jwt_failure
+                    .get_or_create(&IdpReasonLabel {
+                        identity_provider: "unknown".to_owned(),
+                        reason: auth_failure_label(&err).to_owned(),
+                    })
+                    .inc();
+                Err(match err {
+                    AuthError::Throttled => ApiError::TooManyRequests {
+                        message: err.to_string(),
+                        retry_after_secs: crate::auth::MIN_REFETCH_INTERVAL.as_secs(),
+                    },
+                    other => ApiError::Unauthorized(other.to_string()),
+                })
+            }
+        }
+    }
+}
+
+fn auth_failure_label(err: &AuthError) -> &'static str {
+    match err {
+        AuthError::Missing => "missing",
+        AuthError::Malformed => "malformed",
+        AuthError::InvalidToken(_) => "invalid_token",
+        AuthError::UnknownIssuer(_) => "unknown_issuer",
+        AuthError::Algorithm(_) => "algorithm",
+        AuthError::UnknownKey => "unknown_key",
+        AuthError::Rejected(_) => "rejected",
+        AuthError::KeysUnavailable { .. } => "keys_unavailable",
+        AuthError::Throttled => "throttled",
+    }
+}
+
+/// JSON body of `GET /api/config`.
+pub async fn frontend_config(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let providers = state.auth.providers().await;
+    let first = providers.first();
+    Json(serde_json::json!({
+        "frontend": {
+            "oidcAuthority": first.map(|p| p.authority.clone()).unwrap_or_default(),
+            "oidcClientID": "",
+            "brandingName": state.config.frontend.branding_name,
+            "uiFlavour": state.config.frontend.ui_flavour.clone().unwrap_or_else(|| "oss".to_owned()),
+        }
+    }))
+}

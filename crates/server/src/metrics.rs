@@ -1,0 +1,262 @@
+//! Prometheus metrics, named as the reference names them (`breakglass_*`).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Label set with only a cluster.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClusterLabel {
+    /// Cluster name.
+    pub cluster: String,
+}
+
+/// Label set of an API endpoint.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EndpointLabel {
+    /// Route template, e.g. `/api/breakglassSessions/{name}/approve`.
+    pub endpoint: String,
+}
+
+/// Label set of an API error.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EndpointStatusLabel {
+    /// Route template.
+    pub endpoint: String,
+    /// HTTP status code.
+    pub status_code: String,
+}
+
+/// Label set of a failed session creation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClusterReasonLabel {
+    /// Cluster name.
+    pub cluster: String,
+    /// Short machine-readable reason.
+    pub reason: String,
+}
+
+/// Label set of a JWT validation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IdpLabel {
+    /// Identity provider name (or `unknown`).
+    pub identity_provider: String,
+}
+
+/// Label set of a failed JWT validation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IdpReasonLabel {
+    /// Identity provider name (or `unknown`).
+    pub identity_provider: String,
+    /// Why it failed.
+    pub reason: String,
+}
+
+/// Every metric the server exports. Cloning is cheap: metrics are shared handles.
+#[derive(Clone)]
+pub struct Metrics {
+    /// Sessions created.
+    pub session_created: Family<ClusterLabel, Counter>,
+    /// Session creations refused.
+    pub session_create_failed: Family<ClusterReasonLabel, Counter>,
+    /// Session status updates written.
+    pub session_updated: Family<ClusterLabel, Counter>,
+    /// Sessions deleted after retention.
+    pub session_deleted: Family<ClusterLabel, Counter>,
+    /// Sessions expired by time.
+    pub session_expired: Family<ClusterLabel, Counter>,
+    /// Sessions expired by idleness.
+    pub session_idle_expired: Family<ClusterLabel, Counter>,
+    /// Sessions approved for a later start.
+    pub session_scheduled: Family<ClusterLabel, Counter>,
+    /// Sessions that became active.
+    pub session_activated: Family<ClusterLabel, Counter>,
+    /// Sessions approved.
+    pub session_approved: Family<ClusterLabel, Counter>,
+    /// Sessions rejected.
+    pub session_rejected: Family<ClusterLabel, Counter>,
+    /// API requests by endpoint.
+    pub api_requests: Family<EndpointLabel, Counter>,
+    /// API errors by endpoint and status.
+    pub api_errors: Family<EndpointStatusLabel, Counter>,
+    /// API latency by endpoint.
+    pub api_duration: Family<EndpointLabel, Histogram, fn() -> Histogram>,
+    /// Token validations attempted.
+    pub jwt_requests: Family<IdpLabel, Counter>,
+    /// Token validations that succeeded.
+    pub jwt_success: Family<IdpLabel, Counter>,
+    /// Token validations that failed.
+    pub jwt_failure: Family<IdpReasonLabel, Counter>,
+    /// ClusterConfigs checked.
+    pub clusterconfigs_checked: Family<ClusterLabel, Counter>,
+    /// ClusterConfig checks that failed.
+    pub clusterconfigs_failed: Family<ClusterLabel, Counter>,
+    /// 1 while this replica is the leader.
+    pub leader: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new([
+        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    ])
+}
+
+impl Metrics {
+    /// Creates the metrics and registers them under the `breakglass` prefix.
+    pub fn new(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            session_created: Family::default(),
+            session_create_failed: Family::default(),
+            session_updated: Family::default(),
+            session_deleted: Family::default(),
+            session_expired: Family::default(),
+            session_idle_expired: Family::default(),
+            session_scheduled: Family::default(),
+            session_activated: Family::default(),
+            session_approved: Family::default(),
+            session_rejected: Family::default(),
+            api_requests: Family::default(),
+            api_errors: Family::default(),
+            api_duration: Family::new_with_constructor(latency_histogram),
+            jwt_requests: Family::default(),
+            jwt_success: Family::default(),
+            jwt_failure: Family::default(),
+            clusterconfigs_checked: Family::default(),
+            clusterconfigs_failed: Family::default(),
+            leader: Gauge::default(),
+        };
+        let r = registry;
+        r.register(
+            "session_created",
+            "Sessions created",
+            metrics.session_created.clone(),
+        );
+        r.register(
+            "session_create_failed",
+            "Session creations refused",
+            metrics.session_create_failed.clone(),
+        );
+        r.register(
+            "session_updated",
+            "Session status updates",
+            metrics.session_updated.clone(),
+        );
+        r.register(
+            "session_deleted",
+            "Sessions deleted after retention",
+            metrics.session_deleted.clone(),
+        );
+        r.register(
+            "session_expired",
+            "Sessions expired by time",
+            metrics.session_expired.clone(),
+        );
+        r.register(
+            "session_idle_expired",
+            "Sessions expired after inactivity",
+            metrics.session_idle_expired.clone(),
+        );
+        r.register(
+            "session_scheduled",
+            "Sessions approved for a later start",
+            metrics.session_scheduled.clone(),
+        );
+        r.register(
+            "session_activated",
+            "Sessions that became active",
+            metrics.session_activated.clone(),
+        );
+        r.register(
+            "session_approved",
+            "Sessions approved",
+            metrics.session_approved.clone(),
+        );
+        r.register(
+            "session_rejected",
+            "Sessions rejected",
+            metrics.session_rejected.clone(),
+        );
+        r.register(
+            "api_endpoint_requests",
+            "API requests",
+            metrics.api_requests.clone(),
+        );
+        r.register(
+            "api_endpoint_errors",
+            "API errors",
+            metrics.api_errors.clone(),
+        );
+        r.register(
+            "api_endpoint_duration_seconds",
+            "API latency",
+            metrics.api_duration.clone(),
+        );
+        r.register(
+            "jwt_validation_requests",
+            "Token validations",
+            metrics.jwt_requests.clone(),
+        );
+        r.register(
+            "jwt_validation_success",
+            "Successful token validations",
+            metrics.jwt_success.clone(),
+        );
+        r.register(
+            "jwt_validation_failure",
+            "Failed token validations",
+            metrics.jwt_failure.clone(),
+        );
+        r.register(
+            "clusterconfigs_checked",
+            "ClusterConfig checks",
+            metrics.clusterconfigs_checked.clone(),
+        );
+        r.register(
+            "clusterconfigs_failed",
+            "Failed ClusterConfig checks",
+            metrics.clusterconfigs_failed.clone(),
+        );
+        r.register(
+            "leader",
+            "1 while this replica leads",
+            metrics.leader.clone(),
+        );
+        metrics
+    }
+
+    /// Counts one API request.
+    pub fn observe_api(&self, endpoint: &str, status: u16, seconds: f64) {
+        let label = EndpointLabel {
+            endpoint: endpoint.to_owned(),
+        };
+        self.api_requests.get_or_create(&label).inc();
+        self.api_duration.get_or_create(&label).observe(seconds);
+        if status >= 400 {
+            self.api_errors
+                .get_or_create(&EndpointStatusLabel {
+                    endpoint: endpoint.to_owned(),
+                    status_code: status.to_string(),
+                })
+                .inc();
+        }
+    }
+}
+
+/// Renders the registry in the Prometheus text format.
+pub fn render(registry: &Registry) -> String {
+    let mut out = String::new();
+    if prometheus_client::encoding::text::encode(&mut out, registry).is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// Counter-name helper: cluster label value.
+pub fn cluster(name: &str) -> ClusterLabel {
+    ClusterLabel {
+        cluster: name.to_owned(),
+    }
+}
