@@ -8,7 +8,11 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 };
 use kube::CustomResourceExt;
 
-use crate::{BreakglassSession, DebugPodTemplate, DebugSession, DebugSessionTemplate};
+use crate::{
+    AuditConfig, BreakglassEscalation, BreakglassSession, ClusterConfig, DebugPodTemplate,
+    DebugSession, DebugSessionClusterBinding, DebugSessionTemplate, DenyPolicy, IdentityProvider,
+    MailProvider,
+};
 
 /// Error while rendering a CRD manifest.
 #[derive(Debug, thiserror::Error)]
@@ -24,9 +28,16 @@ pub struct RenderError {
 /// The CRDs of every kind, in a stable order.
 pub fn all() -> Vec<CustomResourceDefinition> {
     let mut crds = vec![
+        BreakglassEscalation::crd(),
         BreakglassSession::crd(),
+        DenyPolicy::crd(),
+        ClusterConfig::crd(),
+        IdentityProvider::crd(),
+        MailProvider::crd(),
+        AuditConfig::crd(),
         DebugPodTemplate::crd(),
         DebugSessionTemplate::crd(),
+        DebugSessionClusterBinding::crd(),
         DebugSession::crd(),
     ];
     for crd in &mut crds {

@@ -1,6 +1,6 @@
 //! CRD types of `breakglass.t-caas.telekom.com/v1alpha1`.
 //!
-//! One module per kind (the debug kinds share [`debug`]), shared types in [`common`],
+//! One module per kind (the debug kinds share [`debug_common`]), shared types in [`common`],
 //! label keys in [`labels`], and CRD manifest generation in [`crds`].
 //!
 //! Conventions: every optional field is an `Option` that is left out when `None`, so objects
@@ -15,23 +15,41 @@
 mod macros;
 mod schema;
 
+pub mod audit_config;
+pub mod breakglass_escalation;
 pub mod breakglass_session;
+pub mod cluster_config;
 pub mod common;
 pub mod crds;
 pub mod debug_common;
 pub mod debug_pod_template;
 pub mod debug_session;
+pub mod debug_session_cluster_binding;
 pub mod debug_session_template;
+pub mod deny_policy;
+pub mod identity_provider;
 pub mod labels;
+pub mod mail_provider;
 
+pub use audit_config::{AuditConfig, AuditConfigSpec, AuditConfigStatus};
+pub use breakglass_escalation::{
+    BreakglassEscalation, BreakglassEscalationSpec, BreakglassEscalationStatus,
+};
 pub use breakglass_session::{
     BreakglassSession, BreakglassSessionSpec, BreakglassSessionState, BreakglassSessionStatus,
 };
+pub use cluster_config::{ClusterConfig, ClusterConfigSpec, ClusterConfigStatus};
 pub use debug_pod_template::{DebugPodTemplate, DebugPodTemplateSpec, DebugPodTemplateStatus};
 pub use debug_session::{DebugSession, DebugSessionSpec, DebugSessionState, DebugSessionStatus};
+pub use debug_session_cluster_binding::{
+    DebugSessionClusterBinding, DebugSessionClusterBindingSpec, DebugSessionClusterBindingStatus,
+};
 pub use debug_session_template::{
     DebugSessionTemplate, DebugSessionTemplateSpec, DebugSessionTemplateStatus,
 };
+pub use deny_policy::{DenyPolicy, DenyPolicySpec, DenyPolicyStatus};
+pub use identity_provider::{IdentityProvider, IdentityProviderSpec, IdentityProviderStatus};
+pub use mail_provider::{MailProvider, MailProviderSpec, MailProviderStatus};
 
 /// API group of every kind.
 pub const GROUP: &str = "breakglass.t-caas.telekom.com";
