@@ -1,9 +1,100 @@
-//! `cargo xtask testenv`: the local test environment.
+//! `cargo xtask testenv`: the local test environment (see docs/testenv.md).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use breakglass_testenv::harness::{self, UpOptions};
+use breakglass_testenv::layout::{self, FailurePolicy, Layout, Settings, State};
 
 /// Arguments of `cargo xtask testenv`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+    /// Run directory (default: `.testenv/` at the repository root).
+    #[arg(long, global = true, env = layout::ENV_DIR)]
+    dir: Option<PathBuf>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("testenv is not wired yet")
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Build the binaries (or find them in the cache) without starting anything.
+    Build,
+    /// Build if needed, then start the environment (does nothing if it is already up).
+    Up(UpArgs),
+    /// Stop every process of the environment.
+    Down,
+    /// Tell which components are up, healthy, and how much memory they use.
+    Status,
+    /// Print `export NAME=value` lines for tests and shells: `eval "$(cargo xtask testenv env)"`.
+    Env,
+}
+
+#[derive(Debug, clap::Args)]
+struct UpArgs {
+    /// Restart even if an environment with the same settings is up.
+    #[arg(long)]
+    restart: bool,
+    /// Address of the breakglass server the target apiservers call.
+    #[arg(long, env = layout::ENV_WEBHOOK_ADDR)]
+    webhook_addr: Option<SocketAddr>,
+    /// Webhook failure policy on the targets: NoOpinion or Deny.
+    #[arg(long, env = layout::ENV_FAILURE_POLICY, value_parser = parse_policy)]
+    failure_policy: Option<FailurePolicy>,
+    /// Prefix of OIDC groups on the targets.
+    #[arg(long, env = layout::ENV_GROUP_PREFIX)]
+    group_prefix: Option<String>,
+    /// First port of the block of ports testenv uses.
+    #[arg(long, env = layout::ENV_PORT_BASE)]
+    port_base: Option<u16>,
+}
+
+fn parse_policy(s: &str) -> Result<FailurePolicy, String> {
+    FailurePolicy::parse(s).ok_or_else(|| format!("{s:?}: expected NoOpinion or Deny"))
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let dir = match args.dir {
+        Some(d) => std::path::absolute(&d).context("resolving the run directory")?,
+        None => layout::default_run_dir(),
+    };
+    // Commands other than `up` talk to whatever is running: use its settings.
+    let running = State::read(&dir).ok().map(|s| s.settings);
+    let existing = || -> anyhow::Result<Layout> {
+        let settings = match &running {
+            Some(s) => s.clone(),
+            None => Settings::from_env().map_err(anyhow::Error::msg)?,
+        };
+        Ok(Layout::new(dir.clone(), settings))
+    };
+    match args.command {
+        Command::Build => harness::build().map(|_| ()),
+        Command::Up(up) => {
+            let mut settings = Settings::default();
+            if let Some(a) = up.webhook_addr {
+                settings.webhook_addr = a;
+            }
+            if let Some(p) = up.failure_policy {
+                settings.failure_policy = p;
+            }
+            if let Some(g) = up.group_prefix {
+                settings.group_prefix = g;
+            }
+            if let Some(p) = up.port_base {
+                settings.port_base = p;
+            }
+            // A running environment on other ports must be stopped on its own ports.
+            if let Some(old) = running.filter(|old| old.port_base != settings.port_base) {
+                harness::down(&Layout::new(dir.clone(), old))?;
+            }
+            harness::up(&UpOptions {
+                layout: Layout::new(dir, settings),
+                restart: up.restart,
+            })
+        }
+        Command::Down => harness::down(&existing()?),
+        Command::Status => harness::status(&existing()?),
+        Command::Env => harness::env(&existing()?),
+    }
 }

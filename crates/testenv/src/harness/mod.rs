@@ -1,0 +1,794 @@
+//! The harness behind `cargo xtask testenv`: build, up, down, status, env.
+//!
+//! Each cluster gets its own etcd and kube-apiserver; the targets also run
+//! kube-controller-manager, kube-scheduler and kwok (the hub runs a
+//! controller-manager too, for namespace deletion and garbage collection).
+//! Dex and mailpit are shared. All processes are plain daemons with pid files
+//! and logs in the run directory.
+
+pub mod build;
+pub mod pki;
+pub mod process;
+pub mod render;
+pub mod setup;
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use self::build::{Binaries, fmt_duration};
+use self::process::{Daemon, Recorded};
+use crate::layout::{
+    CLUSTERS, HUB, KUBECONFIG_SECRET_KEY, Layout, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET,
+    SYSTEM_NAMESPACE, State, TARGETS,
+};
+
+/// How long an apiserver may take to become ready.
+const APISERVER_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long any other component may take.
+const COMPONENT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// How a daemon's health is checked.
+#[derive(Debug, Clone)]
+enum Health {
+    /// Plain HTTP GET that must answer 200.
+    Http(String),
+    /// HTTPS GET with the testenv CA (and the admin certificate) that must answer 200.
+    Https(String),
+}
+
+/// A daemon of the environment and how to tell it is healthy.
+#[derive(Debug, Clone)]
+struct Planned {
+    daemon: Daemon,
+    health: Health,
+    /// Start phase: 1 = storage and identity, 2 = apiservers, 3 = the rest.
+    phase: u8,
+}
+
+fn s(v: impl Into<String>) -> String {
+    v.into()
+}
+
+fn plan(layout: &Layout, bins: &Binaries) -> Vec<Planned> {
+    let dir = &layout.dir;
+    let pki = layout.pki_dir();
+    let p = |f: &str| pki.join(f).display().to_string();
+    let mut out = Vec::new();
+    for cluster in CLUSTERS {
+        let ports = layout.ports(cluster);
+        let cdir = layout.cluster_dir(cluster);
+        let c = |f: &str| cdir.join(f).display().to_string();
+        out.push(Planned {
+            daemon: Daemon {
+                name: format!("etcd-{cluster}"),
+                bin: bins.path("etcd"),
+                args: vec![
+                    format!("--name={cluster}"),
+                    format!("--data-dir={}", c("etcd")),
+                    format!(
+                        "--listen-client-urls=http://127.0.0.1:{}",
+                        ports.etcd_client
+                    ),
+                    format!(
+                        "--advertise-client-urls=http://127.0.0.1:{}",
+                        ports.etcd_client
+                    ),
+                    format!("--listen-peer-urls=http://127.0.0.1:{}", ports.etcd_peer),
+                    format!(
+                        "--initial-advertise-peer-urls=http://127.0.0.1:{}",
+                        ports.etcd_peer
+                    ),
+                    format!(
+                        "--initial-cluster={cluster}=http://127.0.0.1:{}",
+                        ports.etcd_peer
+                    ),
+                    s("--unsafe-no-fsync"),
+                    s("--auto-compaction-retention=1"),
+                    s("--quota-backend-bytes=2147483648"),
+                    s("--log-level=warn"),
+                ],
+                env: vec![],
+            },
+            health: Health::Http(format!("http://127.0.0.1:{}/health", ports.etcd_client)),
+            phase: 1,
+        });
+        let mut args = vec![
+            format!("--etcd-servers=http://127.0.0.1:{}", ports.etcd_client),
+            s("--bind-address=127.0.0.1"),
+            s("--advertise-address=127.0.0.1"),
+            format!("--secure-port={}", ports.apiserver),
+            s("--endpoint-reconciler-type=none"),
+            s("--service-cluster-ip-range=10.96.0.0/16"),
+            format!("--tls-cert-file={}", p("serving.crt")),
+            format!("--tls-private-key-file={}", p("serving.key")),
+            format!("--client-ca-file={}", p("ca.crt")),
+            s("--service-account-issuer=https://kubernetes.default.svc.cluster.local"),
+            format!(
+                "--service-account-key-file={}",
+                p(&format!("sa-{cluster}.pub"))
+            ),
+            format!(
+                "--service-account-signing-key-file={}",
+                p(&format!("sa-{cluster}.key"))
+            ),
+            format!("--kubelet-client-certificate={}", p("admin.crt")),
+            format!("--kubelet-client-key={}", p("admin.key")),
+            s("--allow-privileged=true"),
+            s("--enable-priority-and-fairness=false"),
+            s("--profiling=false"),
+            format!("--authentication-config={}", c("authentication.yaml")),
+            format!("--cert-dir={}", c("certs")),
+        ];
+        if cluster == HUB {
+            args.push(s("--authorization-mode=Node,RBAC"));
+        } else {
+            args.push(format!(
+                "--authorization-config={}",
+                c("authorization.yaml")
+            ));
+        }
+        out.push(Planned {
+            daemon: Daemon {
+                name: format!("kube-apiserver-{cluster}"),
+                bin: bins.path("kube-apiserver"),
+                args,
+                env: vec![],
+            },
+            health: Health::Https(format!("{}/readyz", layout.server_url(cluster))),
+            phase: 2,
+        });
+        let kubeconfig = layout.kubeconfig(cluster).display().to_string();
+        let common = |port: u16| {
+            vec![
+                format!("--kubeconfig={kubeconfig}"),
+                s("--bind-address=127.0.0.1"),
+                format!("--secure-port={port}"),
+                s("--leader-elect=false"),
+                s("--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics"),
+                format!("--tls-cert-file={}", p("serving.crt")),
+                format!("--tls-private-key-file={}", p("serving.key")),
+                s("--profiling=false"),
+            ]
+        };
+        let mut kcm = common(ports.controller_manager);
+        kcm.extend([
+            format!("--root-ca-file={}", p("ca.crt")),
+            format!(
+                "--service-account-private-key-file={}",
+                p(&format!("sa-{cluster}.key"))
+            ),
+            format!("--cluster-signing-cert-file={}", p("ca.crt")),
+            format!("--cluster-signing-key-file={}", p("ca.key")),
+            s("--use-service-account-credentials=false"),
+        ]);
+        out.push(Planned {
+            daemon: Daemon {
+                name: format!("kube-controller-manager-{cluster}"),
+                bin: bins.path("kube-controller-manager"),
+                args: kcm,
+                env: vec![],
+            },
+            health: Health::Https(format!(
+                "https://127.0.0.1:{}/healthz",
+                ports.controller_manager
+            )),
+            phase: 3,
+        });
+        if cluster == HUB {
+            continue;
+        }
+        out.push(Planned {
+            daemon: Daemon {
+                name: format!("kube-scheduler-{cluster}"),
+                bin: bins.path("kube-scheduler"),
+                args: common(ports.scheduler),
+                env: vec![],
+            },
+            health: Health::Https(format!("https://127.0.0.1:{}/healthz", ports.scheduler)),
+            phase: 3,
+        });
+        out.push(Planned {
+            daemon: Daemon {
+                name: format!("kwok-{cluster}"),
+                bin: bins.path("kwok"),
+                args: vec![
+                    format!("--kubeconfig={kubeconfig}"),
+                    format!("--config={}", dir.join("kwok-stages.yaml").display()),
+                    s("--manage-all-nodes=true"),
+                    s("--node-ip=127.0.0.1"),
+                    format!("--node-port={}", ports.kwok),
+                    format!("--server-address=127.0.0.1:{}", ports.kwok),
+                    format!("--tls-cert-file={}", p("serving.crt")),
+                    format!("--tls-private-key-file={}", p("serving.key")),
+                    s("--cidr=10.244.0.0/16"),
+                    s("--node-lease-duration-seconds=40"),
+                ],
+                env: vec![],
+            },
+            health: Health::Https(format!("https://127.0.0.1:{}/healthz", ports.kwok)),
+            phase: 3,
+        });
+    }
+    out.push(Planned {
+        daemon: Daemon {
+            name: s("dex"),
+            bin: bins.path("dex"),
+            args: vec![
+                s("serve"),
+                dir.join("dex").join("config.yaml").display().to_string(),
+            ],
+            env: vec![],
+        },
+        health: Health::Http(format!(
+            "http://127.0.0.1:{}/healthz",
+            layout.dex_telemetry_port()
+        )),
+        phase: 1,
+    });
+    out.push(Planned {
+        daemon: Daemon {
+            name: s("mailpit"),
+            bin: bins.path("mailpit"),
+            args: vec![
+                format!("--listen=127.0.0.1:{}", layout.mail_http_port()),
+                format!("--smtp={}", layout.smtp_addr()),
+                s("--smtp-auth-accept-any"),
+                s("--smtp-auth-allow-insecure"),
+                s("--disable-version-check"),
+                format!(
+                    "--database={}",
+                    dir.join("mail").join("mailpit.db").display()
+                ),
+            ],
+            env: vec![],
+        },
+        health: Health::Http(format!(
+            "http://127.0.0.1:{}/livez",
+            layout.mail_http_port()
+        )),
+        phase: 1,
+    });
+    out
+}
+
+/// Installs ring as the process-wide rustls crypto provider (idempotent).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+struct Probe {
+    plain: reqwest::Client,
+    tls: reqwest::Client,
+}
+
+impl Probe {
+    fn new(layout: &Layout) -> anyhow::Result<Probe> {
+        install_crypto_provider();
+        let pki = layout.pki_dir();
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.join("ca.crt"))?)?;
+        let mut id = std::fs::read(pki.join("admin.crt"))?;
+        id.extend(std::fs::read(pki.join("admin.key"))?);
+        let tls = reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .identity(reqwest::Identity::from_pem(&id)?)
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        let plain = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .no_proxy()
+            .build()?;
+        Ok(Probe { plain, tls })
+    }
+
+    async fn check(&self, h: &Health) -> Result<(), String> {
+        let (client, url) = match h {
+            Health::Http(u) => (&self.plain, u),
+            Health::Https(u) => (&self.tls, u),
+        };
+        match client.get(url).send().await {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(format!("{url} answered {}", r.status())),
+            Err(e) => Err(format!("{url}: {e}")),
+        }
+    }
+}
+
+async fn wait_healthy(
+    layout: &Layout,
+    probe: &Probe,
+    planned: &[&Planned],
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut pending: Vec<&Planned> = planned.to_vec();
+    while !pending.is_empty() {
+        let mut still = Vec::new();
+        for p in pending {
+            if probe.check(&p.health).await.is_ok() {
+                continue;
+            }
+            let alive = process::find(layout, &p.daemon.name).is_some_and(|r| r.alive());
+            if !alive {
+                bail!(
+                    "{} exited during start-up; last lines of {}:\n{}",
+                    p.daemon.name,
+                    process::log_file(layout, &p.daemon.name).display(),
+                    process::log_tail(layout, &p.daemon.name, 30)
+                );
+            }
+            still.push(p);
+        }
+        pending = still;
+        if pending.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let p = pending[0];
+            let why = probe.check(&p.health).await.err().unwrap_or_default();
+            bail!(
+                "{} not healthy after {timeout:?} ({why}); last lines of {}:\n{}",
+                p.daemon.name,
+                process::log_file(layout, &p.daemon.name).display(),
+                process::log_tail(layout, &p.daemon.name, 30)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Ok(())
+}
+
+/// Options of `up`.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// Where the environment lives and how it is configured.
+    pub layout: Layout,
+    /// Restart even if an environment with the same settings is up.
+    pub restart: bool,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")
+}
+
+/// `cargo xtask testenv build`: builds (or finds cached) binaries.
+pub fn build() -> anyhow::Result<Binaries> {
+    let bins = build::ensure_built()?;
+    for c in build::COMPONENTS {
+        if let Some(dir) = bins.dir(c.name) {
+            println!("{:<12} {}", c.name, dir.display());
+        }
+    }
+    Ok(bins)
+}
+
+/// `cargo xtask testenv up`.
+pub fn up(opts: &UpOptions) -> anyhow::Result<()> {
+    install_crypto_provider();
+    let bins = build::ensure_built()?;
+    let rt = runtime()?;
+    let layout = &opts.layout;
+    let result = rt.block_on(up_async(opts, &bins));
+    if let Err(e) = &result
+        && State::read(&layout.dir).is_err()
+    {
+        eprintln!(
+            "testenv: start-up failed, stopping what was started (logs stay in {})",
+            layout.log_dir().display()
+        );
+        let all = process::recorded(layout);
+        process::stop(layout, &all, Duration::from_secs(10));
+        return Err(anyhow::anyhow!("{e:#}"));
+    }
+    result
+}
+
+fn binaries_map(bins: &Binaries) -> BTreeMap<String, PathBuf> {
+    build::COMPONENTS
+        .iter()
+        .filter_map(|c| {
+            bins.dir(c.name)
+                .map(|d| (c.name.to_owned(), d.to_path_buf()))
+        })
+        .collect()
+}
+
+async fn all_healthy(layout: &Layout, plan: &[Planned]) -> bool {
+    let Ok(probe) = Probe::new(layout) else {
+        return false;
+    };
+    for p in plan {
+        let alive = process::find(layout, &p.daemon.name).is_some_and(|r| r.alive());
+        if !alive || probe.check(&p.health).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Removes what a previous run left in the run directory (only testenv's own entries).
+fn clean_run_dir(layout: &Layout) -> anyhow::Result<()> {
+    let mut entries: Vec<PathBuf> = [
+        "state.json",
+        "pki",
+        "logs",
+        "pids",
+        "dex",
+        "mail",
+        "kwok-stages.yaml",
+    ]
+    .iter()
+    .map(|e| layout.dir.join(e))
+    .collect();
+    entries.extend(CLUSTERS.iter().map(|c| layout.cluster_dir(c)));
+    for e in entries {
+        if e.is_dir() {
+            std::fs::remove_dir_all(&e).with_context(|| format!("removing {}", e.display()))?;
+        } else if e.exists() {
+            std::fs::remove_file(&e).with_context(|| format!("removing {}", e.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_ports_free(layout: &Layout) -> anyhow::Result<()> {
+    let mut ports = vec![
+        layout.dex_port(),
+        layout.dex_telemetry_port(),
+        layout.smtp_addr().port(),
+        layout.mail_http_port(),
+    ];
+    for c in CLUSTERS {
+        let p = layout.ports(c);
+        ports.extend([
+            p.apiserver,
+            p.etcd_client,
+            p.etcd_peer,
+            p.controller_manager,
+        ]);
+        if c != HUB {
+            ports.extend([p.scheduler, p.kwok]);
+        }
+    }
+    for port in ports {
+        if TcpListener::bind(("127.0.0.1", port)).is_err() {
+            bail!(
+                "port {port} on 127.0.0.1 is in use; stop what uses it, or move testenv's ports with {}=<first port>",
+                crate::layout::ENV_PORT_BASE
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn up_async(opts: &UpOptions, bins: &Binaries) -> anyhow::Result<()> {
+    let layout = &opts.layout;
+    let started = Instant::now();
+    let plan = plan(layout, bins);
+    let binaries = binaries_map(bins);
+
+    if !opts.restart
+        && let Ok(state) = State::read(&layout.dir)
+        && state.settings == layout.settings
+        && state.binaries == binaries
+        && all_healthy(layout, &plan).await
+    {
+        println!("testenv: already up in {}", layout.dir.display());
+        reconcile_hub(layout).await?;
+        return Ok(());
+    }
+    let previous = process::recorded(layout);
+    if !previous.is_empty() {
+        println!("testenv: stopping the previous environment");
+        process::stop(layout, &previous, Duration::from_secs(15));
+    }
+    clean_run_dir(layout)?;
+    check_ports_free(layout)?;
+    std::fs::create_dir_all(&layout.dir)?;
+
+    let pki = pki::generate(layout)?;
+    for c in CLUSTERS {
+        std::fs::create_dir_all(layout.cluster_dir(c))?;
+        render::cluster_kubeconfigs(layout, &pki, c)?;
+        render::cluster_auth_files(layout, &pki, c)?;
+    }
+    render::write_dex_config(layout)?;
+    std::fs::create_dir_all(layout.dir.join("mail"))?;
+    render::write_kwok_config(
+        layout,
+        &bins.kwok_stages(),
+        &crate::layout::repo_root().join("testenv").join("kwok"),
+    )?;
+    let probe = Probe::new(layout)?;
+
+    for phase in 1..=3u8 {
+        let items: Vec<&Planned> = plan.iter().filter(|p| p.phase == phase).collect();
+        let t = Instant::now();
+        for p in &items {
+            process::spawn(layout, &p.daemon)?;
+        }
+        let names: Vec<&str> = items.iter().map(|p| p.daemon.name.as_str()).collect();
+        let timeout = if phase == 2 {
+            APISERVER_TIMEOUT
+        } else {
+            COMPONENT_TIMEOUT
+        };
+        if phase == 3 {
+            // Nodes and RBAC can be created while the controllers start.
+            for t in TARGETS {
+                setup::setup_target(layout, t).await?;
+            }
+        }
+        wait_healthy(layout, &probe, &items, timeout).await?;
+        println!(
+            "testenv: {} healthy after {}",
+            names.join(", "),
+            fmt_duration(t.elapsed())
+        );
+    }
+
+    let t = Instant::now();
+    let warnings = reconcile_hub(layout).await?;
+    for target in TARGETS {
+        setup::wait_nodes_ready(layout, target, COMPONENT_TIMEOUT).await?;
+    }
+    for c in CLUSTERS {
+        setup::wait_default_service_account(layout, c, COMPONENT_TIMEOUT).await?;
+    }
+    println!(
+        "testenv: nodes Ready, CRDs Established, hub objects created after {}",
+        fmt_duration(t.elapsed())
+    );
+
+    let versions = build::Versions::load()?;
+    let state = State {
+        settings: layout.settings.clone(),
+        binaries,
+        versions: versions
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        kubectl: bins.path("kubectl"),
+    };
+    std::fs::write(layout.state_file(), serde_json::to_string_pretty(&state)?)?;
+    if !warnings.is_empty() {
+        println!("testenv: up with {} warning(s), see above", warnings.len());
+    }
+    println!(
+        "testenv: up in {} (run directory {}); `cargo xtask testenv env` prints the variables",
+        fmt_duration(started.elapsed()),
+        layout.dir.display()
+    );
+    Ok(())
+}
+
+/// Applies `config/crd/` and the hub objects; returns warnings.
+async fn reconcile_hub(layout: &Layout) -> anyhow::Result<Vec<String>> {
+    let client = setup::client(&layout.kubeconfig(HUB)).await?;
+    let crd_dir = crate::layout::repo_root().join("config").join("crd");
+    let crds = setup::apply_crds(&client, &crd_dir, COMPONENT_TIMEOUT).await?;
+    let mut warnings = Vec::new();
+    if crds.is_empty() {
+        warnings.push(format!(
+            "no CRDs found in {}; none installed on the hub",
+            crd_dir.display()
+        ));
+    } else {
+        println!("testenv: {} CRDs Established on the hub", crds.len());
+    }
+    warnings.extend(setup::setup_hub(layout, &client, &TARGETS).await?);
+    for w in &warnings {
+        println!("testenv: warning: {w}");
+    }
+    Ok(warnings)
+}
+
+/// `cargo xtask testenv down`: stops every daemon. Idempotent.
+pub fn down(layout: &Layout) -> anyhow::Result<()> {
+    let all = process::recorded(layout);
+    let live = all.iter().filter(|r| r.alive()).count();
+    process::stop(layout, &all, Duration::from_secs(15));
+    let _ = std::fs::remove_file(layout.state_file());
+    if live == 0 {
+        println!("testenv: nothing was running");
+    } else {
+        println!(
+            "testenv: stopped {live} processes (logs kept in {})",
+            layout.log_dir().display()
+        );
+    }
+    Ok(())
+}
+
+/// One line of `status`.
+#[derive(Debug, Clone)]
+pub struct ComponentStatus {
+    /// Daemon name.
+    pub name: String,
+    /// Pid, if recorded.
+    pub pid: Option<i32>,
+    /// Process alive.
+    pub alive: bool,
+    /// Health check result.
+    pub health: Result<(), String>,
+    /// Resident memory in KiB.
+    pub rss_kib: u64,
+}
+
+/// Status of every component (no build; the binary paths come from `state.json`).
+pub fn component_status(layout: &Layout) -> anyhow::Result<Vec<ComponentStatus>> {
+    install_crypto_provider();
+    let recorded: BTreeMap<String, Recorded> = process::recorded(layout)
+        .into_iter()
+        .map(|r| (r.name.clone(), r))
+        .collect();
+    let fake_bins = match State::read(&layout.dir) {
+        Ok(state) => build_binaries_from_state(&state),
+        Err(_) => build_binaries_from_state(&State {
+            settings: layout.settings.clone(),
+            binaries: BTreeMap::new(),
+            versions: BTreeMap::new(),
+            kubectl: PathBuf::from("kubectl"),
+        }),
+    };
+    let plan = plan(layout, &fake_bins);
+    let rt = runtime()?;
+    let probe = Probe::new(layout).ok();
+    let mut out = Vec::new();
+    for p in plan {
+        let r = recorded.get(&p.daemon.name);
+        let alive = r.is_some_and(Recorded::alive);
+        let health = match (&probe, alive) {
+            (Some(probe), true) => rt.block_on(probe.check(&p.health)),
+            (_, true) => Err("no certificates in the run directory".to_owned()),
+            (_, false) => Err("not running".to_owned()),
+        };
+        out.push(ComponentStatus {
+            name: p.daemon.name.clone(),
+            pid: r.map(|r| r.pid),
+            alive,
+            health,
+            rss_kib: r
+                .filter(|r| r.alive())
+                .map_or(0, |r| process::rss_kib(r.pid)),
+        });
+    }
+    Ok(out)
+}
+
+fn build_binaries_from_state(state: &State) -> Binaries {
+    Binaries::from_dirs(&state.binaries)
+}
+
+/// `cargo xtask testenv status`: prints every component; fails unless all are healthy.
+pub fn status(layout: &Layout) -> anyhow::Result<()> {
+    let st = component_status(layout)?;
+    println!("{:<34} {:>8} {:>9}  state", "component", "pid", "rss");
+    let mut total = 0;
+    let mut ok = 0;
+    for c in &st {
+        total += c.rss_kib;
+        let state = match (&c.health, c.alive) {
+            (Ok(()), _) => {
+                ok += 1;
+                "healthy".to_owned()
+            }
+            (Err(e), true) => format!("running, not healthy: {e}"),
+            (Err(_), false) => "down".to_owned(),
+        };
+        println!(
+            "{:<34} {:>8} {:>7}Mi  {state}",
+            c.name,
+            c.pid
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "-".to_owned()),
+            c.rss_kib / 1024,
+        );
+    }
+    println!(
+        "{ok} of {} components healthy, {} MiB resident in total; run directory {}",
+        st.len(),
+        total / 1024,
+        layout.dir.display()
+    );
+    if ok != st.len() {
+        bail!("testenv is not (fully) up: start it with `cargo xtask testenv up`");
+    }
+    Ok(())
+}
+
+/// The variables `env` prints, in order.
+pub fn env_vars(layout: &Layout) -> anyhow::Result<Vec<(String, String)>> {
+    let state = State::read(&layout.dir).map_err(|_| {
+        anyhow::anyhow!(
+            "testenv is not up (no {}): start it with `cargo xtask testenv up`",
+            layout.state_file().display()
+        )
+    })?;
+    let l = Layout::new(layout.dir.clone(), state.settings.clone());
+    let d = |p: &Path| p.display().to_string();
+    let mut v = vec![
+        ("BREAKGLASS_TESTENV_DIR".to_owned(), d(&l.dir)),
+        (
+            "BREAKGLASS_HUB_KUBECONFIG".to_owned(),
+            d(&l.kubeconfig(HUB)),
+        ),
+        ("BREAKGLASS_HUB_URL".to_owned(), l.server_url(HUB)),
+    ];
+    for t in TARGETS {
+        let key = t.to_uppercase().replace('-', "_");
+        v.push((format!("BREAKGLASS_{key}_KUBECONFIG"), d(&l.kubeconfig(t))));
+        v.push((format!("BREAKGLASS_{key}_URL"), l.server_url(t)));
+    }
+    v.extend([
+        ("BREAKGLASS_CA_FILE".to_owned(), d(&l.ca_file())),
+        (
+            "BREAKGLASS_WEBHOOK_ADDR".to_owned(),
+            l.settings.webhook_addr.to_string(),
+        ),
+        (
+            "BREAKGLASS_WEBHOOK_URL_PREFIX".to_owned(),
+            format!(
+                "http://{}{}",
+                l.settings.webhook_addr,
+                crate::layout::WEBHOOK_PATH
+            ),
+        ),
+        (
+            "BREAKGLASS_WEBHOOK_FAILURE_POLICY".to_owned(),
+            l.settings.failure_policy.as_str().to_owned(),
+        ),
+        ("BREAKGLASS_OIDC_ISSUER".to_owned(), l.dex_issuer()),
+        (
+            "BREAKGLASS_OIDC_CLIENT_ID".to_owned(),
+            OIDC_CLIENT_ID.to_owned(),
+        ),
+        (
+            "BREAKGLASS_OIDC_CLIENT_SECRET".to_owned(),
+            OIDC_CLIENT_SECRET.to_owned(),
+        ),
+        (
+            "BREAKGLASS_OIDC_GROUP_PREFIX".to_owned(),
+            l.settings.group_prefix.clone(),
+        ),
+        ("BREAKGLASS_SMTP_ADDR".to_owned(), l.smtp_addr().to_string()),
+        ("BREAKGLASS_MAIL_API".to_owned(), l.mail_api()),
+        (
+            "BREAKGLASS_CLUSTER_NAMESPACE".to_owned(),
+            SYSTEM_NAMESPACE.to_owned(),
+        ),
+        (
+            "BREAKGLASS_KUBECONFIG_SECRET_KEY".to_owned(),
+            KUBECONFIG_SECRET_KEY.to_owned(),
+        ),
+        ("KUBECTL".to_owned(), d(&state.kubectl)),
+    ]);
+    Ok(v)
+}
+
+/// Quotes a value for a POSIX shell.
+pub fn shell_quote(v: &str) -> String {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:=,+@%".contains(c))
+    {
+        v.to_owned()
+    } else {
+        format!("'{}'", v.replace('\'', "'\\''"))
+    }
+}
+
+/// `cargo xtask testenv env`: prints `export NAME=value` lines.
+pub fn env(layout: &Layout) -> anyhow::Result<()> {
+    for (k, v) in env_vars(layout)? {
+        println!("export {k}={}", shell_quote(&v));
+    }
+    Ok(())
+}
