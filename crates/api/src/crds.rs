@@ -110,10 +110,27 @@ pub fn render_yaml(crd: &CustomResourceDefinition) -> Result<String, RenderError
     ))
 }
 
-/// Every CRD as `(file name, YAML)`, in the order of [`all`].
+/// Name of the kustomization listing the CRD files.
+pub const KUSTOMIZATION_FILE: &str = "kustomization.yaml";
+
+/// Every file of `config/crd/` as `(file name, contents)`: one manifest per CRD in the order of
+/// [`all`], then a kustomization listing them.
 pub fn render_all() -> Result<Vec<(String, String)>, RenderError> {
-    all()
+    let mut files = all()
         .iter()
         .map(|crd| Ok((file_name(crd), render_yaml(crd)?)))
-        .collect()
+        .collect::<Result<Vec<_>, RenderError>>()?;
+    let mut kustomization = String::from(
+        "# Generated from crates/api by `cargo xtask crds`. Do not edit.\n\
+         apiVersion: kustomize.config.k8s.io/v1beta1\n\
+         kind: Kustomization\n\
+         resources:\n",
+    );
+    for (name, _) in &files {
+        kustomization.push_str("- ");
+        kustomization.push_str(name);
+        kustomization.push('\n');
+    }
+    files.push((KUSTOMIZATION_FILE.to_owned(), kustomization));
+    Ok(files)
 }
