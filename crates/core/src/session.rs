@@ -1,0 +1,752 @@
+//! The BreakglassSession state machine.
+//!
+//! ```text
+//! (new) ─► Pending ─┬─► Approved ──────────────┬─► Expired      (expiry, drop, cancel)
+//!                   │                          └─► IdleExpired  (no activity)
+//!                   ├─► WaitingForScheduledTime ─┬─► Approved   (scheduled start reached)
+//!                   │                            └─► Expired    (drop, cancel, start missing,
+//!                   │                                            expired before activation)
+//!                   ├─► Rejected  ├─► Withdrawn  └─► ApprovalTimeout
+//! ```
+//!
+//! [`apply`] is a pure transition function: it takes the session, an event
+//! and the current time and returns the complete new status, or a typed error
+//! for an illegal transition. Controllers and API handlers only persist the
+//! result. [`next_deadline`] names the earliest timer so a controller can
+//! requeue exactly when something becomes due.
+//!
+//! A deadline is reached at its instant: an event due at `t` applies when
+//! `now >= t`, and the session stops granting access at `expiresAt` itself.
+
+use breakglass_api::breakglass_session::{
+    BreakglassSession, BreakglassSessionConditionReason as CondReason,
+    BreakglassSessionConditionType as CondType, BreakglassSessionSpec,
+    BreakglassSessionState as State, BreakglassSessionStatus, SessionEndReason,
+};
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use thiserror::Error;
+
+use crate::condition;
+use crate::duration::{self, GoDuration};
+
+/// Something that happens to a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// An approver approves the pending request.
+    Approve {
+        /// Identity recorded as approver (usually the e-mail).
+        approver: String,
+        /// Optional reason, already sanitised.
+        reason: Option<String>,
+    },
+    /// An approver (or the requester) rejects the pending request.
+    Reject {
+        /// Identity recorded as approver.
+        rejector: String,
+        /// Optional reason, already sanitised.
+        reason: Option<String>,
+    },
+    /// The requester withdraws the pending request.
+    Withdraw,
+    /// The requester ends the session: withdraws it while pending, ends it
+    /// once approved.
+    Drop,
+    /// An approver revokes an approved (or scheduled) session.
+    Cancel {
+        /// Identity recorded as the cancelling approver.
+        approver: String,
+    },
+    /// `timeoutAt` passed without a decision.
+    ApprovalTimeout,
+    /// Scheduled activation: start reached, or the scheduled session cannot
+    /// start (no start time, or already expired).
+    Activate,
+    /// `expiresAt` reached.
+    Expire,
+    /// `idleTimeout` elapsed since `lastActivity`.
+    IdleExpire,
+}
+
+impl SessionEvent {
+    /// Short name for messages and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Approve { .. } => "approve",
+            Self::Reject { .. } => "reject",
+            Self::Withdraw => "withdraw",
+            Self::Drop => "drop",
+            Self::Cancel { .. } => "cancel",
+            Self::ApprovalTimeout => "approval timeout",
+            Self::Activate => "activate",
+            Self::Expire => "expire",
+            Self::IdleExpire => "idle expire",
+        }
+    }
+}
+
+/// What a transition means for audit events and notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionNotice {
+    /// The request was approved.
+    Approved,
+    /// The grant became active (immediately on approval, or at the scheduled start).
+    Activated,
+    /// The request was rejected.
+    Rejected,
+    /// The requester withdrew the request.
+    Withdrawn,
+    /// The requester dropped the session.
+    Dropped,
+    /// An approver cancelled the session.
+    Canceled,
+    /// The session expired (validity elapsed or a scheduled session could not start).
+    Expired,
+    /// The session expired for lack of activity.
+    IdleExpired,
+    /// Nobody decided in time.
+    ApprovalTimedOut,
+}
+
+/// The result of a legal transition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// State before the event.
+    pub from: State,
+    /// State after the event.
+    pub to: State,
+    /// The complete new status to persist.
+    pub status: BreakglassSessionStatus,
+    /// Audit/notification hooks, in order.
+    pub notices: Vec<SessionNotice>,
+}
+
+/// Why an event cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TransitionError {
+    /// The status carries no state yet (not initialised with [`initial_status`]).
+    #[error("session has no state")]
+    NoState,
+    /// The session is already where the event would take it (HTTP 409).
+    #[error("session already in requested state {state}")]
+    AlreadyInState {
+        /// Current state.
+        state: State,
+    },
+    /// Approve/reject/withdraw need a pending session.
+    #[error("session must be pending to {action}; current state: {state}")]
+    NotPending {
+        /// The attempted action.
+        action: &'static str,
+        /// Current state.
+        state: State,
+    },
+    /// The session ended and cannot be modified.
+    #[error("session is in terminal state {state} and cannot be modified")]
+    Terminal {
+        /// Current state.
+        state: State,
+    },
+    /// The approval window closed; the decision comes too late.
+    #[error("session approval timeout has elapsed (at {timeout_at})")]
+    ApprovalTimedOut {
+        /// When the window closed.
+        timeout_at: Timestamp,
+    },
+    /// Cancel needs an approved or scheduled session.
+    #[error("session is not active/approved and cannot be canceled; current state: {state}")]
+    NotApproved {
+        /// Current state.
+        state: State,
+    },
+    /// A timer event whose deadline has not been reached.
+    #[error("{event} is not due before {due}")]
+    NotDue {
+        /// The event.
+        event: &'static str,
+        /// When it becomes due.
+        due: Timestamp,
+    },
+    /// A timer event whose timer does not exist for this session.
+    #[error("{event} does not apply: {reason}")]
+    NotApplicable {
+        /// The event.
+        event: &'static str,
+        /// Why not.
+        reason: &'static str,
+    },
+    /// A computed time left the representable range.
+    #[error("computed time is out of range")]
+    TimeOutOfRange,
+}
+
+/// The status of a newly requested session: `Pending`, approval window
+/// `timeoutAt = now + approval_timeout`, and the initial `Idle` condition.
+pub fn initial_status(
+    now: Timestamp,
+    approval_timeout: GoDuration,
+) -> Result<BreakglassSessionStatus, TransitionError> {
+    let timeout_at = approval_timeout
+        .after(now)
+        .ok_or(TransitionError::TimeOutOfRange)?;
+    Ok(BreakglassSessionStatus {
+        state: Some(State::Pending),
+        timeout_at: Some(Time(timeout_at)),
+        conditions: Some(vec![condition::new(
+            CondType::Idle.as_str(),
+            condition::TRUE,
+            CondReason::EditedByApprover.as_str(),
+            "Session requested",
+            now,
+        )]),
+        ..BreakglassSessionStatus::default()
+    })
+}
+
+/// Effective `maxValidFor`: the spec value, or 1h when unset, invalid, zero or negative.
+pub fn max_valid_for(spec: &BreakglassSessionSpec) -> GoDuration {
+    duration::valid_for_or_default(spec.max_valid_for.as_deref())
+}
+
+/// Effective `retainFor`: the spec value, or 720h when unset, invalid, zero or negative.
+pub fn retain_for(spec: &BreakglassSessionSpec) -> GoDuration {
+    duration::retain_for_or_default(spec.retain_for.as_deref())
+}
+
+/// Effective `idleTimeout`: `None` when unset, invalid, zero or negative.
+pub fn idle_timeout(spec: &BreakglassSessionSpec) -> Option<GoDuration> {
+    spec.idle_timeout
+        .as_deref()
+        .and_then(|s| GoDuration::parse_with_days(s).ok())
+        .filter(|d| d.is_positive())
+}
+
+/// Applies `event` to `session` at `now`.
+pub fn apply(
+    session: &BreakglassSession,
+    event: SessionEvent,
+    now: Timestamp,
+) -> Result<Transition, TransitionError> {
+    let mut status = session.status.clone().unwrap_or_default();
+    let from = status.state.ok_or(TransitionError::NoState)?;
+    let spec = &session.spec;
+    let mut notices = Vec::new();
+    let to = match event {
+        SessionEvent::Approve { approver, reason } => {
+            require_pending(
+                &status,
+                from,
+                "approve",
+                &[State::Approved, State::WaitingForScheduledTime],
+                now,
+            )?;
+            let valid_for = max_valid_for(spec);
+            let retain = retain_for(spec);
+            status.rejected_at = None;
+            status.approved_at = Some(Time(now));
+            status.timeout_at = None;
+            let to = match &spec.scheduled_start_time {
+                Some(Time(start)) => {
+                    // Validity counts from the scheduled start, not from the approval.
+                    let expires = after(valid_for, *start)?;
+                    status.expires_at = Some(Time(expires));
+                    status.retained_until = Some(Time(after(retain, expires)?));
+                    status.actual_start_time = None;
+                    State::WaitingForScheduledTime
+                }
+                None => {
+                    status.actual_start_time = Some(Time(now));
+                    status.expires_at = Some(Time(after(valid_for, now)?));
+                    status.retained_until = Some(Time(after(retain, now)?));
+                    notices.push(SessionNotice::Activated);
+                    State::Approved
+                }
+            };
+            notices.insert(0, SessionNotice::Approved);
+            record_approver(&mut status, &approver);
+            if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
+                status.approval_reason = Some(reason);
+            }
+            set_condition(
+                &mut status,
+                CondType::Approved,
+                CondReason::EditedByApprover.as_str(),
+                format!("User {approver:?} set session to Approved"),
+                now,
+            );
+            to
+        }
+        SessionEvent::Reject { rejector, reason } => {
+            require_pending(&status, from, "reject", &[State::Rejected], now)?;
+            status.rejected_at = Some(Time(now));
+            cut_expiry(&mut status, now);
+            status.reason_ended = Some(SessionEndReason::Rejected);
+            status.retained_until = Some(Time(after(retain_for(spec), now)?));
+            record_approver(&mut status, &rejector);
+            if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
+                status.approval_reason = Some(reason);
+            }
+            set_condition(
+                &mut status,
+                CondType::Rejected,
+                CondReason::EditedByApprover.as_str(),
+                format!("User {rejector:?} set session to Rejected"),
+                now,
+            );
+            notices.push(SessionNotice::Rejected);
+            State::Rejected
+        }
+        SessionEvent::Withdraw => {
+            require_not_terminal(from)?;
+            require_pending(&status, from, "withdraw", &[], now)?;
+            withdraw(&mut status, spec, now, "Session withdrawn by requester")?;
+            notices.push(SessionNotice::Withdrawn);
+            State::Withdrawn
+        }
+        SessionEvent::Drop => {
+            require_not_terminal(from)?;
+            notices.push(SessionNotice::Dropped);
+            match from {
+                State::Pending => {
+                    withdraw(&mut status, spec, now, "Session dropped by owner")?;
+                    State::Withdrawn
+                }
+                // Approved or scheduled: end it, keeping the approval history.
+                _ => {
+                    end(&mut status, spec, now, SessionEndReason::Dropped)?;
+                    set_condition(
+                        &mut status,
+                        CondType::Expired,
+                        CondReason::EditedByApprover.as_str(),
+                        "Session dropped by owner",
+                        now,
+                    );
+                    State::Expired
+                }
+            }
+        }
+        SessionEvent::Cancel { approver } => {
+            require_not_terminal(from)?;
+            if !matches!(from, State::Approved | State::WaitingForScheduledTime) {
+                return Err(TransitionError::NotApproved { state: from });
+            }
+            end(&mut status, spec, now, SessionEndReason::Canceled)?;
+            record_approver(&mut status, &approver);
+            set_condition(
+                &mut status,
+                CondType::Expired,
+                CondReason::EditedByApprover.as_str(),
+                "Session canceled by approver",
+                now,
+            );
+            notices.push(SessionNotice::Canceled);
+            State::Expired
+        }
+        SessionEvent::ApprovalTimeout => {
+            require_not_terminal(from)?;
+            if from != State::Pending {
+                return Err(TransitionError::NotPending {
+                    action: "time out",
+                    state: from,
+                });
+            }
+            let Some(Time(timeout_at)) = status.timeout_at else {
+                return Err(TransitionError::NotApplicable {
+                    event: "approval timeout",
+                    reason: "session has no timeoutAt",
+                });
+            };
+            require_due("approval timeout", timeout_at, now)?;
+            end(&mut status, spec, now, SessionEndReason::ApprovalTimeout)?;
+            set_condition(
+                &mut status,
+                CondType::Expired,
+                CondReason::ApprovalTimeout.as_str(),
+                "Session approval timed out.",
+                now,
+            );
+            notices.push(SessionNotice::ApprovalTimedOut);
+            State::ApprovalTimeout
+        }
+        SessionEvent::Activate => {
+            require_not_terminal(from)?;
+            if from != State::WaitingForScheduledTime {
+                return Err(TransitionError::NotApplicable {
+                    event: "activate",
+                    reason: "session is not waiting for a scheduled start",
+                });
+            }
+            activate(&mut status, spec, now, &mut notices)?
+        }
+        SessionEvent::Expire => {
+            require_not_terminal(from)?;
+            match from {
+                State::Approved => {
+                    // A missing expiresAt is malformed; end it rather than keep it alive.
+                    if let Some(Time(expires)) = status.expires_at {
+                        require_due("expire", expires, now)?;
+                    }
+                    end(&mut status, spec, now, SessionEndReason::TimeExpired)?;
+                    set_condition(
+                        &mut status,
+                        CondType::Expired,
+                        CondReason::ExpiredByTime.as_str(),
+                        "Session expired because its ExpiresAt has been reached.",
+                        now,
+                    );
+                    notices.push(SessionNotice::Expired);
+                    State::Expired
+                }
+                State::WaitingForScheduledTime => {
+                    let Some(Time(expires)) = status.expires_at else {
+                        return Err(TransitionError::NotApplicable {
+                            event: "expire",
+                            reason: "scheduled session has no expiresAt",
+                        });
+                    };
+                    require_due("expire", expires, now)?;
+                    activate(&mut status, spec, now, &mut notices)?
+                }
+                _ => {
+                    return Err(TransitionError::NotApplicable {
+                        event: "expire",
+                        reason: "session is not approved",
+                    });
+                }
+            }
+        }
+        SessionEvent::IdleExpire => {
+            require_not_terminal(from)?;
+            if from != State::Approved {
+                return Err(TransitionError::NotApplicable {
+                    event: "idle expire",
+                    reason: "session is not approved",
+                });
+            }
+            let due = idle_deadline(spec, &status).ok_or(TransitionError::NotApplicable {
+                event: "idle expire",
+                reason: "no idle timeout configured or no activity recorded",
+            })??;
+            require_due("idle expire", due, now)?;
+            end(&mut status, spec, now, SessionEndReason::IdleTimeout)?;
+            set_condition(
+                &mut status,
+                CondType::Idle,
+                CondReason::IdleTimeout.as_str(),
+                "Session expired after its idle timeout without activity.",
+                now,
+            );
+            notices.push(SessionNotice::IdleExpired);
+            State::IdleExpired
+        }
+    };
+    status.state = Some(to);
+    Ok(Transition {
+        from,
+        to,
+        status,
+        notices,
+    })
+}
+
+/// Scheduled activation and its edge cases, from `WaitingForScheduledTime`.
+fn activate(
+    status: &mut BreakglassSessionStatus,
+    spec: &BreakglassSessionSpec,
+    now: Timestamp,
+    notices: &mut Vec<SessionNotice>,
+) -> Result<State, TransitionError> {
+    let Some(Time(start)) = spec.scheduled_start_time else {
+        end(
+            status,
+            spec,
+            now,
+            SessionEndReason::MissingScheduledStartTime,
+        )?;
+        set_condition(
+            status,
+            CondType::Expired,
+            "MissingScheduledStartTime",
+            "Scheduled session has no scheduledStartTime.",
+            now,
+        );
+        notices.push(SessionNotice::Expired);
+        return Ok(State::Expired);
+    };
+    if let Some(Time(expires)) = status.expires_at
+        && now >= expires
+    {
+        end(
+            status,
+            spec,
+            now,
+            SessionEndReason::ScheduledSessionExpiredBeforeActivation,
+        )?;
+        set_condition(
+            status,
+            CondType::Expired,
+            "ScheduledSessionExpiredBeforeActivation",
+            "Scheduled session expired before it could be activated.",
+            now,
+        );
+        notices.push(SessionNotice::Expired);
+        return Ok(State::Expired);
+    }
+    require_due("activate", start, now)?;
+    if status.expires_at.is_none() {
+        status.expires_at = Some(Time(after(max_valid_for(spec), start)?));
+    }
+    status.actual_start_time = Some(Time(now));
+    set_condition(
+        status,
+        CondType::ScheduledStartTimeReached,
+        "ScheduledStartTimeReached",
+        "Scheduled start time reached; session activated.",
+        now,
+    );
+    notices.push(SessionNotice::Activated);
+    Ok(State::Approved)
+}
+
+fn withdraw(
+    status: &mut BreakglassSessionStatus,
+    spec: &BreakglassSessionSpec,
+    now: Timestamp,
+    message: &str,
+) -> Result<(), TransitionError> {
+    status.withdrawn_at = Some(Time(now));
+    cut_expiry(status, now);
+    status.reason_ended = Some(SessionEndReason::Withdrawn);
+    status.approver = None;
+    status.approvers = None;
+    status.retained_until = Some(Time(after(retain_for(spec), now)?));
+    set_condition(
+        status,
+        CondType::Canceled,
+        CondReason::EditedByApprover.as_str(),
+        message,
+        now,
+    );
+    Ok(())
+}
+
+/// Common effects of ending an approved, scheduled or timed-out session.
+fn end(
+    status: &mut BreakglassSessionStatus,
+    spec: &BreakglassSessionSpec,
+    now: Timestamp,
+    reason: SessionEndReason,
+) -> Result<(), TransitionError> {
+    // A future expiry is cut to now; an elapsed one is kept so the record never
+    // shows the grant lasting longer than it did.
+    status.expires_at = Some(Time(match status.expires_at {
+        Some(Time(t)) if t <= now => t,
+        _ => now,
+    }));
+    status.reason_ended = Some(reason);
+    status.retained_until = Some(Time(after(retain_for(spec), now)?));
+    Ok(())
+}
+
+/// Cuts a future `expiresAt` to `now` without adding one where none was set
+/// (a rejected or withdrawn request never had a grant).
+fn cut_expiry(status: &mut BreakglassSessionStatus, now: Timestamp) {
+    if let Some(Time(t)) = &mut status.expires_at
+        && *t > now
+    {
+        *t = now;
+    }
+}
+
+fn record_approver(status: &mut BreakglassSessionStatus, who: &str) {
+    if who.is_empty() {
+        return;
+    }
+    status.approver = Some(who.to_owned());
+    let approvers = status.approvers.get_or_insert_with(Vec::new);
+    if !approvers.iter().any(|a| a == who) {
+        approvers.push(who.to_owned());
+    }
+}
+
+fn set_condition(
+    status: &mut BreakglassSessionStatus,
+    type_: CondType,
+    reason: &str,
+    message: impl Into<String>,
+    now: Timestamp,
+) {
+    let c: Condition = condition::new(type_.as_str(), condition::TRUE, reason, message, now);
+    condition::set(status.conditions.get_or_insert_with(Vec::new), c);
+}
+
+fn require_not_terminal(state: State) -> Result<(), TransitionError> {
+    if state.is_terminal() {
+        Err(TransitionError::Terminal { state })
+    } else {
+        Ok(())
+    }
+}
+
+/// Pending and still inside the approval window. `already` lists the states
+/// that count as "already done" (409 rather than 400).
+fn require_pending(
+    status: &BreakglassSessionStatus,
+    state: State,
+    action: &'static str,
+    already: &[State],
+    now: Timestamp,
+) -> Result<(), TransitionError> {
+    if already.contains(&state) {
+        return Err(TransitionError::AlreadyInState { state });
+    }
+    if state != State::Pending {
+        return Err(TransitionError::NotPending { action, state });
+    }
+    match status.timeout_at {
+        Some(Time(timeout_at)) if now >= timeout_at => {
+            Err(TransitionError::ApprovalTimedOut { timeout_at })
+        }
+        _ => Ok(()),
+    }
+}
+
+fn require_due(event: &'static str, due: Timestamp, now: Timestamp) -> Result<(), TransitionError> {
+    if now >= due {
+        Ok(())
+    } else {
+        Err(TransitionError::NotDue { event, due })
+    }
+}
+
+fn after(d: GoDuration, t: Timestamp) -> Result<Timestamp, TransitionError> {
+    d.after(t).ok_or(TransitionError::TimeOutOfRange)
+}
+
+/// `lastActivity + idleTimeout`, when both exist.
+fn idle_deadline(
+    spec: &BreakglassSessionSpec,
+    status: &BreakglassSessionStatus,
+) -> Option<Result<Timestamp, TransitionError>> {
+    let idle = idle_timeout(spec)?;
+    let Time(last) = status.last_activity.as_ref()?;
+    Some(after(idle, *last))
+}
+
+fn state_of(session: &BreakglassSession) -> Option<State> {
+    session.status.as_ref().and_then(|s| s.state)
+}
+
+fn expires_at(session: &BreakglassSession) -> Option<Timestamp> {
+    session
+        .status
+        .as_ref()
+        .and_then(|s| s.expires_at.as_ref())
+        .map(|t| t.0)
+}
+
+/// The reference's `IsSessionValid`: the session has a state, is not
+/// terminal, not waiting for or before its scheduled start, and, once
+/// approved, not past `expiresAt`. Pending sessions are "valid" (they are
+/// live requests) but grant nothing; see [`is_access_active`].
+pub fn is_valid(session: &BreakglassSession, now: Timestamp) -> bool {
+    let Some(state) = state_of(session) else {
+        return false;
+    };
+    if state.is_terminal() || state == State::WaitingForScheduledTime {
+        return false;
+    }
+    if session
+        .spec
+        .scheduled_start_time
+        .as_ref()
+        .is_some_and(|Time(start)| now < *start)
+    {
+        return false;
+    }
+    if state == State::Approved {
+        // Fail closed on a missing expiry: an approved grant always has one.
+        return expires_at(session).is_some_and(|t| now < t);
+    }
+    true
+}
+
+/// True if the session grants its group right now: `Approved` and valid.
+pub fn is_access_active(session: &BreakglassSession, now: Timestamp) -> bool {
+    state_of(session) == Some(State::Approved) && is_valid(session, now)
+}
+
+/// True if the session counts against duplicate detection and session
+/// limits: pending inside its approval window, approved and unexpired, or
+/// scheduled and not past its window.
+pub fn occupies_slot(session: &BreakglassSession, now: Timestamp) -> bool {
+    let status = session.status.as_ref();
+    match state_of(session) {
+        Some(State::Pending) => status
+            .and_then(|s| s.timeout_at.as_ref())
+            .is_none_or(|Time(t)| now < *t),
+        Some(State::Approved) => expires_at(session).is_some_and(|t| now < t),
+        Some(State::WaitingForScheduledTime) => expires_at(session).is_none_or(|t| now < t),
+        _ => false,
+    }
+}
+
+/// What a controller does when a deadline is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimerAction {
+    /// Apply this event with [`apply`].
+    Apply(SessionEvent),
+    /// Delete the object: its retention ended.
+    Delete,
+}
+
+/// The earliest timer of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deadline {
+    /// When it is due (may be in the past: then it is due now).
+    pub at: Timestamp,
+    /// What to do then.
+    pub action: TimerAction,
+}
+
+/// The earliest pending timer: approval timeout (pending), scheduled start or
+/// expiry before activation (scheduled), expiry or idle expiry (approved),
+/// deletion at `retainedUntil` (terminal). A controller requeues at `at`;
+/// malformed sessions (scheduled without a start, approved without expiry)
+/// are due at `now`. `None` when no timer runs.
+pub fn next_deadline(session: &BreakglassSession, now: Timestamp) -> Option<Deadline> {
+    let state = state_of(session)?;
+    let status = session.status.as_ref()?;
+    let due = |at: Timestamp, event: SessionEvent| {
+        Some(Deadline {
+            at,
+            action: TimerAction::Apply(event),
+        })
+    };
+    match state {
+        State::Pending => due(status.timeout_at.as_ref()?.0, SessionEvent::ApprovalTimeout),
+        State::WaitingForScheduledTime => {
+            let at = match (&session.spec.scheduled_start_time, expires_at(session)) {
+                (None, _) => now,
+                (Some(Time(start)), Some(expires)) => (*start).min(expires),
+                (Some(Time(start)), None) => *start,
+            };
+            due(at, SessionEvent::Activate)
+        }
+        State::Approved => {
+            let expiry = expires_at(session).unwrap_or(now);
+            match idle_deadline(&session.spec, status).and_then(Result::ok) {
+                Some(idle) if idle < expiry => due(idle, SessionEvent::IdleExpire),
+                _ => due(expiry, SessionEvent::Expire),
+            }
+        }
+        _ => status.retained_until.as_ref().map(|Time(at)| Deadline {
+            at: *at,
+            action: TimerAction::Delete,
+        }),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests;
