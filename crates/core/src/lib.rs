@@ -6,3 +6,4 @@ pub mod glob;
 pub mod namespace;
 pub mod selector;
 pub mod session;
+pub mod validation;

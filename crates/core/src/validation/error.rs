@@ -89,7 +89,11 @@ pub(crate) fn quote(value: &str) -> String {
 
 impl FieldError {
     fn with(path: impl Into<String>, error_type: ErrorType, message: String) -> Self {
-        FieldError { path: path.into(), error_type, message }
+        FieldError {
+            path: path.into(),
+            error_type,
+            message,
+        }
     }
 
     /// `Required value` with an optional detail.
@@ -131,7 +135,10 @@ impl FieldError {
 
     /// `Too long: may not be more than <max> bytes`.
     pub fn too_long(path: impl Into<String>, max: usize) -> Self {
-        let message = format!("{}: may not be more than {max} bytes", ErrorType::TooLong.phrase());
+        let message = format!(
+            "{}: may not be more than {max} bytes",
+            ErrorType::TooLong.phrase()
+        );
         Self::with(path, ErrorType::TooLong, message)
     }
 
@@ -183,7 +190,10 @@ pub struct Warning {
 
 impl Warning {
     pub(crate) fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Warning { path: path.into(), message: message.into() }
+        Warning {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 

@@ -1,0 +1,176 @@
+//! DebugSessionClusterBinding.
+
+use breakglass_api::DebugSessionClusterBinding;
+
+use super::debug_shared::{self as shared, ConstraintFields, NamespaceConstraintFields};
+use super::error::{FieldError, Warning};
+use super::path::Path;
+use super::rules::{self, Errors, ListRules};
+use super::selectors;
+
+/// Validates a DebugSessionClusterBinding: exactly one of templateRef and
+/// templateSelector, a cluster target (clusters and/or clusterSelector), a time window
+/// whose start precedes its end, and every override block.
+pub fn validate_debug_session_cluster_binding(b: &DebugSessionClusterBinding) -> Vec<FieldError> {
+    let mut errs = Errors::new();
+    let p = Path::new("spec");
+    let spec = &b.spec;
+    match (&spec.template_ref, &spec.template_selector) {
+        (Some(_), Some(_)) => errs.push(FieldError::forbidden(
+            &p,
+            "templateRef and templateSelector are mutually exclusive",
+        )),
+        (None, None) => errs.push(FieldError::required(
+            p.child("templateRef"),
+            "one of templateRef or templateSelector is required",
+        )),
+        _ => {}
+    }
+    if let Some(r) = &spec.template_ref
+        && rules::required_str(&mut errs, &p.child("templateRef").child("name"), &r.name)
+    {
+        rules::dns1123_subdomain(&mut errs, &p.child("templateRef").child("name"), &r.name);
+    }
+    if let Some(sel) = &spec.template_selector {
+        selectors::label_selector(&mut errs, &p.child("templateSelector"), sel);
+    }
+    let has_clusters = spec.clusters.as_ref().is_some_and(|c| !c.is_empty());
+    if !has_clusters && spec.cluster_selector.is_none() {
+        errs.push(FieldError::required(
+            p.child("clusters"),
+            "clusters or clusterSelector is required",
+        ));
+    }
+    if let Some(clusters) = &spec.clusters {
+        rules::string_list(
+            &mut errs,
+            &p.child("clusters"),
+            clusters,
+            ListRules::unique(),
+            |_, _, _| {},
+        );
+    }
+    if let Some(sel) = &spec.cluster_selector {
+        selectors::label_selector(&mut errs, &p.child("clusterSelector"), sel);
+    }
+    if let Some(a) = &spec.allowed {
+        shared::allowed(&mut errs, &p.child("allowed"), a);
+    }
+    if let Some(a) = &spec.approvers {
+        shared::approvers(&mut errs, &p.child("approvers"), a);
+    }
+    if let Some(sc) = &spec.scheduling_constraints {
+        shared::scheduling_constraints(&mut errs, &p.child("schedulingConstraints"), sc);
+    }
+    if let Some(so) = &spec.scheduling_options {
+        shared::scheduling_options(&mut errs, &p.child("schedulingOptions"), so);
+    }
+    if let Some(c) = &spec.constraints {
+        shared::constraints(
+            &mut errs,
+            &p.child("constraints"),
+            &ConstraintFields {
+                max_duration: c.max_duration.as_deref(),
+                default_duration: c.default_duration.as_deref(),
+                max_renewals: c.max_renewals,
+                renewal_limit: c.renewal_limit,
+                max_concurrent_sessions: c.max_concurrent_sessions,
+            },
+        );
+    }
+    if let Some(nc) = &spec.namespace_constraints {
+        shared::namespace_constraints(
+            &mut errs,
+            &p.child("namespaceConstraints"),
+            &NamespaceConstraintFields {
+                allowed: nc.allowed_namespaces.as_ref(),
+                denied: nc.denied_namespaces.as_ref(),
+                default_namespace: nc.default_namespace.as_deref(),
+                namespace_labels: nc.namespace_labels.as_ref(),
+            },
+        );
+    }
+    if let Some(imp) = &spec.impersonation {
+        shared::impersonation(&mut errs, &p.child("impersonation"), imp);
+    }
+    shared::categories(
+        &mut errs,
+        &p.child("requiredAuxiliaryResourceCategories"),
+        spec.required_auxiliary_resource_categories.as_ref(),
+    );
+    shared::category_map(
+        &mut errs,
+        &p.child("auxiliaryResourceOverrides"),
+        spec.auxiliary_resource_overrides.as_ref(),
+    );
+    if let Some(n) = &spec.notification {
+        shared::notification(&mut errs, &p.child("notification"), n);
+    }
+    if let Some(r) = &spec.request_reason {
+        shared::request_reason(&mut errs, &p.child("requestReason"), r);
+    }
+    if let Some(r) = &spec.approval_reason {
+        shared::approval_reason(&mut errs, &p.child("approvalReason"), r);
+    }
+    if let Some(labels) = &spec.labels {
+        rules::label_map(&mut errs, &p.child("labels"), labels);
+    }
+    for k in spec.annotations.iter().flat_map(|a| a.keys()) {
+        rules::label_key(&mut errs, &p.child("annotations"), k);
+    }
+    if let (Some(from), Some(until)) = (&spec.effective_from, &spec.expires_at)
+        && from.0 >= until.0
+    {
+        errs.push(FieldError::invalid(
+            p.child("expiresAt"),
+            &until.0.to_string(),
+            "expiresAt must be after effectiveFrom",
+        ));
+    }
+    for (name, v) in [
+        (
+            "maxActiveSessionsPerUser",
+            spec.max_active_sessions_per_user,
+        ),
+        ("maxActiveSessionsTotal", spec.max_active_sessions_total),
+    ] {
+        if let Some(v) = v {
+            rules::int_range(&mut errs, &p.child(name), v.into(), 1, None);
+        }
+    }
+    errs
+}
+
+/// Warnings of a DebugSessionClusterBinding: cluster names that look like globs (they
+/// are matched literally), a display-name prefix without a template selector, and
+/// deprecated constraint fields.
+pub(crate) fn debug_session_cluster_binding_warnings(
+    b: &DebugSessionClusterBinding,
+) -> Vec<Warning> {
+    let mut warns = Vec::new();
+    let p = Path::new("spec");
+    let spec = &b.spec;
+    for (i, c) in spec.clusters.iter().flatten().enumerate() {
+        if crate::glob::has_meta(c) {
+            warns.push(Warning::new(
+                p.child("clusters").index(i),
+                format!("{c:?} is matched as an exact cluster name, not as a pattern; use clusterSelector to select several clusters"),
+            ));
+        }
+    }
+    if spec.display_name_prefix.is_some() && spec.template_selector.is_none() {
+        warns.push(Warning::new(
+            p.child("displayNamePrefix"),
+            "ignored: displayNamePrefix applies only with templateSelector",
+        ));
+    }
+    if let Some(c) = &spec.constraints
+        && c.renewal_limit.is_some()
+    {
+        warns.push(Warning::new(
+            p.child("constraints").child("renewalLimit"),
+            "renewalLimit is deprecated; use maxRenewals",
+        ));
+    }
+    warns
+}
