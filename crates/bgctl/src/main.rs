@@ -1,13 +1,42 @@
 //! `bgctl`, the breakglass command-line client.
 
-use clap::Parser;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod manifest;
+mod validate;
 
 /// Top-level command line.
 #[derive(Debug, Parser)]
 #[command(name = "bgctl", version, about = "Command-line client for breakglass")]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+/// The subcommands; each lives in its own module.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate manifests offline with the admission rules.
+    Validate(validate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Validate(args) => validate::run(
+            args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        )
+        .map(|s| s.exit_code()),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }
