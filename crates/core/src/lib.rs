@@ -1,9 +1,9 @@
 //! Pure decision logic: no I/O, no async, no clock (time is passed in).
 
 pub mod condition;
+pub mod debug_session;
 pub mod duration;
 pub mod glob;
 pub mod namespace;
 pub mod selector;
 pub mod session;
-pub mod validation;

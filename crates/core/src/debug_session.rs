@@ -1,0 +1,644 @@
+//! The DebugSession state machine.
+//!
+//! ```text
+//! Pending ─┬─► PendingApproval ─┬─► Active ─┬─► Expired
+//!          │                    ├─► Terminated (rejected)
+//!          │                    └─► Failed (approval timeout)
+//!          ├─► Active ───────────────────────┼─► Terminated
+//!          └─► Failed                        └─► Failed
+//! ```
+//!
+//! An empty state counts as `Pending`. `Expired`, `Terminated` and `Failed`
+//! are terminal: nothing returns to `Active`. Approval is two-step, as in the
+//! reference: the API records the decision ([`DebugSessionEvent::Approve`]),
+//! the controller then deploys and activates ([`DebugSessionEvent::Activate`]).
+//!
+//! Limits come from the template snapshot in `status.resolvedTemplate`
+//! (binding overrides already merged); missing values take the CRD defaults
+//! (duration 1h, maximum 4h, renewals allowed, at most 3).
+
+use breakglass_api::debug_common::{
+    DEFAULT_DURATION, DEFAULT_MAX_DURATION, DebugSessionConstraints,
+};
+use breakglass_api::debug_session::{
+    DebugSession, DebugSessionApproval, DebugSessionConditionType as CondType,
+    DebugSessionState as State, DebugSessionStatus,
+};
+use breakglass_api::debug_session_template::ExpirationBehavior;
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use thiserror::Error;
+
+use crate::condition;
+use crate::duration::GoDuration;
+
+/// Server-wide timers of debug sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DebugTimers {
+    /// How long a session may wait for approval, counted from creation.
+    pub approval_timeout: GoDuration,
+    /// How long a terminal session is kept, counted from its expiry (or
+    /// creation when it never had one).
+    pub retention: GoDuration,
+}
+
+impl Default for DebugTimers {
+    /// 24h approval timeout, 168h retention.
+    fn default() -> Self {
+        Self {
+            approval_timeout: GoDuration::from_nanos(24 * GoDuration::HOUR.as_nanos()),
+            retention: GoDuration::from_nanos(168 * GoDuration::HOUR.as_nanos()),
+        }
+    }
+}
+
+/// Something that happens to a debug session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DebugSessionEvent {
+    /// Approvers are configured and the requester is not auto-approved.
+    RequireApproval,
+    /// An approver approves; activation follows with [`Self::Activate`].
+    Approve {
+        /// Identity recorded as approver.
+        approver: String,
+        /// Optional reason, already sanitised.
+        reason: Option<String>,
+    },
+    /// An approver rejects the request.
+    Reject {
+        /// Identity recorded as rejector.
+        rejector: String,
+        /// Optional reason, already sanitised.
+        reason: Option<String>,
+    },
+    /// The workload is deployed (or nothing needs deploying): start the clock.
+    Activate,
+    /// The approval window closed without a decision.
+    ApprovalTimeout,
+    /// `expiresAt` reached.
+    Expire,
+    /// The owner ends the session (or withdraws the request).
+    Terminate {
+        /// Who ended it.
+        by: String,
+    },
+    /// Validation, template resolution or deployment failed.
+    Fail {
+        /// What went wrong, shown to the user.
+        message: String,
+    },
+    /// Extend an active session.
+    Renew {
+        /// How much to add to `expiresAt`.
+        extend_by: GoDuration,
+    },
+}
+
+impl DebugSessionEvent {
+    /// Short name for messages and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::RequireApproval => "require approval",
+            Self::Approve { .. } => "approve",
+            Self::Reject { .. } => "reject",
+            Self::Activate => "activate",
+            Self::ApprovalTimeout => "approval timeout",
+            Self::Expire => "expire",
+            Self::Terminate { .. } => "terminate",
+            Self::Fail { .. } => "fail",
+            Self::Renew { .. } => "renew",
+        }
+    }
+}
+
+/// What a transition means for audit events and notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DebugNotice {
+    /// Approval was requested.
+    ApprovalRequested,
+    /// The request was approved.
+    Approved,
+    /// The request was rejected.
+    Rejected,
+    /// The session became active.
+    Activated,
+    /// Nobody decided in time.
+    ApprovalTimedOut,
+    /// The session expired and ends.
+    Expired,
+    /// The session reached its expiry but stays active (notify-only template).
+    ExpiryNotified,
+    /// The session was ended by its owner.
+    Terminated,
+    /// The session failed.
+    Failed,
+    /// The session was renewed.
+    Renewed,
+}
+
+/// The result of a legal transition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DebugTransition {
+    /// State before the event (an empty state reads as `Pending`).
+    pub from: State,
+    /// State after the event (may equal `from`: approval, renewal, notify-only expiry).
+    pub to: State,
+    /// The complete new status to persist.
+    pub status: DebugSessionStatus,
+    /// Audit/notification hooks.
+    pub notices: Vec<DebugNotice>,
+}
+
+/// Why an event cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DebugTransitionError {
+    /// The session ended; terminal states never change.
+    #[error("debug session is in terminal state {state} and cannot be modified")]
+    Terminal {
+        /// Current state.
+        state: State,
+    },
+    /// The event does not apply in this state.
+    #[error("cannot {event} debug session in state '{state}'")]
+    WrongState {
+        /// The event.
+        event: &'static str,
+        /// Current state.
+        state: State,
+    },
+    /// Approve or reject after a decision was already recorded (HTTP 409).
+    #[error("debug session approval was already decided")]
+    AlreadyDecided,
+    /// Activation of a session whose approval is required but missing.
+    #[error("debug session is awaiting approval")]
+    AwaitingApproval,
+    /// The approval window closed; the decision comes too late.
+    #[error("debug session approval timed out at {deadline}")]
+    ApprovalTimedOut {
+        /// When the window closed.
+        deadline: Timestamp,
+    },
+    /// A timer event whose deadline has not been reached.
+    #[error("{event} is not due before {due}")]
+    NotDue {
+        /// The event.
+        event: &'static str,
+        /// When it becomes due.
+        due: Timestamp,
+    },
+    /// A timestamp the event needs is missing.
+    #[error("debug session has no {field}")]
+    MissingTimestamp {
+        /// The status field.
+        field: &'static str,
+    },
+    /// The session expired; it can no longer be renewed.
+    #[error("cannot renew expired session")]
+    RenewExpired,
+    /// The extension is zero or negative.
+    #[error("extension must be positive, got {extend_by}")]
+    InvalidExtension {
+        /// The requested extension.
+        extend_by: GoDuration,
+    },
+    /// The template forbids renewals.
+    #[error("session renewals are not allowed by template")]
+    RenewalsNotAllowed,
+    /// All renewals are used up.
+    #[error("maximum renewals ({max}) reached")]
+    RenewalLimitReached {
+        /// The limit.
+        max: i32,
+    },
+    /// The extension would run past `startsAt + maxDuration`.
+    #[error("extension would exceed maximum duration of {max_duration}")]
+    ExceedsMaxDuration {
+        /// The maximum as configured.
+        max_duration: GoDuration,
+    },
+    /// A computed time left the representable range.
+    #[error("computed time is out of range")]
+    TimeOutOfRange,
+}
+
+/// The template constraints the session runs under (from its snapshot).
+pub fn constraints(session: &DebugSession) -> Option<&DebugSessionConstraints> {
+    session
+        .status
+        .as_ref()?
+        .resolved_template
+        .as_ref()?
+        .constraints
+        .as_ref()
+}
+
+/// What happens at expiry (from the template snapshot; default `terminate`).
+pub fn expiration_behavior(session: &DebugSession) -> ExpirationBehavior {
+    session
+        .status
+        .as_ref()
+        .and_then(|s| s.resolved_template.as_ref())
+        .map_or(ExpirationBehavior::Terminate, |t| t.expiration_behavior())
+}
+
+/// Longest total lifetime, renewals included: `maxDuration`, or 4h when
+/// unset or not a positive duration.
+pub fn max_duration(constraints: Option<&DebugSessionConstraints>) -> GoDuration {
+    positive(constraints.and_then(|c| c.max_duration.as_deref()))
+        .or_else(|| positive(Some(DEFAULT_MAX_DURATION)))
+        .unwrap_or(GoDuration::HOUR)
+}
+
+/// Lifetime of a session at activation: the requested duration (else the
+/// template's `defaultDuration`, else 1h), capped at [`max_duration`].
+/// Unparseable or non-positive values are ignored.
+pub fn session_duration(
+    requested: Option<&str>,
+    constraints: Option<&DebugSessionConstraints>,
+) -> GoDuration {
+    let wanted = positive(requested)
+        .or_else(|| positive(constraints.and_then(|c| c.default_duration.as_deref())))
+        .or_else(|| positive(Some(DEFAULT_DURATION)))
+        .unwrap_or(GoDuration::HOUR);
+    wanted.min(max_duration(constraints))
+}
+
+fn positive(s: Option<&str>) -> Option<GoDuration> {
+    s.and_then(|s| GoDuration::parse_with_days(s).ok())
+        .filter(|d| d.is_positive())
+}
+
+fn state_of(session: &DebugSession) -> State {
+    session
+        .status
+        .as_ref()
+        .and_then(|s| s.state)
+        .unwrap_or(State::Pending)
+}
+
+fn approval_deadline(
+    session: &DebugSession,
+    timers: &DebugTimers,
+) -> Option<Result<Timestamp, DebugTransitionError>> {
+    let Time(created) = session.metadata.creation_timestamp.as_ref()?;
+    Some(after(timers.approval_timeout, *created))
+}
+
+fn after(d: GoDuration, t: Timestamp) -> Result<Timestamp, DebugTransitionError> {
+    d.after(t).ok_or(DebugTransitionError::TimeOutOfRange)
+}
+
+fn set_ready(
+    status: &mut DebugSessionStatus,
+    ready: bool,
+    reason: &str,
+    message: &str,
+    now: Timestamp,
+) {
+    let value = if ready {
+        condition::TRUE
+    } else {
+        condition::FALSE
+    };
+    let c = condition::new(CondType::Ready.as_str(), value, reason, message, now);
+    condition::set(status.conditions.get_or_insert_with(Vec::new), c);
+}
+
+fn set_approved(
+    status: &mut DebugSessionStatus,
+    approved: bool,
+    reason: &str,
+    message: &str,
+    now: Timestamp,
+) {
+    let value = if approved {
+        condition::TRUE
+    } else {
+        condition::FALSE
+    };
+    let c = condition::new(CondType::Approved.as_str(), value, reason, message, now);
+    condition::set(status.conditions.get_or_insert_with(Vec::new), c);
+}
+
+/// Checks the approval window and that nobody decided yet.
+fn require_undecided(
+    session: &DebugSession,
+    approval: &DebugSessionApproval,
+    timers: &DebugTimers,
+    now: Timestamp,
+) -> Result<(), DebugTransitionError> {
+    if approval.approved_at.is_some() || approval.rejected_at.is_some() {
+        return Err(DebugTransitionError::AlreadyDecided);
+    }
+    match approval_deadline(session, timers).transpose()? {
+        Some(deadline) if now >= deadline => {
+            Err(DebugTransitionError::ApprovalTimedOut { deadline })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Applies `event` to `session` at `now`.
+pub fn apply(
+    session: &DebugSession,
+    event: DebugSessionEvent,
+    now: Timestamp,
+    timers: &DebugTimers,
+) -> Result<DebugTransition, DebugTransitionError> {
+    let from = state_of(session);
+    if from.is_terminal() {
+        return Err(DebugTransitionError::Terminal { state: from });
+    }
+    let mut status = session.status.clone().unwrap_or_default();
+    let mut notices = Vec::new();
+    let wrong = |event: &DebugSessionEvent| DebugTransitionError::WrongState {
+        event: event.name(),
+        state: from,
+    };
+    let to = match &event {
+        DebugSessionEvent::RequireApproval => {
+            if from != State::Pending {
+                return Err(wrong(&event));
+            }
+            status
+                .approval
+                .get_or_insert_with(Default::default)
+                .required = Some(true);
+            set_approved(
+                &mut status,
+                false,
+                "PendingApproval",
+                "Waiting for approval",
+                now,
+            );
+            notices.push(DebugNotice::ApprovalRequested);
+            State::PendingApproval
+        }
+        DebugSessionEvent::Approve { approver, reason } => {
+            if from != State::PendingApproval {
+                return Err(wrong(&event));
+            }
+            let approval = status.approval.get_or_insert_with(Default::default);
+            require_undecided(session, approval, timers, now)?;
+            approval.approved_by = Some(approver.clone());
+            approval.approved_at = Some(Time(now));
+            if let Some(r) = reason.as_ref().filter(|r| !r.trim().is_empty()) {
+                approval.reason = Some(r.clone());
+            }
+            set_approved(
+                &mut status,
+                true,
+                "Approved",
+                &format!("Approved by {approver}"),
+                now,
+            );
+            notices.push(DebugNotice::Approved);
+            State::PendingApproval
+        }
+        DebugSessionEvent::Reject { rejector, reason } => {
+            if from != State::PendingApproval {
+                return Err(wrong(&event));
+            }
+            let approval = status.approval.get_or_insert_with(Default::default);
+            require_undecided(session, approval, timers, now)?;
+            approval.rejected_by = Some(rejector.clone());
+            approval.rejected_at = Some(Time(now));
+            if let Some(r) = reason.as_ref().filter(|r| !r.trim().is_empty()) {
+                approval.reason = Some(r.clone());
+            }
+            let message = format!("Rejected by {rejector}");
+            set_approved(&mut status, false, "Rejected", &message, now);
+            set_ready(&mut status, false, "Rejected", &message, now);
+            status.message = Some(message);
+            notices.push(DebugNotice::Rejected);
+            State::Terminated
+        }
+        DebugSessionEvent::Activate => {
+            let approval = status.approval.as_ref();
+            let approved = approval.is_some_and(|a| a.approved_at.is_some());
+            match from {
+                State::Pending if approval.and_then(|a| a.required) == Some(true) && !approved => {
+                    return Err(DebugTransitionError::AwaitingApproval);
+                }
+                State::Pending => {}
+                State::PendingApproval if approved => {}
+                State::PendingApproval => return Err(DebugTransitionError::AwaitingApproval),
+                _ => return Err(wrong(&event)),
+            }
+            let lifetime = session_duration(
+                session.spec.requested_duration.as_deref(),
+                constraints(session),
+            );
+            status.starts_at = Some(Time(now));
+            status.expires_at = Some(Time(after(lifetime, now)?));
+            set_ready(&mut status, true, "Active", "Debug session is active", now);
+            status.message = None;
+            notices.push(DebugNotice::Activated);
+            State::Active
+        }
+        DebugSessionEvent::ApprovalTimeout => {
+            if from != State::PendingApproval {
+                return Err(wrong(&event));
+            }
+            if status
+                .approval
+                .as_ref()
+                .is_some_and(|a| a.approved_at.is_some())
+            {
+                // Approved in time; activation is pending, not a timeout.
+                return Err(DebugTransitionError::AlreadyDecided);
+            }
+            let deadline = approval_deadline(session, timers).ok_or(
+                DebugTransitionError::MissingTimestamp {
+                    field: "metadata.creationTimestamp",
+                },
+            )??;
+            if now < deadline {
+                return Err(DebugTransitionError::NotDue {
+                    event: "approval timeout",
+                    due: deadline,
+                });
+            }
+            let message = format!("Approval timed out after {}", timers.approval_timeout);
+            set_ready(&mut status, false, "ApprovalTimeout", &message, now);
+            status.message = Some(message);
+            notices.push(DebugNotice::ApprovalTimedOut);
+            State::Failed
+        }
+        DebugSessionEvent::Expire => {
+            if from != State::Active {
+                return Err(wrong(&event));
+            }
+            let Some(Time(expires)) = status.expires_at else {
+                return Err(DebugTransitionError::MissingTimestamp { field: "expiresAt" });
+            };
+            if now < expires {
+                return Err(DebugTransitionError::NotDue {
+                    event: "expire",
+                    due: expires,
+                });
+            }
+            match expiration_behavior(session) {
+                ExpirationBehavior::NotifyOnly => {
+                    // The reference clears expiresAt so the session stays usable
+                    // and the expiry is reported once.
+                    status.expires_at = None;
+                    status.message = Some("Session reached its expiry time; the template only notifies, the session stays active".to_owned());
+                    notices.push(DebugNotice::ExpiryNotified);
+                    State::Active
+                }
+                ExpirationBehavior::Terminate => {
+                    set_ready(&mut status, false, "Expired", "Debug session expired", now);
+                    status.message = Some("Session expired".to_owned());
+                    notices.push(DebugNotice::Expired);
+                    State::Expired
+                }
+            }
+        }
+        DebugSessionEvent::Terminate { by } => {
+            let message = format!("Terminated by {by}");
+            set_ready(&mut status, false, "Terminated", &message, now);
+            status.message = Some(message);
+            notices.push(DebugNotice::Terminated);
+            State::Terminated
+        }
+        DebugSessionEvent::Fail { message } => {
+            set_ready(&mut status, false, "Failed", message, now);
+            status.message = Some(message.clone());
+            notices.push(DebugNotice::Failed);
+            State::Failed
+        }
+        DebugSessionEvent::Renew { extend_by } => {
+            if from != State::Active {
+                return Err(wrong(&event));
+            }
+            renew(session, &mut status, *extend_by, now)?;
+            notices.push(DebugNotice::Renewed);
+            State::Active
+        }
+    };
+    status.state = Some(to);
+    Ok(DebugTransition {
+        from,
+        to,
+        status,
+        notices,
+    })
+}
+
+fn renew(
+    session: &DebugSession,
+    status: &mut DebugSessionStatus,
+    extend_by: GoDuration,
+    now: Timestamp,
+) -> Result<(), DebugTransitionError> {
+    if !extend_by.is_positive() {
+        return Err(DebugTransitionError::InvalidExtension { extend_by });
+    }
+    let Some(Time(expires)) = status.expires_at else {
+        return Err(DebugTransitionError::MissingTimestamp { field: "expiresAt" });
+    };
+    if now >= expires {
+        return Err(DebugTransitionError::RenewExpired);
+    }
+    let c = constraints(session);
+    if c.is_some_and(|c| !c.allow_renewal()) {
+        return Err(DebugTransitionError::RenewalsNotAllowed);
+    }
+    let max = c.map_or(
+        breakglass_api::debug_common::DEFAULT_MAX_RENEWALS,
+        DebugSessionConstraints::max_renewals,
+    );
+    let count = status.renewal_count.unwrap_or(0);
+    if max <= 0 || count >= max {
+        return Err(DebugTransitionError::RenewalLimitReached { max });
+    }
+    let new_expiry = after(extend_by, expires)?;
+    let Some(Time(starts)) = status.starts_at else {
+        return Err(DebugTransitionError::MissingTimestamp { field: "startsAt" });
+    };
+    let max_duration = max_duration(c);
+    if new_expiry > after(max_duration, starts)? {
+        return Err(DebugTransitionError::ExceedsMaxDuration { max_duration });
+    }
+    status.expires_at = Some(Time(new_expiry));
+    status.renewal_count = Some(count.saturating_add(1));
+    Ok(())
+}
+
+/// True while the session grants its pod operations: `Active` and not past
+/// `expiresAt` (a notify-only session whose expiry was reported has none).
+pub fn is_active(session: &DebugSession, now: Timestamp) -> bool {
+    state_of(session) == State::Active
+        && session
+            .status
+            .as_ref()
+            .and_then(|s| s.expires_at.as_ref())
+            .is_none_or(|Time(e)| now < *e)
+}
+
+/// What a controller does when a deadline is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DebugTimerAction {
+    /// Apply this event with [`apply`].
+    Apply(DebugSessionEvent),
+    /// Delete the object: its retention ended.
+    Delete,
+}
+
+/// The earliest timer of a debug session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebugDeadline {
+    /// When it is due (may be in the past: then it is due now).
+    pub at: Timestamp,
+    /// What to do then.
+    pub action: DebugTimerAction,
+}
+
+/// The earliest timer: activation of an approved session (due now),
+/// approval timeout, expiry, or deletion after retention. `Pending` sessions
+/// have no timer (the controller acts on them at once); `None` also when the
+/// needed timestamps are missing.
+pub fn next_deadline(
+    session: &DebugSession,
+    now: Timestamp,
+    timers: &DebugTimers,
+) -> Option<DebugDeadline> {
+    let status = session.status.as_ref();
+    let apply_at = |at, event| {
+        Some(DebugDeadline {
+            at,
+            action: DebugTimerAction::Apply(event),
+        })
+    };
+    match state_of(session) {
+        State::Pending => None,
+        State::PendingApproval => {
+            if status
+                .and_then(|s| s.approval.as_ref())
+                .is_some_and(|a| a.approved_at.is_some())
+            {
+                return apply_at(now, DebugSessionEvent::Activate);
+            }
+            apply_at(
+                approval_deadline(session, timers)?.ok()?,
+                DebugSessionEvent::ApprovalTimeout,
+            )
+        }
+        State::Active => apply_at(status?.expires_at.as_ref()?.0, DebugSessionEvent::Expire),
+        State::Expired | State::Terminated | State::Failed => {
+            let base = status
+                .and_then(|s| s.expires_at.as_ref())
+                .or(session.metadata.creation_timestamp.as_ref())?;
+            let at = timers.retention.after(base.0)?;
+            Some(DebugDeadline {
+                at,
+                action: DebugTimerAction::Delete,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests;
