@@ -7,3 +7,4 @@ pub mod glob;
 pub mod namespace;
 pub mod selector;
 pub mod session;
+pub mod validation;
