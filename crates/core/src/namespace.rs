@@ -9,7 +9,7 @@
 //!   "no restriction" for allow lists ([`is_unrestricted`]).
 //! * Without labels only the patterns can be evaluated ([`matches`]); callers
 //!   that can fetch labels use [`matches_with_labels`] and ask
-//!   [`needs_labels`] first so they fetch only when the answer depends on it.
+//!   [`requires_labels`] first so they fetch only when the answer depends on it.
 
 use breakglass_api::common::{
     LabelSelectorOperator, NamespaceFilter, NamespaceSelectorRequirement, NamespaceSelectorTerm,
@@ -52,7 +52,7 @@ pub fn has_selector_terms(filter: Option<&NamespaceFilter>) -> bool {
 /// selector terms and no pattern already matches the name. Pattern-only
 /// filters never need labels; mixed filters need them only when the patterns
 /// miss.
-pub fn needs_labels(filter: Option<&NamespaceFilter>, namespace: &str) -> bool {
+pub fn requires_labels(filter: Option<&NamespaceFilter>, namespace: &str) -> bool {
     has_selector_terms(filter) && !matches(filter, namespace)
 }
 
@@ -261,7 +261,7 @@ mod tests {
             assert!(!matches_with_labels(f, "default", &l));
             assert!(is_unrestricted(f));
             assert!(!has_selector_terms(f));
-            assert!(!needs_labels(f, "default"));
+            assert!(!requires_labels(f, "default"));
         }
         assert!(!is_unrestricted(Some(&pats(&["a"]))));
     }
@@ -389,12 +389,12 @@ mod tests {
             selector_terms: Some(vec![term(&[("env", "prod")], &[])]),
         };
         assert!(!has_selector_terms(Some(&pattern_only)));
-        assert!(!needs_labels(Some(&pattern_only), "other"));
+        assert!(!requires_labels(Some(&pattern_only), "other"));
         assert!(has_selector_terms(Some(&selector_only)));
-        assert!(needs_labels(Some(&selector_only), "app-x"));
+        assert!(requires_labels(Some(&selector_only), "app-x"));
         assert!(has_selector_terms(Some(&mixed)));
-        assert!(!needs_labels(Some(&mixed), "app-x"));
-        assert!(needs_labels(Some(&mixed), "other"));
+        assert!(!requires_labels(Some(&mixed), "app-x"));
+        assert!(requires_labels(Some(&mixed), "other"));
     }
 
     #[test]
@@ -526,7 +526,7 @@ mod tests {
                 prop_assert!(matches_with_labels(Some(&f), &ns, &l));
             }
             prop_assert!(matches_with_labels(Some(&f), &ns, &l));
-            prop_assert_eq!(needs_labels(Some(&f), &ns), !matches(Some(&f), &ns));
+            prop_assert_eq!(requires_labels(Some(&f), &ns), !matches(Some(&f), &ns));
         }
     }
 }
