@@ -47,7 +47,10 @@ pub fn all() -> Vec<CustomResourceDefinition> {
                 .as_mut()
                 .and_then(|s| s.open_api_v3_schema.as_mut())
             {
-                visit_schemas(schema, &mut |s| s.nullable = None);
+                visit_schemas(schema, &mut |s| {
+                    s.nullable = None;
+                    s.title = None;
+                });
             }
         }
     }
@@ -56,9 +59,9 @@ pub fn all() -> Vec<CustomResourceDefinition> {
 
 /// Applies `f` to a schema and every schema nested in it.
 ///
-/// Used to drop `nullable`: optional fields are left out rather than set to null, and without
-/// `nullable` the apiserver prunes explicit nulls and then applies defaults, as it does for
-/// controller-gen generated CRDs.
+/// [`all`] uses it to drop `nullable` and the root `title`. Optional fields are left out
+/// rather than set to null; without `nullable` the apiserver prunes explicit nulls and then
+/// applies defaults, as it does for controller-gen generated CRDs.
 pub fn visit_schemas(schema: &mut JSONSchemaProps, f: &mut impl FnMut(&mut JSONSchemaProps)) {
     f(schema);
     let children = schema
