@@ -139,7 +139,7 @@ pub struct BreakglassSessionStatus {
     /// Generation last processed by the controller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// Conditions (see [`BreakglassSessionConditionType`]).
+    /// Conditions: Idle, Approved, Rejected, Expired, Canceled, Active, SessionExpired, ScheduledStartTimeReached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<Condition>>,
     /// When the session was approved.

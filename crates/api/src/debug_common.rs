@@ -31,7 +31,7 @@ pub const DEFAULT_TARGET_NAMESPACE: &str = "breakglass-debug";
 
 /// Which pod subresources the authorization webhook allows on the session's pods.
 ///
-/// An absent block allows exec, attach and port-forward and denies logs ([`Self::UNSET`]).
+/// An absent block allows exec, attach and port-forward and denies logs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AllowedPodOperations {
