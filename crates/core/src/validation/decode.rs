@@ -133,6 +133,11 @@ fn type_error(path: String, message: &str, original: Option<&Value>) -> FieldErr
         .and_then(|m| m.split_once(", expected "))
     {
         Some((_, expected)) => format!("must be {}", expected_words(expected)),
+        // Timestamps are the only strings the types parse themselves; the parser's own
+        // wording changes between releases, so say what is expected instead.
+        None if message.starts_with("failed to parse") => {
+            "must be an RFC 3339 date-time such as \"2024-01-15T10:00:00Z\"".to_string()
+        }
         None => message.to_string(),
     };
     match original {
@@ -267,7 +272,18 @@ fn unknown_fields<T: Serialize>(
         return;
     };
     let mut found = Vec::new();
-    diff_keys(input, &output, &mut Vec::new(), &mut found);
+    let mut shapes = Vec::new();
+    diff_keys(input, &output, &mut Vec::new(), &mut found, &mut shapes);
+    for steps in shapes {
+        let path = render(&steps);
+        if !is_under(&path, poisoned) {
+            errors.push(FieldError::invalid_raw(
+                path,
+                "\"array\"",
+                "must be an object",
+            ));
+        }
+    }
     for steps in found {
         let path = render(&steps);
         if is_under(&path, poisoned) {
@@ -277,8 +293,17 @@ fn unknown_fields<T: Serialize>(
     }
 }
 
-fn diff_keys(input: &Value, output: &Value, at: &mut Vec<Step>, found: &mut Vec<Vec<Step>>) {
+/// Collects input keys missing from the output (`found`) and lists the typed value
+/// read as objects (`shapes`: serde accepts a list for a struct, the apiserver does not).
+fn diff_keys(
+    input: &Value,
+    output: &Value,
+    at: &mut Vec<Step>,
+    found: &mut Vec<Vec<Step>>,
+    shapes: &mut Vec<Vec<Step>>,
+) {
     match (input, output) {
+        (Value::Array(_), Value::Object(_)) => shapes.push(at.clone()),
         (Value::Object(i), Value::Object(o)) => {
             for (k, iv) in i {
                 // `null` means "unset" to the apiserver, so it is never an unknown field.
@@ -287,7 +312,7 @@ fn diff_keys(input: &Value, output: &Value, at: &mut Vec<Step>, found: &mut Vec<
                 }
                 at.push(Step::Key(k.clone()));
                 match o.get(k) {
-                    Some(ov) => diff_keys(iv, ov, at, found),
+                    Some(ov) => diff_keys(iv, ov, at, found, shapes),
                     None => found.push(at.clone()),
                 }
                 at.pop();
@@ -296,7 +321,7 @@ fn diff_keys(input: &Value, output: &Value, at: &mut Vec<Step>, found: &mut Vec<
         (Value::Array(i), Value::Array(o)) => {
             for (idx, (iv, ov)) in i.iter().zip(o.iter()).enumerate() {
                 at.push(Step::Index(idx));
-                diff_keys(iv, ov, at, found);
+                diff_keys(iv, ov, at, found, shapes);
                 at.pop();
             }
         }
