@@ -15,10 +15,9 @@ struct Cli {
     command: Command,
 }
 
-/// The subcommands; each lives in its own module.
+/// The subcommands; each lives in its own module, which also holds its help text.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Validate manifests offline with the admission rules.
     Validate(validate::Args),
 }
 
