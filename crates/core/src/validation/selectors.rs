@@ -110,6 +110,8 @@ pub(crate) fn namespace_filter(errs: &mut Errors, p: &Path, filter: &NamespaceFi
             let values = req.values.as_deref().unwrap_or_default();
             let rp = tp.child("matchExpressions").index(j);
             requirement(errs, &rp, &req.key, operator_name(req.operator), values);
+            // The CRD schema limits these keys to 63 characters, prefix included.
+            rules::max_len(errs, &rp.child("key"), &req.key, 63);
         }
     }
 }

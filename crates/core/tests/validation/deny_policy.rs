@@ -102,6 +102,13 @@ fn deny_policy_table() {
                     "spec.rules[0].namespaces.selectorTerms[0].matchExpressions[0].values: Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
                 ],
             ),
+            bad(
+                "selector key longer than 63",
+                json!({"spec": {"rules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"], "namespaces": {"selectorTerms": [{"matchExpressions": [{"key": format!("example.com/{}", "k".repeat(52)), "operator": "Exists"}]}]}}]}}),
+                &[
+                    "spec.rules[0].namespaces.selectorTerms[0].matchExpressions[0].key: Too long: may not be more than 63 bytes",
+                ],
+            ),
             ok(
                 "selector terms",
                 json!({"spec": {"rules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"], "namespaces": {"selectorTerms": [{"matchLabels": {"env": "prod"}, "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["dev"]}]}]}}]}}),
