@@ -29,6 +29,15 @@ enum Command {
     Status,
     /// Print `export NAME=value` lines for tests and shells: `eval "$(cargo xtask testenv env)"`.
     Env,
+    /// Print a Dex ID token of a test user (requester, requester2, approver, approver2,
+    /// nobody, admin, automation), for `kubectl --token`.
+    Token {
+        /// Short name or e-mail address of the user.
+        user: String,
+        /// Use the password grant (the token then carries no groups).
+        #[arg(long)]
+        password_grant: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -96,5 +105,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Down => harness::down(&existing()?),
         Command::Status => harness::status(&existing()?),
         Command::Env => harness::env(&existing()?),
+        Command::Token {
+            user,
+            password_grant,
+        } => {
+            println!("{}", harness::token(&existing()?, &user, password_grant)?);
+            Ok(())
+        }
     }
 }

@@ -105,6 +105,7 @@ pub struct Mailbox {
 impl Mailbox {
     /// A client for the REST API at `api` (e.g. `http://127.0.0.1:17180/api/v1`).
     pub fn new(api: String, smtp: SocketAddr) -> Mailbox {
+        crate::harness::install_crypto_provider();
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(10))

@@ -431,6 +431,7 @@ fn build_one(
     let started = Instant::now();
 
     // Download modules first so that a missing proxy fails fast and clearly.
+    println!("testenv:       {} … downloading modules", c.name);
     let out = go_command(c, &["mod", "download"])
         .output()
         .context("running `go mod download`")?;
@@ -441,6 +442,12 @@ fn build_one(
             String::from_utf8_lossy(&out.stderr)
         );
     }
+
+    println!(
+        "testenv:       {} … modules ready after {}, compiling",
+        c.name,
+        fmt_duration(started.elapsed())
+    );
 
     // Count the packages involved, to report how far the build is.
     let mut list_args = vec!["list", "-deps"];

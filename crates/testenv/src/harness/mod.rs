@@ -792,3 +792,17 @@ pub fn env(layout: &Layout) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `cargo xtask testenv token USER`: an ID token of a test user, with groups
+/// (or from the password grant, without groups).
+pub fn token(layout: &Layout, user: &str, password_grant: bool) -> anyhow::Result<String> {
+    let env = crate::TestEnv::load(&layout.dir)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        if password_grant {
+            Ok(env.dex_password_tokens(user).await?.id_token)
+        } else {
+            Ok(env.dex_token(user).await?)
+        }
+    })
+}

@@ -222,22 +222,35 @@ async fn ephemeral_containers_can_be_added() -> anyhow::Result<()> {
         .await?;
     assert!(out.success(), "kubectl debug failed: {}", out.stderr);
 
-    // A PUT of the whole pod (what controllers do) works as well.
-    let mut current = pods.get("app").await?;
-    let spec = current.spec.as_mut().expect("pod spec");
-    let mut ecs = spec.ephemeral_containers.clone().unwrap_or_default();
-    ecs.push(serde_json::from_value(json!({
-        "name": "debugger2",
-        "image": "busybox:1.37",
-        "command": ["sleep", "3600"],
-    }))?);
-    spec.ephemeral_containers = Some(ecs);
-    pods.replace_subresource(
-        "ephemeralcontainers",
-        "app",
-        &PostParams::default(),
-        &current,
-    )
+    // A PUT of the whole pod (what controllers do) works as well. kwok updates the
+    // pod's status concurrently, so retry on conflicts like a controller would.
+    eventually(TIMEOUT, "the ephemeralcontainers update", || {
+        let pods = pods.clone();
+        async move {
+            let mut current = pods.get("app").await?;
+            let spec = current.spec.as_mut().expect("pod spec");
+            let mut ecs = spec.ephemeral_containers.clone().unwrap_or_default();
+            ecs.push(serde_json::from_value(json!({
+                "name": "debugger2",
+                "image": "busybox:1.37",
+                "command": ["sleep", "3600"],
+            }))?);
+            spec.ephemeral_containers = Some(ecs);
+            match pods
+                .replace_subresource(
+                    "ephemeralcontainers",
+                    "app",
+                    &PostParams::default(),
+                    &current,
+                )
+                .await
+            {
+                Ok(_) => Ok(Some(())),
+                Err(kube::Error::Api(e)) if e.code == 409 => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        }
+    })
     .await?;
 
     let statuses = eventually(TIMEOUT, "ephemeral containers running", || {
