@@ -30,6 +30,10 @@ use crate::layout::{
 const APISERVER_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long any other component may take.
 const COMPONENT_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long `down` waits after SIGTERM before SIGKILL. Nothing in the environment
+/// keeps state across `up`, and a kube-apiserver whose etcd or clients go away at the
+/// same time can take minutes to finish its graceful shutdown.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// How a daemon's health is checked.
 #[derive(Debug, Clone)]
@@ -384,7 +388,7 @@ pub fn up(opts: &UpOptions) -> anyhow::Result<()> {
             layout.log_dir().display()
         );
         let all = process::recorded(layout);
-        process::stop(layout, &all, Duration::from_secs(10));
+        process::stop(layout, &all, STOP_GRACE);
         return Err(anyhow::anyhow!("{e:#}"));
     }
     result
@@ -457,7 +461,12 @@ fn check_ports_free(layout: &Layout) -> anyhow::Result<()> {
             ports.extend([p.scheduler, p.kwok]);
         }
     }
+    // Ports of processes stopped a moment ago may take a little while to free up.
+    let deadline = Instant::now() + Duration::from_secs(10);
     for port in ports {
+        while TcpListener::bind(("127.0.0.1", port)).is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+        }
         if TcpListener::bind(("127.0.0.1", port)).is_err() {
             bail!(
                 "port {port} on 127.0.0.1 is in use; stop what uses it, or move testenv's ports with {}=<first port>",
@@ -487,7 +496,7 @@ async fn up_async(opts: &UpOptions, bins: &Binaries) -> anyhow::Result<()> {
     let previous = process::recorded(layout);
     if !previous.is_empty() {
         println!("testenv: stopping the previous environment");
-        process::stop(layout, &previous, Duration::from_secs(15));
+        process::stop(layout, &previous, STOP_GRACE);
     }
     clean_run_dir(layout)?;
     check_ports_free(layout)?;
@@ -594,7 +603,7 @@ async fn reconcile_hub(layout: &Layout) -> anyhow::Result<Vec<String>> {
 pub fn down(layout: &Layout) -> anyhow::Result<()> {
     let all = process::recorded(layout);
     let live = all.iter().filter(|r| r.alive()).count();
-    process::stop(layout, &all, Duration::from_secs(15));
+    process::stop(layout, &all, STOP_GRACE);
     let _ = std::fs::remove_file(layout.state_file());
     if live == 0 {
         println!("testenv: nothing was running");

@@ -43,18 +43,25 @@ impl Recorded {
     }
 }
 
-fn pid_runs(pid: i32, bin: &Path) -> bool {
-    let proc = PathBuf::from(format!("/proc/{pid}"));
-    let Ok(stat) = std::fs::read_to_string(proc.join("stat")) else {
+/// True while the process exists and has not yet become a zombie. A process
+/// that is exiting loses its `/proc/<pid>/exe` before it closes its sockets, so
+/// waiting for a stop must use this, not [`pid_runs`].
+fn pid_exists(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };
     // Field 3, after the parenthesised command name, is the state.
     let state = stat
         .rsplit_once(')')
         .and_then(|(_, rest)| rest.split_whitespace().next());
-    if matches!(state, Some("Z" | "X")) {
+    !matches!(state, Some("Z" | "X"))
+}
+
+fn pid_runs(pid: i32, bin: &Path) -> bool {
+    if !pid_exists(pid) {
         return false;
     }
+    let proc = PathBuf::from(format!("/proc/{pid}"));
     match std::fs::read_link(proc.join("exe")) {
         Ok(exe) => {
             let exe = exe.to_string_lossy();
@@ -146,19 +153,21 @@ fn signal(r: &Recorded, sig: Signal) {
 
 /// Stops the given daemons: SIGTERM, then SIGKILL after `grace`. Removes their pid files.
 pub fn stop(layout: &Layout, daemons: &[Recorded], grace: Duration) {
+    // Only processes that still run the recorded binary are ours to signal.
     let live: Vec<&Recorded> = daemons.iter().filter(|r| r.alive()).collect();
     for r in &live {
         signal(r, Signal::TERM);
     }
+    let gone = |r: &&Recorded| !pid_exists(r.pid);
     let deadline = Instant::now() + grace;
-    while Instant::now() < deadline && live.iter().any(|r| r.alive()) {
+    while Instant::now() < deadline && !live.iter().all(gone) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    for r in live.iter().filter(|r| r.alive()) {
+    for r in live.iter().filter(|r| !gone(r)) {
         signal(r, Signal::KILL);
     }
     let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline && live.iter().any(|r| r.alive()) {
+    while Instant::now() < deadline && !live.iter().all(gone) {
         std::thread::sleep(Duration::from_millis(50));
     }
     for r in daemons {
