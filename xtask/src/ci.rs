@@ -23,7 +23,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     step("cargo fmt --check", cargo(&["fmt", "--all", "--check"]))?;
     step(
         "cargo clippy",
-        cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     step("CRD manifests are current", xtask(&["crds", "--check"]))?;
 

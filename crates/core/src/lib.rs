@@ -5,6 +5,7 @@ pub mod debug_session;
 pub mod duration;
 pub mod glob;
 pub mod namespace;
+pub mod reason;
 pub mod selector;
 pub mod session;
 pub mod validation;
