@@ -1,5 +1,6 @@
 //! Pure decision logic: no I/O, no async, no clock (time is passed in).
 
+pub mod authz;
 pub mod condition;
 pub mod debug_session;
 pub mod duration;
