@@ -66,6 +66,9 @@ pub enum SessionEvent {
     Expire,
     /// `idleTimeout` elapsed since `lastActivity`.
     IdleExpire,
+    /// The session's cluster is no longer registered (its ClusterConfig was deleted):
+    /// a pending request is rejected, an approved or scheduled grant is cancelled.
+    ClusterRemoved,
 }
 
 impl SessionEvent {
@@ -81,6 +84,7 @@ impl SessionEvent {
             Self::Activate => "activate",
             Self::Expire => "expire",
             Self::IdleExpire => "idle expire",
+            Self::ClusterRemoved => "cluster removed",
         }
     }
 }
@@ -438,6 +442,43 @@ pub fn apply(
             );
             notices.push(SessionNotice::IdleExpired);
             State::IdleExpired
+        }
+        SessionEvent::ClusterRemoved => {
+            require_not_terminal(from)?;
+            let message = format!(
+                "Cluster {:?} is no longer registered with Breakglass.",
+                spec.cluster
+            );
+            match from {
+                State::Pending => {
+                    status.rejected_at = Some(Time(now));
+                    cut_expiry(&mut status, now);
+                    status.timeout_at = None;
+                    status.reason_ended = Some(SessionEndReason::Rejected);
+                    status.retained_until = Some(Time(after(retain_for(spec), now)?));
+                    set_condition(
+                        &mut status,
+                        CondType::Rejected,
+                        "ClusterRemoved",
+                        message,
+                        now,
+                    );
+                    notices.push(SessionNotice::Rejected);
+                    State::Rejected
+                }
+                _ => {
+                    end(&mut status, spec, now, SessionEndReason::Canceled)?;
+                    set_condition(
+                        &mut status,
+                        CondType::Canceled,
+                        "ClusterRemoved",
+                        message,
+                        now,
+                    );
+                    notices.push(SessionNotice::Canceled);
+                    State::Expired
+                }
+            }
         }
     };
     status.state = Some(to);

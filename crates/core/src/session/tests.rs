@@ -596,6 +596,7 @@ fn terminal_states_reject_every_event() {
         SessionEvent::Activate,
         SessionEvent::Expire,
         SessionEvent::IdleExpire,
+        SessionEvent::ClusterRemoved,
     ];
     for state in [
         State::Rejected,
@@ -610,6 +611,25 @@ fn terminal_states_reject_every_event() {
                 "{state} accepted {e:?}"
             );
         }
+    }
+}
+
+#[test]
+fn cluster_removal_ends_live_sessions() {
+    let t = apply(&pending(spec()), SessionEvent::ClusterRemoved, at(10)).unwrap();
+    assert_eq!(t.to, State::Rejected);
+    assert_eq!(t.notices, vec![SessionNotice::Rejected]);
+    assert_eq!(t.status.rejected_at, Some(Time(at(10))));
+    assert_eq!(t.status.timeout_at, None);
+    assert_eq!(t.status.reason_ended, Some(SessionEndReason::Rejected));
+    assert_eq!(cond(&t, CondType::Rejected).reason, "ClusterRemoved");
+    for from in [State::Approved, State::WaitingForScheduledTime] {
+        let t = apply(&in_state(from), SessionEvent::ClusterRemoved, at(10)).unwrap();
+        assert_eq!(t.to, State::Expired, "from {from}");
+        assert_eq!(t.notices, vec![SessionNotice::Canceled]);
+        assert_eq!(t.status.expires_at, Some(Time(at(10))));
+        assert_eq!(t.status.reason_ended, Some(SessionEndReason::Canceled));
+        assert!(!is_access_active(&session(spec(), t.status), at(10)));
     }
 }
 
@@ -761,6 +781,7 @@ fn any_event() -> impl Strategy<Value = SessionEvent> {
         Just(SessionEvent::Activate),
         Just(SessionEvent::Expire),
         Just(SessionEvent::IdleExpire),
+        Just(SessionEvent::ClusterRemoved),
     ]
 }
 
