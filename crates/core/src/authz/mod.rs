@@ -1,2 +1,13 @@
 //! The authorization webhook's decision logic: DenyPolicies, pod-security risk scoring,
 //! impersonation guards and the SubjectAccessReview decision pipeline.
+
+pub mod oidc;
+mod sar;
+
+#[cfg(test)]
+mod tests;
+
+pub use sar::{
+    Attributes, DEBUG_POD_SUBRESOURCES, ISSUER_EXTRA_KEY, NonResourceAttributes,
+    ResourceAttributes, SarError, SarRequest,
+};

@@ -1,0 +1,6 @@
+//! Tests of the decision logic, one file per concern.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod oidc;
+mod sar;
