@@ -2,5 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod deny;
+mod fixtures;
 mod oidc;
 mod sar;
