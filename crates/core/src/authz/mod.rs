@@ -4,6 +4,7 @@
 pub mod deny;
 mod input;
 pub mod oidc;
+pub mod pod_security;
 mod sar;
 
 #[cfg(test)]

@@ -5,4 +5,5 @@
 mod deny;
 mod fixtures;
 mod oidc;
+mod pod_security;
 mod sar;
