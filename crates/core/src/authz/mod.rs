@@ -2,6 +2,7 @@
 //! impersonation guards and the SubjectAccessReview decision pipeline.
 
 pub mod deny;
+pub mod impersonation;
 mod input;
 pub mod oidc;
 pub mod pod_security;

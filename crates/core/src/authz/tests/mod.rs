@@ -4,6 +4,7 @@
 
 mod deny;
 mod fixtures;
+mod impersonation;
 mod oidc;
 mod pod_security;
 mod sar;
