@@ -2,9 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod decision;
 mod deny;
 mod fixtures;
 mod impersonation;
 mod oidc;
 mod pod_security;
+mod props;
 mod sar;
+mod world;

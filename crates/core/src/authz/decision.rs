@@ -1,0 +1,1235 @@
+//! The decision pipeline: [`data_needs`] → [`precheck`] → (group check by the server)
+//! → [`finalize`].
+//!
+//! Stages, in order (inventory §3.2):
+//!
+//! 1. the cluster must be registered;
+//! 2. the debug-session seam: a caller-computed allow for a pod
+//!    exec/attach/portforward/log request wins immediately (before DenyPolicies, as in
+//!    the reference);
+//! 3. impersonation guards: unrecognised verbs, `system:masters`, the wildcard name,
+//!    forbidden legacy impersonation;
+//! 4. DenyPolicies, by precedence: a *global pass* (no session context) and then one
+//!    *pass per active session*, so `appliesTo.sessions` can name a session. Each pass
+//!    evaluates `impersonationRules` of every policy in scope, then per policy its
+//!    resource `rules` and its `podSecurityRules`. Resource requests only.
+//!    * A match in the global pass denies the request.
+//!    * A match in a session's pass sets **that session** aside: it cannot be the
+//!      source of access. The request is denied with that policy's reason only when
+//!      no session is left. (The reference denies the whole request; setting the one
+//!      session aside is what "the policy applies to this session" means, and a user
+//!      with one session sees the same result.)
+//!    * Pod security is evaluated per session with the overrides of *that session's*
+//!      escalation, so an override granted for one escalation never lends its
+//!      allowance to another session's group. Without active sessions it runs in the
+//!      global pass (without overrides), only to give the better reason.
+//!    * Any evaluation error denies the request (fail closed).
+//! 5. the group check, done by the server: may a remaining session's granted group
+//!    (tried in every OIDC-prefix spelling) do this on the target cluster? Optionally
+//!    preceded by one combined probe with all those groups;
+//! 6. the reason.
+//!
+//! Left to the caller: the late debug-session check of the reference (it reads the same
+//! snapshot as the early one, so it cannot change the outcome), escalation discovery
+//! (passed in as a count), and recording activity for the session in
+//! [`Trace::allowing_session`].
+
+use breakglass_api::BreakglassSession;
+use breakglass_api::breakglass_escalation::PodSecurityOverrides;
+use breakglass_api::breakglass_session::BreakglassSessionState;
+
+use super::deny::{self, EvalError, PolicyScope, policy_name};
+use super::impersonation::{self, GuardDenial, ImpersonationRequest, SYSTEM_MASTERS};
+use super::input::{AuthzConfig, AuthzInput, NamespaceLabels, PodInfo};
+use super::oidc;
+use super::pod_security::{self, DenyCause, PodSecurityVerdict};
+use super::reason::{escalation_fragment, idp_hint, join_limited, quote_untrusted, ui_link};
+use super::sar::ResourceAttributes;
+use crate::session;
+
+/// The answer to one SubjectAccessReview.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Whether breakglass allows the request.
+    pub allowed: bool,
+    /// What the user reads.
+    pub reason: String,
+    /// What decided, for audit, metrics and tests.
+    pub trace: Trace,
+}
+
+impl Decision {
+    /// `allowed` or `denied` (the SAR metrics' `decision` label).
+    pub fn decision_label(&self) -> &'static str {
+        if self.allowed { "allowed" } else { "denied" }
+    }
+
+    /// The metrics' `deny_source` label (named so in the reference for allows too):
+    /// `rbac`, `session`, `debug-session` when allowed; `cluster-missing`, `global`,
+    /// `session`, `policy-error`, `final`, `system-masters`, `system-masters-wildcard`,
+    /// `legacy-fallback-forbidden`, `impersonation-policy`,
+    /// `impersonation-policy-error`, `impersonation-unrecognised-verb` when denied.
+    pub fn deny_source(&self) -> &'static str {
+        self.trace.stage.source_label()
+    }
+}
+
+/// Which pass of the DenyPolicy evaluation decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pass {
+    /// Without session context.
+    Global,
+    /// In the context of this session (name).
+    Session(String),
+}
+
+/// The stage that decided, with what it found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    /// No ClusterConfig has the requested name.
+    ClusterMissing,
+    /// The caller's debug-session allow.
+    DebugSession {
+        /// DebugSession name.
+        session: String,
+        /// The user's role.
+        role: String,
+        /// The pod operation.
+        operation: String,
+    },
+    /// A fixed impersonation guard.
+    ImpersonationGuard(GuardDenial),
+    /// A DenyPolicy `impersonationRules` entry.
+    ImpersonationPolicy {
+        /// Policy name.
+        policy: String,
+        /// Index in `impersonationRules`.
+        rule: usize,
+        /// Where it matched.
+        pass: Pass,
+    },
+    /// A DenyPolicy resource rule.
+    DenyPolicy {
+        /// Policy name.
+        policy: String,
+        /// Index in `rules`.
+        rule: usize,
+        /// Where it matched.
+        pass: Pass,
+    },
+    /// DenyPolicy `podSecurityRules` denied.
+    PodSecurity {
+        /// Policy name.
+        policy: String,
+        /// Where it denied.
+        pass: Pass,
+        /// The risk score, when the pod was scored.
+        score: Option<i64>,
+        /// The detected factors.
+        factors: Vec<String>,
+        /// What denied.
+        cause: DenyCause,
+    },
+    /// A DenyPolicy could not be evaluated; denied fail-closed.
+    PolicyError {
+        /// Policy name.
+        policy: String,
+        /// Where.
+        pass: Pass,
+        /// Whether its impersonation rules failed (else resource or pod-security rules).
+        impersonation: bool,
+        /// The error.
+        error: EvalError,
+    },
+    /// The combined probe with all remaining session groups allowed.
+    Rbac {
+        /// Number of distinct session groups probed.
+        group_count: usize,
+    },
+    /// A session's group allowed.
+    Session {
+        /// Session name.
+        session: String,
+        /// Session namespace.
+        namespace: String,
+        /// The granted group.
+        group: String,
+        /// The spelling the target cluster accepted.
+        impersonation_group: String,
+    },
+    /// The user has no active session here.
+    NoSession {
+        /// Sessions waiting for approval.
+        pending: usize,
+        /// Approved sessions waiting for their scheduled start.
+        scheduled: usize,
+        /// Active sessions from a different identity provider.
+        idp_mismatch: usize,
+    },
+    /// Sessions were checked and none allowed.
+    Final {
+        /// Sessions checked.
+        candidates: usize,
+        /// Checks that failed (errors, not answers).
+        failed_checks: usize,
+    },
+}
+
+impl Stage {
+    /// A stable name of the stage: `cluster-missing`, `debug-session`, `impersonation`,
+    /// `deny-policy`, `pod-security`, `policy-error`, `rbac`, `session`, `no-session`, `final`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ClusterMissing => "cluster-missing",
+            Self::DebugSession { .. } => "debug-session",
+            Self::ImpersonationGuard(_) | Self::ImpersonationPolicy { .. } => "impersonation",
+            Self::DenyPolicy { .. } => "deny-policy",
+            Self::PodSecurity { .. } => "pod-security",
+            Self::PolicyError { .. } => "policy-error",
+            Self::Rbac { .. } => "rbac",
+            Self::Session { .. } => "session",
+            Self::NoSession { .. } => "no-session",
+            Self::Final { .. } => "final",
+        }
+    }
+
+    /// The `deny_source` metrics label (see [`Decision::deny_source`]).
+    pub fn source_label(&self) -> &'static str {
+        match self {
+            Self::ClusterMissing => "cluster-missing",
+            Self::DebugSession { .. } => "debug-session",
+            Self::ImpersonationGuard(g) => match g {
+                GuardDenial::UnrecognisedVerb { .. } => "impersonation-unrecognised-verb",
+                GuardDenial::SystemMasters => "system-masters",
+                GuardDenial::Wildcard { .. } => "system-masters-wildcard",
+                GuardDenial::LegacyForbidden => "legacy-fallback-forbidden",
+            },
+            Self::ImpersonationPolicy { .. } => "impersonation-policy",
+            Self::PolicyError {
+                impersonation: true,
+                ..
+            } => "impersonation-policy-error",
+            Self::PolicyError { .. } => "policy-error",
+            Self::DenyPolicy { pass, .. } | Self::PodSecurity { pass, .. } => match pass {
+                Pass::Global => "global",
+                Pass::Session(_) => "session",
+            },
+            Self::Rbac { .. } => "rbac",
+            Self::Session { .. } => "session",
+            Self::NoSession { .. } | Self::Final { .. } => "final",
+        }
+    }
+}
+
+/// One applicable pod-security evaluation (for metrics and audit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodSecurityRecord {
+    /// Policy name.
+    pub policy: String,
+    /// Where it was evaluated.
+    pub pass: Pass,
+    /// `allow`, `warn` or `deny`.
+    pub action: &'static str,
+    /// The score, when the pod was scored.
+    pub score: Option<i64>,
+    /// The detected factors.
+    pub factors: Vec<String>,
+}
+
+/// A session a session-scoped match set aside.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exclusion {
+    /// Session name.
+    pub session: String,
+    /// What matched (an `ImpersonationPolicy`, `DenyPolicy` or `PodSecurity` stage).
+    pub stage: Stage,
+}
+
+/// Why a decision came out as it did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// The deciding stage.
+    pub stage: Stage,
+    /// Warnings that did not change the decision (pod-security `warn`, legacy impersonation).
+    pub warnings: Vec<String>,
+    /// Every applicable pod-security evaluation.
+    pub pod_security: Vec<PodSecurityRecord>,
+    /// Sessions set aside by session-scoped matches.
+    pub excluded_sessions: Vec<Exclusion>,
+    /// Active sessions set aside because they came from a different identity provider.
+    pub idp_mismatch_sessions: Vec<String>,
+}
+
+impl Trace {
+    fn new(stage: Stage) -> Self {
+        Self {
+            stage,
+            warnings: Vec::new(),
+            pod_security: Vec::new(),
+            excluded_sessions: Vec::new(),
+            idp_mismatch_sessions: Vec::new(),
+        }
+    }
+
+    /// `(namespace, name)` of the session whose group allowed, to record its activity.
+    pub fn allowing_session(&self) -> Option<(&str, &str)> {
+        match &self.stage {
+            Stage::Session {
+                session, namespace, ..
+            } => Some((namespace, session)),
+            _ => None,
+        }
+    }
+}
+
+/// Data the server must fetch from the target cluster before [`precheck`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DataNeeds {
+    /// Fetch the labels of this namespace (the request namespace).
+    pub namespace_labels: Option<String>,
+    /// Fetch this pod.
+    pub pod: Option<PodRef>,
+}
+
+impl DataNeeds {
+    /// True when nothing needs fetching.
+    pub fn is_empty(&self) -> bool {
+        self.namespace_labels.is_none() && self.pod.is_none()
+    }
+}
+
+/// A pod to fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodRef {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+/// The result of [`precheck`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreCheck {
+    /// Decided without asking the target cluster.
+    Decided(Decision),
+    /// Ask the target cluster about these sessions' groups, then call [`finalize`].
+    NeedsGroupCheck(GroupCheckPlan),
+}
+
+/// A session whose group the server must check on the target cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// Session name.
+    pub session: String,
+    /// Session namespace.
+    pub namespace: String,
+    /// The granted group, as stored on the session.
+    pub group: String,
+    /// Spellings to try, in order (see [`oidc::group_spellings`]); stop at the first allowed.
+    pub spellings: Vec<String>,
+    /// Warnings from this session's pod-security evaluation.
+    pub warnings: Vec<String>,
+}
+
+/// What the server checks on the target cluster, and what [`finalize`] needs to finish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupCheckPlan {
+    /// Sessions to check, in the order to try them (namespace, then name).
+    pub candidates: Vec<Candidate>,
+    cluster: String,
+    notes: DenyNotes,
+    trace: Trace,
+}
+
+impl GroupCheckPlan {
+    /// Every spelling of every candidate's group, without duplicates: the group list of
+    /// the optional combined probe (`system:auth-checker` with all groups).
+    pub fn combined_groups(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for s in self.candidates.iter().flat_map(|c| &c.spellings) {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        out
+    }
+}
+
+/// What the target cluster answered.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupCheckResults {
+    /// The combined probe, if the server ran it.
+    pub combined: ProbeOutcome,
+    /// One entry per checked candidate.
+    pub sessions: Vec<SessionCheck>,
+}
+
+/// The answer for one candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCheck {
+    /// Session namespace.
+    pub namespace: String,
+    /// Session name.
+    pub session: String,
+    /// What the cluster said.
+    pub outcome: ProbeOutcome,
+}
+
+/// One probe's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ProbeOutcome {
+    /// Not run.
+    #[default]
+    NotRun,
+    /// Allowed; for a session check, with the spelling that was allowed.
+    Allowed {
+        /// The group spelling the cluster allowed (empty for the combined probe).
+        group: String,
+    },
+    /// The cluster answered "not allowed".
+    NotAllowed,
+    /// The check failed (unreachable cluster, bad credentials, …).
+    Failed,
+}
+
+/// Facts for the deny reason, gathered before the group check.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct DenyNotes {
+    request: String,
+    escalations_available: usize,
+    pending: Vec<(String, String)>,
+    scheduled: Vec<(String, String)>,
+    idp_mismatch_providers: Vec<String>,
+    idp_mismatch_count: usize,
+    idp_hint: Option<String>,
+}
+
+/// The user's sessions on this cluster, sorted.
+struct Sessions<'a> {
+    active: Vec<Active<'a>>,
+    mismatched: Vec<&'a BreakglassSession>,
+    pending: Vec<&'a BreakglassSession>,
+    scheduled: Vec<&'a BreakglassSession>,
+}
+
+struct Active<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    group: &'a str,
+    overrides: Option<&'a PodSecurityOverrides>,
+}
+
+fn normalize_issuer(s: &str) -> &str {
+    s.trim_end_matches('/')
+}
+
+fn classify<'a>(input: &AuthzInput<'a>) -> Sessions<'a> {
+    let mut mine: Vec<_> = input
+        .sessions
+        .iter()
+        .filter(|s| {
+            // An empty user is never anybody's session, whatever a malformed object says.
+            !input.request.user.is_empty()
+                && s.session.spec.cluster == input.cluster_name
+                && s.session.spec.user == input.request.user
+        })
+        .collect();
+    mine.sort_by(|a, b| {
+        let key = |s: &BreakglassSession| (s.metadata.namespace.clone(), s.metadata.name.clone());
+        key(a.session).cmp(&key(b.session))
+    });
+    let mut out = Sessions {
+        active: Vec::new(),
+        mismatched: Vec::new(),
+        pending: Vec::new(),
+        scheduled: Vec::new(),
+    };
+    for s in mine {
+        let bs = s.session;
+        let state = bs.status.as_ref().and_then(|st| st.state);
+        if session::is_access_active(bs, input.now) {
+            let issuer_ok = match input.request.issuer.as_deref() {
+                None => true,
+                Some(_) if bs.spec.allow_idp_mismatch == Some(true) => true,
+                Some(i) => bs
+                    .spec
+                    .identity_provider_issuer
+                    .as_deref()
+                    .is_some_and(|si| normalize_issuer(si) == normalize_issuer(i)),
+            };
+            if issuer_ok {
+                out.active.push(Active {
+                    name: bs.metadata.name.as_deref().unwrap_or_default(),
+                    namespace: bs.metadata.namespace.as_deref().unwrap_or_default(),
+                    group: &bs.spec.granted_group,
+                    overrides: s.pod_security_overrides,
+                });
+            } else {
+                out.mismatched.push(bs);
+            }
+        } else if session::occupies_slot(bs, input.now) {
+            match state {
+                Some(BreakglassSessionState::Pending) => out.pending.push(bs),
+                Some(BreakglassSessionState::WaitingForScheduledTime) => out.scheduled.push(bs),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn name_group(s: &BreakglassSession) -> (String, String) {
+    (
+        s.metadata.name.clone().unwrap_or_default(),
+        s.spec.granted_group.clone(),
+    )
+}
+
+fn notes(input: &AuthzInput<'_>, sessions: &Sessions<'_>, config: &AuthzConfig) -> DenyNotes {
+    let mut providers: Vec<String> = Vec::new();
+    for s in &sessions.mismatched {
+        if let Some(p) = s
+            .spec
+            .identity_provider_name
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            && !providers.iter().any(|x| x == p)
+        {
+            providers.push(p.to_owned());
+        }
+    }
+    DenyNotes {
+        request: input.request.describe(),
+        escalations_available: input.escalations_available,
+        pending: sessions.pending.iter().map(|s| name_group(s)).collect(),
+        scheduled: sessions.scheduled.iter().map(|s| name_group(s)).collect(),
+        idp_mismatch_providers: providers,
+        idp_mismatch_count: sessions.mismatched.len(),
+        idp_hint: idp_hint(
+            input.request.issuer.as_deref(),
+            input.idp,
+            config.hardened_idp_hints,
+        ),
+    }
+}
+
+/// What to fetch from the target cluster before [`precheck`]: the namespace labels
+/// only when a rule that could match depends on them, the pod only when a policy in
+/// scope scores this request. Over-approximates — never misses what [`precheck`] reads.
+pub fn data_needs(input: &AuthzInput<'_>) -> DataNeeds {
+    let mut needs = DataNeeds::default();
+    let Some(cluster) = input.cluster else {
+        return needs;
+    };
+    let Some(r) = input.request.resource() else {
+        return needs;
+    };
+    if input.debug_session.is_some() && r.is_debug_pod_operation() {
+        return needs;
+    }
+    let imp = match impersonation::check_guards(r, &cluster.impersonation, &cluster.name) {
+        Err(_) => return needs,
+        Ok(pass) => pass.map(|p| p.request),
+    };
+    let sessions = classify(input);
+    let global = PolicyScope {
+        cluster: input.cluster_name,
+        tenant: cluster.tenant.as_deref(),
+        session: None,
+    };
+    // (scope, overrides, whether pod security runs in this pass)
+    let mut passes: Vec<(PolicyScope<'_>, Option<&PodSecurityOverrides>, bool)> =
+        vec![(global, None, sessions.active.is_empty())];
+    for s in &sessions.active {
+        passes.push((
+            PolicyScope {
+                session: Some(s.name),
+                ..global
+            },
+            s.overrides,
+            true,
+        ));
+    }
+    let mut labels = false;
+    let mut pod = false;
+    for policy in input.policies {
+        let spec = &policy.spec;
+        for (scope, overrides, with_pod) in &passes {
+            if !deny::scope_matches(spec.applies_to.as_ref(), scope) {
+                continue;
+            }
+            if let (Some(imp), Some(rules)) = (&imp, spec.impersonation_rules.as_deref()) {
+                labels |= impersonation::rules_need_labels(rules, imp);
+            }
+            if let Some(rules) = spec.rules.as_deref() {
+                labels |= deny::rules_need_labels(rules, r);
+            }
+            if let Some(psr) = spec.pod_security_rules.as_ref()
+                && *with_pod
+                && pod_security::applies_to_request(psr, r)
+            {
+                pod |= !r.name.is_empty();
+                labels |= pod_security::needs_labels(psr, *overrides, r);
+            }
+        }
+    }
+    if labels {
+        needs.namespace_labels = Some(r.namespace.clone());
+    }
+    if pod {
+        needs.pod = Some(PodRef {
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+        });
+    }
+    needs
+}
+
+/// A policy match in one pass.
+struct Hit {
+    stage: Stage,
+    reason: String,
+}
+
+enum PassResult {
+    Clear(Vec<String>),
+    Hit(Hit),
+    Error(Stage),
+}
+
+struct PassContext<'a, 'b> {
+    policies: &'b [&'a breakglass_api::DenyPolicy],
+    scope: PolicyScope<'b>,
+    pass: Pass,
+    labels: NamespaceLabels<'a>,
+    pod: PodInfo<'a>,
+    escalations: &'b str,
+}
+
+fn impersonation_pass(ctx: &PassContext<'_, '_>, imp: &ImpersonationRequest) -> PassResult {
+    for policy in ctx.policies {
+        let spec = &policy.spec;
+        let Some(rules) = spec.impersonation_rules.as_deref() else {
+            continue;
+        };
+        if !deny::scope_matches(spec.applies_to.as_ref(), &ctx.scope) {
+            continue;
+        }
+        let name = policy_name(policy).to_owned();
+        match impersonation::first_matching_rule(rules, imp, ctx.labels) {
+            Ok(None) => {}
+            Ok(Some(rule)) => {
+                let why = rules
+                    .get(rule)
+                    .and_then(|r| r.reason.as_deref())
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .map_or_else(|| default_impersonation_reason(imp), str::to_owned);
+                return PassResult::Hit(Hit {
+                    reason: format!("Impersonation denied by policy {name}: {why}"),
+                    stage: Stage::ImpersonationPolicy {
+                        policy: name,
+                        rule,
+                        pass: ctx.pass.clone(),
+                    },
+                });
+            }
+            Err(error) => {
+                return PassResult::Error(Stage::PolicyError {
+                    policy: name,
+                    pass: ctx.pass.clone(),
+                    impersonation: true,
+                    error,
+                });
+            }
+        }
+    }
+    PassResult::Clear(Vec::new())
+}
+
+fn default_impersonation_reason(imp: &ImpersonationRequest) -> String {
+    match &imp.kind {
+        impersonation::ImpersonationKind::Action { verb, resource, .. } => {
+            format!("{verb} on {resource} is not allowed while impersonating")
+        }
+        impersonation::ImpersonationKind::Identity { resource, name, .. } => {
+            format!("impersonating {resource} {name:?} is not allowed")
+        }
+        impersonation::ImpersonationKind::Unknown => "this impersonation is not allowed".to_owned(),
+    }
+}
+
+fn resource_pass(
+    ctx: &PassContext<'_, '_>,
+    request: &ResourceAttributes,
+    pod_security: Option<Option<&PodSecurityOverrides>>,
+    records: &mut Vec<PodSecurityRecord>,
+) -> PassResult {
+    let mut warnings = Vec::new();
+    for policy in ctx.policies {
+        let spec = &policy.spec;
+        if !deny::scope_matches(spec.applies_to.as_ref(), &ctx.scope) {
+            continue;
+        }
+        let name = policy_name(policy).to_owned();
+        let error = |error| {
+            PassResult::Error(Stage::PolicyError {
+                policy: name.clone(),
+                pass: ctx.pass.clone(),
+                impersonation: false,
+                error,
+            })
+        };
+        if let Some(rules) = spec.rules.as_deref() {
+            match deny::first_matching_rule(rules, request, ctx.labels) {
+                Ok(None) => {}
+                Ok(Some(rule)) => {
+                    return PassResult::Hit(Hit {
+                        reason: format!("Denied by policy {name}; {}", ctx.escalations),
+                        stage: Stage::DenyPolicy {
+                            policy: name,
+                            rule,
+                            pass: ctx.pass.clone(),
+                        },
+                    });
+                }
+                Err(e) => return error(e),
+            }
+        }
+        if let (Some(overrides), Some(psr)) = (pod_security, spec.pod_security_rules.as_ref()) {
+            match pod_security::evaluate(psr, request, ctx.pod, ctx.labels, overrides) {
+                Ok(PodSecurityVerdict::NotApplicable) => {}
+                Ok(verdict) => {
+                    let assessment = match &verdict {
+                        PodSecurityVerdict::Allow { assessment, .. }
+                        | PodSecurityVerdict::Deny { assessment, .. } => assessment.clone(),
+                        PodSecurityVerdict::Warn { assessment, .. } => Some(assessment.clone()),
+                        PodSecurityVerdict::NotApplicable => None,
+                    };
+                    let (score, factors) =
+                        assessment.map_or((None, Vec::new()), |a| (Some(a.score), a.factors));
+                    records.push(PodSecurityRecord {
+                        policy: name.clone(),
+                        pass: ctx.pass.clone(),
+                        action: verdict.action_label(),
+                        score,
+                        factors: factors.clone(),
+                    });
+                    match verdict {
+                        PodSecurityVerdict::Deny { cause, message, .. } => {
+                            return PassResult::Hit(Hit {
+                                reason: format!(
+                                    "Denied by policy {name}: {message}; {}",
+                                    ctx.escalations
+                                ),
+                                stage: Stage::PodSecurity {
+                                    policy: name,
+                                    pass: ctx.pass.clone(),
+                                    score,
+                                    factors,
+                                    cause,
+                                },
+                            });
+                        }
+                        PodSecurityVerdict::Warn { message, .. } => {
+                            warnings.push(format!(
+                                "pod security warning from policy {name}: {message}"
+                            ));
+                        }
+                        PodSecurityVerdict::Allow { .. } | PodSecurityVerdict::NotApplicable => {}
+                    }
+                }
+                Err(e) => return error(e),
+            }
+        }
+    }
+    PassResult::Clear(warnings)
+}
+
+/// What the policy passes collect besides a terminal result.
+struct Accumulated {
+    warnings: Vec<String>,
+    pod_records: Vec<PodSecurityRecord>,
+    /// (index into the active sessions, what set it aside)
+    exclusions: Vec<(usize, Hit)>,
+    /// Pod-security warnings per active session.
+    session_warnings: Vec<Vec<String>>,
+}
+
+/// What ends the policy evaluation for the whole request.
+enum Terminal {
+    /// A match in the global pass.
+    Hit(Hit),
+    /// An evaluation error in any pass.
+    Error(Stage),
+}
+
+/// The global pass, then one pass per active session. Returns what ends the
+/// evaluation, if anything; session matches are recorded in `acc.exclusions`.
+fn evaluate_policies(
+    input: &AuthzInput<'_>,
+    global: PolicyScope<'_>,
+    sessions: &Sessions<'_>,
+    request: &ResourceAttributes,
+    imp: Option<&ImpersonationRequest>,
+    escalations: &str,
+    acc: &mut Accumulated,
+) -> Option<Terminal> {
+    let policies = deny::by_precedence(input.policies);
+    let mut ctx = PassContext {
+        policies: &policies,
+        scope: global,
+        pass: Pass::Global,
+        labels: input.namespace_labels,
+        pod: input.pod,
+        escalations,
+    };
+    if let Some(imp) = imp {
+        match impersonation_pass(&ctx, imp) {
+            PassResult::Clear(_) => {}
+            PassResult::Hit(hit) => return Some(Terminal::Hit(hit)),
+            PassResult::Error(stage) => return Some(Terminal::Error(stage)),
+        }
+    }
+    // Pod security runs per session with that session's overrides; without sessions it
+    // runs here, only to give the better reason.
+    let global_pod = sessions.active.is_empty().then_some(None);
+    match resource_pass(&ctx, request, global_pod, &mut acc.pod_records) {
+        PassResult::Clear(w) => acc.warnings.extend(w),
+        PassResult::Hit(hit) => return Some(Terminal::Hit(hit)),
+        PassResult::Error(stage) => return Some(Terminal::Error(stage)),
+    }
+    for (i, s) in sessions.active.iter().enumerate() {
+        ctx.scope = PolicyScope {
+            session: Some(s.name),
+            ..global
+        };
+        ctx.pass = Pass::Session(s.name.to_owned());
+        if let Some(imp) = imp {
+            match impersonation_pass(&ctx, imp) {
+                PassResult::Clear(_) => {}
+                PassResult::Hit(hit) => {
+                    acc.exclusions.push((i, hit));
+                    continue;
+                }
+                PassResult::Error(stage) => return Some(Terminal::Error(stage)),
+            }
+        }
+        match resource_pass(&ctx, request, Some(s.overrides), &mut acc.pod_records) {
+            PassResult::Clear(w) => {
+                if let Some(slot) = acc.session_warnings.get_mut(i) {
+                    *slot = w;
+                }
+            }
+            PassResult::Hit(hit) => acc.exclusions.push((i, hit)),
+            PassResult::Error(stage) => return Some(Terminal::Error(stage)),
+        }
+    }
+    None
+}
+
+/// Runs every stage up to the group check (see the module docs). Returns a final
+/// decision, or the sessions whose groups the server must check.
+pub fn precheck(input: &AuthzInput<'_>, config: &AuthzConfig) -> PreCheck {
+    let link = ui_link(config, input.cluster_name);
+    let Some(cluster) = input.cluster else {
+        return PreCheck::Decided(Decision {
+            allowed: false,
+            reason: format!(
+                "Access denied: cluster {} is not registered with Breakglass, so no breakglass access can be granted there; check the cluster name or ask the platform team to register it",
+                quote_untrusted(input.cluster_name)
+            ),
+            trace: Trace::new(Stage::ClusterMissing),
+        });
+    };
+    let mut warnings: Vec<String> = Vec::new();
+    let resource = input.request.resource();
+
+    if let Some(d) = input.debug_session {
+        if resource.is_some_and(ResourceAttributes::is_debug_pod_operation) {
+            return PreCheck::Decided(Decision {
+                allowed: true,
+                reason: format!(
+                    "Allowed by debug session {} (role: {}, operation: {})",
+                    d.session, d.role, d.operation
+                ),
+                trace: Trace::new(Stage::DebugSession {
+                    session: d.session.clone(),
+                    role: d.role.clone(),
+                    operation: d.operation.clone(),
+                }),
+            });
+        }
+        warnings.push(format!(
+            "ignored the allow of debug session {}: the request is not a pod exec, attach, portforward or log",
+            d.session
+        ));
+    }
+
+    let sessions = classify(input);
+    let notes = notes(input, &sessions, config);
+    let escalations = escalation_fragment(input.escalations_available);
+    let mut acc = Accumulated {
+        warnings,
+        pod_records: Vec::new(),
+        exclusions: Vec::new(),
+        session_warnings: vec![Vec::new(); sessions.active.len()],
+    };
+
+    let finish = |mut trace: Trace, allowed: bool, reason: String| Decision {
+        allowed,
+        reason,
+        trace: {
+            trace.idp_mismatch_sessions = sessions
+                .mismatched
+                .iter()
+                .map(|s| s.metadata.name.clone().unwrap_or_default())
+                .collect();
+            trace
+        },
+    };
+
+    if let Some(r) = resource {
+        let imp = match impersonation::check_guards(r, &cluster.impersonation, &cluster.name) {
+            Err(denial) => {
+                let reason = guard_reason(&denial, &cluster.name);
+                let mut trace = Trace::new(Stage::ImpersonationGuard(denial));
+                trace.warnings = acc.warnings;
+                return PreCheck::Decided(finish(trace, false, reason));
+            }
+            Ok(pass) => pass.map(|p| {
+                acc.warnings.extend(p.warnings);
+                p.request
+            }),
+        };
+        let global = PolicyScope {
+            cluster: input.cluster_name,
+            tenant: cluster.tenant.as_deref(),
+            session: None,
+        };
+        if let Some(terminal) = evaluate_policies(
+            input,
+            global,
+            &sessions,
+            r,
+            imp.as_ref(),
+            &escalations,
+            &mut acc,
+        ) {
+            let (stage, reason) = match terminal {
+                Terminal::Hit(hit) => {
+                    let reason = policy_reason(&hit.stage, hit.reason, &notes, link.as_deref());
+                    (hit.stage, reason)
+                }
+                Terminal::Error(stage) => {
+                    let reason = error_reason(&stage);
+                    (stage, reason)
+                }
+            };
+            let mut trace = Trace::new(stage);
+            trace.warnings = acc.warnings;
+            trace.pod_security = acc.pod_records;
+            return PreCheck::Decided(finish(trace, false, reason));
+        }
+    }
+    let Accumulated {
+        warnings,
+        pod_records,
+        exclusions,
+        session_warnings,
+    } = acc;
+
+    if sessions.active.is_empty() {
+        let mut trace = Trace::new(Stage::NoSession {
+            pending: sessions.pending.len(),
+            scheduled: sessions.scheduled.len(),
+            idp_mismatch: sessions.mismatched.len(),
+        });
+        trace.warnings = warnings;
+        trace.pod_security = pod_records;
+        let reason = no_session_reason(input.cluster_name, &notes, link.as_deref());
+        return PreCheck::Decided(finish(trace, false, reason));
+    }
+
+    let excluded: Vec<usize> = exclusions.iter().map(|(i, _)| *i).collect();
+    let excluded_trace: Vec<Exclusion> = exclusions
+        .iter()
+        .filter_map(|(i, hit)| {
+            sessions.active.get(*i).map(|s| Exclusion {
+                session: s.name.to_owned(),
+                stage: hit.stage.clone(),
+            })
+        })
+        .collect();
+    let candidates: Vec<Candidate> = sessions
+        .active
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !excluded.contains(i))
+        .map(|(i, s)| Candidate {
+            session: s.name.to_owned(),
+            namespace: s.namespace.to_owned(),
+            group: s.group.to_owned(),
+            spellings: oidc::group_spellings(s.group, &input.request.groups, &config.oidc_prefixes),
+            warnings: session_warnings.get(i).cloned().unwrap_or_default(),
+        })
+        .collect();
+
+    if candidates.is_empty() {
+        // Every session was set aside: report the first match.
+        if let Some((_, hit)) = exclusions.into_iter().next() {
+            let mut trace = Trace::new(hit.stage);
+            trace.warnings = warnings;
+            trace.pod_security = pod_records;
+            trace.excluded_sessions = excluded_trace;
+            let reason = policy_reason(&trace.stage, hit.reason, &notes, link.as_deref());
+            return PreCheck::Decided(finish(trace, false, reason));
+        }
+    }
+
+    let mut trace = Trace::new(Stage::Final {
+        candidates: candidates.len(),
+        failed_checks: 0,
+    });
+    trace.warnings = warnings;
+    trace.pod_security = pod_records;
+    trace.excluded_sessions = excluded_trace;
+    trace.idp_mismatch_sessions = sessions
+        .mismatched
+        .iter()
+        .map(|s| s.metadata.name.clone().unwrap_or_default())
+        .collect();
+    PreCheck::NeedsGroupCheck(GroupCheckPlan {
+        candidates,
+        cluster: input.cluster_name.to_owned(),
+        notes,
+        trace,
+    })
+}
+
+/// Turns the target cluster's answers into the decision. The combined probe wins when
+/// it allowed; otherwise the first candidate (plan order) whose check allowed with one
+/// of its spellings. Answers for sessions not in the plan are ignored.
+pub fn finalize(
+    plan: GroupCheckPlan,
+    results: &GroupCheckResults,
+    config: &AuthzConfig,
+) -> Decision {
+    let GroupCheckPlan {
+        candidates,
+        cluster,
+        notes,
+        mut trace,
+    } = plan;
+    let with_warnings = |trace: &mut Trace, c: &Candidate| {
+        for w in &c.warnings {
+            if !trace.warnings.contains(w) {
+                trace.warnings.push(w.clone());
+            }
+        }
+    };
+
+    if matches!(results.combined, ProbeOutcome::Allowed { .. }) {
+        let mut groups: Vec<&str> = candidates.iter().map(|c| c.group.as_str()).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        for c in &candidates {
+            with_warnings(&mut trace, c);
+        }
+        trace.stage = Stage::Rbac {
+            group_count: groups.len(),
+        };
+        return Decision {
+            allowed: true,
+            reason: format!("Allowed by RBAC (groupCount={})", groups.len()),
+            trace,
+        };
+    }
+
+    let mut failed = usize::from(results.combined == ProbeOutcome::Failed);
+    for c in &candidates {
+        let answer = results
+            .sessions
+            .iter()
+            .find(|r| r.session == c.session && r.namespace == c.namespace);
+        match answer.map(|a| &a.outcome) {
+            Some(ProbeOutcome::Allowed { group }) if c.spellings.contains(group) => {
+                with_warnings(&mut trace, c);
+                trace.stage = Stage::Session {
+                    session: c.session.clone(),
+                    namespace: c.namespace.clone(),
+                    group: c.group.clone(),
+                    impersonation_group: group.clone(),
+                };
+                return Decision {
+                    allowed: true,
+                    reason: format!(
+                        "Allowed by breakglass session (session={}, sessionGroup={}, impersonationGroup={group})",
+                        c.session, c.group
+                    ),
+                    trace,
+                };
+            }
+            Some(ProbeOutcome::Allowed { group }) => trace.warnings.push(format!(
+                "ignored an allow for session {} with group {group:?}, which is not one of its spellings",
+                c.session
+            )),
+            Some(ProbeOutcome::Failed) => failed += 1,
+            Some(ProbeOutcome::NotAllowed | ProbeOutcome::NotRun) | None => {}
+        }
+    }
+
+    trace.stage = Stage::Final {
+        candidates: candidates.len(),
+        failed_checks: failed,
+    };
+    let mut groups: Vec<&str> = Vec::new();
+    for c in &candidates {
+        if !groups.contains(&c.group.as_str()) {
+            groups.push(&c.group);
+        }
+    }
+    let mut reason = format!(
+        "Access denied: your active breakglass session(s) on cluster {cluster} (group(s) {}) do not allow {}",
+        join_limited(&groups, 5),
+        notes.request
+    );
+    if failed > 0 {
+        reason.push_str(&format!(
+            "; {failed} check(s) against the cluster failed, so your sessions could not all be verified — try again"
+        ));
+    }
+    if !trace.excluded_sessions.is_empty() {
+        let names: Vec<&str> = trace
+            .excluded_sessions
+            .iter()
+            .map(|e| e.session.as_str())
+            .collect();
+        reason.push_str(&format!(
+            "; session(s) {} are blocked by a DenyPolicy for this request",
+            join_limited(&names, 5)
+        ));
+    }
+    push_common(&mut reason, &notes, ui_link(config, &cluster).as_deref());
+    Decision {
+        allowed: false,
+        reason,
+        trace,
+    }
+}
+
+/// [`data_needs`], [`precheck`] and [`finalize`] in one call, for synchronous callers
+/// and tests: `fetch` fills the data [`data_needs`] names into the input, `check`
+/// answers the group check.
+pub fn decide<'a>(
+    input: &AuthzInput<'a>,
+    config: &AuthzConfig,
+    fetch: impl FnOnce(&DataNeeds, &mut AuthzInput<'a>),
+    check: impl FnOnce(&GroupCheckPlan) -> GroupCheckResults,
+) -> Decision {
+    let needs = data_needs(input);
+    let mut filled = input.clone();
+    fetch(&needs, &mut filled);
+    match precheck(&filled, config) {
+        PreCheck::Decided(d) => d,
+        PreCheck::NeedsGroupCheck(plan) => {
+            let results = check(&plan);
+            finalize(plan, &results, config)
+        }
+    }
+}
+
+fn guard_reason(denial: &GuardDenial, cluster: &str) -> String {
+    match denial {
+        GuardDenial::UnrecognisedVerb { verb } => format!(
+            "Access denied: Breakglass does not recognise the impersonation verb {verb:?}, so it is denied; known forms are impersonate, impersonate:<mode> and impersonate-on:<mode>:<verb> with mode user-info, serviceaccount, arbitrary-node or associated-node"
+        ),
+        GuardDenial::SystemMasters => format!(
+            "Access denied: impersonating the group {SYSTEM_MASTERS} is never allowed through Breakglass"
+        ),
+        GuardDenial::Wildcard { resource } => format!(
+            "Access denied: impersonating the wildcard name \"*\" ({resource}) is never allowed through Breakglass; it would stand for every identity, {SYSTEM_MASTERS} included"
+        ),
+        GuardDenial::LegacyForbidden => format!(
+            "Access denied: legacy (unconstrained) impersonation is forbidden on cluster {cluster}; use constrained impersonation (impersonate:<mode>) instead"
+        ),
+    }
+}
+
+fn error_reason(stage: &Stage) -> String {
+    let Stage::PolicyError { policy, error, .. } = stage else {
+        return "Access denied: DenyPolicy evaluation failed; request denied fail-closed"
+            .to_owned();
+    };
+    let advice = match error {
+        EvalError::BadPattern { .. } => "ask the policy owner to fix the policy",
+        EvalError::LabelsUnavailable { .. } | EvalError::PodMismatch { .. } => "try again",
+        EvalError::LabelsNotFetched { .. } | EvalError::PodNotFetched { .. } => {
+            "report this to the Breakglass operators"
+        }
+    };
+    format!(
+        "Access denied: DenyPolicy evaluation failed; request denied fail-closed (policy {policy}: {error}); {advice}"
+    )
+}
+
+fn policy_reason(stage: &Stage, base: String, notes: &DenyNotes, link: Option<&str>) -> String {
+    let mut reason = base;
+    match stage {
+        // Impersonation restrictions are not lifted by requesting access.
+        Stage::ImpersonationPolicy { .. } => {}
+        _ => {
+            if let Some(h) = &notes.idp_hint {
+                reason.push(' ');
+                reason.push_str(h);
+            }
+            if let Some(l) = link {
+                reason.push_str(l);
+            }
+        }
+    }
+    reason
+}
+
+fn no_session_reason(cluster: &str, notes: &DenyNotes, link: Option<&str>) -> String {
+    let mut reason = format!(
+        "Access denied: you have no active breakglass session on cluster {cluster} for {}",
+        notes.request
+    );
+    for (name, group) in &notes.pending {
+        reason.push_str(&format!(
+            "; your session {name} for group {group} is still waiting for approval"
+        ));
+    }
+    for (name, group) in &notes.scheduled {
+        reason.push_str(&format!(
+            "; your session {name} for group {group} is approved but has not reached its scheduled start"
+        ));
+    }
+    push_common(&mut reason, notes, link);
+    reason
+}
+
+/// Appends the IDP-mismatch note, the escalation fragment, the IDP hint and the link.
+fn push_common(reason: &mut String, notes: &DenyNotes, link: Option<&str>) {
+    if notes.idp_mismatch_count > 0 {
+        let via = if notes.idp_mismatch_providers.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", join_limited(&notes.idp_mismatch_providers, 5))
+        };
+        reason.push_str(&format!(
+            "; {} active session(s) were granted through a different identity provider{via} and do not apply to this token — sign in through that identity provider to use them",
+            notes.idp_mismatch_count
+        ));
+    }
+    reason.push_str("; ");
+    reason.push_str(&escalation_fragment(notes.escalations_available));
+    if let Some(h) = &notes.idp_hint {
+        reason.push(' ');
+        reason.push_str(h);
+    }
+    if let Some(l) = link {
+        reason.push_str(l);
+    }
+}
