@@ -168,6 +168,132 @@ pub fn visible_approvers(
     }
 }
 
+/// Names of the objects an escalation may reference, as the hub has them now.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KnownObjects<'a> {
+    /// IdentityProvider names.
+    pub identity_providers: &'a [String],
+    /// ClusterConfig names.
+    pub cluster_configs: &'a [String],
+    /// DenyPolicy names.
+    pub deny_policies: &'a [String],
+}
+
+/// The status conditions of an escalation: `ConfigValidated` (from the field
+/// validation errors passed in), `IDPRefsValid`, `ClusterRefsValid` (exact
+/// `clusterConfigRefs` must exist; globs are not checked), `DenyPolicyRefsValid`, and
+/// `Ready` when all of them hold. Only a Ready escalation is offered or used.
+pub fn readiness_conditions(
+    spec: &BreakglassEscalationSpec,
+    validation_errors: &[String],
+    known: KnownObjects<'_>,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    use breakglass_api::breakglass_escalation::BreakglassEscalationConditionType as T;
+    let missing = |refs: &[&String], known: &[String]| -> Vec<String> {
+        refs.iter()
+            .filter(|r| !known.contains(r))
+            .map(|r| (*r).clone())
+            .collect()
+    };
+    let idp_refs: Vec<&String> = [
+        spec.allowed_identity_providers.as_deref(),
+        spec.allowed_identity_providers_for_requests.as_deref(),
+        spec.allowed_identity_providers_for_approvers.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .flatten()
+    .collect();
+    let cluster_refs: Vec<&String> = spec
+        .cluster_config_refs
+        .iter()
+        .flatten()
+        .filter(|r| !glob::has_meta(r))
+        .collect();
+    let deny_refs: Vec<&String> = spec.deny_policy_refs.iter().flatten().collect();
+    let checks = [
+        (
+            T::ConfigValidated,
+            validation_errors.to_vec(),
+            "Valid",
+            "Invalid",
+            "configuration is valid".to_owned(),
+        ),
+        (
+            T::IdpRefsValid,
+            missing(&idp_refs, known.identity_providers),
+            "IdentityProvidersFound",
+            "IdentityProviderNotFound",
+            "referenced identity providers exist".to_owned(),
+        ),
+        (
+            T::ClusterRefsValid,
+            missing(&cluster_refs, known.cluster_configs),
+            "ClusterConfigsFound",
+            "ClusterConfigNotFound",
+            "referenced clusters exist".to_owned(),
+        ),
+        (
+            T::DenyPolicyRefsValid,
+            missing(&deny_refs, known.deny_policies),
+            "DenyPoliciesFound",
+            "DenyPolicyNotFound",
+            "referenced deny policies exist".to_owned(),
+        ),
+    ];
+    let mut conditions = Vec::new();
+    let mut problems = Vec::new();
+    for (type_, errors, ok_reason, bad_reason, ok_message) in checks {
+        let c = if errors.is_empty() {
+            crate::condition::new(
+                type_.as_str(),
+                crate::condition::TRUE,
+                ok_reason,
+                ok_message,
+                now,
+            )
+        } else {
+            let message = match type_ {
+                T::ConfigValidated => errors.join("; "),
+                _ => format!("not found: {}", errors.join(", ")),
+            };
+            problems.push(format!("{}: {message}", type_.as_str()));
+            crate::condition::new(
+                type_.as_str(),
+                crate::condition::FALSE,
+                bad_reason,
+                message,
+                now,
+            )
+        };
+        conditions.push(c);
+    }
+    let ready = if problems.is_empty() {
+        crate::condition::new(
+            T::Ready.as_str(),
+            crate::condition::TRUE,
+            "Ready",
+            "escalation is ready",
+            now,
+        )
+    } else {
+        crate::condition::new(
+            T::Ready.as_str(),
+            crate::condition::FALSE,
+            "NotReady",
+            problems.join("; "),
+            now,
+        )
+    };
+    conditions.insert(0, ready);
+    for c in &mut conditions {
+        c.observed_generation = generation;
+    }
+    conditions
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -291,6 +417,36 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["a", "b"]);
         assert!(matching(&all, &req, "nope", &prefixes).is_empty());
+    }
+
+    #[test]
+    fn readiness_reports_each_missing_reference() {
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        let mut e = esc("e", &["*"], &["dev"], "g");
+        let known_idps = p(&["corp"]);
+        let known_clusters = p(&["target-a"]);
+        let known = KnownObjects {
+            identity_providers: &known_idps,
+            cluster_configs: &known_clusters,
+            deny_policies: &[],
+        };
+        let ready = |c: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]| {
+            crate::condition::find(c, "Ready").unwrap().status.clone()
+        };
+        let c = readiness_conditions(&e.spec, &[], known, Some(3), now);
+        assert_eq!(ready(&c), "True");
+        assert!(c.iter().all(|c| c.observed_generation == Some(3)));
+        e.spec.allowed_identity_providers = Some(p(&["corp", "missing-idp"]));
+        e.spec.cluster_config_refs = Some(p(&["target-a", "prod-*", "gone"]));
+        e.spec.deny_policy_refs = Some(p(&["no-such-policy"]));
+        let c = readiness_conditions(&e.spec, &["spec.x: bad".to_owned()], known, None, now);
+        assert_eq!(ready(&c), "False");
+        let msg = |t: &str| crate::condition::find(&c, t).unwrap().message.clone();
+        assert_eq!(msg("IDPRefsValid"), "not found: missing-idp");
+        assert_eq!(msg("ClusterRefsValid"), "not found: gone");
+        assert_eq!(msg("DenyPolicyRefsValid"), "not found: no-such-policy");
+        assert_eq!(msg("ConfigValidated"), "spec.x: bad");
+        assert!(msg("Ready").contains("IDPRefsValid"));
     }
 
     #[test]

@@ -1,23 +1,22 @@
 //! The HTTP surface: routes, shared state, authentication extractor, health and metrics.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use prometheus_client::registry::Registry;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::auth::{AuthError, Authenticator, Identity};
-use crate::config::Config;
+use crate::app::App;
+use crate::auth::{AuthError, Identity};
 use crate::error::ApiError;
-use crate::metrics::{IdpLabel, IdpReasonLabel, Metrics};
+use crate::metrics::{IdpLabel, IdpReasonLabel};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -25,16 +24,10 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// State shared by all handlers.
 #[derive(Clone)]
 pub struct AppState {
-    /// The configuration file.
-    pub config: Arc<Config>,
-    /// Token verification.
-    pub auth: Authenticator,
-    /// Metrics handles.
-    pub metrics: Metrics,
+    /// The application.
+    pub app: Arc<App>,
     /// The registry `/metrics` renders.
     pub registry: Arc<Registry>,
-    /// True once the caches the API reads from are synced.
-    pub ready: Arc<AtomicBool>,
 }
 
 /// Builds the router with every route this server serves.
@@ -51,10 +44,14 @@ pub fn router(state: AppState, api: Router<AppState>) -> Router {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.ready.load(Ordering::Acquire) {
+    if state.app.is_ready() {
         (StatusCode::OK, "ok").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "caches not synced").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "caches not synced or identity providers not loaded",
+        )
+            .into_response()
     }
 }
 
@@ -91,7 +88,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .unwrap_or_else(|| "unmatched".to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
-    state.metrics.observe_api(
+    state.app.metrics.observe_api(
         &endpoint,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
@@ -116,17 +113,18 @@ impl FromRequestParts<AppState> for Caller {
                     .map_err(|_| ApiError::Unauthorized(AuthError::Malformed.to_string()))?,
             ),
         };
-        match state.auth.authenticate(header).await {
+        match state.app.auth.authenticate(header).await {
             Ok(identity) => {
                 let label = IdpLabel {
                     identity_provider: identity.provider.clone(),
                 };
-                state.metrics.jwt_requests.get_or_create(&label).inc();
-                state.metrics.jwt_success.get_or_create(&label).inc();
+                state.app.metrics.jwt_requests.get_or_create(&label).inc();
+                state.app.metrics.jwt_success.get_or_create(&label).inc();
                 Ok(Caller(identity))
             }
             Err(err) => {
                 state
+                    .app
                     .metrics
                     .jwt_requests
                     .get_or_create(&IdpLabel {
@@ -134,6 +132,7 @@ impl FromRequestParts<AppState> for Caller {
                     })
                     .inc();
                 state
+                    .app
                     .metrics
                     .jwt_failure
                     .get_or_create(&IdpReasonLabel {
@@ -165,18 +164,4 @@ fn auth_failure_label(err: &AuthError) -> &'static str {
         AuthError::KeysUnavailable { .. } => "keys_unavailable",
         AuthError::Throttled => "throttled",
     }
-}
-
-/// JSON body of `GET /api/config`.
-pub async fn frontend_config(State(state): State<AppState>) -> Json<serde_json::Value> {
-    let providers = state.auth.providers().await;
-    let first = providers.first();
-    Json(serde_json::json!({
-        "frontend": {
-            "oidcAuthority": first.map(|p| p.authority.clone()).unwrap_or_default(),
-            "oidcClientID": "",
-            "brandingName": state.config.frontend.branding_name,
-            "uiFlavour": state.config.frontend.ui_flavour.clone().unwrap_or_else(|| "oss".to_owned()),
-        }
-    }))
 }

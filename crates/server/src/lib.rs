@@ -1,10 +1,30 @@
 //! The breakglass hub server: REST API, authorization webhook, controllers.
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use prometheus_client::registry::Registry;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub mod activity;
+pub mod api;
+pub mod app;
 pub mod auth;
+pub mod clusters;
 pub mod config;
+pub mod controllers;
 pub mod error;
+pub mod events;
 pub mod http;
+pub mod identity;
+pub mod idp;
+pub mod leader;
+pub mod lifecycle;
 pub mod metrics;
+pub mod session_ops;
+pub mod store;
 
 /// Installs ring as the process-wide TLS crypto provider (idempotent). Every TLS client
 /// and server of the process uses it; we ship exactly one provider.
@@ -14,4 +34,199 @@ pub fn install_crypto_provider() {
         // Fails only if another provider was installed first, which is just as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listen address is not an address.
+    #[error("invalid listen address {0:?}: expected host:port or :port")]
+    ListenAddress(String),
+    /// Binding or serving failed.
+    #[error("HTTP server on {addr}: {source}")]
+    Http {
+        /// The address.
+        addr: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Leader election failed to start.
+    #[error("leader election: {0}")]
+    Leader(#[from] kube_lease_manager::LeaseManagerError),
+    /// TLS settings are unusable.
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+/// Which parts of the server run, and how.
+pub struct Options {
+    /// The configuration file.
+    pub config: config::Config,
+    /// Runtime settings.
+    pub settings: app::Settings,
+    /// Client of the hub cluster.
+    pub hub: kube::Client,
+    /// Serve the REST API (`/api/...`).
+    pub enable_api: bool,
+    /// Run the session timers (expiry, approval timeout, activation, deletion).
+    pub enable_cleanup: bool,
+    /// Run the escalation and ClusterConfig reconcilers.
+    pub enable_controllers: bool,
+    /// The Lease election; `None` runs the writers unconditionally (one replica).
+    pub election: Option<leader::Election>,
+}
+
+/// Parses `:8080`, `0.0.0.0:8080` or `[::1]:8080`.
+pub fn parse_listen_address(text: &str) -> Result<SocketAddr, ServerError> {
+    let full = if text.starts_with(':') {
+        format!("0.0.0.0{text}")
+    } else {
+        text.to_owned()
+    };
+    full.parse()
+        .map_err(|_| ServerError::ListenAddress(text.to_owned()))
+}
+
+/// Runs the server until `shutdown` completes, then stops gracefully: leadership is
+/// released, in-flight requests finish (bounded by `server.shutdownTimeout`), and
+/// buffered activity is written.
+pub async fn run(
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    install_crypto_provider();
+    let addr = parse_listen_address(&options.config.server.listen_address)?;
+    if options.config.server.tls_cert_file.is_some() {
+        return Err(ServerError::Tls(
+            "serving HTTPS directly is not supported yet; terminate TLS in front of the server (ingress or sidecar)".to_owned(),
+        ));
+    }
+    let mut registry = Registry::with_prefix("breakglass");
+    let metrics = metrics::Metrics::new(&mut registry);
+    let stores = store::Stores::start(&options.hub);
+    let auth = auth::Authenticator::new();
+    let auth_ready = idp::sync(stores.clone(), auth.clone());
+    let events = events::EventBus::new();
+    events.log_events();
+    let clusters = clusters::ClusterClients::new(options.hub.clone(), stores.clone());
+    let wake_clusters = Arc::new(Notify::new());
+    clusters::watch_secrets(clusters.clone(), wake_clusters.clone());
+    let activity = activity::ActivityTracker::new();
+    let app = Arc::new(app::App {
+        config: Arc::new(options.config),
+        settings: options.settings,
+        hub: options.hub.clone(),
+        stores,
+        auth,
+        auth_ready,
+        metrics: metrics.clone(),
+        events,
+        clusters,
+        activity,
+        creating: std::sync::Mutex::new(Default::default()),
+    });
+    let flusher = tokio::spawn(
+        app.activity
+            .clone()
+            .flush_loop(app.hub.clone(), app.settings.activity_flush_interval),
+    );
+
+    let state = http::AppState {
+        app: app.clone(),
+        registry: Arc::new(registry),
+    };
+    let api = if options.enable_api {
+        api::router()
+    } else {
+        axum::Router::new()
+    };
+    let router = http::router(state, api);
+
+    let stop = CancellationToken::new();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Http {
+            addr: addr.to_string(),
+            source,
+        })?;
+    tracing::info!(address = %addr, "listening");
+
+    // Writers, on the leader only.
+    let writers_app = app.clone();
+    let enable_cleanup = options.enable_cleanup;
+    let enable_controllers = options.enable_controllers;
+    let spawn: leader::Spawner = Box::new(move || {
+        let a = writers_app.clone();
+        let mut tasks = Vec::new();
+        if enable_cleanup {
+            tasks.push(tokio::spawn(lifecycle::run(
+                a.hub.clone(),
+                a.stores.clone(),
+                a.events.clone(),
+                a.metrics.clone(),
+            )));
+        }
+        if enable_controllers {
+            tasks.push(tokio::spawn(controllers::escalations_loop(
+                a.hub.clone(),
+                a.stores.clone(),
+            )));
+            tasks.push(tokio::spawn(clusters::reconcile_loop(
+                a.hub.clone(),
+                a.stores.clone(),
+                a.clusters.clone(),
+                a.metrics.clone(),
+                a.settings.cluster_check_interval,
+                wake_clusters.clone(),
+            )));
+        }
+        tasks
+    });
+    let leader_stop = stop.clone();
+    let leader = tokio::spawn(leader::run(
+        options.hub.clone(),
+        options.election,
+        metrics,
+        spawn,
+        Box::pin(async move { leader_stop.cancelled().await }),
+    ));
+
+    let trigger = stop.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        trigger.cancel();
+    });
+    let graceful = stop.clone();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        graceful.cancelled().await;
+    });
+    let grace = app.config.shutdown_timeout();
+    let served = tokio::spawn(async move { server.await });
+    stop.cancelled().await;
+    let result = match tokio::time::timeout(grace, served).await {
+        Ok(Ok(Ok(()))) => Ok(()),
+        Ok(Ok(Err(source))) => Err(ServerError::Http {
+            addr: addr.to_string(),
+            source,
+        }),
+        Ok(Err(e)) => Err(ServerError::Http {
+            addr: addr.to_string(),
+            source: std::io::Error::other(e.to_string()),
+        }),
+        Err(_) => {
+            tracing::warn!("in-flight requests did not finish within the shutdown timeout");
+            Ok(())
+        }
+    };
+    match leader.await {
+        Ok(Err(e)) => tracing::warn!(error = %e, "leader election ended with an error"),
+        Err(e) => tracing::warn!(error = %e, "leader election task failed"),
+        Ok(Ok(())) => {}
+    }
+    flusher.abort();
+    app.activity.flush(&app.hub).await;
+    tracing::info!("stopped");
+    result
 }

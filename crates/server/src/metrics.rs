@@ -260,3 +260,12 @@ pub fn cluster(name: &str) -> ClusterLabel {
         cluster: name.to_owned(),
     }
 }
+
+/// The cluster label for a name that came from a request: registered names as they are,
+/// anything else as `_unknown`, so clients cannot create unbounded label values.
+pub fn bounded_cluster(app: &crate::app::App, name: &str) -> String {
+    match app.stores.cluster(name) {
+        crate::store::ClusterLookup::Missing => "_unknown".to_owned(),
+        _ => name.to_owned(),
+    }
+}

@@ -22,6 +22,10 @@ pub const SYSTEM_NAMESPACE: &str = "breakglass-system";
 pub const KUBECONFIG_SECRET_KEY: &str = "value";
 /// User name (client certificate CN) the hub uses on the targets.
 pub const HUB_IDENTITY: &str = "breakglass-hub";
+/// Name of the IdentityProvider for Dex created on the hub.
+pub const IDENTITY_PROVIDER: &str = "testenv-dex";
+/// Name of the default MailProvider (mailpit) created on the hub.
+pub const MAIL_PROVIDER: &str = "testenv-mailpit";
 /// Path of the authorization webhook on the breakglass server; the cluster name is appended.
 pub const WEBHOOK_PATH: &str = "/api/breakglass/webhook/authorize/";
 

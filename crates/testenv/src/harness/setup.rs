@@ -12,7 +12,10 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
-use crate::layout::{HUB_IDENTITY, KUBECONFIG_SECRET_KEY, Layout, SYSTEM_NAMESPACE};
+use crate::layout::{
+    HUB_IDENTITY, IDENTITY_PROVIDER, KUBECONFIG_SECRET_KEY, Layout, MAIL_PROVIDER, OIDC_CLIENT_ID,
+    SYSTEM_NAMESPACE,
+};
 
 const MANAGER: &str = "breakglass-testenv";
 /// API group of the breakglass CRDs.
@@ -386,5 +389,73 @@ pub async fn setup_hub(
             warnings.push(format!("could not create ClusterConfig {t}: {e}"));
         }
     }
+
+    // The identity provider the server verifies user tokens with, and the mail
+    // provider it sends through.
+    let ca = std::fs::read_to_string(layout.ca_file())?;
+    let idps = cluster_dynamic_api(
+        client,
+        GroupVersionKind::gvk(CRD_GROUP, CRD_VERSION, "IdentityProvider"),
+        "identityproviders",
+    );
+    let idp = json!({
+        "apiVersion": format!("{CRD_GROUP}/{CRD_VERSION}"),
+        "kind": "IdentityProvider",
+        "metadata": {"name": IDENTITY_PROVIDER, "labels": {"app.kubernetes.io/managed-by": MANAGER}},
+        "spec": {
+            "displayName": "Dex (testenv)",
+            "issuer": layout.dex_issuer(),
+            "oidc": {
+                "authority": layout.dex_issuer(),
+                "clientID": OIDC_CLIENT_ID,
+                "expectedAudience": OIDC_CLIENT_ID,
+                "certificateAuthority": ca,
+            },
+        },
+    });
+    if let Err(e) = idps
+        .patch(IDENTITY_PROVIDER, &apply_params(), &Patch::Apply(&idp))
+        .await
+    {
+        warnings.push(format!(
+            "could not create IdentityProvider {IDENTITY_PROVIDER}: {e}"
+        ));
+    }
+    let mails = cluster_dynamic_api(
+        client,
+        GroupVersionKind::gvk(CRD_GROUP, CRD_VERSION, "MailProvider"),
+        "mailproviders",
+    );
+    let smtp = layout.smtp_addr();
+    let mail = json!({
+        "apiVersion": format!("{CRD_GROUP}/{CRD_VERSION}"),
+        "kind": "MailProvider",
+        "metadata": {"name": MAIL_PROVIDER, "labels": {"app.kubernetes.io/managed-by": MANAGER}},
+        "spec": {
+            "displayName": "mailpit (testenv)",
+            "default": true,
+            "smtp": {"host": smtp.ip().to_string(), "port": smtp.port(), "disableTLS": true},
+            "sender": {"address": "breakglass@example.com", "name": "Breakglass"},
+        },
+    });
+    if let Err(e) = mails
+        .patch(MAIL_PROVIDER, &apply_params(), &Patch::Apply(&mail))
+        .await
+    {
+        warnings.push(format!(
+            "could not create MailProvider {MAIL_PROVIDER}: {e}"
+        ));
+    }
     Ok(warnings)
+}
+
+fn cluster_dynamic_api(
+    client: &kube::Client,
+    gvk: GroupVersionKind,
+    plural: &str,
+) -> Api<DynamicObject> {
+    Api::all_with(
+        client.clone(),
+        &ApiResource::from_gvk_with_plural(&gvk, plural),
+    )
 }

@@ -1,0 +1,95 @@
+//! `GET /api/breakglassEscalations`: what the caller may request.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use breakglass_api::breakglass_escalation::BreakglassEscalation;
+use breakglass_core::escalation::{self as esc_core};
+use breakglass_core::glob;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::http::{AppState, Caller};
+use crate::identity;
+use crate::store::ClusterLookup;
+
+/// Query of `GET /api/breakglassEscalations`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EscalationQuery {
+    /// Only escalations that target this cluster (a name, or a glob matched against the
+    /// escalation's cluster entries).
+    pub cluster: Option<String>,
+    /// Only escalations that are Ready and target at least one Ready, registered
+    /// cluster (default true).
+    pub active_only: Option<bool>,
+}
+
+/// `GET /api/breakglassEscalations` → `{items, total}`.
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<EscalationQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let app = &state.app;
+    let prefixes = app.prefixes();
+    let groups = identity::groups(&app.config, &caller);
+    let active_only = q.active_only.unwrap_or(true);
+    let clusters = app.stores.clusters.all();
+    let mut items: Vec<BreakglassEscalation> = app
+        .stores
+        .escalations
+        .all()
+        .iter()
+        .filter(|e| esc_core::requester_in_allowed_groups(&e.spec, &groups, &prefixes))
+        .filter(|e| {
+            !active_only || esc_core::provider_may_request(&e.spec, Some(caller.provider.as_str()))
+        })
+        .filter(|e| match q.cluster.as_deref().filter(|c| !c.is_empty()) {
+            None => true,
+            Some(c) => {
+                esc_core::targets_cluster(&e.spec, c)
+                    || entries(e)
+                        .iter()
+                        .any(|entry| glob::glob_match(c, entry).unwrap_or(false))
+            }
+        })
+        .filter(|e| {
+            !active_only
+                || (e.is_ready()
+                    && clusters.iter().any(|cc| {
+                        let name = cc.metadata.name.as_deref().unwrap_or_default();
+                        esc_core::targets_cluster(&e.spec, name)
+                            && matches!(app.stores.cluster(name), ClusterLookup::Found(_))
+                            && cc
+                                .status
+                                .as_ref()
+                                .and_then(|s| s.conditions.as_deref())
+                                .and_then(|c| breakglass_core::condition::find(c, "Ready"))
+                                .is_some_and(|c| c.status == "True")
+                    }))
+        })
+        .map(|e| {
+            let mut e = (**e).clone();
+            e.spec.approvers = esc_core::visible_approvers(&e.spec.approvers);
+            e.metadata.managed_fields = None;
+            e
+        })
+        .collect();
+    items.sort_by(|a, b| {
+        (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
+    });
+    let total = items.len();
+    Ok(Json(json!({ "items": items, "total": total })))
+}
+
+fn entries(e: &BreakglassEscalation) -> Vec<String> {
+    let mut out: Vec<String> = e
+        .spec
+        .allowed
+        .as_ref()
+        .and_then(|a| a.clusters.clone())
+        .unwrap_or_default();
+    out.extend(e.spec.cluster_config_refs.clone().unwrap_or_default());
+    out
+}

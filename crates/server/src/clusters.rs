@@ -1,0 +1,405 @@
+//! Connections to target clusters, built from ClusterConfigs, and the reconciler that
+//! reports whether each cluster is reachable.
+//!
+//! Every replica keeps one cached client per cluster (the webhook needs them to ask
+//! the target's RBAC). A client is rebuilt when its ClusterConfig's generation or its
+//! kubeconfig Secret changes. The leader additionally probes every cluster and writes
+//! the `Ready` condition.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use breakglass_api::cluster_config::{
+    ClusterAuthType, ClusterConfig, ClusterConfigConditionReason as Reason,
+    ClusterConfigConditionType as CondType, ClusterConfigStatus,
+};
+use breakglass_api::common::SecretKeyReference;
+use breakglass_core::condition;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{PartialObjectMeta, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client};
+use tokio::sync::{Mutex, Notify};
+
+use crate::metrics::Metrics;
+use crate::store::{ClusterLookup, Stores};
+
+/// How long a reachability probe may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why no client could be built for a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    /// No ClusterConfig has the name.
+    #[error("cluster {0:?} is not registered")]
+    NotRegistered(String),
+    /// Several ClusterConfigs share the name.
+    #[error("cluster {0:?} is ambiguous: several ClusterConfigs share the name")]
+    Ambiguous(String),
+    /// The spec cannot be used.
+    #[error("{0}")]
+    Invalid(String),
+    /// The kubeconfig Secret does not exist.
+    #[error("secret {0} not found")]
+    SecretMissing(String),
+    /// The Secret lacks the key.
+    #[error("secret {secret} has no key {key:?}")]
+    SecretKeyMissing {
+        /// `namespace/name` of the Secret.
+        secret: String,
+        /// The missing key.
+        key: String,
+    },
+    /// The kubeconfig does not parse or lacks a usable context.
+    #[error("kubeconfig in secret {secret} is unusable: {message}")]
+    KubeconfigParse {
+        /// `namespace/name` of the Secret.
+        secret: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The hub could not be asked for the Secret.
+    #[error("reading secret {secret}: {message}")]
+    Hub {
+        /// `namespace/name` of the Secret.
+        secret: String,
+        /// The error.
+        message: String,
+    },
+}
+
+impl ConnectError {
+    /// The ClusterConfig condition reason for this failure.
+    pub fn reason(&self) -> Reason {
+        match self {
+            Self::SecretMissing(_) => Reason::SecretMissing,
+            Self::SecretKeyMissing { .. } => Reason::SecretKeyMissing,
+            Self::KubeconfigParse { .. } => Reason::KubeconfigParseFailed,
+            Self::Hub { .. } => Reason::ClusterUnreachable,
+            Self::NotRegistered(_) | Self::Ambiguous(_) | Self::Invalid(_) => {
+                Reason::ValidationFailed
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Entry {
+    /// ClusterConfig UID and generation, Secret resourceVersion.
+    fingerprint: (String, i64, String),
+    secret: (String, String),
+    client: Client,
+}
+
+/// Cached clients of the target clusters, shared by all handlers.
+#[derive(Clone)]
+pub struct ClusterClients {
+    hub: Client,
+    stores: Stores,
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
+}
+
+impl ClusterClients {
+    /// An empty cache.
+    pub fn new(hub: Client, stores: Stores) -> Self {
+        Self {
+            hub,
+            stores,
+            entries: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The client of `cluster`, built on first use and rebuilt after changes.
+    pub async fn get(&self, cluster: &str) -> Result<Client, ConnectError> {
+        let cc = match self.stores.cluster(cluster) {
+            ClusterLookup::Found(cc) => cc,
+            ClusterLookup::Missing => return Err(ConnectError::NotRegistered(cluster.to_owned())),
+            ClusterLookup::Ambiguous => return Err(ConnectError::Ambiguous(cluster.to_owned())),
+        };
+        let key = cc.metadata.name.clone().unwrap_or_default();
+        let uid = cc.metadata.uid.clone().unwrap_or_default();
+        let generation = cc.metadata.generation.unwrap_or_default();
+        {
+            let entries = self.entries.lock().await;
+            if let Some(e) = entries.get(&key)
+                && e.fingerprint.0 == uid
+                && e.fingerprint.1 == generation
+            {
+                return Ok(e.client.clone());
+            }
+        }
+        let (client, secret, secret_rv) = connect(&self.hub, &cc).await?;
+        self.entries.lock().await.insert(
+            key,
+            Entry {
+                fingerprint: (uid, generation, secret_rv),
+                secret,
+                client: client.clone(),
+            },
+        );
+        Ok(client)
+    }
+
+    /// Drops cached clients whose kubeconfig lives in Secret `namespace/name` (unless
+    /// they were built from exactly `resource_version`). Returns the affected clusters.
+    pub async fn invalidate_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+        resource_version: Option<&str>,
+    ) -> Vec<String> {
+        let mut entries = self.entries.lock().await;
+        let stale: Vec<String> = entries
+            .iter()
+            .filter(|(_, e)| {
+                e.secret.0 == namespace
+                    && e.secret.1 == name
+                    && resource_version != Some(e.fingerprint.2.as_str())
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &stale {
+            entries.remove(k);
+        }
+        stale
+    }
+
+    /// Drops the cached client of one cluster.
+    pub async fn invalidate(&self, cluster: &str) {
+        self.entries.lock().await.remove(cluster);
+    }
+}
+
+fn secret_ref(cc: &ClusterConfig) -> Result<&SecretKeyReference, ConnectError> {
+    if cc.spec.auth_type() != ClusterAuthType::Kubeconfig
+        || cc.spec.oidc_auth.is_some()
+        || cc.spec.oidc_from_identity_provider.is_some()
+    {
+        return Err(ConnectError::Invalid(
+            "OIDC authentication to target clusters is not supported by this server; use kubeconfigSecretRef".to_owned(),
+        ));
+    }
+    cc.spec
+        .kubeconfig_secret_ref
+        .as_ref()
+        .ok_or_else(|| ConnectError::Invalid("spec.kubeconfigSecretRef is required".to_owned()))
+}
+
+/// Builds a client from the ClusterConfig's kubeconfig Secret. Returns the client,
+/// the Secret's namespace and name, and its resourceVersion.
+async fn connect(
+    hub: &Client,
+    cc: &ClusterConfig,
+) -> Result<(Client, (String, String), String), ConnectError> {
+    let r = secret_ref(cc)?;
+    let key = r
+        .key
+        .clone()
+        .unwrap_or_else(|| SecretKeyReference::DEFAULT_KEY.to_owned());
+    let id = format!("{}/{}", r.namespace, r.name);
+    let secrets: Api<Secret> = Api::namespaced(hub.clone(), &r.namespace);
+    let secret = secrets
+        .get_opt(&r.name)
+        .await
+        .map_err(|e| ConnectError::Hub {
+            secret: id.clone(),
+            message: e.to_string(),
+        })?
+        .ok_or_else(|| ConnectError::SecretMissing(id.clone()))?;
+    let bytes = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(&key))
+        .map(|b| b.0.clone())
+        .ok_or_else(|| ConnectError::SecretKeyMissing {
+            secret: id.clone(),
+            key: key.clone(),
+        })?;
+    let parse = |message: String| ConnectError::KubeconfigParse {
+        secret: id.clone(),
+        message,
+    };
+    let text = String::from_utf8(bytes).map_err(|_| parse("not UTF-8".to_owned()))?;
+    let kubeconfig = Kubeconfig::from_yaml(&text).map_err(|e| parse(e.to_string()))?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| parse(e.to_string()))?;
+    let client = Client::try_from(config).map_err(|e| parse(e.to_string()))?;
+    let rv = secret.metadata.resource_version.clone().unwrap_or_default();
+    Ok((client, (r.namespace.clone(), r.name.clone()), rv))
+}
+
+/// Probes `cluster`: builds (or reuses) its client and asks for the server version.
+pub async fn probe(clients: &ClusterClients, cluster: &str) -> Result<String, (Reason, String)> {
+    let client = clients
+        .get(cluster)
+        .await
+        .map_err(|e| (e.reason(), e.to_string()))?;
+    match tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version()).await {
+        Ok(Ok(info)) => Ok(info.git_version),
+        Ok(Err(e)) => Err((
+            Reason::ClusterUnreachable,
+            format!("cluster unreachable: {e}"),
+        )),
+        Err(_) => Err((
+            Reason::ClusterUnreachable,
+            format!(
+                "cluster unreachable: no answer within {}s",
+                PROBE_TIMEOUT.as_secs()
+            ),
+        )),
+    }
+}
+
+/// Keeps client caches fresh on every replica: a Secret change drops the clients built
+/// from it and wakes the reconciler.
+pub fn watch_secrets(clients: ClusterClients, wake: Arc<Notify>) {
+    tokio::spawn(async move {
+        let api: Api<PartialObjectMeta<Secret>> = Api::all(clients.hub.clone());
+        let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+        futures::pin_mut!(stream);
+        while let Some(event) = stream.next().await {
+            let meta = match event {
+                Ok(Event::Apply(m) | Event::Delete(m)) => m,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "secret watch failed, retrying");
+                    continue;
+                }
+            };
+            let ns = meta.metadata.namespace.clone().unwrap_or_default();
+            let name = meta.metadata.name.clone().unwrap_or_default();
+            let stale = clients
+                .invalidate_secret(&ns, &name, meta.metadata.resource_version.as_deref())
+                .await;
+            if !stale.is_empty() {
+                tracing::info!(secret = %format!("{ns}/{name}"), clusters = ?stale, "kubeconfig secret changed");
+                wake.notify_one();
+            }
+        }
+    });
+}
+
+/// The leader's reconciler: probes every ClusterConfig on change, on Secret change and
+/// every `interval`, and writes `status.conditions[Ready]` when it changes.
+pub async fn reconcile_loop(
+    hub: Client,
+    stores: Stores,
+    clients: ClusterClients,
+    metrics: Metrics,
+    interval: Duration,
+    wake: Arc<Notify>,
+) {
+    let mut changes = stores.clusters.subscribe();
+    stores.clusters.wait_synced().await;
+    let mut last_generation: BTreeMap<String, i64> = BTreeMap::new();
+    loop {
+        for cc in stores.clusters.all() {
+            let name = cc.metadata.name.clone().unwrap_or_default();
+            let generation = cc.metadata.generation.unwrap_or_default();
+            if last_generation.get(&name) != Some(&generation) {
+                clients.invalidate(&name).await;
+                last_generation.insert(name.clone(), generation);
+            }
+            reconcile_one(&hub, &clients, &metrics, &cc).await;
+        }
+        let present: Vec<String> = stores
+            .clusters
+            .all()
+            .iter()
+            .filter_map(|c| c.metadata.name.clone())
+            .collect();
+        last_generation.retain(|k, _| present.contains(k));
+        // Wait for the next trigger: a spec change, a Secret change or the interval.
+        let deadline = tokio::time::Instant::now() + interval;
+        loop {
+            tokio::select! {
+                changed = changes.recv() => {
+                    match changed {
+                        Ok(c) if c.name.is_empty() => break,
+                        Ok(c) => {
+                            let spec_changed = stores
+                                .clusters
+                                .get(Some(&c.namespace), &c.name)
+                                .is_none_or(|cc| last_generation.get(&c.name) != Some(&cc.metadata.generation.unwrap_or_default()));
+                            if spec_changed { break; }
+                        }
+                        Err(_) => break,
+                    }
+                }
+                () = wake.notified() => break,
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+    }
+}
+
+async fn reconcile_one(
+    hub: &Client,
+    clients: &ClusterClients,
+    metrics: &Metrics,
+    cc: &ClusterConfig,
+) {
+    let name = cc.metadata.name.clone().unwrap_or_default();
+    let ns = cc.metadata.namespace.clone().unwrap_or_default();
+    metrics
+        .clusterconfigs_checked
+        .get_or_create(&crate::metrics::cluster(&name))
+        .inc();
+    let now = jiff::Timestamp::now();
+    let ready = match probe(clients, &name).await {
+        Ok(version) => condition::new(
+            CondType::Ready.as_str(),
+            condition::TRUE,
+            Reason::KubeconfigValidated.as_str(),
+            format!("cluster reachable (Kubernetes {version})"),
+            now,
+        ),
+        Err((reason, message)) => {
+            metrics
+                .clusterconfigs_failed
+                .get_or_create(&crate::metrics::cluster(&name))
+                .inc();
+            condition::new(
+                CondType::Ready.as_str(),
+                condition::FALSE,
+                reason.as_str(),
+                message,
+                now,
+            )
+        }
+    };
+    let mut conditions = cc
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
+    let before = conditions.clone();
+    let mut ready = ready;
+    ready.observed_generation = cc.metadata.generation;
+    condition::set(&mut conditions, ready);
+    let observed = cc.metadata.generation;
+    let unchanged =
+        before == conditions && cc.status.as_ref().and_then(|s| s.observed_generation) == observed;
+    if unchanged {
+        return;
+    }
+    let status = ClusterConfigStatus {
+        observed_generation: observed,
+        conditions: Some(conditions),
+    };
+    let api: Api<ClusterConfig> = Api::namespaced(hub.clone(), &ns);
+    let patch = serde_json::json!({ "status": status });
+    if let Err(e) = api
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        tracing::warn!(cluster = %name, error = %e, "writing ClusterConfig status failed");
+    } else {
+        tracing::info!(cluster = %name, ready = ?status.conditions.as_ref().and_then(|c| condition::find(c, "Ready")).map(|c| c.status.clone()), "ClusterConfig status updated");
+    }
+}

@@ -1,0 +1,97 @@
+//! Leader election on a Lease: every replica serves HTTP, only the leader runs the
+//! writers (timers, reconcilers).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use kube::Client;
+use kube_lease_manager::LeaseManagerBuilder;
+use tokio::task::JoinHandle;
+
+use crate::metrics::Metrics;
+
+/// Lease validity in seconds; a crashed leader is replaced after at most this long.
+pub const LEASE_SECONDS: u64 = 15;
+/// The leader renews this many seconds before the lease runs out.
+pub const GRACE_SECONDS: u64 = 5;
+
+/// Starts the leader-only tasks. `spawn` is called each time this replica becomes the
+/// leader; its tasks are aborted when leadership is lost.
+pub type Spawner = Box<dyn Fn() -> Vec<JoinHandle<()>> + Send + Sync>;
+
+/// Settings of the election.
+#[derive(Debug, Clone)]
+pub struct Election {
+    /// Namespace of the Lease.
+    pub namespace: String,
+    /// Name of the Lease.
+    pub lease: String,
+    /// This replica's identity in the Lease.
+    pub identity: String,
+}
+
+/// Runs the election until `shutdown` completes, then releases the Lease so another
+/// replica takes over at once. Without an election (`None`) the tasks just run.
+pub async fn run(
+    client: Client,
+    election: Option<Election>,
+    metrics: Metrics,
+    spawn: Spawner,
+    shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
+) -> Result<(), kube_lease_manager::LeaseManagerError> {
+    let Some(election) = election else {
+        metrics.leader.set(1);
+        let tasks = spawn();
+        shutdown.await;
+        abort(tasks);
+        return Ok(());
+    };
+    let manager = LeaseManagerBuilder::new(client, &election.lease)
+        .with_namespace(&election.namespace)
+        .with_identity(&election.identity)
+        .with_duration(LEASE_SECONDS)
+        .with_grace(GRACE_SECONDS)
+        .build()
+        .await?;
+    let (mut leading, handle) = manager.watch().await;
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    let mut shutdown = shutdown;
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            changed = leading.changed() => {
+                if changed.is_err() {
+                    tracing::error!("leader election stopped");
+                    break;
+                }
+                let is_leader = *leading.borrow_and_update();
+                if is_leader && tasks.is_empty() {
+                    tracing::info!(lease = %election.lease, identity = %election.identity, "became leader");
+                    metrics.leader.set(1);
+                    tasks = spawn();
+                } else if !is_leader && !tasks.is_empty() {
+                    tracing::warn!(lease = %election.lease, "lost leadership; stopping writers");
+                    metrics.leader.set(0);
+                    abort(std::mem::take(&mut tasks));
+                }
+            }
+        }
+    }
+    abort(tasks);
+    metrics.leader.set(0);
+    // Closing the channel makes the manager release the Lease.
+    drop(leading);
+    match tokio::time::timeout(std::time::Duration::from_secs(5), handle).await {
+        Ok(Ok(Ok(_))) => tracing::info!("lease released"),
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "releasing the lease failed"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "lease task failed"),
+        Err(_) => tracing::warn!("releasing the lease timed out"),
+    }
+    Ok(())
+}
+
+fn abort(tasks: Vec<JoinHandle<()>>) {
+    for t in tasks {
+        t.abort();
+    }
+}

@@ -1,0 +1,225 @@
+//! In-memory mirrors of the hub's breakglass objects, kept current by watches.
+//!
+//! Every replica runs one reflector per kind. Readers (API handlers, the webhook, the
+//! timers) never wait for the hub: they read the last state the watch delivered. Each
+//! change is also announced on a broadcast channel so the timers and reconcilers can
+//! react to exactly the object that changed.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use breakglass_api::breakglass_escalation::BreakglassEscalation;
+use breakglass_api::breakglass_session::BreakglassSession;
+use breakglass_api::cluster_config::ClusterConfig;
+use breakglass_api::deny_policy::DenyPolicy;
+use breakglass_api::identity_provider::IdentityProvider;
+use futures::StreamExt;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::broadcast;
+
+/// A change to one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Namespace (empty for cluster-scoped kinds).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// True when the object was deleted.
+    pub deleted: bool,
+}
+
+/// One kind's mirror and its change feed.
+#[derive(Clone)]
+pub struct Mirror<K>
+where
+    K: Resource + Clone + 'static,
+    K::DynamicType: Eq + Hash + Clone,
+{
+    store: Store<K>,
+    changes: broadcast::Sender<Change>,
+    synced: Arc<AtomicBool>,
+}
+
+impl<K> Mirror<K>
+where
+    K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+{
+    /// Starts watching every object of the kind in every namespace. The watch retries
+    /// with backoff forever; the task ends with the process.
+    pub fn start(client: Client) -> Self {
+        let (store, writer) = reflector::store::<K>();
+        let (changes, _) = broadcast::channel(4096);
+        let synced = Arc::new(AtomicBool::new(false));
+        let api: Api<K> = Api::all(client);
+        let feed = changes.clone();
+        let flag = synced.clone();
+        let kind = K::kind(&()).into_owned();
+        tokio::spawn(async move {
+            let stream = watcher::watcher(api, watcher::Config::default())
+                .default_backoff()
+                .reflect(writer);
+            futures::pin_mut!(stream);
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(Event::Apply(obj) | Event::InitApply(obj)) => {
+                        let _ = feed.send(change_of(&obj, false));
+                    }
+                    Ok(Event::Delete(obj)) => {
+                        let _ = feed.send(change_of(&obj, true));
+                    }
+                    Ok(Event::InitDone) => {
+                        if !flag.swap(true, Ordering::AcqRel) {
+                            tracing::info!(kind = %kind, "watch synced");
+                        }
+                        // A re-list may have dropped objects silently: tell subscribers
+                        // to rescan everything.
+                        let _ = feed.send(Change {
+                            namespace: String::new(),
+                            name: String::new(),
+                            deleted: false,
+                        });
+                    }
+                    Ok(Event::Init) => {}
+                    Err(err) => {
+                        tracing::warn!(kind = %kind, error = %err, "watch failed, retrying")
+                    }
+                }
+            }
+        });
+        Self {
+            store,
+            changes,
+            synced,
+        }
+    }
+
+    /// The current objects.
+    pub fn all(&self) -> Vec<Arc<K>> {
+        self.store.state()
+    }
+
+    /// One object by namespace and name (namespace `None` for cluster-scoped kinds).
+    pub fn get(&self, namespace: Option<&str>, name: &str) -> Option<Arc<K>> {
+        let mut key = ObjectRef::new(name);
+        if let Some(ns) = namespace {
+            key = key.within(ns);
+        }
+        self.store.get(&key)
+    }
+
+    /// Objects matching `predicate`.
+    pub fn filter(&self, predicate: impl Fn(&K) -> bool) -> Vec<Arc<K>> {
+        self.store.state_filter(predicate)
+    }
+
+    /// Objects named `name` in any namespace.
+    pub fn by_name(&self, name: &str) -> Vec<Arc<K>> {
+        self.filter(|o| o.meta().name.as_deref() == Some(name))
+    }
+
+    /// True once the first full list has been received.
+    pub fn is_synced(&self) -> bool {
+        self.synced.load(Ordering::Acquire)
+    }
+
+    /// Waits until the first full list has been received.
+    pub async fn wait_synced(&self) {
+        let _ = self.store.wait_until_ready().await;
+    }
+
+    /// Subscribes to changes. A change with an empty name means "rescan everything".
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+}
+
+fn change_of<K: Resource>(obj: &K, deleted: bool) -> Change {
+    Change {
+        namespace: obj.meta().namespace.clone().unwrap_or_default(),
+        name: obj.meta().name.clone().unwrap_or_default(),
+        deleted,
+    }
+}
+
+/// The mirrors of every kind the server reads.
+#[derive(Clone)]
+pub struct Stores {
+    /// BreakglassSessions.
+    pub sessions: Mirror<BreakglassSession>,
+    /// BreakglassEscalations.
+    pub escalations: Mirror<BreakglassEscalation>,
+    /// ClusterConfigs.
+    pub clusters: Mirror<ClusterConfig>,
+    /// IdentityProviders.
+    pub identity_providers: Mirror<IdentityProvider>,
+    /// DenyPolicies.
+    pub deny_policies: Mirror<DenyPolicy>,
+}
+
+impl Stores {
+    /// Starts every watch.
+    pub fn start(client: &Client) -> Self {
+        Self {
+            sessions: Mirror::start(client.clone()),
+            escalations: Mirror::start(client.clone()),
+            clusters: Mirror::start(client.clone()),
+            identity_providers: Mirror::start(client.clone()),
+            deny_policies: Mirror::start(client.clone()),
+        }
+    }
+
+    /// True once every watch has listed its objects.
+    pub fn is_synced(&self) -> bool {
+        self.sessions.is_synced()
+            && self.escalations.is_synced()
+            && self.clusters.is_synced()
+            && self.identity_providers.is_synced()
+            && self.deny_policies.is_synced()
+    }
+
+    /// Waits until every watch has listed its objects.
+    pub async fn wait_synced(&self) {
+        self.sessions.wait_synced().await;
+        self.escalations.wait_synced().await;
+        self.clusters.wait_synced().await;
+        self.identity_providers.wait_synced().await;
+        self.deny_policies.wait_synced().await;
+    }
+}
+
+/// How a cluster name resolves to ClusterConfigs (names are meant to be unique across
+/// namespaces; duplicates fail closed).
+#[derive(Debug, Clone)]
+pub enum ClusterLookup {
+    /// Exactly one ClusterConfig has the name.
+    Found(Arc<ClusterConfig>),
+    /// None has it.
+    Missing,
+    /// Several namespaces hold a ClusterConfig of that name.
+    Ambiguous,
+}
+
+impl Stores {
+    /// Resolves a cluster name (the ClusterConfig's name, or its `spec.clusterID`).
+    pub fn cluster(&self, name: &str) -> ClusterLookup {
+        let mut by_name = self.clusters.by_name(name);
+        if by_name.is_empty() {
+            by_name = self
+                .clusters
+                .filter(|c| c.spec.cluster_id.as_deref() == Some(name));
+        }
+        match by_name.len() {
+            0 => ClusterLookup::Missing,
+            1 => by_name
+                .pop()
+                .map_or(ClusterLookup::Missing, ClusterLookup::Found),
+            _ => ClusterLookup::Ambiguous,
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The ClusterConfig reconciler: Ready reflects reachability and credentials; sessions
+//! of a removed cluster end.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use breakglass_api::cluster_config::ClusterConfig;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+use crate::support::*;
+
+async fn ready_of(
+    api: &Api<ClusterConfig>,
+    name: &str,
+) -> anyhow::Result<Option<(String, String)>> {
+    let cc = api.get(name).await?;
+    Ok(cc
+        .status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| (c.status, c.reason)))
+}
+
+async fn wait_ready_reason(
+    api: &Api<ClusterConfig>,
+    name: &str,
+    status: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
+    wait_for(
+        Duration::from_secs(20),
+        &format!("{name} Ready={status} ({reason})"),
+        || async {
+            Ok(ready_of(api, name)
+                .await?
+                .is_some_and(|(s, r)| s == status && r == reason))
+        },
+    )
+    .await
+}
+
+fn cluster_config(name: &str, secret: &str) -> anyhow::Result<ClusterConfig> {
+    Ok(serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+        "kind": "ClusterConfig",
+        "metadata": {"name": name, "namespace": SYSTEM_NS},
+        "spec": {"clusterID": name, "tenant": "tenant-e2e",
+                 "kubeconfigSecretRef": {"name": secret, "namespace": SYSTEM_NS, "key": "value"}},
+    }))?)
+}
+
+async fn copy_kubeconfig(hub: &kube::Client, from: &str, to: &str) -> anyhow::Result<()> {
+    let secrets: Api<Secret> = Api::namespaced(hub.clone(), SYSTEM_NS);
+    let source = secrets.get(from).await?;
+    let mut data = BTreeMap::new();
+    if let Some(v) = source.data.and_then(|d| d.get("value").cloned()) {
+        data.insert("value".to_owned(), v);
+    }
+    let secret = Secret {
+        metadata: kube::api::ObjectMeta {
+            name: Some(to.to_owned()),
+            namespace: Some(SYSTEM_NS.to_owned()),
+            ..Default::default()
+        },
+        data: Some(data),
+        ..Default::default()
+    };
+    secrets.create(&PostParams::default(), &secret).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn ready_follows_the_kubeconfig_secret() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let _server = shared_server(&env).await?;
+    let hub = env.hub_client().await?;
+    let id = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let name = format!("cc-e2e-{id}");
+    let secret_name = format!("cc-e2e-{id}-kubeconfig");
+    let ccs: Api<ClusterConfig> = Api::namespaced(hub.clone(), SYSTEM_NS);
+    let secrets: Api<Secret> = Api::namespaced(hub.clone(), SYSTEM_NS);
+    ccs.create(
+        &PostParams::default(),
+        &cluster_config(&name, &secret_name)?,
+    )
+    .await?;
+    wait_ready_reason(&ccs, &name, "False", "SecretMissing").await?;
+    // The Secret appears: Ready without waiting for the periodic check.
+    copy_kubeconfig(&hub, "target-a-kubeconfig", &secret_name).await?;
+    wait_ready_reason(&ccs, &name, "True", "KubeconfigValidated").await?;
+    // A broken kubeconfig is noticed.
+    secrets
+        .patch(
+            &secret_name,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"stringData": {"value": "not: [a kubeconfig"}})),
+        )
+        .await?;
+    wait_ready_reason(&ccs, &name, "False", "KubeconfigParseFailed").await?;
+    // A wrong key.
+    ccs.patch(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"kubeconfigSecretRef": {"key": "nope"}}})),
+    )
+    .await?;
+    wait_ready_reason(&ccs, &name, "False", "SecretKeyMissing").await?;
+    let cc = ccs.get(&name).await?;
+    assert_eq!(
+        cc.status.and_then(|s| s.observed_generation),
+        cc.metadata.generation
+    );
+    // An unreachable server.
+    let mut unreachable = String::from_utf8(
+        secrets
+            .get("target-a-kubeconfig")
+            .await?
+            .data
+            .and_then(|d| d.get("value").cloned())
+            .map(|b| b.0)
+            .unwrap_or_default(),
+    )?;
+    unreachable = unreachable.replace(&env.server_url("target-a")?, "https://127.0.0.1:9");
+    secrets
+        .patch(
+            &secret_name,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"stringData": {"value": unreachable}})),
+        )
+        .await?;
+    ccs.patch(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"kubeconfigSecretRef": {"key": "value"}}})),
+    )
+    .await?;
+    wait_ready_reason(&ccs, &name, "False", "ClusterUnreachable").await?;
+    ccs.delete(&name, &DeleteParams::default()).await?;
+    secrets
+        .delete(&secret_name, &DeleteParams::default())
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn sessions_of_a_deleted_cluster_end() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    let fx = Fixture::new(&env, "ccgone").await?;
+    let hub = fx.hub();
+    let cluster = format!("cc-gone-{}", fx.id);
+    let secret_name = format!("{cluster}-kubeconfig");
+    let ccs: Api<ClusterConfig> = Api::namespaced(hub.clone(), SYSTEM_NS);
+    copy_kubeconfig(&hub, "target-a-kubeconfig", &secret_name).await?;
+    ccs.create(
+        &PostParams::default(),
+        &cluster_config(&cluster, &secret_name)?,
+    )
+    .await?;
+    wait_ready_reason(&ccs, &cluster, "True", "KubeconfigValidated").await?;
+    let group = fx.group("gone");
+    fx.escalation("esc", spec(&[&cluster], &group)).await?;
+    let api = Api2::new(&server.url);
+    let requester = token(&env, "requester").await?;
+    let requester2 = token(&env, "requester2").await?;
+    let approver = token(&env, "approver").await?;
+    let approved = api.request(&requester, &cluster, &group, json!({})).await?;
+    assert_eq!(approved.status, 201, "{}", approved.text);
+    let approved = approved.name();
+    assert_eq!(
+        api.act(&approved, "approve", &approver, None).await?.status,
+        200
+    );
+    let pending = api
+        .request(&requester2, &cluster, &group, json!({}))
+        .await?
+        .name();
+
+    ccs.delete(&cluster, &DeleteParams::default()).await?;
+    let s = fx
+        .wait_state(&approved, "Expired", Duration::from_secs(10))
+        .await?;
+    assert_eq!(
+        s.status
+            .and_then(|st| st.reason_ended)
+            .map(|r| r.to_string())
+            .as_deref(),
+        Some("canceled")
+    );
+    let s = fx
+        .wait_state(&pending, "Rejected", Duration::from_secs(10))
+        .await?;
+    let conditions = s.status.and_then(|st| st.conditions).unwrap_or_default();
+    assert!(
+        conditions.iter().any(|c| c.reason == "ClusterRemoved"),
+        "{conditions:?}"
+    );
+    // New requests for it are refused.
+    let r = api.request(&requester, &cluster, &group, json!({})).await?;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let secrets: Api<Secret> = Api::namespaced(hub, SYSTEM_NS);
+    secrets
+        .delete(&secret_name, &DeleteParams::default())
+        .await?;
+    fx.cleanup().await
+}

@@ -1,0 +1,13 @@
+//! End-to-end scenarios of the hub server against testenv: real apiservers, real Dex
+//! tokens, real server processes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod auth;
+mod clusters;
+mod escalations;
+mod lifecycle;
+mod replicas;
+mod sessions;
