@@ -434,7 +434,7 @@ mod tests {
     fn self_approval_is_allowed_unless_blocked() {
         let who = Who::new("dev@example.com", &["sre-leads"]);
         let e = escalation("e");
-        assert!(decide(&who, &[e.clone()], ClusterPolicy::Missing).is_ok());
+        assert!(decide(&who, std::slice::from_ref(&e), ClusterPolicy::Missing).is_ok());
         let mut blocked = e.clone();
         blocked.spec.block_self_approval = Some(true);
         assert_eq!(
@@ -447,7 +447,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            decide(&who, &[e.clone()], ClusterPolicy::Found(&cluster)),
+            decide(
+                &who,
+                std::slice::from_ref(&e),
+                ClusterPolicy::Found(&cluster)
+            ),
             Err(Denial::SelfApprovalBlocked)
         );
         // ... and the escalation's explicit false wins over it.

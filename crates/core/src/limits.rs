@@ -147,12 +147,13 @@ mod tests {
             max_active_sessions_total: Some(3),
             ..Default::default()
         };
-        let cases: [(
-            Option<&SessionLimitsOverride>,
-            Option<&SessionLimits>,
-            &[&str],
+        type Case<'a> = (
+            Option<&'a SessionLimitsOverride>,
+            Option<&'a SessionLimits>,
+            &'a [&'a str],
             Limits,
-        ); 8] = [
+        );
+        let cases: [Case<'_>; 8] = [
             (None, None, &["dev"], Limits::default()),
             (
                 None,
