@@ -40,7 +40,9 @@ pub fn sync(stores: Stores, auth: Authenticator) -> Arc<AtomicBool> {
     let flag = loaded.clone();
     tokio::spawn(async move {
         let mut changes = stores.identity_providers.subscribe();
+        tracing::debug!("identity provider sync waiting for the watch");
         stores.identity_providers.wait_synced().await;
+        tracing::debug!("identity provider watch ready");
         loop {
             let configs: Vec<ProviderConfig> = stores
                 .identity_providers
@@ -48,12 +50,13 @@ pub fn sync(stores: Stores, auth: Authenticator) -> Arc<AtomicBool> {
                 .iter()
                 .filter_map(|idp| provider_config(idp))
                 .collect();
-            let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
-            tracing::info!(providers = ?names, "identity providers loaded");
+            let names: Vec<String> = configs.iter().map(|c| c.name.clone()).collect();
+            tracing::debug!(providers = ?names, "applying identity providers");
             if let Err(e) = auth.set_providers(configs).await {
                 tracing::error!(error = %e, "identity provider configuration rejected");
             }
             flag.store(true, Ordering::Release);
+            tracing::info!(providers = ?names, "identity providers loaded");
             match changes.recv().await {
                 Ok(_) | Err(RecvError::Lagged(_)) => {
                     // Coalesce a burst of changes into one reload.

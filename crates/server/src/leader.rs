@@ -46,47 +46,81 @@ pub async fn run(
         abort(tasks);
         return Ok(());
     };
-    let manager = LeaseManagerBuilder::new(client, &election.lease)
-        .with_namespace(&election.namespace)
-        .with_identity(&election.identity)
-        .with_duration(LEASE_SECONDS)
-        .with_grace(GRACE_SECONDS)
-        .build()
-        .await?;
-    let (mut leading, handle) = manager.watch().await;
-    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
     let mut shutdown = shutdown;
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            changed = leading.changed() => {
-                if changed.is_err() {
-                    tracing::error!("leader election stopped");
-                    break;
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    let mut backoff = std::time::Duration::from_secs(1);
+    // The election restarts after any failure; writers only run while it says so.
+    'elect: loop {
+        let built = LeaseManagerBuilder::new(client.clone(), &election.lease)
+            .with_namespace(&election.namespace)
+            .with_identity(&election.identity)
+            .with_duration(LEASE_SECONDS)
+            .with_grace(GRACE_SECONDS)
+            .build()
+            .await;
+        let manager = match built {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(error = %e, lease = %election.lease, "cannot start leader election; retrying");
+                tokio::select! {
+                    () = &mut shutdown => break 'elect,
+                    () = tokio::time::sleep(backoff) => {}
                 }
-                let is_leader = *leading.borrow_and_update();
-                if is_leader && tasks.is_empty() {
-                    tracing::info!(lease = %election.lease, identity = %election.identity, "became leader");
-                    metrics.leader.set(1);
-                    tasks = spawn();
-                } else if !is_leader && !tasks.is_empty() {
-                    tracing::warn!(lease = %election.lease, "lost leadership; stopping writers");
-                    metrics.leader.set(0);
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+                continue;
+            }
+        };
+        backoff = std::time::Duration::from_secs(1);
+        let (mut leading, handle) = manager.watch().await;
+        let mut health = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                () = &mut shutdown => {
                     abort(std::mem::take(&mut tasks));
+                    metrics.leader.set(0);
+                    // Closing the channel makes the manager release the Lease.
+                    drop(leading);
+                    match tokio::time::timeout(std::time::Duration::from_secs(5), handle).await {
+                        Ok(Ok(Ok(_))) => tracing::info!("lease released"),
+                        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "releasing the lease failed"),
+                        Ok(Err(e)) => tracing::warn!(error = %e, "lease task failed"),
+                        Err(_) => tracing::warn!("releasing the lease timed out"),
+                    }
+                    break 'elect;
+                }
+                changed = leading.changed() => {
+                    if changed.is_err() {
+                        tracing::error!(lease = %election.lease, "leader election stopped; stopping writers and restarting it");
+                        metrics.leader.set(0);
+                        abort(std::mem::take(&mut tasks));
+                        if let Ok(Err(e)) = handle.await {
+                            tracing::error!(error = %e, "leader election failed");
+                        }
+                        continue 'elect;
+                    }
+                    let is_leader = *leading.borrow_and_update();
+                    if is_leader && tasks.is_empty() {
+                        tracing::info!(lease = %election.lease, identity = %election.identity, "became leader");
+                        metrics.leader.set(1);
+                        tasks = spawn();
+                    } else if !is_leader && !tasks.is_empty() {
+                        tracing::warn!(lease = %election.lease, "lost leadership; stopping writers");
+                        metrics.leader.set(0);
+                        abort(std::mem::take(&mut tasks));
+                    }
+                }
+                _ = health.tick() => {
+                    // A writer that ended on its own (it should not) is restarted.
+                    if !tasks.is_empty() && tasks.iter().any(JoinHandle::is_finished) {
+                        tracing::error!("a leader task ended unexpectedly; restarting the writers");
+                        abort(std::mem::take(&mut tasks));
+                        tasks = spawn();
+                    }
                 }
             }
         }
     }
-    abort(tasks);
     metrics.leader.set(0);
-    // Closing the channel makes the manager release the Lease.
-    drop(leading);
-    match tokio::time::timeout(std::time::Duration::from_secs(5), handle).await {
-        Ok(Ok(Ok(_))) => tracing::info!("lease released"),
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "releasing the lease failed"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "lease task failed"),
-        Err(_) => tracing::warn!("releasing the lease timed out"),
-    }
     Ok(())
 }
 

@@ -8,7 +8,6 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::BreakglassSession;
@@ -21,7 +20,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// A change to one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +42,9 @@ where
 {
     store: Store<K>,
     changes: broadcast::Sender<Change>,
-    synced: Arc<AtomicBool>,
+    /// Turns true at the first complete list. (A watch channel rather than the store's
+    /// own readiness future: that one wakes only the last of several waiters.)
+    synced: watch::Receiver<bool>,
 }
 
 impl<K> Mirror<K>
@@ -55,10 +56,9 @@ where
     pub fn start(client: Client) -> Self {
         let (store, writer) = reflector::store::<K>();
         let (changes, _) = broadcast::channel(4096);
-        let synced = Arc::new(AtomicBool::new(false));
+        let (flag, synced) = watch::channel(false);
         let api: Api<K> = Api::all(client);
         let feed = changes.clone();
-        let flag = synced.clone();
         let kind = K::kind(&()).into_owned();
         tokio::spawn(async move {
             let stream = watcher::watcher(api, watcher::Config::default())
@@ -74,7 +74,7 @@ where
                         let _ = feed.send(change_of(&obj, true));
                     }
                     Ok(Event::InitDone) => {
-                        if !flag.swap(true, Ordering::AcqRel) {
+                        if !flag.send_replace(true) {
                             tracing::info!(kind = %kind, "watch synced");
                         }
                         // A re-list may have dropped objects silently: tell subscribers
@@ -125,12 +125,13 @@ where
 
     /// True once the first full list has been received.
     pub fn is_synced(&self) -> bool {
-        self.synced.load(Ordering::Acquire)
+        *self.synced.borrow()
     }
 
     /// Waits until the first full list has been received.
     pub async fn wait_synced(&self) {
-        let _ = self.store.wait_until_ready().await;
+        let mut rx = self.synced.clone();
+        let _ = rx.wait_for(|synced| *synced).await;
     }
 
     /// Subscribes to changes. A change with an empty name means "rescan everything".

@@ -93,8 +93,10 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts a server and waits until it is ready.
     pub async fn start(env: &TestEnv, spec: ServerSpec) -> anyhow::Result<Self> {
+        static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let dir = work_dir();
-        let tag = format!("{}-{}", spec.identity, std::process::id());
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tag = format!("{}-{}-{n}", spec.identity, std::process::id());
         let config = dir.join(format!("config-{tag}.yaml"));
         std::fs::write(
             &config,
