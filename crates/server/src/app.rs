@@ -57,6 +57,10 @@ pub struct App {
     pub clusters: ClusterClients,
     /// Webhook activity awaiting its flush.
     pub activity: ActivityTracker,
+    /// Sessions by (cluster, user), for the webhook.
+    pub sessions_by_user: crate::index::SessionIndex,
+    /// What the webhook asks target clusters.
+    pub access: Arc<dyn crate::webhook::TargetAccess>,
     /// (cluster, user, group) triples whose session creation is in progress here.
     pub creating: std::sync::Mutex<HashSet<(String, String, String)>>,
 }

@@ -93,6 +93,9 @@ struct Entry {
     fingerprint: (String, i64, String),
     secret: (String, String),
     client: Client,
+    /// Increases with every client built, so caches that hold on to a client (watches)
+    /// can tell that it was replaced.
+    epoch: u64,
 }
 
 /// Cached clients of the target clusters, shared by all handlers.
@@ -101,6 +104,7 @@ pub struct ClusterClients {
     hub: Client,
     stores: Stores,
     entries: Arc<Mutex<HashMap<String, Entry>>>,
+    epochs: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl ClusterClients {
@@ -110,11 +114,17 @@ impl ClusterClients {
             hub,
             stores,
             entries: Arc::new(Mutex::new(HashMap::new())),
+            epochs: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         }
     }
 
     /// The client of `cluster`, built on first use and rebuilt after changes.
     pub async fn get(&self, cluster: &str) -> Result<Client, ConnectError> {
+        self.get_versioned(cluster).await.map(|(c, _)| c)
+    }
+
+    /// The client of `cluster` and its epoch (which changes whenever it is rebuilt).
+    pub async fn get_versioned(&self, cluster: &str) -> Result<(Client, u64), ConnectError> {
         let cc = match self.stores.cluster(cluster) {
             ClusterLookup::Found(cc) => cc,
             ClusterLookup::Missing => return Err(ConnectError::NotRegistered(cluster.to_owned())),
@@ -129,19 +139,24 @@ impl ClusterClients {
                 && e.fingerprint.0 == uid
                 && e.fingerprint.1 == generation
             {
-                return Ok(e.client.clone());
+                return Ok((e.client.clone(), e.epoch));
             }
         }
         let (client, secret, secret_rv) = connect(&self.hub, &cc).await?;
+        let epoch = self
+            .epochs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
         self.entries.lock().await.insert(
             key,
             Entry {
                 fingerprint: (uid, generation, secret_rv),
                 secret,
                 client: client.clone(),
+                epoch,
             },
         );
-        Ok(client)
+        Ok((client, epoch))
     }
 
     /// Drops cached clients whose kubeconfig lives in Secret `namespace/name` (unless

@@ -51,6 +51,31 @@ pub struct Config {
     /// Hub and spoke cluster settings.
     #[serde(default)]
     pub kubernetes: KubernetesConfig,
+    /// Authorization webhook settings (our addition; absent in reference configs).
+    #[serde(default)]
+    pub webhook: WebhookConfig,
+}
+
+/// `webhook.*` settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Directory with one file per cluster name holding the bearer token that cluster's
+    /// apiserver must send. Unset: the webhook accepts every caller (the reference's
+    /// behaviour).
+    #[serde(default)]
+    pub token_directory: Option<String>,
+    /// Answer DenyPolicy denials with `denied: true` (an explicit deny that later
+    /// authorizers cannot override) instead of "no opinion".
+    #[serde(default)]
+    pub explicit_policy_deny: bool,
+    /// How long a target cluster's answer to a group check is reused (Go duration;
+    /// default 5s, `0s` turns the cache off).
+    #[serde(default, rename = "groupCheckCacheTTL")]
+    pub group_check_cache_ttl: Option<String>,
+    /// How long a fetched target pod is reused for risk scoring (default 3s).
+    #[serde(default, rename = "podCacheTTL")]
+    pub pod_cache_ttl: Option<String>,
 }
 
 /// `server.*` settings.
@@ -273,6 +298,18 @@ impl Config {
                     .map_err(|message| ConfigError::Invalid { field, message })?;
             }
         }
+        for (field, value) in [
+            (
+                "webhook.groupCheckCacheTTL",
+                &self.webhook.group_check_cache_ttl,
+            ),
+            ("webhook.podCacheTTL", &self.webhook.pod_cache_ttl),
+        ] {
+            if let Some(value) = value {
+                parse_cache_ttl(value)
+                    .map_err(|message| ConfigError::Invalid { field, message })?;
+            }
+        }
         if let Some(base) = &self.frontend.base_url
             && !(base.starts_with("https://") || base.starts_with("http://"))
         {
@@ -320,6 +357,30 @@ pub fn parse_positive_duration(value: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{value:?} is out of range"))
 }
 
+/// A cache lifetime: a Go duration that may be zero (cache off) but not negative.
+pub fn parse_cache_ttl(value: &str) -> Result<Duration, String> {
+    let parsed = breakglass_core::duration::GoDuration::parse(value)
+        .map_err(|err| format!("{value:?} is not a duration: {err}"))?;
+    u64::try_from(parsed.as_nanos())
+        .map(Duration::from_nanos)
+        .map_err(|_| format!("{value:?} must not be negative"))
+}
+
+impl Config {
+    /// Cache lifetimes of the webhook's target-cluster lookups.
+    pub fn webhook_cache(&self) -> (Duration, Duration) {
+        let ttl = |v: &Option<String>, d: u64| {
+            v.as_deref()
+                .and_then(|v| parse_cache_ttl(v).ok())
+                .unwrap_or(Duration::from_secs(d))
+        };
+        (
+            ttl(&self.webhook.group_check_cache_ttl, 5),
+            ttl(&self.webhook.pod_cache_ttl, 3),
+        )
+    }
+}
+
 fn duration_or(value: &Option<String>, default: Duration) -> Duration {
     value
         .as_deref()
@@ -348,6 +409,29 @@ mod tests {
         );
         assert_eq!(config.oidc_prefixes(), vec!["keycloak:", "oidc:"]);
         assert!(config.hardened_idp_hints());
+    }
+
+    #[test]
+    fn webhook_section() {
+        let config = Config::parse(
+            "webhook:\n  tokenDirectory: /etc/bg/tokens\n  explicitPolicyDeny: true\n  groupCheckCacheTTL: 0s\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.webhook.token_directory.as_deref(),
+            Some("/etc/bg/tokens")
+        );
+        assert!(config.webhook.explicit_policy_deny);
+        assert_eq!(
+            config.webhook_cache(),
+            (Duration::ZERO, Duration::from_secs(3))
+        );
+        let err = Config::parse("webhook:\n  podCacheTTL: -1s\n").unwrap_err();
+        assert!(err.to_string().contains("webhook.podCacheTTL"), "{err}");
+        assert_eq!(
+            Config::default().webhook_cache(),
+            (Duration::from_secs(5), Duration::from_secs(3))
+        );
     }
 
     #[test]

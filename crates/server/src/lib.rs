@@ -20,11 +20,13 @@ pub mod events;
 pub mod http;
 pub mod identity;
 pub mod idp;
+pub mod index;
 pub mod leader;
 pub mod lifecycle;
 pub mod metrics;
 pub mod session_ops;
 pub mod store;
+pub mod webhook;
 
 /// Installs ring as the process-wide TLS crypto provider (idempotent). Every TLS client
 /// and server of the process uses it; we ship exactly one provider.
@@ -113,6 +115,15 @@ pub async fn run(
     let wake_clusters = Arc::new(Notify::new());
     clusters::watch_secrets(clusters.clone(), wake_clusters.clone());
     let activity = activity::ActivityTracker::new();
+    let (group_ttl, pod_ttl) = options.config.webhook_cache();
+    let access: Arc<dyn webhook::TargetAccess> = Arc::new(webhook::KubeAccess::new(
+        clusters.clone(),
+        webhook::access::CacheSettings {
+            group_check_ttl: group_ttl,
+            pod_ttl,
+        },
+    ));
+    let sessions_by_user = index::SessionIndex::follow(stores.sessions.clone());
     let app = Arc::new(app::App {
         config: Arc::new(options.config),
         settings: options.settings,
@@ -124,6 +135,8 @@ pub async fn run(
         events,
         clusters,
         activity,
+        sessions_by_user,
+        access,
         creating: std::sync::Mutex::new(Default::default()),
     });
     let flusher = tokio::spawn(
@@ -137,7 +150,7 @@ pub async fn run(
         registry: Arc::new(registry),
     };
     let api = if options.enable_api {
-        api::router()
+        api::router().merge(webhook::router())
     } else {
         axum::Router::new()
     };

@@ -55,6 +55,48 @@ pub struct IdpReasonLabel {
     pub reason: String,
 }
 
+/// Label set of session activity.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClusterGroupLabel {
+    /// Cluster name.
+    pub cluster: String,
+    /// The session's group.
+    pub granted_group: String,
+}
+
+/// Label set of a webhook decision.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabel {
+    /// Cluster name.
+    pub cluster: String,
+    /// `allowed` or `denied`.
+    pub decision: String,
+    /// The reference's source label (`session`, `global`, `cluster-missing`, …).
+    pub deny_source: String,
+    /// The deciding stage (`session`, `deny-policy`, `pod-security`, `no-session`, …).
+    pub stage: String,
+}
+
+/// Label set of the webhook latency.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClusterDecisionLabel {
+    /// Cluster name.
+    pub cluster: String,
+    /// `allowed` or `denied`.
+    pub decision: String,
+}
+
+/// Label set of a pod-security evaluation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PodSecurityLabel {
+    /// Cluster name.
+    pub cluster: String,
+    /// DenyPolicy name.
+    pub policy: String,
+    /// `allow`, `warn` or `deny`.
+    pub action: String,
+}
+
 /// Every metric the server exports. Cloning is cheap: metrics are shared handles.
 #[derive(Clone)]
 pub struct Metrics {
@@ -96,6 +138,34 @@ pub struct Metrics {
     pub clusterconfigs_failed: Family<ClusterLabel, Counter>,
     /// 1 while this replica is the leader.
     pub leader: Gauge,
+    /// Webhook reviews received.
+    pub webhook_requests: Family<ClusterLabel, Counter>,
+    /// Webhook reviews refused as malformed.
+    pub webhook_malformed: Family<ClusterLabel, Counter>,
+    /// Webhook decisions by result and deciding stage.
+    pub webhook_decisions: Family<DecisionLabel, Counter>,
+    /// Webhook reviews allowed.
+    pub webhook_allowed: Family<ClusterLabel, Counter>,
+    /// Webhook reviews denied.
+    pub webhook_denied: Family<ClusterLabel, Counter>,
+    /// Webhook decision latency.
+    pub webhook_duration: Family<ClusterDecisionLabel, Histogram, fn() -> Histogram>,
+    /// Group checks the target allowed.
+    pub session_sar_allowed: Family<ClusterLabel, Counter>,
+    /// Group checks the target refused.
+    pub session_sar_denied: Family<ClusterLabel, Counter>,
+    /// Group checks that failed.
+    pub session_sar_errors: Family<ClusterLabel, Counter>,
+    /// Requests granted by a session.
+    pub session_activity: Family<ClusterGroupLabel, Counter>,
+    /// Pod-security evaluations.
+    pub pod_security_evaluations: Family<PodSecurityLabel, Counter>,
+}
+
+fn webhook_histogram() -> Histogram {
+    Histogram::new([
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    ])
 }
 
 fn latency_histogram() -> Histogram {
@@ -127,6 +197,17 @@ impl Metrics {
             clusterconfigs_checked: Family::default(),
             clusterconfigs_failed: Family::default(),
             leader: Gauge::default(),
+            webhook_requests: Family::default(),
+            webhook_malformed: Family::default(),
+            webhook_decisions: Family::default(),
+            webhook_allowed: Family::default(),
+            webhook_denied: Family::default(),
+            webhook_duration: Family::new_with_constructor(webhook_histogram),
+            session_sar_allowed: Family::default(),
+            session_sar_denied: Family::default(),
+            session_sar_errors: Family::default(),
+            session_activity: Family::default(),
+            pod_security_evaluations: Family::default(),
         };
         let r = registry;
         r.register(
@@ -224,7 +305,100 @@ impl Metrics {
             "1 while this replica leads",
             metrics.leader.clone(),
         );
+        r.register(
+            "webhook_sar_requests",
+            "SubjectAccessReviews received",
+            metrics.webhook_requests.clone(),
+        );
+        r.register(
+            "webhook_sar_malformed",
+            "SubjectAccessReviews refused as malformed",
+            metrics.webhook_malformed.clone(),
+        );
+        r.register(
+            "webhook_sar_decisions",
+            "SubjectAccessReview decisions by result, source and stage",
+            metrics.webhook_decisions.clone(),
+        );
+        r.register(
+            "webhook_sar_allowed",
+            "SubjectAccessReviews allowed",
+            metrics.webhook_allowed.clone(),
+        );
+        r.register(
+            "webhook_sar_denied",
+            "SubjectAccessReviews denied",
+            metrics.webhook_denied.clone(),
+        );
+        r.register(
+            "webhook_sar_duration_seconds",
+            "SubjectAccessReview decision latency",
+            metrics.webhook_duration.clone(),
+        );
+        r.register(
+            "webhook_session_sar_allowed",
+            "Group checks the target cluster allowed",
+            metrics.session_sar_allowed.clone(),
+        );
+        r.register(
+            "webhook_session_sar_denied",
+            "Group checks the target cluster refused",
+            metrics.session_sar_denied.clone(),
+        );
+        r.register(
+            "webhook_session_sar_errors",
+            "Group checks that failed",
+            metrics.session_sar_errors.clone(),
+        );
+        r.register(
+            "session_activity_requests",
+            "Requests granted by a session",
+            metrics.session_activity.clone(),
+        );
+        r.register(
+            "pod_security_evaluations",
+            "Pod-security evaluations by policy and action",
+            metrics.pod_security_evaluations.clone(),
+        );
         metrics
+    }
+
+    /// Counts and times one webhook decision.
+    pub fn observe_decision(
+        &self,
+        cluster: &str,
+        decision: &breakglass_core::authz::Decision,
+        seconds: f64,
+    ) {
+        let c = self::cluster(cluster);
+        if decision.allowed {
+            self.webhook_allowed.get_or_create(&c).inc();
+        } else {
+            self.webhook_denied.get_or_create(&c).inc();
+        }
+        self.webhook_decisions
+            .get_or_create(&DecisionLabel {
+                cluster: cluster.to_owned(),
+                decision: decision.decision_label().to_owned(),
+                deny_source: decision.deny_source().to_owned(),
+                stage: decision.trace.stage.name().to_owned(),
+            })
+            .inc();
+        self.webhook_duration
+            .get_or_create(&ClusterDecisionLabel {
+                cluster: cluster.to_owned(),
+                decision: decision.decision_label().to_owned(),
+            })
+            .observe(seconds);
+        for record in &decision.trace.pod_security {
+            self.pod_security_evaluations
+                .get_or_create(&PodSecurityLabel {
+                    cluster: cluster.to_owned(),
+                    policy: record.policy.clone(),
+                    action: record.action.to_owned(),
+                })
+                .inc();
+        }
     }
 
     /// Counts one API request.

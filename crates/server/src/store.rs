@@ -19,6 +19,7 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
+
 use serde::de::DeserializeOwned;
 use tokio::sync::{broadcast, watch};
 
@@ -54,13 +55,17 @@ where
     /// Starts watching every object of the kind in every namespace. The watch retries
     /// with backoff forever; the task ends with the process.
     pub fn start(client: Client) -> Self {
+        Self::watch(Api::all(client)).0
+    }
+
+    /// Starts watching what `api` lists; the returned task handle stops the watch.
+    pub fn watch(api: Api<K>) -> (Self, tokio::task::JoinHandle<()>) {
         let (store, writer) = reflector::store::<K>();
         let (changes, _) = broadcast::channel(4096);
         let (flag, synced) = watch::channel(false);
-        let api: Api<K> = Api::all(client);
         let feed = changes.clone();
         let kind = K::kind(&()).into_owned();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let stream = watcher::watcher(api, watcher::Config::default())
                 .default_backoff()
                 .reflect(writer);
@@ -92,6 +97,27 @@ where
                 }
             }
         });
+        (
+            Self {
+                store,
+                changes,
+                synced,
+            },
+            task,
+        )
+    }
+
+    /// A mirror holding exactly `objects`, with no watch behind it (for benchmarks and
+    /// tests of the decision path that run without a hub).
+    pub fn from_objects(objects: impl IntoIterator<Item = K>) -> Self {
+        let (store, mut writer) = reflector::store::<K>();
+        writer.apply_watcher_event(&Event::Init);
+        for obj in objects {
+            writer.apply_watcher_event(&Event::InitApply(obj));
+        }
+        writer.apply_watcher_event(&Event::InitDone);
+        let (changes, _) = broadcast::channel(16);
+        let (_flag, synced) = watch::channel(true);
         Self {
             store,
             changes,

@@ -492,10 +492,22 @@ async fn create_session(
             && s.spec.user == user
             && strip_prefix(&s.spec.granted_group, &prefixes) == bare_group
     };
-    if let Some(existing) = sessions
+    // The mirror may trail a decision that just freed the slot: confirm a conflict
+    // with a live read before refusing.
+    let mut existing = None;
+    for candidate in sessions
         .iter()
-        .find(|s| same(s) && sm::occupies_slot(s, now))
+        .filter(|s| same(s) && sm::occupies_slot(s, now))
     {
+        let live = session_ops::api_for(&app.hub, candidate)
+            .get_opt(candidate.metadata.name.as_deref().unwrap_or_default())
+            .await?;
+        if let Some(live) = live.filter(|l| sm::occupies_slot(l, now)) {
+            existing = Some(live);
+            break;
+        }
+    }
+    if let Some(existing) = existing.as_ref() {
         fail("duplicate");
         let message = match state_of(existing) {
             Some(State_::Pending) => "already requested",

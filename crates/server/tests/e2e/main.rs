@@ -11,3 +11,4 @@ mod escalations;
 mod lifecycle;
 mod replicas;
 mod sessions;
+mod webhook;

@@ -61,8 +61,10 @@ pub struct ServerSpec {
     pub lease: Option<String>,
     /// Lease identity.
     pub identity: String,
-    /// Extra lines under `server:` in config.yaml.
+    /// Extra top-level sections of config.yaml.
     pub extra_server_config: String,
+    /// Extra command-line arguments.
+    pub extra_args: Vec<String>,
 }
 
 impl ServerSpec {
@@ -76,6 +78,7 @@ impl ServerSpec {
             lease: Some(lease.to_owned()),
             identity: identity.to_owned(),
             extra_server_config: String::new(),
+            extra_args: Vec::new(),
         })
     }
 }
@@ -101,9 +104,9 @@ impl ServerProcess {
         std::fs::write(
             &config,
             format!(
-                "server:\n  listenAddress: {addr}\n  enableActivityTracking: true\n  shutdownTimeout: 5s\n{extra}\
+                "server:\n  listenAddress: {addr}\n  enableActivityTracking: true\n  shutdownTimeout: 5s\n\
                  frontend:\n  baseURL: http://{addr}\n  brandingName: Breakglass\n\
-                 kubernetes:\n  oidcPrefixes: ['{prefix}']\n",
+                 kubernetes:\n  oidcPrefixes: ['{prefix}']\n{extra}",
                 addr = spec.addr,
                 extra = spec.extra_server_config,
                 prefix = env.group_prefix(),
@@ -122,6 +125,7 @@ impl ServerProcess {
             .arg("--activity-flush-interval")
             .arg("1s")
             .arg("--exit-on-stdin-eof")
+            .args(&spec.extra_args)
             .env("KUBECONFIG", env.hub_kubeconfig())
             .env("RUST_LOG", "info")
             .stdin(Stdio::piped())
@@ -257,6 +261,7 @@ pub async fn shared_server(env: &TestEnv) -> anyhow::Result<Shared> {
                         lease: Some(SHARED_LEASE.to_owned()),
                         identity: "shared".to_owned(),
                         extra_server_config: String::new(),
+                        extra_args: Vec::new(),
                     };
                     let server = start_with_retry(env, spec).await?;
                     let r = (server.url(), server.log.clone());
@@ -505,6 +510,43 @@ pub struct Fixture {
     /// A unique suffix for names.
     pub id: String,
     hub: kube::Client,
+    env: TestEnv,
+    cleaned: bool,
+}
+
+/// Runs `work` on a runtime of its own, to completion: for cleanups from `Drop`, which
+/// must not depend on the (possibly panicking) test's runtime.
+pub fn run_detached<F>(work: impl FnOnce() -> F + Send + 'static)
+where
+    F: std::future::Future<Output = ()>,
+{
+    let _ = std::thread::spawn(move || {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            rt.block_on(work());
+        }
+    })
+    .join();
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if self.cleaned {
+            return;
+        }
+        // The test failed before cleaning up: remove its namespace anyway, so its
+        // sessions do not affect later tests.
+        let env = self.env.clone();
+        let ns = self.ns.clone();
+        run_detached(move || async move {
+            if let Ok(hub) = env.hub_client().await {
+                let namespaces: Api<Namespace> = Api::all(hub);
+                let _ = namespaces.delete(&ns, &DeleteParams::background()).await;
+            }
+        });
+    }
 }
 
 impl Fixture {
@@ -520,7 +562,13 @@ impl Fixture {
                 &serde_json::from_value(json!({"metadata": {"name": ns}}))?,
             )
             .await?;
-        Ok(Self { ns, id, hub })
+        Ok(Self {
+            ns,
+            id,
+            hub,
+            env: env.clone(),
+            cleaned: false,
+        })
     }
 
     /// The hub client.
@@ -622,11 +670,12 @@ impl Fixture {
     }
 
     /// Deletes the namespace (and everything in it).
-    pub async fn cleanup(self) -> anyhow::Result<()> {
+    pub async fn cleanup(mut self) -> anyhow::Result<()> {
         let namespaces: Api<Namespace> = Api::all(self.hub.clone());
         let _ = namespaces
             .delete(&self.ns, &DeleteParams::background())
             .await;
+        self.cleaned = true;
         Ok(())
     }
 }

@@ -1,0 +1,178 @@
+//! An index of sessions by (cluster, user), kept current from the session mirror, so a
+//! webhook decision reads only the caller's sessions instead of scanning all of them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use breakglass_api::breakglass_session::BreakglassSession;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::store::Mirror;
+
+type UserKey = (String, String);
+type ObjectKey = (String, String);
+
+#[derive(Default)]
+struct Inner {
+    by_user: HashMap<UserKey, Vec<Arc<BreakglassSession>>>,
+    placed: HashMap<ObjectKey, UserKey>,
+}
+
+impl Inner {
+    fn remove(&mut self, key: &ObjectKey) {
+        if let Some(user) = self.placed.remove(key)
+            && let Some(list) = self.by_user.get_mut(&user)
+        {
+            list.retain(|s| !is(s, key));
+            if list.is_empty() {
+                self.by_user.remove(&user);
+            }
+        }
+    }
+
+    fn insert(&mut self, session: Arc<BreakglassSession>) {
+        let key = object_key(&session);
+        self.remove(&key);
+        let user = (session.spec.cluster.clone(), session.spec.user.clone());
+        self.placed.insert(key, user.clone());
+        self.by_user.entry(user).or_default().push(session);
+    }
+}
+
+fn object_key(s: &BreakglassSession) -> ObjectKey {
+    (
+        s.metadata.namespace.clone().unwrap_or_default(),
+        s.metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+fn is(s: &BreakglassSession, key: &ObjectKey) -> bool {
+    s.metadata.namespace.as_deref().unwrap_or_default() == key.0
+        && s.metadata.name.as_deref().unwrap_or_default() == key.1
+}
+
+/// Sessions by `(spec.cluster, spec.user)`, exact and case-sensitive like the SAR user.
+#[derive(Clone, Default)]
+pub struct SessionIndex {
+    inner: Arc<RwLock<Inner>>,
+}
+
+impl SessionIndex {
+    /// An index of exactly these sessions, not kept current.
+    pub fn from_sessions(sessions: impl IntoIterator<Item = Arc<BreakglassSession>>) -> Self {
+        let mut inner = Inner::default();
+        for s in sessions {
+            inner.insert(s);
+        }
+        Self {
+            inner: Arc::new(RwLock::new(inner)),
+        }
+    }
+
+    /// An index that follows `mirror` (a task applies every change).
+    pub fn follow(mirror: Mirror<BreakglassSession>) -> Self {
+        let index = Self::default();
+        let target = index.clone();
+        let mut changes = mirror.subscribe();
+        tokio::spawn(async move {
+            mirror.wait_synced().await;
+            target.rebuild(&mirror);
+            loop {
+                match changes.recv().await {
+                    Ok(c) if !c.name.is_empty() => {
+                        let key = (c.namespace.clone(), c.name.clone());
+                        let current = mirror.get(Some(&c.namespace), &c.name);
+                        let mut inner = target.write();
+                        match current {
+                            Some(s) if !c.deleted => inner.insert(s),
+                            _ => inner.remove(&key),
+                        }
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => target.rebuild(&mirror),
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+        index
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn rebuild(&self, mirror: &Mirror<BreakglassSession>) {
+        let mut fresh = Inner::default();
+        for s in mirror.all() {
+            fresh.insert(s);
+        }
+        *self.write() = fresh;
+    }
+
+    /// The user's sessions on the cluster.
+    pub fn get(&self, cluster: &str, user: &str) -> Vec<Arc<BreakglassSession>> {
+        let inner = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner
+            .by_user
+            .get(&(cluster.to_owned(), user.to_owned()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Number of indexed sessions.
+    pub fn len(&self) -> usize {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .placed
+            .len()
+    }
+
+    /// True when no session is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use breakglass_api::breakglass_session::BreakglassSessionSpec;
+
+    fn session(ns: &str, name: &str, cluster: &str, user: &str) -> Arc<BreakglassSession> {
+        let mut s = BreakglassSession::new(
+            name,
+            BreakglassSessionSpec {
+                cluster: cluster.to_owned(),
+                user: user.to_owned(),
+                granted_group: "g".to_owned(),
+                ..Default::default()
+            },
+        );
+        s.metadata.namespace = Some(ns.to_owned());
+        Arc::new(s)
+    }
+
+    #[test]
+    fn insert_move_and_remove() {
+        let index = SessionIndex::from_sessions([
+            session("a", "s1", "c1", "alice"),
+            session("a", "s2", "c1", "alice"),
+            session("b", "s1", "c2", "alice"),
+        ]);
+        assert_eq!(index.get("c1", "alice").len(), 2);
+        assert_eq!(index.get("c2", "alice").len(), 1);
+        assert!(index.get("c1", "Alice").is_empty(), "users compare exactly");
+        // An update that changes the user moves the session.
+        index.write().insert(session("a", "s2", "c1", "bob"));
+        assert_eq!(index.get("c1", "alice").len(), 1);
+        assert_eq!(index.get("c1", "bob").len(), 1);
+        index.write().remove(&("a".to_owned(), "s1".to_owned()));
+        assert!(index.get("c1", "alice").is_empty());
+        assert_eq!(index.len(), 2);
+    }
+}

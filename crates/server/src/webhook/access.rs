@@ -1,0 +1,386 @@
+//! What the webhook asks target clusters, behind a trait so that the decision path can
+//! run against a local implementation (benchmarks, or a future local RBAC evaluator).
+//!
+//! The Kubernetes implementation keeps short-lived caches: group checks and pod specs
+//! for a few seconds (they only change what the target's RBAC or the pod says, never
+//! whether a session is valid, which is always decided from live state), and namespace
+//! labels from a watch per cluster.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use breakglass_core::authz::{Attributes, SarRequest};
+use k8s_openapi::api::authorization::v1::{
+    NonResourceAttributes, ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::Api;
+use kube::api::PostParams;
+
+use crate::clusters::{ClusterClients, ConnectError};
+use crate::store::Mirror;
+
+/// A boxed future, so the trait stays object safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The user the group check asks about: a synthetic user carrying only the session's
+/// group, so the answer reflects exactly what that group grants.
+pub const SESSION_CHECK_USER: &str = "system:breakglass-session";
+
+/// Why a target cluster could not answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AccessError {
+    /// No client for the cluster.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// The cluster answered with an error or not at all.
+    #[error("cluster {cluster}: {message}")]
+    Cluster {
+        /// The cluster.
+        cluster: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// Questions the decision path asks a target cluster.
+pub trait TargetAccess: Send + Sync {
+    /// May a user holding only `group` do the request on `cluster`?
+    fn group_allowed<'a>(
+        &'a self,
+        cluster: &'a str,
+        group: &'a str,
+        request: &'a SarRequest,
+    ) -> BoxFuture<'a, Result<bool, AccessError>>;
+
+    /// Labels of a namespace (empty when it does not exist).
+    fn namespace_labels<'a>(
+        &'a self,
+        cluster: &'a str,
+        namespace: &'a str,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, String>, AccessError>>;
+
+    /// A pod, `None` when it does not exist.
+    fn pod<'a>(
+        &'a self,
+        cluster: &'a str,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<Pod>>, AccessError>>;
+}
+
+/// Cache lifetimes of [`KubeAccess`].
+#[derive(Debug, Clone, Copy)]
+pub struct CacheSettings {
+    /// How long a group-check answer is reused.
+    pub group_check_ttl: Duration,
+    /// How long a fetched pod is reused.
+    pub pod_ttl: Duration,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            group_check_ttl: Duration::from_secs(5),
+            pod_ttl: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Entries kept per cache before it is cleared, bounding memory under a flood of
+/// distinct requests.
+const MAX_ENTRIES: usize = 50_000;
+
+struct TtlCache<K, V> {
+    ttl: Duration,
+    entries: Mutex<HashMap<K, (V, Instant)>>,
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> TtlCache<K, V> {
+    fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<V> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries
+            .get(key)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(v, _)| v.clone())
+    }
+
+    fn put(&self, key: K, value: V) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, (_, at)| at.elapsed() < self.ttl);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (value, Instant::now()));
+    }
+}
+
+struct NamespaceWatch {
+    epoch: u64,
+    mirror: Mirror<Namespace>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for NamespaceWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// [`TargetAccess`] against the real target clusters.
+pub struct KubeAccess {
+    clusters: ClusterClients,
+    groups: TtlCache<(String, String, String), bool>,
+    pods: TtlCache<(String, String, String), Option<Arc<Pod>>>,
+    namespaces: Mutex<HashMap<String, NamespaceWatch>>,
+}
+
+impl KubeAccess {
+    /// Asks the clusters of `clusters`.
+    pub fn new(clusters: ClusterClients, cache: CacheSettings) -> Self {
+        Self {
+            clusters,
+            groups: TtlCache::new(cache.group_check_ttl),
+            pods: TtlCache::new(cache.pod_ttl),
+            namespaces: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+fn cluster_error(cluster: &str, e: impl std::fmt::Display) -> AccessError {
+    AccessError::Cluster {
+        cluster: cluster.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// The SubjectAccessReview that asks whether `group` may do `request`.
+pub fn group_review(group: &str, request: &SarRequest) -> SubjectAccessReview {
+    let mut spec = SubjectAccessReviewSpec {
+        user: Some(SESSION_CHECK_USER.to_owned()),
+        groups: Some(vec![group.to_owned()]),
+        ..SubjectAccessReviewSpec::default()
+    };
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    match &request.attributes {
+        Attributes::Resource(r) => {
+            spec.resource_attributes = Some(ResourceAttributes {
+                namespace: some(&r.namespace),
+                verb: some(&r.verb),
+                group: Some(r.group.clone()),
+                version: some(&r.version),
+                resource: some(&r.resource),
+                subresource: some(&r.subresource),
+                name: some(&r.name),
+                ..ResourceAttributes::default()
+            });
+        }
+        Attributes::NonResource(n) => {
+            spec.non_resource_attributes = Some(NonResourceAttributes {
+                path: some(&n.path),
+                verb: some(&n.verb),
+            });
+        }
+    }
+    SubjectAccessReview {
+        spec,
+        ..SubjectAccessReview::default()
+    }
+}
+
+impl TargetAccess for KubeAccess {
+    fn group_allowed<'a>(
+        &'a self,
+        cluster: &'a str,
+        group: &'a str,
+        request: &'a SarRequest,
+    ) -> BoxFuture<'a, Result<bool, AccessError>> {
+        Box::pin(async move {
+            let key = (
+                cluster.to_owned(),
+                group.to_owned(),
+                format!("{:?}", request.attributes),
+            );
+            if let Some(hit) = self.groups.get(&key) {
+                return Ok(hit);
+            }
+            let client = self.clusters.get(cluster).await?;
+            let api: Api<SubjectAccessReview> = Api::all(client);
+            let answer = tokio::time::timeout(
+                Duration::from_secs(3),
+                api.create(&PostParams::default(), &group_review(group, request)),
+            )
+            .await
+            .map_err(|_| cluster_error(cluster, "SubjectAccessReview timed out after 3s"))?
+            .map_err(|e| cluster_error(cluster, e))?;
+            let allowed = answer
+                .status
+                .is_some_and(|s| s.allowed && s.denied != Some(true));
+            self.groups.put(key, allowed);
+            Ok(allowed)
+        })
+    }
+
+    fn namespace_labels<'a>(
+        &'a self,
+        cluster: &'a str,
+        namespace: &'a str,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, String>, AccessError>> {
+        Box::pin(async move {
+            let (client, epoch) = self.clusters.get_versioned(cluster).await?;
+            let mirror = {
+                let mut watches = self
+                    .namespaces
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let stale = watches.get(cluster).is_none_or(|w| w.epoch != epoch);
+                if stale {
+                    let (mirror, task) = Mirror::<Namespace>::watch(Api::all(client.clone()));
+                    watches.insert(
+                        cluster.to_owned(),
+                        NamespaceWatch {
+                            epoch,
+                            mirror,
+                            task,
+                        },
+                    );
+                }
+                watches.get(cluster).map(|w| w.mirror.clone())
+            };
+            if let Some(mirror) = mirror.filter(Mirror::is_synced) {
+                return Ok(mirror
+                    .get(None, namespace)
+                    .and_then(|ns| ns.metadata.labels.clone())
+                    .unwrap_or_default());
+            }
+            // The watch is still listing: ask directly.
+            let api: Api<Namespace> = Api::all(client);
+            let ns = tokio::time::timeout(Duration::from_secs(3), api.get_opt(namespace))
+                .await
+                .map_err(|_| cluster_error(cluster, "reading the namespace timed out after 3s"))?
+                .map_err(|e| cluster_error(cluster, e))?;
+            Ok(ns.and_then(|n| n.metadata.labels).unwrap_or_default())
+        })
+    }
+
+    fn pod<'a>(
+        &'a self,
+        cluster: &'a str,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<Pod>>, AccessError>> {
+        Box::pin(async move {
+            let key = (cluster.to_owned(), namespace.to_owned(), name.to_owned());
+            if let Some(hit) = self.pods.get(&key) {
+                return Ok(hit);
+            }
+            let client = self.clusters.get(cluster).await?;
+            let api: Api<Pod> = Api::namespaced(client, namespace);
+            let pod = tokio::time::timeout(Duration::from_secs(3), api.get_opt(name))
+                .await
+                .map_err(|_| cluster_error(cluster, "reading the pod timed out after 3s"))?
+                .map_err(|e| cluster_error(cluster, e))?
+                .map(Arc::new);
+            self.pods.put(key, pod.clone());
+            Ok(pod)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use breakglass_core::authz::{NonResourceAttributes as NR, ResourceAttributes as RA};
+
+    fn request(attributes: Attributes) -> SarRequest {
+        SarRequest {
+            user: "alice@example.com".to_owned(),
+            groups: vec!["oidc:developers".to_owned()],
+            uid: None,
+            extra: BTreeMap::new(),
+            issuer: None,
+            attributes,
+        }
+    }
+
+    #[test]
+    fn group_reviews_carry_only_the_group_and_the_attributes() {
+        let r = request(Attributes::Resource(RA {
+            verb: "create".to_owned(),
+            group: String::new(),
+            version: "v1".to_owned(),
+            resource: "pods".to_owned(),
+            subresource: "exec".to_owned(),
+            namespace: "default".to_owned(),
+            name: "web-0".to_owned(),
+        }));
+        let review = group_review("oidc:pods-admin", &r);
+        assert_eq!(review.spec.user.as_deref(), Some(SESSION_CHECK_USER));
+        assert_eq!(review.spec.groups, Some(vec!["oidc:pods-admin".to_owned()]));
+        let ra = review.spec.resource_attributes.unwrap_or_default();
+        assert_eq!(
+            ra.group.as_deref(),
+            Some(""),
+            "the core group is sent explicitly"
+        );
+        assert_eq!(ra.subresource.as_deref(), Some("exec"));
+        assert_eq!(ra.name.as_deref(), Some("web-0"));
+        assert!(review.spec.extra.is_none() && review.spec.uid.is_none());
+        let r = request(Attributes::NonResource(NR {
+            path: "/healthz".to_owned(),
+            verb: "get".to_owned(),
+        }));
+        let review = group_review("g", &r);
+        assert!(review.spec.resource_attributes.is_none());
+        assert_eq!(
+            review
+                .spec
+                .non_resource_attributes
+                .and_then(|n| n.path)
+                .as_deref(),
+            Some("/healthz")
+        );
+    }
+
+    #[test]
+    fn ttl_cache_expires_and_is_bounded() {
+        let cache: TtlCache<u32, bool> = TtlCache::new(Duration::from_millis(30));
+        cache.put(1, true);
+        assert_eq!(cache.get(&1), Some(true));
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(cache.get(&1), None);
+        let off: TtlCache<u32, bool> = TtlCache::new(Duration::ZERO);
+        off.put(1, true);
+        assert_eq!(off.get(&1), None);
+        let big: TtlCache<usize, bool> = TtlCache::new(Duration::from_secs(60));
+        for i in 0..=MAX_ENTRIES {
+            big.put(i, true);
+        }
+        let len = big.entries.lock().map(|e| e.len()).unwrap_or(0);
+        assert!(len <= MAX_ENTRIES, "{len}");
+    }
+}
