@@ -1,0 +1,548 @@
+//! Load benchmark of the authorization webhook.
+//!
+//! ```sh
+//! cargo bench -p breakglass-server --bench webhook            # defaults
+//! BENCH_SECONDS=20 BENCH_CONCURRENCY=16,64 cargo bench -p breakglass-server --bench webhook
+//! ```
+//!
+//! Builds realistic state in memory — 10,000 sessions of 5,000 users over 100 clusters,
+//! 500 DenyPolicies (resource rules, namespace label selectors, pod-security rules) —
+//! serves the real webhook router on loopback and drives it with concurrent
+//! keep-alive HTTP clients. The target-cluster questions (group checks, namespace
+//! labels, pods) go to a local [`TargetAccess`] so that the figures are the webhook's
+//! own cost. In the same run, when testenv is up, it also times real
+//! SubjectAccessReview round trips to target-a's apiserver: what one uncached group
+//! check costs. Prints throughput, latency percentiles and resident memory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use breakglass_api::breakglass_escalation::BreakglassEscalation;
+use breakglass_api::breakglass_session::BreakglassSession;
+use breakglass_api::cluster_config::ClusterConfig;
+use breakglass_api::deny_policy::DenyPolicy;
+use breakglass_api::identity_provider::IdentityProvider;
+use breakglass_core::authz::{Attributes, SarRequest};
+use breakglass_server::app::{App, Settings};
+use breakglass_server::config::Config;
+use breakglass_server::store::{Mirror, Stores};
+use breakglass_server::webhook::access::{AccessError, BoxFuture, TargetAccess};
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::{Value, json};
+
+const CLUSTERS: usize = 100;
+const USERS: usize = 5_000;
+const SESSIONS: usize = 10_000;
+const POLICIES: usize = 500;
+const TEAMS: usize = 50;
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn cluster_name(i: usize) -> String {
+    format!("bench-cluster-{i:03}")
+}
+
+/// A deterministic pseudo-random sequence (xorshift), so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn obj<T: serde::de::DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).unwrap()
+}
+
+struct State {
+    clusters: Vec<ClusterConfig>,
+    escalations: Vec<BreakglassEscalation>,
+    sessions: Vec<BreakglassSession>,
+    policies: Vec<DenyPolicy>,
+    idps: Vec<IdentityProvider>,
+}
+
+fn build_state(now: jiff::Timestamp) -> State {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let clusters = (0..CLUSTERS)
+        .map(|i| {
+            obj(json!({"apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "ClusterConfig",
+                "metadata": {"name": cluster_name(i), "namespace": "breakglass-system"},
+                "spec": {"clusterID": cluster_name(i), "tenant": format!("tenant-{}", i % 10),
+                         "kubeconfigSecretRef": {"name": "x", "namespace": "breakglass-system"}},
+                "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeconfigValidated",
+                    "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}))
+        })
+        .collect();
+    let escalations: Vec<BreakglassEscalation> = (0..TEAMS)
+        .map(|t| {
+            let mut spec = json!({"allowed": {"clusters": ["bench-cluster-*"], "groups": [format!("team-{t}")]},
+                "approvers": {"groups": ["sre-leads"]}, "escalatedGroup": format!("team-{t}-admin")});
+            if t % 10 == 0 {
+                spec["podSecurityOverrides"] = json!({"enabled": true, "maxAllowedScore": 150});
+            }
+            obj(json!({"apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "BreakglassEscalation",
+                "metadata": {"name": format!("team-{t}"), "namespace": "breakglass", "uid": format!("esc-uid-{t}"), "generation": 1},
+                "spec": spec,
+                "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "Ready", "message": "",
+                    "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}))
+        })
+        .collect();
+    let expires = now
+        .checked_add(jiff::SignedDuration::from_hours(1))
+        .unwrap();
+    let expired = now
+        .checked_sub(jiff::SignedDuration::from_hours(1))
+        .unwrap();
+    let sessions = (0..SESSIONS)
+        .map(|i| {
+            let user = i % USERS;
+            let team = user % TEAMS;
+            let cluster = if i < USERS { (user * 7) % CLUSTERS } else { (user * 13 + 1) % CLUSTERS };
+            // 85 % active, the rest ended (they stay in the store until retention ends).
+            let (state, until) = match i % 20 {
+                0 | 1 => ("Expired", expired),
+                2 => ("Rejected", expired),
+                _ => ("Approved", expires),
+            };
+            obj(json!({"apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "BreakglassSession",
+                "metadata": {"name": format!("s-{i}"), "namespace": "breakglass",
+                    "ownerReferences": [{"apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "BreakglassEscalation",
+                        "name": format!("team-{team}"), "uid": format!("esc-uid-{team}"), "controller": true}]},
+                "spec": {"cluster": cluster_name(cluster), "user": format!("user-{user}@example.com"),
+                         "grantedGroup": format!("team-{team}-admin"), "allowIDPMismatch": true},
+                "status": {"state": state, "approvedAt": expired.to_string(), "expiresAt": until.to_string()}}))
+        })
+        .collect();
+    let verbs = ["delete", "create", "patch", "*"];
+    let resources = ["secrets", "configmaps", "pods", "deployments", "services"];
+    let policies = (0..POLICIES)
+        .map(|p| {
+            let clusters: Vec<String> = (0..5).map(|_| cluster_name(rng.below(CLUSTERS))).collect();
+            let team = rng.below(TEAMS);
+            let spec = match p % 10 {
+                // Namespace label selectors: need the namespace's labels.
+                0 => json!({"appliesTo": {"clusters": clusters}, "precedence": rng.below(200),
+                    "rules": [{"verbs": ["delete", "patch"], "apiGroups": ["*"], "resources": ["*"],
+                        "namespaces": {"selectorTerms": [{"matchLabels": {"env": "prod", "team": format!("team-{team}")}}]}}]}),
+                // Pod-security rules: need the target pod of exec/attach/portforward.
+                1 => json!({"appliesTo": {"clusters": clusters}, "precedence": rng.below(200),
+                    "podSecurityRules": {
+                        "riskFactors": {"hostNetwork": 40, "hostPID": 50, "privilegedContainer": 100, "runAsRoot": 20,
+                            "capabilities": {"SYS_ADMIN": 90, "NET_ADMIN": 30}},
+                        "thresholds": [{"maxScore": 49, "action": "allow"}, {"maxScore": 79, "action": "warn"},
+                            {"maxScore": 1000, "action": "deny", "reason": "risk {{.Score}}: {{.Factors}}"}],
+                        "blockFactors": ["hostPID"],
+                        "exemptions": {"namespaces": {"patterns": ["kube-system"]}}}}),
+                // Resource rules with name patterns.
+                _ => {
+                    let rules: Vec<Value> = (0..3)
+                        .map(|_| json!({"verbs": [verbs[rng.below(verbs.len())]], "apiGroups": ["", "apps"],
+                            "resources": [resources[rng.below(resources.len())]],
+                            "namespaces": {"patterns": [format!("team-{}-*", rng.below(TEAMS))]},
+                            "resourceNames": if rng.below(3) == 0 { json!(["db-*"]) } else { json!([]) }}))
+                        .collect();
+                    if p % 3 == 0 {
+                        json!({"appliesTo": {"tenants": [format!("tenant-{}", rng.below(10))]}, "precedence": rng.below(200), "rules": rules})
+                    } else {
+                        json!({"appliesTo": {"clusters": clusters}, "precedence": rng.below(200), "rules": rules})
+                    }
+                }
+            };
+            obj(json!({"apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "DenyPolicy",
+                "metadata": {"name": format!("policy-{p}")}, "spec": spec}))
+        })
+        .collect();
+    let idps = vec![obj(
+        json!({"apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "IdentityProvider",
+        "metadata": {"name": "corp"},
+        "spec": {"issuer": "https://idp.example.com", "oidc": {"authority": "https://idp.example.com", "clientID": "breakglass", "expectedAudience": "breakglass"}}}),
+    )];
+    State {
+        clusters,
+        escalations,
+        sessions,
+        policies,
+        idps,
+    }
+}
+
+/// Target clusters answered from memory: every `team-N-admin` group may do everything
+/// except on nodes; namespaces `team-N-prod` carry `env=prod`; pods named `risky-*`
+/// are privileged.
+struct LocalAccess {
+    pods: BTreeMap<String, Arc<Pod>>,
+}
+
+impl LocalAccess {
+    fn new() -> Self {
+        let mut pods = BTreeMap::new();
+        for (name, spec) in [
+            (
+                "web-0",
+                json!({"containers": [{"name": "app", "image": "nginx"}]}),
+            ),
+            (
+                "risky-0",
+                json!({"hostNetwork": true, "containers": [{"name": "app", "image": "x", "securityContext": {"privileged": true}}]}),
+            ),
+            (
+                "netdebug-0",
+                json!({"containers": [{"name": "app", "image": "x", "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}]}),
+            ),
+        ] {
+            pods.insert(
+                name.to_owned(),
+                Arc::new(obj(json!({"metadata": {"name": name}, "spec": spec}))),
+            );
+        }
+        Self { pods }
+    }
+}
+
+impl TargetAccess for LocalAccess {
+    fn group_allowed<'a>(
+        &'a self,
+        _cluster: &'a str,
+        group: &'a str,
+        request: &'a SarRequest,
+    ) -> BoxFuture<'a, Result<bool, AccessError>> {
+        Box::pin(async move {
+            let ok = match &request.attributes {
+                Attributes::Resource(r) => group.ends_with("-admin") && r.resource != "nodes",
+                Attributes::NonResource(_) => false,
+            };
+            Ok(ok)
+        })
+    }
+    fn namespace_labels<'a>(
+        &'a self,
+        _cluster: &'a str,
+        namespace: &'a str,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, String>, AccessError>> {
+        Box::pin(async move {
+            let mut labels = BTreeMap::new();
+            if let Some(team) = namespace.strip_suffix("-prod") {
+                labels.insert("env".to_owned(), "prod".to_owned());
+                labels.insert("team".to_owned(), team.to_owned());
+            }
+            Ok(labels)
+        })
+    }
+    fn pod<'a>(
+        &'a self,
+        _cluster: &'a str,
+        _namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<Pod>>, AccessError>> {
+        Box::pin(async move { Ok(self.pods.get(name).cloned()) })
+    }
+}
+
+/// The mix of reviews: mostly users with a session on the cluster, some without,
+/// some exec into pods, some on production namespaces.
+fn reviews(count: usize) -> Vec<(String, Vec<u8>)> {
+    let mut rng = Rng(42);
+    let verbs = [
+        "get", "list", "watch", "create", "update", "patch", "delete",
+    ];
+    let resources = [
+        ("", "pods"),
+        ("", "secrets"),
+        ("", "configmaps"),
+        ("apps", "deployments"),
+        ("", "services"),
+    ];
+    (0..count)
+        .map(|_| {
+            let user = rng.below(USERS);
+            let team = user % TEAMS;
+            let cluster = match rng.below(10) {
+                0..=6 => (user * 7) % CLUSTERS,
+                7 => (user * 13 + 1) % CLUSTERS,
+                _ => rng.below(CLUSTERS),
+            };
+            let ns = match rng.below(4) {
+                0 => format!("team-{team}-prod"),
+                _ => format!("team-{team}-app"),
+            };
+            let attrs = if rng.below(10) == 0 {
+                let pod = ["web-0", "risky-0", "netdebug-0"][rng.below(3)];
+                json!({"verb": "create", "resource": "pods", "subresource": "exec", "namespace": ns, "name": pod, "version": "v1"})
+            } else {
+                let (group, resource) = resources[rng.below(resources.len())];
+                json!({"verb": verbs[rng.below(verbs.len())], "group": group, "resource": resource, "namespace": ns,
+                       "name": if rng.below(4) == 0 { "db-main" } else { "" }, "version": "v1"})
+            };
+            let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                "spec": {"user": format!("user-{user}@example.com"),
+                         "groups": [format!("oidc:team-{team}"), "system:authenticated"],
+                         "resourceAttributes": attrs}});
+            (cluster_name(cluster), serde_json::to_vec(&body).unwrap())
+        })
+        .collect()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn fmt(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+async fn real_sar_round_trips() {
+    breakglass_server::install_crypto_provider();
+    let env = match breakglass_testenv::TestEnv::load(&breakglass_testenv::layout::default_run_dir())
+    {
+        Ok(env) => env,
+        Err(e) => {
+            println!("real SubjectAccessReview round trip: skipped ({e})");
+            return;
+        }
+    };
+    let client = match env.target_client("target-a").await {
+        Ok(c) => c,
+        Err(e) => {
+            println!("real SubjectAccessReview round trip: skipped ({e})");
+            return;
+        }
+    };
+    let api: kube::Api<k8s_openapi::api::authorization::v1::SubjectAccessReview> =
+        kube::Api::all(client);
+    let request = SarRequest {
+        user: "alice@example.com".to_owned(),
+        groups: vec![],
+        uid: None,
+        extra: BTreeMap::new(),
+        issuer: None,
+        attributes: Attributes::Resource(breakglass_core::authz::ResourceAttributes {
+            verb: "list".to_owned(),
+            group: String::new(),
+            version: "v1".to_owned(),
+            resource: "pods".to_owned(),
+            subresource: String::new(),
+            namespace: "default".to_owned(),
+            name: String::new(),
+        }),
+    };
+    let review = breakglass_server::webhook::access::group_review("oidc:bench-group", &request);
+    let mut times = Vec::new();
+    for i in 0..220 {
+        let started = Instant::now();
+        let r = api.create(&kube::api::PostParams::default(), &review).await;
+        if r.is_err() {
+            println!("real SubjectAccessReview round trip: failed: {r:?}");
+            return;
+        }
+        if i >= 20 {
+            times.push(started.elapsed());
+        }
+    }
+    times.sort();
+    println!(
+        "real SubjectAccessReview round trip to target-a (200 sequential, after 20 warm-up): p50 {}  p99 {}  max {}",
+        fmt(percentile(&times, 0.5)),
+        fmt(percentile(&times, 0.99)),
+        fmt(percentile(&times, 1.0))
+    );
+}
+
+async fn load(
+    addr: std::net::SocketAddr,
+    bodies: Arc<Vec<(String, Vec<u8>)>>,
+    concurrency: usize,
+    seconds: u64,
+    threads: usize,
+) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let warmup = Instant::now() + Duration::from_secs(1);
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let bodies = bodies.clone();
+        let next = next.clone();
+        workers.push(tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap();
+            let mut times = Vec::with_capacity(4096);
+            let mut errors = 0usize;
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed) % bodies.len();
+                let (cluster, body) = &bodies[i];
+                let started = Instant::now();
+                let r = http
+                    .post(format!(
+                        "http://{addr}/api/breakglass/webhook/authorize/{cluster}"
+                    ))
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await;
+                match r {
+                    Ok(resp) if resp.status().is_success() => {
+                        let _ = resp.bytes().await;
+                        if started > warmup {
+                            times.push(started.elapsed());
+                        }
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (times, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for w in workers {
+        let (t, e) = w.await.unwrap();
+        all.extend(t);
+        errors += e;
+    }
+    all.sort();
+    let measured = seconds.saturating_sub(1).max(1) as f64;
+    println!(
+        "HTTP over loopback, {concurrency} keep-alive clients, {threads} server threads (clients share the 2 cores): {:.0} reviews/s, {} measured, {errors} errors",
+        all.len() as f64 / measured,
+        all.len()
+    );
+    println!(
+        "latency: p50 {}  p99 {}  p99.9 {}  max {}",
+        fmt(percentile(&all, 0.5)),
+        fmt(percentile(&all, 0.99)),
+        fmt(percentile(&all, 0.999)),
+        fmt(percentile(&all, 1.0))
+    );
+}
+
+fn main() {
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let levels: Vec<usize> = std::env::var("BENCH_CONCURRENCY")
+        .unwrap_or_else(|_| "1,8,32".to_owned())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let threads: usize = std::env::var("BENCH_SERVER_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let rss_start = rss_kib();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        breakglass_server::install_crypto_provider();
+        let now = jiff::Timestamp::now();
+        let built = Instant::now();
+        let state = build_state(now);
+        let stores = Stores {
+            sessions: Mirror::from_objects(state.sessions),
+            escalations: Mirror::from_objects(state.escalations),
+            clusters: Mirror::from_objects(state.clusters),
+            identity_providers: Mirror::from_objects(state.idps),
+            deny_policies: Mirror::from_objects(state.policies),
+        };
+        let index = breakglass_server::index::SessionIndex::from_sessions(stores.sessions.all());
+        // The hub is never contacted on this path; the client points nowhere.
+        let hub = kube::Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().unwrap())).unwrap();
+        let config = Config::parse("server:\n  enableActivityTracking: true\nfrontend:\n  baseURL: https://breakglass.example.com\nkubernetes:\n  oidcPrefixes: ['oidc:']\n").unwrap();
+        let mut registry = prometheus_client::registry::Registry::with_prefix("breakglass");
+        let metrics = breakglass_server::metrics::Metrics::new(&mut registry);
+        let app = Arc::new(App {
+            config: Arc::new(config),
+            settings: Settings::default(),
+            hub: hub.clone(),
+            clusters: breakglass_server::clusters::ClusterClients::new(hub, stores.clone()),
+            stores,
+            auth: breakglass_server::auth::Authenticator::new(),
+            auth_ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            metrics,
+            events: breakglass_server::events::EventBus::new(),
+            activity: breakglass_server::activity::ActivityTracker::new(),
+            sessions_by_user: index,
+            access: Arc::new(LocalAccess::new()),
+            creating: std::sync::Mutex::new(Default::default()),
+        });
+        // The request corpus is the load generator's; build it before measuring, so
+        // the growth during the load is the server's (plus the clients' buffers).
+        let sample = reviews(20_000);
+        let bodies = Arc::new(reviews(50_000));
+        let rss_state = rss_kib();
+        println!(
+            "state: {SESSIONS} sessions of {USERS} users over {CLUSTERS} clusters, {POLICIES} deny policies ({} with pod-security rules, {} with namespace selectors), {TEAMS} escalations; built in {:?}",
+            POLICIES / 10,
+            POLICIES / 10,
+            built.elapsed()
+        );
+
+        // In-process decision cost, without HTTP.
+        let parsed: Vec<(String, SarRequest)> = sample
+            .iter()
+            .map(|(c, b)| {
+                let (review, _) = breakglass_server::webhook::parse_review(b).unwrap();
+                (c.clone(), SarRequest::from_review(&review).unwrap())
+            })
+            .collect();
+        let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+        let started = Instant::now();
+        for (cluster, request) in &parsed {
+            let d = breakglass_server::webhook::decide(&app, cluster, request, now).await;
+            *outcomes.entry(format!("{}/{}", d.decision_label(), d.trace.stage.name())).or_default() += 1;
+        }
+        let per = started.elapsed() / parsed.len() as u32;
+        println!("decision without HTTP: {} per review, {:.0} reviews/s on one core", fmt(per), 1.0 / per.as_secs_f64());
+        println!("decision mix: {outcomes:?}");
+
+        // Over loopback HTTP.
+        let state = breakglass_server::http::AppState {
+            app: app.clone(),
+            registry: Arc::new(registry),
+        };
+        let router = breakglass_server::http::router(state, breakglass_server::webhook::router());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        for &concurrency in &levels {
+            load(addr, bodies.clone(), concurrency, seconds, threads).await;
+        }
+        let rss_end = rss_kib();
+        println!(
+            "resident memory: {:.1} MiB at start, {:.1} MiB with the state and the request corpus, {:.1} MiB after the load (server and clients share the process)",
+            rss_start as f64 / 1024.0,
+            rss_state as f64 / 1024.0,
+            rss_end as f64 / 1024.0
+        );
+        real_sar_round_trips().await;
+    });
+}
