@@ -435,6 +435,13 @@ mod tests {
     }
 
     #[test]
+    fn shipped_configs_parse() {
+        let testenv = include_str!("../../../config/testenv/config.yaml");
+        let config = Config::parse(testenv).unwrap();
+        assert_eq!(config.server.listen_address, "127.0.0.1:18080");
+    }
+
+    #[test]
     fn empty_file_gives_defaults() {
         let config = Config::parse("").unwrap();
         assert_eq!(config.server.listen_address, ":8080");
