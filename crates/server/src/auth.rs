@@ -151,6 +151,8 @@ struct UnverifiedIssuer {
 
 struct KeyCache {
     keys: Option<JwkSet>,
+    /// `id_token_signing_alg_values_supported` of the discovery document, when given.
+    algorithms: Option<Vec<String>>,
     fetched_at: Option<Instant>,
 }
 
@@ -195,6 +197,7 @@ impl Authenticator {
                     http,
                     cache: RwLock::new(KeyCache {
                         keys: None,
+                        algorithms: None,
                         fetched_at: None,
                     }),
                     fetch_lock: Mutex::new(()),
@@ -241,6 +244,7 @@ impl Authenticator {
             .ok_or_else(|| AuthError::UnknownIssuer(issuer.clone()))?;
 
         let jwk = provider.key_for(header.kid.as_deref(), header.alg).await?;
+        provider.check_algorithm(header.alg).await?;
         let key = DecodingKey::from_jwk(&jwk).map_err(|e| AuthError::Rejected(e.to_string()))?;
         let mut validation = Validation::new(header.alg);
         validation.algorithms = vec![header.alg];
@@ -334,8 +338,9 @@ impl Provider {
         let mut cache = self.cache.write().await;
         cache.fetched_at = Some(Instant::now());
         match result {
-            Ok(keys) => {
+            Ok((keys, algorithms)) => {
                 cache.keys = Some(keys);
+                cache.algorithms = algorithms;
                 Ok(())
             }
             Err(message) => {
@@ -348,23 +353,45 @@ impl Provider {
         }
     }
 
-    async fn fetch(&self) -> Result<JwkSet, String> {
-        let jwks_url = match &self.config.jwks_url {
-            Some(url) => url.clone(),
+    async fn fetch(&self) -> Result<(JwkSet, Option<Vec<String>>), String> {
+        let (jwks_url, algorithms) = match &self.config.jwks_url {
+            Some(url) => (url.clone(), None),
             None => {
                 #[derive(Deserialize)]
                 struct Discovery {
                     jwks_uri: String,
+                    #[serde(default)]
+                    id_token_signing_alg_values_supported: Option<Vec<String>>,
                 }
                 let url = format!(
                     "{}/.well-known/openid-configuration",
                     self.config.authority.trim_end_matches('/')
                 );
                 let discovery: Discovery = get_json(&self.http, &url).await?;
-                discovery.jwks_uri
+                (
+                    discovery.jwks_uri,
+                    discovery
+                        .id_token_signing_alg_values_supported
+                        .filter(|a| !a.is_empty()),
+                )
             }
         };
-        get_json(&self.http, &jwks_url).await
+        Ok((get_json(&self.http, &jwks_url).await?, algorithms))
+    }
+
+    /// Refuses algorithms the provider does not list as its ID token algorithms (when
+    /// its discovery document lists them).
+    async fn check_algorithm(&self, alg: Algorithm) -> Result<(), AuthError> {
+        let cache = self.cache.read().await;
+        match &cache.algorithms {
+            Some(list) if !list.iter().any(|a| *a == format!("{alg:?}")) => {
+                Err(AuthError::Algorithm(format!(
+                    "{alg:?} (the provider signs with {})",
+                    list.join(", ")
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -459,6 +486,11 @@ mod tests {
 
     /// Serves discovery and a JWKS holding one ES256 key with kid `k1`.
     async fn idp() -> Idp {
+        idp_with(None).await
+    }
+
+    /// As [`idp`], with `id_token_signing_alg_values_supported` in the discovery document.
+    async fn idp_with(algorithms: Option<Vec<&'static str>>) -> Idp {
         let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
         let key = EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap();
         let mut jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap();
@@ -468,7 +500,10 @@ mod tests {
         let issuer = format!("http://{}", listener.local_addr().unwrap());
         let fetches = Arc::new(AtomicUsize::new(0));
         let counter = fetches.clone();
-        let discovery = json!({ "issuer": issuer, "jwks_uri": format!("{issuer}/keys") });
+        let mut discovery = json!({ "issuer": issuer, "jwks_uri": format!("{issuer}/keys") });
+        if let Some(algs) = algorithms {
+            discovery["id_token_signing_alg_values_supported"] = json!(algs);
+        }
         let app = axum::Router::new()
             .route(
                 "/.well-known/openid-configuration",
@@ -614,6 +649,21 @@ mod tests {
         let (head, _) = jwt.rsplit_once('.').unwrap();
         let forged = format!("{head}.AAAA");
         assert!(auth.verify(&forged, now()).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn only_algorithms_the_provider_lists_are_accepted() {
+        let idp = idp_with(Some(vec!["RS256"])).await;
+        let auth = authenticator(&idp).await;
+        let jwt = token(&idp, Some("k1"), claims(&idp));
+        assert!(matches!(
+            auth.verify(&jwt, now()).await,
+            Err(AuthError::Algorithm(_))
+        ));
+        let idp = idp_with(Some(vec!["RS256", "ES256"])).await;
+        let auth = authenticator(&idp).await;
+        let jwt = token(&idp, Some("k1"), claims(&idp));
+        assert!(auth.verify(&jwt, now()).await.is_ok());
     }
 
     #[test]

@@ -395,6 +395,7 @@ async fn deny_policies_guard_what_sessions_grant() -> anyhow::Result<()> {
     let ns = format!("wh-{}", fx.id);
     let prod = format!("wh-{}-production", fx.id);
     let labelled = format!("wh-{}-labelled", fx.id);
+    let critical = format!("wh-{}-critical", fx.id);
     let mut target = Target::new(&env, &fx.id).await?;
     target.namespace(&env, A, &ns, json!({})).await?;
     target.namespace(&env, A, &prod, json!({})).await?;
@@ -406,7 +407,8 @@ async fn deny_policies_guard_what_sessions_grant() -> anyhow::Result<()> {
             json!({"env": format!("prod-{}", fx.id)}),
         )
         .await?;
-    for n in [&ns, &prod, &labelled] {
+    target.namespace(&env, A, &critical, json!({})).await?;
+    for n in [&ns, &prod, &labelled, &critical] {
         target.grant(&env, A, n, &group, broad_rules()).await?;
     }
     fx.escalation("esc", spec(&[A], &group)).await?;
@@ -439,6 +441,12 @@ async fn deny_policies_guard_what_sessions_grant() -> anyhow::Result<()> {
         &p("labels"),
         json!({"rules": [{"verbs": ["*"], "apiGroups": [""], "resources": ["pods"],
         "namespaces": {"selectorTerms": [{"matchLabels": {"env": format!("prod-{}", fx.id)}}]}}]}),
+    )
+    .await?;
+    target.policy(
+        &p("mixed"),
+        json!({"rules": [{"verbs": ["delete"], "apiGroups": [""], "resources": ["configmaps"],
+            "namespaces": {"patterns": [critical.clone()], "selectorTerms": [{"matchLabels": {"env": format!("prod-{}", fx.id)}}]}}]}),
     )
     .await?;
     target.policy(&p("session"), json!({"appliesTo": {"sessions": [session.clone()]}, "rules": [{"verbs": ["create"], "apiGroups": [""], "resources": ["services"], "namespaces": mine}]})).await?;
@@ -497,6 +505,21 @@ async fn deny_policies_guard_what_sessions_grant() -> anyhow::Result<()> {
             vec!["create", "services", "-n", n],
             false,
             "session-scoped policy",
+        ),
+        (
+            vec!["delete", "configmaps", "-n", &critical],
+            false,
+            "mixed filter: pattern",
+        ),
+        (
+            vec!["delete", "configmaps", "-n", &labelled],
+            false,
+            "mixed filter: selector",
+        ),
+        (
+            vec!["delete", "configmaps", "-n", n],
+            true,
+            "mixed filter: neither",
         ),
     ];
     for (args, want, what) in &cases {
@@ -569,6 +592,7 @@ async fn deny_policies_guard_what_sessions_grant() -> anyhow::Result<()> {
         "prod",
         "labels",
         "session",
+        "mixed",
     ] {
         delete_policy(&env, &p(name)).await?;
     }

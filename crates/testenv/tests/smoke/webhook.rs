@@ -44,11 +44,23 @@ pub fn start(addr: SocketAddr) -> Result<Seen, String> {
     static STUB: OnceLock<Result<Seen, String>> = OnceLock::new();
     STUB.get_or_init(|| {
         let seen: Seen = Arc::default();
-        let listener = std::net::TcpListener::bind(addr).map_err(|e| {
-            format!(
-                "cannot listen on the webhook address {addr} (is a breakglass server running?): {e}"
-            )
-        })?;
+        // A breakglass server of a previous test binary may still be shutting down on
+        // this address: retry for a while before giving up.
+        let started = std::time::Instant::now();
+        let listener = loop {
+            match std::net::TcpListener::bind(addr) {
+                Ok(l) => break l,
+                Err(e) if started.elapsed() < std::time::Duration::from_secs(15) => {
+                    let _ = e;
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "cannot listen on the webhook address {addr} (is a breakglass server running?): {e}"
+                    ));
+                }
+            }
+        };
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         let app = axum::Router::new()
             .route(&format!("{WEBHOOK_PATH}{{cluster}}"), post(authorize))
