@@ -118,13 +118,7 @@ pub fn candidates<'e>(
     escalations: impl IntoIterator<Item = &'e BreakglassEscalation>,
     prefixes: &[String],
 ) -> Vec<&'e BreakglassEscalation> {
-    let owner = session
-        .metadata
-        .owner_references
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .find(|o| o.kind == "BreakglassEscalation");
+    let owner = crate::session::owning_escalation(session);
     let group = strip_prefix(&session.spec.granted_group, prefixes);
     escalations
         .into_iter()

@@ -674,6 +674,19 @@ fn idle_deadline(
     Some(after(idle, *last))
 }
 
+/// The session's owner reference to the escalation it was created from, if any.
+pub fn owning_escalation(
+    session: &BreakglassSession,
+) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference> {
+    session
+        .metadata
+        .owner_references
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|o| o.kind == "BreakglassEscalation")
+}
+
 fn state_of(session: &BreakglassSession) -> Option<State> {
     session.status.as_ref().and_then(|s| s.state)
 }

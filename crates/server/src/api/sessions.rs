@@ -642,13 +642,7 @@ async fn create_session(
 }
 
 fn owner_uid(s: &BreakglassSession) -> Option<String> {
-    s.metadata
-        .owner_references
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .find(|o| o.kind == "BreakglassEscalation")
-        .map(|o| o.uid.clone())
+    sm::owning_escalation(s).map(|o| o.uid.clone())
 }
 
 async fn race_check(

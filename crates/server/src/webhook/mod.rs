@@ -285,12 +285,7 @@ async fn snapshot(app: &App, cluster: &str, request: &SarRequest) -> Snapshot {
     let overrides = sessions
         .iter()
         .map(|s| {
-            s.metadata
-                .owner_references
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .find(|o| o.kind == "BreakglassEscalation")
+            breakglass_core::session::owning_escalation(s)
                 .and_then(|o| by_uid.get(o.uid.as_str()))
                 .and_then(|e| e.spec.pod_security_overrides.clone())
         })
