@@ -805,3 +805,75 @@ async fn document_paths_are_aliases() -> anyhow::Result<()> {
     assert_eq!(r.state(), "Approved");
     fx.cleanup().await
 }
+
+#[tokio::test]
+async fn session_limits_are_enforced() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "limits").await?;
+    let api = Api2::new(&server.url);
+    let requester = token(&env, "requester").await?;
+    let requester2 = token(&env, "requester2").await?;
+    let approver = token(&env, "approver").await?;
+    // One session at a time for the whole escalation.
+    let total = fx.group("total");
+    fx.escalation(
+        "total",
+        with(
+            spec(&[A], &total),
+            json!({"sessionLimitsOverride": {"maxActiveSessionsTotal": 1}}),
+        ),
+    )
+    .await?;
+    let first = api.request(&requester, A, &total, json!({})).await?;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let r = api.request(&requester2, A, &total, json!({})).await?;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("session limit reached"), "{}", r.text);
+    // Ending the first frees the slot.
+    assert_eq!(
+        api.act(&first.name(), "withdraw", &requester, None)
+            .await?
+            .status,
+        200
+    );
+    let r = api.request(&requester2, A, &total, json!({})).await?;
+    assert_eq!(r.status, 201, "{}", r.text);
+    // Per user, across escalations: the limit of the escalation being requested counts
+    // all of the user's active sessions.
+    let a = fx.group("peruser-a");
+    let b = fx.group("peruser-b");
+    fx.escalation("peruser-a", spec(&[A], &a)).await?;
+    fx.escalation(
+        "peruser-b",
+        with(
+            spec(&[A], &b),
+            json!({"sessionLimitsOverride": {"maxActiveSessionsPerUser": 1}}),
+        ),
+    )
+    .await?;
+    let mine = api.request(&requester, A, &a, json!({})).await?;
+    assert_eq!(mine.status, 201, "{}", mine.text);
+    assert_eq!(
+        api.act(&mine.name(), "approve", &approver, None)
+            .await?
+            .status,
+        200
+    );
+    let r = api.request(&requester, A, &b, json!({})).await?;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("you already have 1"), "{}", r.text);
+    // Unlimited overrides everything.
+    let u = fx.group("unlimited");
+    fx.escalation(
+        "unlimited",
+        with(
+            spec(&[A], &u),
+            json!({"sessionLimitsOverride": {"unlimited": true}}),
+        ),
+    )
+    .await?;
+    assert_eq!(api.request(&requester, A, &u, json!({})).await?.status, 201);
+    fx.cleanup().await
+}
