@@ -9,6 +9,7 @@ mod auth;
 mod clusters;
 mod escalations;
 mod lifecycle;
+mod rbac;
 mod replicas;
 mod sessions;
 mod webhook;

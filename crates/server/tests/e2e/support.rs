@@ -65,6 +65,8 @@ pub struct ServerSpec {
     pub extra_server_config: String,
     /// Extra command-line arguments.
     pub extra_args: Vec<String>,
+    /// Hub kubeconfig (default: testenv's admin kubeconfig).
+    pub kubeconfig: Option<PathBuf>,
 }
 
 impl ServerSpec {
@@ -79,6 +81,7 @@ impl ServerSpec {
             identity: identity.to_owned(),
             extra_server_config: String::new(),
             extra_args: Vec::new(),
+            kubeconfig: None,
         })
     }
 }
@@ -126,7 +129,12 @@ impl ServerProcess {
             .arg("1s")
             .arg("--exit-on-stdin-eof")
             .args(&spec.extra_args)
-            .env("KUBECONFIG", env.hub_kubeconfig())
+            .env(
+                "KUBECONFIG",
+                spec.kubeconfig
+                    .clone()
+                    .unwrap_or_else(|| env.hub_kubeconfig()),
+            )
             .env("RUST_LOG", "info")
             .stdin(Stdio::piped())
             .stdout(Stdio::from(out))
@@ -262,6 +270,7 @@ pub async fn shared_server(env: &TestEnv) -> anyhow::Result<Shared> {
                         identity: "shared".to_owned(),
                         extra_server_config: String::new(),
                         extra_args: Vec::new(),
+                        kubeconfig: None,
                     };
                     let server = start_with_retry(env, spec).await?;
                     let r = (server.url(), server.log.clone());
