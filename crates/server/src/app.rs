@@ -23,6 +23,10 @@ pub struct Settings {
     pub cluster_check_interval: Duration,
     /// The least time ahead a scheduled start may be requested.
     pub min_schedule_lead: jiff::SignedDuration,
+    /// Namespace of the session-creation locks (the server's own namespace).
+    pub lock_namespace: String,
+    /// This replica's name, as holder of locks.
+    pub identity: String,
 }
 
 impl Default for Settings {
@@ -31,6 +35,8 @@ impl Default for Settings {
             activity_flush_interval: Duration::from_secs(30),
             cluster_check_interval: Duration::from_secs(600),
             min_schedule_lead: jiff::SignedDuration::from_mins(5),
+            lock_namespace: "default".to_owned(),
+            identity: "breakglass".to_owned(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod clusters;
 pub mod config;
 pub mod controllers;
+pub mod creation_lock;
 pub mod error;
 pub mod events;
 pub mod http;

@@ -151,12 +151,19 @@ async fn main() -> anyhow::Result<()> {
         .clone()
         .or_else(|| config.kubernetes.cluster_config_check_interval.clone())
         .unwrap_or_else(|| "10m".to_owned());
+    let identity = identity(&args);
+    let lock_namespace = args
+        .leader_elect_namespace
+        .clone()
+        .unwrap_or_else(|| args.pod_namespace.clone());
     let settings = Settings {
         activity_flush_interval: duration(
             &args.activity_flush_interval,
             "activity-flush-interval",
         )?,
         cluster_check_interval: duration(&check, "cluster-config-check-interval")?,
+        lock_namespace,
+        identity: identity.clone(),
         ..Settings::default()
     };
 
@@ -180,7 +187,7 @@ async fn main() -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| args.pod_namespace.clone()),
         lease: args.leader_elect_id.clone(),
-        identity: identity(&args),
+        identity,
     });
     if !args.enable_webhooks || !args.enable_frontend {
         tracing::debug!("admission webhooks and the UI are not served by this version");

@@ -33,7 +33,6 @@ use crate::error::ApiError;
 use crate::events::EventKind;
 use crate::http::{AppState, Caller};
 use crate::identity;
-use crate::lifecycle::STATELESS_GRACE;
 use crate::metrics;
 use crate::session_ops::{self, WriteError};
 use crate::store::ClusterLookup;
@@ -485,30 +484,122 @@ async fn create_session(
     }
     let _guard = Guard { app, key };
 
-    // Duplicates and limits, from the mirror.
-    let sessions = app.stores.sessions.all();
+    // Across replicas: one creation per triple at a time, then an authoritative look
+    // at the hub for a session that already holds the slot.
+    let lock_name = crate::creation_lock::lock_name(&cluster_name, &user, &bare_group);
+    let Some(lock) = crate::creation_lock::CreationLock::acquire(
+        &app.hub,
+        &app.settings.lock_namespace,
+        &app.settings.identity,
+        &lock_name,
+    )
+    .await?
+    else {
+        fail("in_progress");
+        return Err(ApiError::conflict("session creation already in progress"));
+    };
+    let result = create_locked(
+        app,
+        caller,
+        Locked {
+            cluster: cluster.as_ref(),
+            cluster_name: &cluster_name,
+            user: &user,
+            bare_group: &bare_group,
+            escalation,
+            groups: &groups,
+            prefixes: &prefixes,
+            reason,
+            reason_config,
+            max_valid_for_text,
+            scheduled_start,
+            now,
+        },
+    )
+    .await;
+    lock.release().await;
+    result
+}
+
+fn count_failure(app: &App, cluster: &str, reason: &str) {
+    app.metrics
+        .session_create_failed
+        .get_or_create(&metrics::ClusterReasonLabel {
+            cluster: metrics::bounded_cluster(app, cluster),
+            reason: reason.to_owned(),
+        })
+        .inc();
+}
+
+/// What [`create_locked`] works with, decided before the lock was taken.
+struct Locked<'a> {
+    cluster: &'a breakglass_api::cluster_config::ClusterConfig,
+    cluster_name: &'a str,
+    user: &'a str,
+    bare_group: &'a str,
+    escalation: &'a BreakglassEscalation,
+    groups: &'a [String],
+    prefixes: &'a [String],
+    reason: String,
+    reason_config: Option<breakglass_api::common::ReasonConfig>,
+    max_valid_for_text: String,
+    scheduled_start: Option<Timestamp>,
+    now: Timestamp,
+}
+
+/// The sessions of the hub for the triple's cluster and group, read live.
+async fn live_sessions(
+    app: &App,
+    cluster: &str,
+    group: &str,
+) -> Result<Vec<BreakglassSession>, ApiError> {
+    let api: Api<BreakglassSession> = Api::all(app.hub.clone());
+    let selector = format!(
+        "{}={},{}={}",
+        labels::SESSION_CLUSTER,
+        label_value(cluster),
+        labels::SESSION_GROUP,
+        label_value(group)
+    );
+    Ok(api
+        .list(&ListParams::default().labels(&selector))
+        .await?
+        .items)
+}
+
+async fn create_locked(
+    app: &App,
+    caller: &Identity,
+    l: Locked<'_>,
+) -> Result<BreakglassSession, ApiError> {
+    let Locked {
+        cluster,
+        cluster_name,
+        user,
+        bare_group,
+        escalation,
+        groups,
+        prefixes,
+        reason,
+        reason_config,
+        max_valid_for_text,
+        scheduled_start,
+        now,
+    } = l;
+    let (cluster_name, user, bare_group) = (
+        cluster_name.to_owned(),
+        user.to_owned(),
+        bare_group.to_owned(),
+    );
+    let espec = &escalation.spec;
     let same = |s: &BreakglassSession| {
         s.spec.cluster == cluster_name
             && s.spec.user == user
-            && strip_prefix(&s.spec.granted_group, &prefixes) == bare_group
+            && strip_prefix(&s.spec.granted_group, prefixes) == bare_group
     };
-    // The mirror may trail a decision that just freed the slot: confirm a conflict
-    // with a live read before refusing.
-    let mut existing = None;
-    for candidate in sessions
-        .iter()
-        .filter(|s| same(s) && sm::occupies_slot(s, now))
-    {
-        let live = session_ops::api_for(&app.hub, candidate)
-            .get_opt(candidate.metadata.name.as_deref().unwrap_or_default())
-            .await?;
-        if let Some(live) = live.filter(|l| sm::occupies_slot(l, now)) {
-            existing = Some(live);
-            break;
-        }
-    }
-    if let Some(existing) = existing.as_ref() {
-        fail("duplicate");
+    let live = live_sessions(app, &cluster_name, &espec.escalated_group).await?;
+    if let Some(existing) = live.iter().find(|s| same(s) && sm::occupies_slot(s, now)) {
+        count_failure(app, &cluster_name, "duplicate");
         let message = match state_of(existing) {
             Some(State_::Pending) => "already requested",
             Some(State_::Approved | State_::WaitingForScheduledTime) => "already approved",
@@ -519,6 +610,8 @@ async fn create_session(
             existing: Some(session_json(existing)),
         });
     }
+    // Limits count from the mirror: they are a budget, not an exclusion.
+    let sessions = app.stores.sessions.all();
     let idp = app.stores.identity_providers.get(None, &caller.provider);
     let limits = limits::effective(
         espec.session_limits_override.as_ref(),
@@ -535,7 +628,7 @@ async fn create_session(
         .filter(|s| owner_uid(s).as_deref() == Some(esc_uid.as_str()) && sm::occupies_slot(s, now))
         .count();
     if let Err(e) = limits::check(limits, user_active, esc_active) {
-        fail("session_limit");
+        count_failure(app, &cluster_name, "session_limit");
         return Err(ApiError::Unprocessable(e.to_string()));
     }
 
@@ -608,14 +701,6 @@ async fn create_session(
     let created = api.create(&PostParams::default(), &session).await?;
     let name = created.metadata.name.clone().unwrap_or_default();
 
-    // Another replica may have created the same triple at the same moment: the older
-    // object wins, the younger one is removed.
-    if let Err(e) = race_check(app, &created, &prefixes).await {
-        let _ = api.delete(&name, &DeleteParams::default()).await;
-        fail("duplicate");
-        return Err(e);
-    }
-
     let status =
         sm::initial_status(now, approval_timeout).map_err(|e| ApiError::Internal(e.to_string()))?;
     let written = match session_ops::write_status(&app.hub, &created, status).await {
@@ -643,54 +728,6 @@ async fn create_session(
 
 fn owner_uid(s: &BreakglassSession) -> Option<String> {
     sm::owning_escalation(s).map(|o| o.uid.clone())
-}
-
-async fn race_check(
-    app: &App,
-    mine: &BreakglassSession,
-    prefixes: &[String],
-) -> Result<(), ApiError> {
-    let api: Api<BreakglassSession> = Api::all(app.hub.clone());
-    let selector = format!(
-        "{}={},{}={}",
-        labels::SESSION_CLUSTER,
-        label_value(&mine.spec.cluster),
-        labels::SESSION_GROUP,
-        label_value(&mine.spec.granted_group)
-    );
-    let list = api.list(&ListParams::default().labels(&selector)).await?;
-    let now = now();
-    let key = |s: &BreakglassSession| {
-        (
-            s.metadata.creation_timestamp.as_ref().map(|t| t.0),
-            s.metadata.name.clone(),
-        )
-    };
-    let mine_key = key(mine);
-    let group = strip_prefix(&mine.spec.granted_group, prefixes);
-    for other in &list.items {
-        if other.metadata.uid == mine.metadata.uid
-            || other.spec.cluster != mine.spec.cluster
-            || other.spec.user != mine.spec.user
-            || strip_prefix(&other.spec.granted_group, prefixes) != group
-        {
-            continue;
-        }
-        let in_flight = state_of(other).is_none()
-            && other
-                .metadata
-                .creation_timestamp
-                .as_ref()
-                .and_then(|t| t.0.checked_add(STATELESS_GRACE).ok())
-                .is_some_and(|until| now < until);
-        if (sm::occupies_slot(other, now) || in_flight) && key(other) < mine_key {
-            return Err(ApiError::Conflict {
-                message: "already requested".to_owned(),
-                existing: Some(session_json(other)),
-            });
-        }
-    }
-    Ok(())
 }
 
 fn cluster_ready(cc: &breakglass_api::cluster_config::ClusterConfig) -> bool {
