@@ -616,7 +616,7 @@ async fn create_locked(
     let limits = limits::effective(
         espec.session_limits_override.as_ref(),
         idp.as_ref().and_then(|i| i.spec.session_limits.as_ref()),
-        &groups,
+        groups,
     );
     let user_active = sessions
         .iter()
