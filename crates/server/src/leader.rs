@@ -73,8 +73,18 @@ pub async fn run(
         backoff = std::time::Duration::from_secs(1);
         let (mut leading, handle) = manager.watch().await;
         let mut health = tokio::time::interval(std::time::Duration::from_secs(1));
+        // The lease manager looks at another holder's Lease only when it would expire;
+        // watching the Lease lets a follower take over as soon as a leader releases it.
+        let released = lease_released(client.clone(), &election);
+        tokio::pin!(released);
         loop {
             tokio::select! {
+                () = &mut released, if tasks.is_empty() => {
+                    tracing::info!(lease = %election.lease, "the Lease was released; trying to take it");
+                    drop(leading);
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), handle).await;
+                    continue 'elect;
+                }
                 () = &mut shutdown => {
                     abort(std::mem::take(&mut tasks));
                     metrics.leader.set(0);
@@ -122,6 +132,35 @@ pub async fn run(
     }
     metrics.leader.set(0);
     Ok(())
+}
+
+/// Completes when another replica's Lease becomes free (it was released), as seen by a
+/// watch. A Lease that is free from the start does not count: the manager takes it.
+async fn lease_released(client: Client, election: &Election) {
+    use futures::StreamExt;
+    use k8s_openapi::api::coordination::v1::Lease;
+    use kube::runtime::WatchStreamExt;
+    use kube::runtime::watcher::{self, Event};
+    let api: kube::Api<Lease> = kube::Api::namespaced(client, &election.namespace);
+    let config = watcher::Config::default().fields(&format!("metadata.name={}", election.lease));
+    let stream = watcher::watcher(api, config).default_backoff();
+    futures::pin_mut!(stream);
+    let mut held_by_other = false;
+    while let Some(event) = stream.next().await {
+        if let Ok(Event::Apply(lease) | Event::InitApply(lease)) = event {
+            match lease
+                .spec
+                .as_ref()
+                .and_then(|s| s.holder_identity.as_deref())
+                .filter(|h| !h.is_empty())
+            {
+                None if held_by_other => return,
+                None => {}
+                Some(holder) => held_by_other = holder != election.identity,
+            }
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 fn abort(tasks: Vec<JoinHandle<()>>) {
