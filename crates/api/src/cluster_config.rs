@@ -403,6 +403,18 @@ string_enum! {
     }
 }
 
+impl ClusterConfig {
+    /// True when the server reported the cluster reachable (`Ready=True`).
+    pub fn is_ready(&self) -> bool {
+        self.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_deref())
+            .is_some_and(|c| {
+                crate::common::condition_is_true(c, ClusterConfigConditionType::Ready.as_str())
+            })
+    }
+}
+
 impl ClusterConfigSpec {
     /// `authType`, defaulted.
     pub fn auth_type(&self) -> ClusterAuthType {

@@ -197,3 +197,16 @@ string_enum! {
         CacheUpdated = "CacheUpdated",
     }
 }
+
+impl IdentityProvider {
+    /// The issuer tokens of this provider carry: `spec.issuer`, else the OIDC authority,
+    /// without a trailing slash.
+    pub fn effective_issuer(&self) -> &str {
+        self.spec
+            .issuer
+            .as_deref()
+            .filter(|i| !i.is_empty())
+            .unwrap_or(&self.spec.oidc.authority)
+            .trim_end_matches('/')
+    }
+}

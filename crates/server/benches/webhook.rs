@@ -480,6 +480,7 @@ fn main() {
         let mut registry = prometheus_client::registry::Registry::with_prefix("breakglass");
         let metrics = breakglass_server::metrics::Metrics::new(&mut registry);
         let app = Arc::new(App {
+            authz: breakglass_server::webhook::authz_config(&config),
             config: Arc::new(config),
             settings: Settings::default(),
             hub: hub.clone(),
@@ -492,7 +493,6 @@ fn main() {
             activity: breakglass_server::activity::ActivityTracker::new(),
             sessions_by_user: index,
             access: Arc::new(LocalAccess::new()),
-            creating: std::sync::Mutex::new(Default::default()),
         });
         // The request corpus is the load generator's; build it before measuring, so
         // the growth during the load is the server's (plus the clients' buffers).

@@ -1,6 +1,5 @@
 //! Everything a request handler or background task needs, in one shared value.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -67,8 +66,8 @@ pub struct App {
     pub sessions_by_user: crate::index::SessionIndex,
     /// What the webhook asks target clusters.
     pub access: Arc<dyn crate::webhook::TargetAccess>,
-    /// (cluster, user, group) triples whose session creation is in progress here.
-    pub creating: std::sync::Mutex<HashSet<(String, String, String)>>,
+    /// The decision pipeline's configuration, derived once from `config`.
+    pub authz: breakglass_core::authz::AuthzConfig,
 }
 
 impl App {
@@ -78,7 +77,7 @@ impl App {
     }
 
     /// Group prefixes to strip, longest first.
-    pub fn prefixes(&self) -> Vec<String> {
-        self.config.oidc_prefixes()
+    pub fn prefixes(&self) -> &[String] {
+        &self.authz.oidc_prefixes
     }
 }

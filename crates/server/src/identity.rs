@@ -38,9 +38,9 @@ pub fn is_caller(identity: &Identity, user: &str) -> bool {
         || identity.subject == user
 }
 
-/// The caller's groups with the configured OIDC prefixes stripped.
-pub fn groups(config: &Config, identity: &Identity) -> Vec<String> {
-    normalize_groups(&identity.groups, &config.oidc_prefixes())
+/// The caller's groups with the OIDC prefixes (`Config::oidc_prefixes`) stripped.
+pub fn groups(prefixes: &[String], identity: &Identity) -> Vec<String> {
+    normalize_groups(&identity.groups, prefixes)
 }
 
 #[cfg(test)]
@@ -77,7 +77,10 @@ mod tests {
         assert!(is_caller(&id, "CiQx"));
         assert!(!is_caller(&id, "bob@example.com"));
         let config = Config::parse("kubernetes:\n  oidcPrefixes: ['oidc:']\n").unwrap_or_default();
-        assert_eq!(groups(&config, &id), vec!["developers", "ops"]);
+        assert_eq!(
+            groups(&config.oidc_prefixes(), &id),
+            vec!["developers", "ops"]
+        );
     }
 
     #[test]

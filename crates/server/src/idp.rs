@@ -16,12 +16,7 @@ pub fn provider_config(idp: &IdentityProvider) -> Option<ProviderConfig> {
     }
     let oidc = &idp.spec.oidc;
     let authority = oidc.authority.trim_end_matches('/').to_owned();
-    let issuer = idp
-        .spec
-        .issuer
-        .clone()
-        .filter(|i| !i.is_empty())
-        .unwrap_or_else(|| authority.clone());
+    let issuer = idp.effective_issuer().to_owned();
     Some(ProviderConfig {
         name: idp.metadata.name.clone().unwrap_or_default(),
         issuer,

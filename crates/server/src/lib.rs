@@ -125,6 +125,7 @@ pub async fn run(
         },
     ));
     let sessions_by_user = index::SessionIndex::follow(stores.sessions.clone());
+    let authz = webhook::authz_config(&options.config);
     let app = Arc::new(app::App {
         config: Arc::new(options.config),
         settings: options.settings,
@@ -138,7 +139,7 @@ pub async fn run(
         activity,
         sessions_by_user,
         access,
-        creating: std::sync::Mutex::new(Default::default()),
+        authz,
     });
     let flusher = tokio::spawn(
         app.activity

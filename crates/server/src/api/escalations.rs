@@ -33,7 +33,7 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let app = &state.app;
     let prefixes = app.prefixes();
-    let groups = identity::groups(&app.config, &caller);
+    let groups = identity::groups(app.prefixes(), &caller);
     let active_only = q.active_only.unwrap_or(true);
     let clusters = app.stores.clusters.all();
     let mut items: Vec<BreakglassEscalation> = app
@@ -41,7 +41,7 @@ pub async fn list(
         .escalations
         .all()
         .iter()
-        .filter(|e| esc_core::requester_in_allowed_groups(&e.spec, &groups, &prefixes))
+        .filter(|e| esc_core::requester_in_allowed_groups(&e.spec, &groups, prefixes))
         .filter(|e| {
             !active_only || esc_core::provider_may_request(&e.spec, Some(caller.provider.as_str()))
         })
@@ -61,12 +61,7 @@ pub async fn list(
                         let name = cc.metadata.name.as_deref().unwrap_or_default();
                         esc_core::targets_cluster(&e.spec, name)
                             && matches!(app.stores.cluster(name), ClusterLookup::Found(_))
-                            && cc
-                                .status
-                                .as_ref()
-                                .and_then(|s| s.conditions.as_deref())
-                                .and_then(|c| breakglass_core::condition::find(c, "Ready"))
-                                .is_some_and(|c| c.status == "True")
+                            && cc.is_ready()
                     }))
         })
         .map(|e| {

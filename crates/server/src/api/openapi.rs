@@ -88,6 +88,22 @@ fn action(summary: &str, body: Option<Value>, extra: &[(&str, &str)]) -> Value {
     json!({ "post": op })
 }
 
+fn webhook_op() -> Value {
+    json!({"post": {
+        "summary": "Authorization webhook: target apiservers send a SubjectAccessReview (authorization.k8s.io/v1, or v1beta1 answered in kind) for every request their RBAC does not allow; see docs/webhook.md",
+        "parameters": [{"name": "cluster", "in": "path", "required": true, "schema": {"type": "string"},
+                        "description": "ClusterConfig name of the calling cluster"}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+            "description": "SubjectAccessReview"}}}},
+        "responses": {
+            "200": {"description": "The review with `status: {allowed, reason, denied?}`"},
+            "401": error_response("webhook.tokenDirectory is set and the caller's bearer token is missing or wrong"),
+            "413": error_response("Body over 1 MiB"),
+            "422": error_response("Not a SubjectAccessReview, or malformed"),
+        }
+    }})
+}
+
 /// Builds the document.
 pub fn document() -> Value {
     let mut generator = SchemaSettings::openapi3().into_generator();
@@ -198,6 +214,8 @@ pub fn document() -> Value {
                 ("400", "Already ended, or a body was sent"), ("403", "Only the requester can drop")]),
             "/api/breakglassSessions/{name}/cancel": action("Revoke an approved or scheduled session (an approver)", None, &[
                 ("400", "Not approved or scheduled, or a body was sent"), ("403", "Not an approver")]),
+            "/api/breakglass/webhook/authorize/{cluster}": webhook_op(),
+            "/breakglass/webhook/authorize/{cluster}": webhook_op(),
             "/api/breakglass/request": create_op("Alias of POST /api/breakglassSessions; the response also carries `name`"),
             "/api/breakglass/approve/{name}": action("Alias of POST /api/breakglassSessions/{name}/approve", Some(decision), &[
                 ("400", "Not pending, or the approval window has closed"), ("403", "Not an approver"),
@@ -233,17 +251,24 @@ mod tests {
     fn every_route_is_documented() {
         let doc = document();
         let paths = doc["paths"].as_object().unwrap();
-        let source = include_str!("mod.rs");
-        for line in source.lines() {
-            let line = line.trim();
-            if let Some(rest) = line.strip_prefix(".route(\"") {
-                let path = rest.split('"').next().unwrap();
+        // Every path literal of the API and webhook routers, however it is formatted.
+        let sources = [include_str!("mod.rs"), include_str!("../webhook/mod.rs")];
+        let mut routes = 0;
+        for source in sources {
+            for piece in source.split("route(").skip(1) {
+                let path = piece.trim_start().trim_start_matches('"');
+                let path = path.split('"').next().unwrap();
                 assert!(
                     paths.contains_key(path),
                     "route {path} is missing from the OpenAPI document"
                 );
+                routes += 1;
             }
         }
+        assert!(
+            routes >= 16,
+            "found only {routes} routes: the scan is broken"
+        );
         // Every $ref resolves.
         let text = doc.to_string();
         for piece in text.split("\"$ref\":\"#/components/schemas/").skip(1) {

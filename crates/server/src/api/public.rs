@@ -68,7 +68,7 @@ pub async fn idps(State(state): State<AppState>) -> Json<Value> {
             json!({
                 "name": i.metadata.name,
                 "displayName": i.spec.display_name.clone().or_else(|| i.metadata.name.clone()),
-                "issuer": i.spec.issuer.clone().unwrap_or_else(|| i.spec.oidc.authority.clone()),
+                "issuer": i.effective_issuer(),
                 "enabled": i.spec.disabled != Some(true),
                 "oidcAuthority": i.spec.oidc.authority,
                 "oidcClientID": i.spec.oidc.client_id,

@@ -170,38 +170,58 @@ fn cluster_policy<'a>(lookup: &'a ClusterLookup) -> ClusterPolicy<'a> {
     }
 }
 
-/// Decides whether the caller may approve (reject, cancel) the session.
+/// Decides whether a caller may approve (reject, cancel) sessions; built once per
+/// request so that a list checks every session against one copy of the escalations.
+struct ApproverCheck<'a> {
+    app: &'a App,
+    caller: &'a Identity,
+    groups: Vec<String>,
+    escalations: Vec<Arc<BreakglassEscalation>>,
+}
+
+impl<'a> ApproverCheck<'a> {
+    fn new(app: &'a App, caller: &'a Identity) -> Self {
+        Self {
+            app,
+            caller,
+            groups: identity::groups(app.prefixes(), caller),
+            escalations: app.stores.escalations.all(),
+        }
+    }
+
+    fn check(&self, session: &BreakglassSession) -> Result<(), Denial> {
+        let prefixes = self.app.prefixes();
+        let candidates = approval::candidates(
+            session,
+            self.escalations.iter().map(|e| e.as_ref()),
+            prefixes,
+        );
+        let lookup = self.app.stores.cluster(&session.spec.cluster);
+        let approver = Approver {
+            email: self.caller.email.as_deref(),
+            username: self.caller.preferred_username.as_deref(),
+            subject: &self.caller.subject,
+            groups: &self.groups,
+            provider: Some(self.caller.provider.as_str()),
+        };
+        approval::authorize(
+            &approver,
+            session,
+            &candidates,
+            cluster_policy(&lookup),
+            prefixes,
+        )
+        .map(|_| ())
+    }
+}
+
+/// [`ApproverCheck`] for one session.
 fn authorize_approver(
     app: &App,
     caller: &Identity,
     session: &BreakglassSession,
-) -> Result<Arc<BreakglassEscalation>, Denial> {
-    let prefixes = app.prefixes();
-    let groups = identity::groups(&app.config, caller);
-    let escalations = app.stores.escalations.all();
-    let candidates =
-        approval::candidates(session, escalations.iter().map(|e| e.as_ref()), &prefixes);
-    let lookup = app.stores.cluster(&session.spec.cluster);
-    let approver = Approver {
-        email: caller.email.as_deref(),
-        username: caller.preferred_username.as_deref(),
-        subject: &caller.subject,
-        groups: &groups,
-        provider: Some(caller.provider.as_str()),
-    };
-    let chosen = approval::authorize(
-        &approver,
-        session,
-        &candidates,
-        cluster_policy(&lookup),
-        &prefixes,
-    )?;
-    let uid = chosen.metadata.uid.clone();
-    let name = chosen.metadata.name.clone();
-    escalations
-        .into_iter()
-        .find(|e| e.metadata.uid == uid && e.metadata.name == name)
-        .ok_or(Denial::NotAnApprover)
+) -> Result<(), Denial> {
+    ApproverCheck::new(app, caller).check(session)
 }
 
 fn denial_error(denial: Denial) -> ApiError {
@@ -293,21 +313,6 @@ pub async fn create_alias(
     }
 }
 
-struct Guard<'a> {
-    app: &'a App,
-    key: (String, String, String),
-}
-
-impl Drop for Guard<'_> {
-    fn drop(&mut self) {
-        self.app
-            .creating
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&self.key);
-    }
-}
-
 async fn create_session(
     app: &App,
     caller: &Identity,
@@ -321,15 +326,7 @@ async fn create_session(
             "missing input request data: cluster and group are required".to_owned(),
         ));
     }
-    let fail = |reason: &str| {
-        app.metrics
-            .session_create_failed
-            .get_or_create(&metrics::ClusterReasonLabel {
-                cluster: metrics::bounded_cluster(app, &cluster_name),
-                reason: reason.to_owned(),
-            })
-            .inc();
-    };
+    let fail = |reason: &str| count_failure(app, &cluster_name, reason);
     let lookup = app.stores.cluster(&cluster_name);
     let cluster = match &lookup {
         ClusterLookup::Found(cc) => cc.clone(),
@@ -360,7 +357,7 @@ async fn create_session(
             "the requested user does not match your identity; sessions can only be requested for yourself",
         ));
     }
-    if !cluster_ready(&cluster) {
+    if !cluster.is_ready() {
         fail("cluster_not_ready");
         return Err(ApiError::forbidden(format!(
             "cluster {cluster_name:?} is not ready; try again later or contact the platform team"
@@ -381,7 +378,7 @@ async fn create_session(
     }
 
     let prefixes = app.prefixes();
-    let groups = identity::groups(&app.config, caller);
+    let groups = identity::groups(app.prefixes(), caller);
     let escalations = app.stores.escalations.all();
     let request = esc_core::Request {
         cluster: &cluster_name,
@@ -392,7 +389,7 @@ async fn create_session(
         escalations.iter().map(|e| e.as_ref()),
         &request,
         &group,
-        &prefixes,
+        prefixes,
     );
     let Some(escalation) = matching.first().copied() else {
         fail("no_escalation");
@@ -470,19 +467,7 @@ async fn create_session(
         }
     };
 
-    // One creation per (cluster, user, group) at a time on this replica.
-    let bare_group = strip_prefix(&group, &prefixes).to_owned();
-    let key = (cluster_name.clone(), user.clone(), bare_group.clone());
-    let inserted = app
-        .creating
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(key.clone());
-    if !inserted {
-        fail("in_progress");
-        return Err(ApiError::conflict("session creation already in progress"));
-    }
-    let _guard = Guard { app, key };
+    let bare_group = strip_prefix(&group, prefixes).to_owned();
 
     // Across replicas: one creation per triple at a time, then an authoritative look
     // at the hub for a session that already holds the slot.
@@ -508,7 +493,7 @@ async fn create_session(
             bare_group: &bare_group,
             escalation,
             groups: &groups,
-            prefixes: &prefixes,
+            prefixes,
             reason,
             reason_config,
             max_valid_for_text,
@@ -730,14 +715,6 @@ fn owner_uid(s: &BreakglassSession) -> Option<String> {
     sm::owning_escalation(s).map(|o| o.uid.clone())
 }
 
-fn cluster_ready(cc: &breakglass_api::cluster_config::ClusterConfig) -> bool {
-    cc.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_deref())
-        .and_then(|c| breakglass_core::condition::find(c, "Ready"))
-        .is_some_and(|c| c.status == "True")
-}
-
 /// `<cluster>-<group>-`, lowercased and reduced to RFC 1123 characters, short enough
 /// that the generated name fits 63 characters.
 pub fn generate_name(cluster: &str, group: &str) -> String {
@@ -907,6 +884,7 @@ pub async fn list(
     let mine = q.mine.unwrap_or(false);
     let approved_by_me = q.approved_by_me.unwrap_or(false);
     let approver = q.approver.unwrap_or(!mine && !approved_by_me);
+    let approvers = ApproverCheck::new(app, &caller);
     let email = email_of(&caller);
     let now = now();
     let mut items: Vec<Arc<BreakglassSession>> = app
@@ -930,7 +908,7 @@ pub async fn list(
                         .as_ref()
                         .and_then(|st| st.approvers.as_ref())
                         .is_some_and(|a| a.iter().any(|x| x.eq_ignore_ascii_case(&email))))
-                || (approver && authorize_approver(app, &caller, s).is_ok())
+                || (approver && approvers.check(s).is_ok())
         })
         .collect();
     items.sort_by(|a, b| {

@@ -11,7 +11,6 @@
 
 pub mod access;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,7 +19,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::BreakglassSession;
 use breakglass_api::deny_policy::DenyPolicy;
 use breakglass_core::authz::{
@@ -277,30 +275,23 @@ async fn snapshot(app: &App, cluster: &str, request: &SarRequest) -> Snapshot {
         ClusterLookup::Missing | ClusterLookup::Ambiguous => None,
     };
     let sessions = refresh_waiting(app, app.sessions_by_user.get(cluster, &request.user)).await;
-    let escalations = app.stores.escalations.all();
-    let by_uid: BTreeMap<&str, &BreakglassEscalation> = escalations
-        .iter()
-        .filter_map(|e| e.metadata.uid.as_deref().map(|u| (u, e.as_ref())))
-        .collect();
+    // Only the owners of the user's few sessions are looked up, by key.
     let overrides = sessions
         .iter()
         .map(|s| {
-            breakglass_core::session::owning_escalation(s)
-                .and_then(|o| by_uid.get(o.uid.as_str()))
-                .and_then(|e| e.spec.pod_security_overrides.clone())
+            let owner = breakglass_core::session::owning_escalation(s)?;
+            let esc = app
+                .stores
+                .escalations
+                .get(s.metadata.namespace.as_deref(), &owner.name)
+                .filter(|e| e.metadata.uid.as_deref() == Some(owner.uid.as_str()))?;
+            esc.spec.pod_security_overrides.clone()
         })
         .collect();
     let idps = app.stores.identity_providers.all();
     let issuer_idp_name = request.issuer.as_deref().and_then(|iss| {
         idps.iter()
-            .find(|i| {
-                let issuer = i
-                    .spec
-                    .issuer
-                    .clone()
-                    .unwrap_or_else(|| i.spec.oidc.authority.clone());
-                issuer.trim_end_matches('/') == iss.trim_end_matches('/')
-            })
+            .find(|i| i.effective_issuer() == iss.trim_end_matches('/'))
             .and_then(|i| i.metadata.name.clone())
     });
     let available = idps
@@ -309,16 +300,19 @@ async fn snapshot(app: &App, cluster: &str, request: &SarRequest) -> Snapshot {
         .filter_map(|i| i.metadata.name.clone())
         .collect();
     let prefixes = app.prefixes();
-    let mut groups = esc_core::normalize_groups(&request.groups, &prefixes);
+    let mut groups = esc_core::normalize_groups(&request.groups, prefixes);
     groups.push("system:authenticated".to_owned());
     let req = esc_core::Request {
         cluster,
         user_groups: &groups,
         provider: issuer_idp_name.as_deref(),
     };
-    let escalations_available = escalations
+    let escalations_available = app
+        .stores
+        .escalations
+        .all()
         .iter()
-        .filter(|e| esc_core::is_available(e, &req, &prefixes))
+        .filter(|e| esc_core::is_available(e, &req, prefixes))
         .count();
     Snapshot {
         cluster: cluster_info,
@@ -333,19 +327,19 @@ async fn snapshot(app: &App, cluster: &str, request: &SarRequest) -> Snapshot {
     }
 }
 
-/// The authorization config of the pipeline.
-pub fn authz_config(app: &App) -> AuthzConfig {
+/// The pipeline's configuration from the configuration file.
+pub fn authz_config(config: &crate::config::Config) -> AuthzConfig {
     AuthzConfig {
-        ui_base_url: app.config.frontend.base_url.clone(),
-        hardened_idp_hints: app.config.hardened_idp_hints(),
-        oidc_prefixes: app.prefixes(),
+        ui_base_url: config.frontend.base_url.clone(),
+        hardened_idp_hints: config.hardened_idp_hints(),
+        oidc_prefixes: config.oidc_prefixes(),
     }
 }
 
 /// Decides one review.
 pub async fn decide(app: &App, cluster: &str, request: &SarRequest, now: Timestamp) -> Decision {
     let snap = snapshot(app, cluster, request).await;
-    let config = authz_config(app);
+    let config = &app.authz;
     let inputs: Vec<SessionInput<'_>> = snap
         .sessions
         .iter()
@@ -395,7 +389,7 @@ pub async fn decide(app: &App, cluster: &str, request: &SarRequest, now: Timesta
         }
         None => {}
     }
-    match authz::precheck(&input, &config) {
+    match authz::precheck(&input, config) {
         PreCheck::Decided(d) => d,
         PreCheck::NeedsGroupCheck(plan) => {
             let label = metrics::bounded_cluster(app, cluster);
@@ -440,7 +434,7 @@ pub async fn decide(app: &App, cluster: &str, request: &SarRequest, now: Timesta
                     outcome,
                 });
             }
-            authz::finalize(plan, &results, &config)
+            authz::finalize(plan, &results, config)
         }
     }
 }
