@@ -3,13 +3,13 @@
 pub mod approval;
 pub mod authz;
 pub mod condition;
-pub mod debug_session;
+pub mod debug;
 pub mod duration;
 pub mod escalation;
 pub mod glob;
 pub mod limits;
 pub mod namespace;
-pub mod reason;
 pub mod selector;
 pub mod session;
+pub mod user_reason;
 pub mod validation;

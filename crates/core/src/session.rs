@@ -231,262 +231,334 @@ pub fn apply(
     event: SessionEvent,
     now: Timestamp,
 ) -> Result<Transition, TransitionError> {
-    let mut status = session.status.clone().unwrap_or_default();
+    let status = session.status.clone().unwrap_or_default();
     let from = status.state.ok_or(TransitionError::NoState)?;
-    let spec = &session.spec;
-    let mut notices = Vec::new();
-    let to = match event {
-        SessionEvent::Approve { approver, reason } => {
-            require_pending(
-                &status,
-                from,
-                "approve",
-                &[State::Approved, State::WaitingForScheduledTime],
-                now,
-            )?;
-            let valid_for = max_valid_for(spec);
-            let retain = retain_for(spec);
-            status.rejected_at = None;
-            status.approved_at = Some(Time(now));
-            status.timeout_at = None;
-            let to = match &spec.scheduled_start_time {
-                Some(Time(start)) => {
-                    // Validity counts from the scheduled start, not from the approval.
-                    let expires = after(valid_for, *start)?;
-                    status.expires_at = Some(Time(expires));
-                    status.retained_until = Some(Time(after(retain, expires)?));
-                    status.actual_start_time = None;
-                    State::WaitingForScheduledTime
-                }
-                None => {
-                    status.actual_start_time = Some(Time(now));
-                    status.expires_at = Some(Time(after(valid_for, now)?));
-                    status.retained_until = Some(Time(after(retain, now)?));
-                    notices.push(SessionNotice::Activated);
-                    State::Approved
-                }
-            };
-            notices.insert(0, SessionNotice::Approved);
-            record_approver(&mut status, &approver);
-            if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
-                status.approval_reason = Some(reason);
-            }
-            set_condition(
-                &mut status,
-                CondType::Approved,
-                CondReason::EditedByApprover.as_str(),
-                format!("User {approver:?} set session to Approved"),
-                now,
-            );
-            to
-        }
-        SessionEvent::Reject { rejector, reason } => {
-            require_pending(&status, from, "reject", &[State::Rejected], now)?;
-            status.rejected_at = Some(Time(now));
-            cut_expiry(&mut status, now);
-            status.reason_ended = Some(SessionEndReason::Rejected);
-            status.retained_until = Some(Time(after(retain_for(spec), now)?));
-            record_approver(&mut status, &rejector);
-            if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
-                status.approval_reason = Some(reason);
-            }
-            set_condition(
-                &mut status,
-                CondType::Rejected,
-                CondReason::EditedByApprover.as_str(),
-                format!("User {rejector:?} set session to Rejected"),
-                now,
-            );
-            notices.push(SessionNotice::Rejected);
-            State::Rejected
-        }
-        SessionEvent::Withdraw => {
-            require_not_terminal(from)?;
-            require_pending(&status, from, "withdraw", &[], now)?;
-            withdraw(&mut status, spec, now, "Session withdrawn by requester")?;
-            notices.push(SessionNotice::Withdrawn);
-            State::Withdrawn
-        }
-        SessionEvent::Drop => {
-            require_not_terminal(from)?;
-            notices.push(SessionNotice::Dropped);
-            match from {
-                State::Pending => {
-                    withdraw(&mut status, spec, now, "Session dropped by owner")?;
-                    State::Withdrawn
-                }
-                // Approved or scheduled: end it, keeping the approval history.
-                _ => {
-                    end(&mut status, spec, now, SessionEndReason::Dropped)?;
-                    set_condition(
-                        &mut status,
-                        CondType::Expired,
-                        CondReason::EditedByApprover.as_str(),
-                        "Session dropped by owner",
-                        now,
-                    );
-                    State::Expired
-                }
-            }
-        }
-        SessionEvent::Cancel { approver } => {
-            require_not_terminal(from)?;
-            if !matches!(from, State::Approved | State::WaitingForScheduledTime) {
-                return Err(TransitionError::NotApproved { state: from });
-            }
-            end(&mut status, spec, now, SessionEndReason::Canceled)?;
-            record_approver(&mut status, &approver);
-            set_condition(
-                &mut status,
-                CondType::Expired,
-                CondReason::EditedByApprover.as_str(),
-                "Session canceled by approver",
-                now,
-            );
-            notices.push(SessionNotice::Canceled);
-            State::Expired
-        }
-        SessionEvent::ApprovalTimeout => {
-            require_not_terminal(from)?;
-            if from != State::Pending {
-                return Err(TransitionError::NotPending {
-                    action: "time out",
-                    state: from,
-                });
-            }
-            let Some(Time(timeout_at)) = status.timeout_at else {
-                return Err(TransitionError::NotApplicable {
-                    event: "approval timeout",
-                    reason: "session has no timeoutAt",
-                });
-            };
-            require_due("approval timeout", timeout_at, now)?;
-            end(&mut status, spec, now, SessionEndReason::ApprovalTimeout)?;
-            set_condition(
-                &mut status,
-                CondType::Expired,
-                CondReason::ApprovalTimeout.as_str(),
-                "Session approval timed out.",
-                now,
-            );
-            notices.push(SessionNotice::ApprovalTimedOut);
-            State::ApprovalTimeout
-        }
-        SessionEvent::Activate => {
-            require_not_terminal(from)?;
-            if from != State::WaitingForScheduledTime {
-                return Err(TransitionError::NotApplicable {
-                    event: "activate",
-                    reason: "session is not waiting for a scheduled start",
-                });
-            }
-            activate(&mut status, spec, now, &mut notices)?
-        }
-        SessionEvent::Expire => {
-            require_not_terminal(from)?;
-            match from {
-                State::Approved => {
-                    // A missing expiresAt is malformed; end it rather than keep it alive.
-                    if let Some(Time(expires)) = status.expires_at {
-                        require_due("expire", expires, now)?;
-                    }
-                    end(&mut status, spec, now, SessionEndReason::TimeExpired)?;
-                    set_condition(
-                        &mut status,
-                        CondType::Expired,
-                        CondReason::ExpiredByTime.as_str(),
-                        "Session expired because its ExpiresAt has been reached.",
-                        now,
-                    );
-                    notices.push(SessionNotice::Expired);
-                    State::Expired
-                }
-                State::WaitingForScheduledTime => {
-                    let Some(Time(expires)) = status.expires_at else {
-                        return Err(TransitionError::NotApplicable {
-                            event: "expire",
-                            reason: "scheduled session has no expiresAt",
-                        });
-                    };
-                    require_due("expire", expires, now)?;
-                    activate(&mut status, spec, now, &mut notices)?
-                }
-                _ => {
-                    return Err(TransitionError::NotApplicable {
-                        event: "expire",
-                        reason: "session is not approved",
-                    });
-                }
-            }
-        }
-        SessionEvent::IdleExpire => {
-            require_not_terminal(from)?;
-            if from != State::Approved {
-                return Err(TransitionError::NotApplicable {
-                    event: "idle expire",
-                    reason: "session is not approved",
-                });
-            }
-            let due = idle_deadline(spec, &status).ok_or(TransitionError::NotApplicable {
-                event: "idle expire",
-                reason: "no idle timeout configured or no activity recorded",
-            })??;
-            require_due("idle expire", due, now)?;
-            end(&mut status, spec, now, SessionEndReason::IdleTimeout)?;
-            set_condition(
-                &mut status,
-                CondType::Idle,
-                CondReason::IdleTimeout.as_str(),
-                "Session expired after its idle timeout without activity.",
-                now,
-            );
-            notices.push(SessionNotice::IdleExpired);
-            State::IdleExpired
-        }
-        SessionEvent::ClusterRemoved => {
-            require_not_terminal(from)?;
-            let message = format!(
-                "Cluster {:?} is no longer registered with Breakglass.",
-                spec.cluster
-            );
-            match from {
-                State::Pending => {
-                    status.rejected_at = Some(Time(now));
-                    cut_expiry(&mut status, now);
-                    status.timeout_at = None;
-                    status.reason_ended = Some(SessionEndReason::Rejected);
-                    status.retained_until = Some(Time(after(retain_for(spec), now)?));
-                    set_condition(
-                        &mut status,
-                        CondType::Rejected,
-                        "ClusterRemoved",
-                        message,
-                        now,
-                    );
-                    notices.push(SessionNotice::Rejected);
-                    State::Rejected
-                }
-                _ => {
-                    end(&mut status, spec, now, SessionEndReason::Canceled)?;
-                    set_condition(
-                        &mut status,
-                        CondType::Canceled,
-                        "ClusterRemoved",
-                        message,
-                        now,
-                    );
-                    notices.push(SessionNotice::Canceled);
-                    State::Expired
-                }
-            }
-        }
+    let mut c = Step {
+        status,
+        spec: &session.spec,
+        now,
+        from,
+        notices: Vec::new(),
     };
-    status.state = Some(to);
+    let to = match event {
+        SessionEvent::Approve { approver, reason } => approve(&mut c, approver, reason),
+        SessionEvent::Reject { rejector, reason } => reject(&mut c, rejector, reason),
+        SessionEvent::Withdraw => withdraw_event(&mut c),
+        SessionEvent::Drop => drop_session(&mut c),
+        SessionEvent::Cancel { approver } => cancel(&mut c, approver),
+        SessionEvent::ApprovalTimeout => approval_timeout(&mut c),
+        SessionEvent::Activate => activate_event(&mut c),
+        SessionEvent::Expire => expire(&mut c),
+        SessionEvent::IdleExpire => idle_expire(&mut c),
+        SessionEvent::ClusterRemoved => cluster_removed(&mut c),
+    }?;
+    c.status.state = Some(to);
     Ok(Transition {
         from,
         to,
-        status,
-        notices,
+        status: c.status,
+        notices: c.notices,
+    })
+}
+
+/// The working state of one transition: the status being rewritten and what it notices.
+struct Step<'a> {
+    status: BreakglassSessionStatus,
+    spec: &'a BreakglassSessionSpec,
+    now: Timestamp,
+    from: State,
+    notices: Vec<SessionNotice>,
+}
+
+fn approve(
+    c: &mut Step<'_>,
+    approver: String,
+    reason: Option<String>,
+) -> Result<State, TransitionError> {
+    Ok({
+        require_pending(
+            &c.status,
+            c.from,
+            "approve",
+            &[State::Approved, State::WaitingForScheduledTime],
+            c.now,
+        )?;
+        let valid_for = max_valid_for(c.spec);
+        let retain = retain_for(c.spec);
+        c.status.rejected_at = None;
+        c.status.approved_at = Some(Time(c.now));
+        c.status.timeout_at = None;
+        let to = match &c.spec.scheduled_start_time {
+            Some(Time(start)) => {
+                // Validity counts from the scheduled start, not from the approval.
+                let expires = after(valid_for, *start)?;
+                c.status.expires_at = Some(Time(expires));
+                c.status.retained_until = Some(Time(after(retain, expires)?));
+                c.status.actual_start_time = None;
+                State::WaitingForScheduledTime
+            }
+            None => {
+                c.status.actual_start_time = Some(Time(c.now));
+                c.status.expires_at = Some(Time(after(valid_for, c.now)?));
+                c.status.retained_until = Some(Time(after(retain, c.now)?));
+                c.notices.push(SessionNotice::Activated);
+                State::Approved
+            }
+        };
+        c.notices.insert(0, SessionNotice::Approved);
+        record_approver(&mut c.status, &approver);
+        if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
+            c.status.approval_reason = Some(reason);
+        }
+        set_condition(
+            &mut c.status,
+            CondType::Approved,
+            CondReason::EditedByApprover.as_str(),
+            format!("User {approver:?} set session to Approved"),
+            c.now,
+        );
+        to
+    })
+}
+
+fn reject(
+    c: &mut Step<'_>,
+    rejector: String,
+    reason: Option<String>,
+) -> Result<State, TransitionError> {
+    Ok({
+        require_pending(&c.status, c.from, "reject", &[State::Rejected], c.now)?;
+        c.status.rejected_at = Some(Time(c.now));
+        cut_expiry(&mut c.status, c.now);
+        c.status.reason_ended = Some(SessionEndReason::Rejected);
+        c.status.retained_until = Some(Time(after(retain_for(c.spec), c.now)?));
+        record_approver(&mut c.status, &rejector);
+        if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
+            c.status.approval_reason = Some(reason);
+        }
+        set_condition(
+            &mut c.status,
+            CondType::Rejected,
+            CondReason::EditedByApprover.as_str(),
+            format!("User {rejector:?} set session to Rejected"),
+            c.now,
+        );
+        c.notices.push(SessionNotice::Rejected);
+        State::Rejected
+    })
+}
+
+fn withdraw_event(c: &mut Step<'_>) -> Result<State, TransitionError> {
+    Ok({
+        require_not_terminal(c.from)?;
+        require_pending(&c.status, c.from, "withdraw", &[], c.now)?;
+        withdraw(
+            &mut c.status,
+            c.spec,
+            c.now,
+            "Session withdrawn by requester",
+        )?;
+        c.notices.push(SessionNotice::Withdrawn);
+        State::Withdrawn
+    })
+}
+
+fn drop_session(c: &mut Step<'_>) -> Result<State, TransitionError> {
+    Ok({
+        require_not_terminal(c.from)?;
+        c.notices.push(SessionNotice::Dropped);
+        match c.from {
+            State::Pending => {
+                withdraw(&mut c.status, c.spec, c.now, "Session dropped by owner")?;
+                State::Withdrawn
+            }
+            // Approved or scheduled: end it, keeping the approval history.
+            _ => {
+                end(&mut c.status, c.spec, c.now, SessionEndReason::Dropped)?;
+                set_condition(
+                    &mut c.status,
+                    CondType::Expired,
+                    CondReason::EditedByApprover.as_str(),
+                    "Session dropped by owner",
+                    c.now,
+                );
+                State::Expired
+            }
+        }
+    })
+}
+
+fn cancel(c: &mut Step<'_>, approver: String) -> Result<State, TransitionError> {
+    Ok({
+        require_not_terminal(c.from)?;
+        if !matches!(c.from, State::Approved | State::WaitingForScheduledTime) {
+            return Err(TransitionError::NotApproved { state: c.from });
+        }
+        end(&mut c.status, c.spec, c.now, SessionEndReason::Canceled)?;
+        record_approver(&mut c.status, &approver);
+        set_condition(
+            &mut c.status,
+            CondType::Expired,
+            CondReason::EditedByApprover.as_str(),
+            "Session canceled by approver",
+            c.now,
+        );
+        c.notices.push(SessionNotice::Canceled);
+        State::Expired
+    })
+}
+
+fn approval_timeout(c: &mut Step<'_>) -> Result<State, TransitionError> {
+    Ok({
+        require_not_terminal(c.from)?;
+        if c.from != State::Pending {
+            return Err(TransitionError::NotPending {
+                action: "time out",
+                state: c.from,
+            });
+        }
+        let Some(Time(timeout_at)) = c.status.timeout_at else {
+            return Err(TransitionError::NotApplicable {
+                event: "approval timeout",
+                reason: "session has no timeoutAt",
+            });
+        };
+        require_due("approval timeout", timeout_at, c.now)?;
+        end(
+            &mut c.status,
+            c.spec,
+            c.now,
+            SessionEndReason::ApprovalTimeout,
+        )?;
+        set_condition(
+            &mut c.status,
+            CondType::Expired,
+            CondReason::ApprovalTimeout.as_str(),
+            "Session approval timed out.",
+            c.now,
+        );
+        c.notices.push(SessionNotice::ApprovalTimedOut);
+        State::ApprovalTimeout
+    })
+}
+
+fn activate_event(c: &mut Step<'_>) -> Result<State, TransitionError> {
+    Ok({
+        require_not_terminal(c.from)?;
+        if c.from != State::WaitingForScheduledTime {
+            return Err(TransitionError::NotApplicable {
+                event: "activate",
+                reason: "session is not waiting for a scheduled start",
+            });
+        }
+        activate(&mut c.status, c.spec, c.now, &mut c.notices)?
+    })
+}
+
+fn expire(c: &mut Step<'_>) -> Result<State, TransitionError> {
+    Ok({
+        require_not_terminal(c.from)?;
+        match c.from {
+            State::Approved => {
+                // A missing expiresAt is malformed; end it rather than keep it alive.
+                if let Some(Time(expires)) = c.status.expires_at {
+                    require_due("expire", expires, c.now)?;
+                }
+                end(&mut c.status, c.spec, c.now, SessionEndReason::TimeExpired)?;
+                set_condition(
+                    &mut c.status,
+                    CondType::Expired,
+                    CondReason::ExpiredByTime.as_str(),
+                    "Session expired because its ExpiresAt has been reached.",
+                    c.now,
+                );
+                c.notices.push(SessionNotice::Expired);
+                State::Expired
+            }
+            State::WaitingForScheduledTime => {
+                let Some(Time(expires)) = c.status.expires_at else {
+                    return Err(TransitionError::NotApplicable {
+                        event: "expire",
+                        reason: "scheduled session has no expiresAt",
+                    });
+                };
+                require_due("expire", expires, c.now)?;
+                activate(&mut c.status, c.spec, c.now, &mut c.notices)?
+            }
+            _ => {
+                return Err(TransitionError::NotApplicable {
+                    event: "expire",
+                    reason: "session is not approved",
+                });
+            }
+        }
+    })
+}
+
+fn idle_expire(c: &mut Step<'_>) -> Result<State, TransitionError> {
+    Ok({
+        require_not_terminal(c.from)?;
+        if c.from != State::Approved {
+            return Err(TransitionError::NotApplicable {
+                event: "idle expire",
+                reason: "session is not approved",
+            });
+        }
+        let due = idle_deadline(c.spec, &c.status).ok_or(TransitionError::NotApplicable {
+            event: "idle expire",
+            reason: "no idle timeout configured or no activity recorded",
+        })??;
+        require_due("idle expire", due, c.now)?;
+        end(&mut c.status, c.spec, c.now, SessionEndReason::IdleTimeout)?;
+        set_condition(
+            &mut c.status,
+            CondType::Idle,
+            CondReason::IdleTimeout.as_str(),
+            "Session expired after its idle timeout without activity.",
+            c.now,
+        );
+        c.notices.push(SessionNotice::IdleExpired);
+        State::IdleExpired
+    })
+}
+
+fn cluster_removed(c: &mut Step<'_>) -> Result<State, TransitionError> {
+    Ok({
+        require_not_terminal(c.from)?;
+        let message = format!(
+            "Cluster {:?} is no longer registered with Breakglass.",
+            c.spec.cluster
+        );
+        match c.from {
+            State::Pending => {
+                c.status.rejected_at = Some(Time(c.now));
+                cut_expiry(&mut c.status, c.now);
+                c.status.timeout_at = None;
+                c.status.reason_ended = Some(SessionEndReason::Rejected);
+                c.status.retained_until = Some(Time(after(retain_for(c.spec), c.now)?));
+                set_condition(
+                    &mut c.status,
+                    CondType::Rejected,
+                    "ClusterRemoved",
+                    message,
+                    c.now,
+                );
+                c.notices.push(SessionNotice::Rejected);
+                State::Rejected
+            }
+            _ => {
+                end(&mut c.status, c.spec, c.now, SessionEndReason::Canceled)?;
+                set_condition(
+                    &mut c.status,
+                    CondType::Canceled,
+                    "ClusterRemoved",
+                    message,
+                    c.now,
+                );
+                c.notices.push(SessionNotice::Canceled);
+                State::Expired
+            }
+        }
     })
 }
 

@@ -17,7 +17,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{Api, Client};
 use tokio::sync::Mutex;
 
-use crate::session_ops::{self, WriteError};
+use crate::session_writes::{self, WriteError};
 
 /// Sessions tracked between two flushes; activity of further sessions is dropped (and
 /// logged) rather than growing memory without bound.
@@ -106,7 +106,7 @@ async fn write(hub: &Client, ns: &str, name: &str, seen: Seen) -> Result<(), Wri
                 .unwrap_or(0)
                 .saturating_add(seen.count),
         );
-        match session_ops::write_status(hub, &session, status).await {
+        match session_writes::write_status(hub, &session, status).await {
             Ok(_) => return Ok(()),
             Err(WriteError::Conflict) => continue,
             Err(WriteError::NotFound) => return Ok(()),

@@ -9,24 +9,25 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub mod activity;
-pub mod api;
 pub mod app;
 pub mod auth;
 pub mod clusters;
 pub mod config;
-pub mod controllers;
 pub mod creation_lock;
+pub mod debug;
 pub mod error;
+pub mod escalation_reconciler;
 pub mod events;
 pub mod http;
 pub mod identity;
 pub mod idp;
 pub mod index;
 pub mod leader;
-pub mod lifecycle;
 pub mod metrics;
-pub mod session_ops;
+pub mod rest;
+pub mod session_writes;
 pub mod store;
+pub mod timers;
 pub mod webhook;
 
 /// Installs ring as the process-wide TLS crypto provider (idempotent). Every TLS client
@@ -152,7 +153,7 @@ pub async fn run(
         registry: Arc::new(registry),
     };
     let api = if options.enable_api {
-        api::router().merge(webhook::router())
+        rest::router().merge(webhook::router())
     } else {
         axum::Router::new()
     };
@@ -175,7 +176,7 @@ pub async fn run(
         let a = writers_app.clone();
         let mut tasks = Vec::new();
         if enable_cleanup {
-            tasks.push(tokio::spawn(lifecycle::run(
+            tasks.push(tokio::spawn(timers::run(
                 a.hub.clone(),
                 a.stores.clone(),
                 a.events.clone(),
@@ -183,7 +184,7 @@ pub async fn run(
             )));
         }
         if enable_controllers {
-            tasks.push(tokio::spawn(controllers::escalations_loop(
+            tasks.push(tokio::spawn(escalation_reconciler::run(
                 a.hub.clone(),
                 a.stores.clone(),
             )));

@@ -41,9 +41,9 @@ use breakglass_api::breakglass_session::BreakglassSessionState;
 use super::deny::{self, EvalError, PolicyScope, policy_name};
 use super::impersonation::{self, GuardDenial, ImpersonationRequest, SYSTEM_MASTERS};
 use super::input::{AuthzConfig, AuthzInput, NamespaceLabels, PodInfo};
+use super::message::{escalation_fragment, idp_hint, join_limited, quote_untrusted, ui_link};
 use super::oidc;
 use super::pod_security::{self, DenyCause, PodSecurityVerdict};
-use super::reason::{escalation_fragment, idp_hint, join_limited, quote_untrusted, ui_link};
 use super::sar::ResourceAttributes;
 use crate::session;
 

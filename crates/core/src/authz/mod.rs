@@ -19,9 +19,9 @@ mod decision;
 pub mod deny;
 pub mod impersonation;
 mod input;
+pub mod message;
 pub mod oidc;
 pub mod pod_security;
-pub mod reason;
 mod sar;
 
 #[cfg(test)]

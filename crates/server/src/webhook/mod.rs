@@ -257,7 +257,7 @@ async fn refresh_waiting(
             out.push(s);
             continue;
         }
-        let api = crate::session_ops::api_for(&app.hub, &s);
+        let api = crate::session_writes::api_for(&app.hub, &s);
         let name = s.metadata.name.clone().unwrap_or_default();
         match tokio::time::timeout(std::time::Duration::from_secs(1), api.get_opt(&name)).await {
             Ok(Ok(Some(live))) => out.push(Arc::new(live)),

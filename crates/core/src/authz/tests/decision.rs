@@ -726,7 +726,7 @@ fn deny_reason_fragments_and_link() {
     w.sessions.clear();
     let d = w.decide();
     assert!(d.reason.ends_with("; 1 breakglass escalation(s) available; see https://breakglass.example.com?search=prod-eu"), "{}", d.reason);
-    assert_eq!(reason::query_escape("a b/c&d?é"), "a+b%2Fc%26d%3F%C3%A9");
+    assert_eq!(message::query_escape("a b/c&d?é"), "a+b%2Fc%26d%3F%C3%A9");
     // The IDP hint, hardened and not.
     w.request.issuer = Some("https://corp.example.com".into());
     w.idp = IdpHints {

@@ -14,7 +14,7 @@ use crate::store::Stores;
 
 /// Runs until aborted: reconciles every escalation at start and whenever an
 /// escalation, IdentityProvider, ClusterConfig or DenyPolicy changes.
-pub async fn escalations_loop(hub: Client, stores: Stores) {
+pub async fn run(hub: Client, stores: Stores) {
     let mut esc_changes = stores.escalations.subscribe();
     let mut idp_changes = stores.identity_providers.subscribe();
     let mut cc_changes = stores.clusters.subscribe();

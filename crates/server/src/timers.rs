@@ -19,7 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::events::EventBus;
 use crate::metrics::{self, Metrics};
-use crate::session_ops::{self, WriteError};
+use crate::session_writes::{self, WriteError};
 use crate::store::{ClusterLookup, Stores};
 
 /// A session without a state (its creation was interrupted between the create and
@@ -221,7 +221,7 @@ async fn handle(
                 }
             }
             TimerAction::Apply(event) => {
-                match session_ops::transition(hub, bus, metrics, &session, event, "system", now)
+                match session_writes::transition(hub, bus, metrics, &session, event, "system", now)
                     .await
                 {
                     Ok(_) => return,

@@ -641,4 +641,5 @@ pub fn next_deadline(
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
+#[path = "session_tests.rs"]
 mod tests;

@@ -10,15 +10,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::{
-    BreakglassSession, BreakglassSessionSpec, BreakglassSessionState as State_,
+    BreakglassSession, BreakglassSessionSpec, BreakglassSessionState as SessionState,
 };
 use breakglass_api::labels;
 use breakglass_core::approval::{self, Approver, ClusterPolicy, Denial};
 use breakglass_core::duration::GoDuration;
 use breakglass_core::escalation::{self as esc_core, strip_prefix};
 use breakglass_core::limits;
-use breakglass_core::reason::{ReasonError, sanitize_reason};
 use breakglass_core::session::{self as sm, SessionEvent, TransitionError};
+use breakglass_core::user_reason::{ReasonError, sanitize_reason};
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use kube::Api;
@@ -34,7 +34,7 @@ use crate::events::EventKind;
 use crate::http::{AppState, Caller};
 use crate::identity;
 use crate::metrics;
-use crate::session_ops::{self, WriteError};
+use crate::session_writes::{self, WriteError};
 use crate::store::ClusterLookup;
 
 /// The shortest duration a requester may ask for, in seconds.
@@ -117,7 +117,7 @@ fn now() -> Timestamp {
     Timestamp::now()
 }
 
-fn state_of(s: &BreakglassSession) -> Option<State_> {
+fn state_of(s: &BreakglassSession) -> Option<SessionState> {
     s.status.as_ref().and_then(|st| st.state)
 }
 
@@ -156,7 +156,7 @@ pub async fn find(app: &App, name: &str) -> Result<BreakglassSession, ApiError> 
 /// a stale copy).
 async fn fresh(app: &App, name: &str) -> Result<BreakglassSession, ApiError> {
     let cached = find(app, name).await?;
-    let api = session_ops::api_for(&app.hub, &cached);
+    let api = session_writes::api_for(&app.hub, &cached);
     api.get_opt(name)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("session {name:?} not found")))
@@ -258,7 +258,8 @@ fn transition_error(err: TransitionError, action: &'static str) -> ApiError {
         // A concurrent decision won: approving a rejected session or rejecting an
         // approved one is a conflict between two approvers, not a bad request.
         TransitionError::NotPending {
-            state: State_::Approved | State_::WaitingForScheduledTime | State_::Rejected,
+            state:
+                SessionState::Approved | SessionState::WaitingForScheduledTime | SessionState::Rejected,
             ..
         } if decision => ApiError::conflict(format!("session was already decided: {err}")),
         TransitionError::NotPending { .. } if action == "withdraw" => {
@@ -586,8 +587,10 @@ async fn create_locked(
     if let Some(existing) = live.iter().find(|s| same(s) && sm::occupies_slot(s, now)) {
         count_failure(app, &cluster_name, "duplicate");
         let message = match state_of(existing) {
-            Some(State_::Pending) => "already requested",
-            Some(State_::Approved | State_::WaitingForScheduledTime) => "already approved",
+            Some(SessionState::Pending) => "already requested",
+            Some(SessionState::Approved | SessionState::WaitingForScheduledTime) => {
+                "already approved"
+            }
             _ => "session exists",
         };
         return Err(ApiError::Conflict {
@@ -688,7 +691,7 @@ async fn create_locked(
 
     let status =
         sm::initial_status(now, approval_timeout).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let written = match session_ops::write_status(&app.hub, &created, status).await {
+    let written = match session_writes::write_status(&app.hub, &created, status).await {
         Ok(s) => s,
         Err(e) => {
             // Never leave a stateless session behind: it would block new requests.
@@ -780,7 +783,7 @@ pub async fn get(
         return Err(ApiError::forbidden("you may not read this session"));
     }
     let state_ = state_of(&session);
-    let decidable = state_ == Some(State_::Pending) && !approval_timed_out(&session, now());
+    let decidable = state_ == Some(SessionState::Pending) && !approval_timed_out(&session, now());
     let is_approver = approval.is_ok();
     let mut meta = json!({
         "canApprove": is_approver && decidable,
@@ -811,11 +814,11 @@ fn approval_timed_out(s: &BreakglassSession, now: Timestamp) -> bool {
 fn state_message(s: &BreakglassSession) -> Option<String> {
     let st = s.status.as_ref()?;
     Some(match st.state? {
-        State_::Pending if approval_timed_out(s, now()) => {
+        SessionState::Pending if approval_timed_out(s, now()) => {
             "the approval window has closed".to_owned()
         }
-        State_::Pending => "waiting for approval".to_owned(),
-        State_::WaitingForScheduledTime => format!(
+        SessionState::Pending => "waiting for approval".to_owned(),
+        SessionState::WaitingForScheduledTime => format!(
             "approved; starts at {}",
             s.spec
                 .scheduled_start_time
@@ -823,7 +826,7 @@ fn state_message(s: &BreakglassSession) -> Option<String> {
                 .map(|t| t.0.to_string())
                 .unwrap_or_default()
         ),
-        State_::Approved => format!(
+        SessionState::Approved => format!(
             "active until {}",
             st.expires_at
                 .as_ref()
@@ -840,25 +843,25 @@ fn state_message(s: &BreakglassSession) -> Option<String> {
     })
 }
 
-fn parse_states(raw: Option<&str>) -> Result<Option<Vec<State_>>, ApiError> {
+fn parse_states(raw: Option<&str>) -> Result<Option<Vec<SessionState>>, ApiError> {
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
         return Ok(None);
     };
     let mut out = Vec::new();
     for token in raw.split(',').map(|t| t.trim().to_ascii_lowercase()) {
-        let states: &[State_] = match token.as_str() {
+        let states: &[SessionState] = match token.as_str() {
             "" => continue,
             "all" => return Ok(None),
-            "pending" => &[State_::Pending],
-            "approved" | "active" => &[State_::Approved],
+            "pending" => &[SessionState::Pending],
+            "approved" | "active" => &[SessionState::Approved],
             "waiting" | "waitingforscheduledtime" | "scheduled" => {
-                &[State_::WaitingForScheduledTime]
+                &[SessionState::WaitingForScheduledTime]
             }
-            "rejected" => &[State_::Rejected],
-            "withdrawn" => &[State_::Withdrawn],
-            "expired" => &[State_::Expired],
-            "idleexpired" => &[State_::IdleExpired],
-            "timeout" | "approvaltimeout" => &[State_::ApprovalTimeout],
+            "rejected" => &[SessionState::Rejected],
+            "withdrawn" => &[SessionState::Withdrawn],
+            "expired" => &[SessionState::Expired],
+            "idleexpired" => &[SessionState::IdleExpired],
+            "timeout" | "approvaltimeout" => &[SessionState::ApprovalTimeout],
             other => {
                 return Err(ApiError::BadRequest(format!(
                     "unknown state {other:?}; use pending, approved, active, waiting, rejected, withdrawn, expired, idleexpired, timeout or all"
@@ -961,10 +964,10 @@ async fn token_check(app: &App, caller: &Identity, name: &str) -> Result<Respons
         return Err(ApiError::forbidden("you may not read this session"));
     }
     let state_ = state_of(&session);
-    let pending = state_ == Some(State_::Pending) && !approval_timed_out(&session, now());
+    let pending = state_ == Some(SessionState::Pending) && !approval_timed_out(&session, now());
     Ok(Json(json!({
-        "valid": pending || matches!(state_, Some(State_::Approved | State_::WaitingForScheduledTime)),
-        "alreadyActive": matches!(state_, Some(State_::Approved | State_::WaitingForScheduledTime)),
+        "valid": pending || matches!(state_, Some(SessionState::Approved | SessionState::WaitingForScheduledTime)),
+        "alreadyActive": matches!(state_, Some(SessionState::Approved | SessionState::WaitingForScheduledTime)),
         "canApprove": approval.is_ok() && pending,
     }))
     .into_response())
@@ -1036,7 +1039,7 @@ async fn decide(
             }
         }
     };
-    let (_, written) = session_ops::transition(
+    let (_, written) = session_writes::transition(
         &app.hub,
         &app.events,
         &app.metrics,
@@ -1122,9 +1125,9 @@ mod tests {
         assert_eq!(
             parse_states(Some("pending, Active,scheduled")).ok(),
             Some(Some(vec![
-                State_::Pending,
-                State_::Approved,
-                State_::WaitingForScheduledTime
+                SessionState::Pending,
+                SessionState::Approved,
+                SessionState::WaitingForScheduledTime
             ]))
         );
         assert!(parse_states(Some("bogus")).is_err());
@@ -1135,7 +1138,7 @@ mod tests {
         let e = transition_error(
             TransitionError::NotPending {
                 action: "reject",
-                state: State_::Approved,
+                state: SessionState::Approved,
             },
             "reject",
         );
@@ -1143,14 +1146,14 @@ mod tests {
         let e = transition_error(
             TransitionError::NotPending {
                 action: "approve",
-                state: State_::Withdrawn,
+                state: SessionState::Withdrawn,
             },
             "approve",
         );
         assert_eq!(e.status(), StatusCode::BAD_REQUEST);
         let e = transition_error(
             TransitionError::AlreadyInState {
-                state: State_::Approved,
+                state: SessionState::Approved,
             },
             "approve",
         );
@@ -1158,7 +1161,7 @@ mod tests {
         let e = transition_error(
             TransitionError::NotPending {
                 action: "withdraw",
-                state: State_::Approved,
+                state: SessionState::Approved,
             },
             "withdraw",
         );
