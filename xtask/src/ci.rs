@@ -33,6 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ]),
     )?;
     step("CRD manifests are current", xtask(&["crds", "--check"]))?;
+    pure_crates_stay_pure()?;
 
     let mut test = cargo_command(&["test", "--workspace", "--no-fail-fast"]);
     let outcome = if args.no_testenv {
@@ -50,6 +51,46 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     eprintln!("==> finished in {:.0?}", started.elapsed());
     outcome
+}
+
+/// Crates that must build without an async runtime or HTTP stack: the pure logic, the
+/// CRD types and the CLI. A dependency that drags tokio, hyper or a Kubernetes client in
+/// fails the run.
+const PURE_CRATES: [&str; 3] = ["breakglass-core", "breakglass-api", "bgctl"];
+const FORBIDDEN_IN_PURE: [&str; 4] = ["tokio", "hyper", "kube-client", "kube-runtime"];
+
+fn pure_crates_stay_pure() -> anyhow::Result<()> {
+    for krate in PURE_CRATES {
+        let out = cargo_command(&["tree", "-p", krate, "-e", "normal", "--prefix", "none"])
+            .output()
+            .with_context(|| format!("could not run cargo tree for {krate}"))?;
+        if !out.status.success() {
+            bail!("`cargo tree -p {krate}` failed ({})", out.status);
+        }
+        let tree = String::from_utf8_lossy(&out.stdout);
+        let found = forbidden_dependencies(&tree);
+        if !found.is_empty() {
+            bail!(
+                "{krate} depends on {} (normal dependencies)",
+                found.join(", ")
+            );
+        }
+    }
+    eprintln!("==> core, api and bgctl build without tokio, hyper or a kube client: ok");
+    Ok(())
+}
+
+/// The forbidden crates named in `cargo tree --prefix none` output.
+fn forbidden_dependencies(tree: &str) -> Vec<String> {
+    let mut found: Vec<String> = tree
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| FORBIDDEN_IN_PURE.contains(name))
+        .map(str::to_owned)
+        .collect();
+    found.sort();
+    found.dedup();
+    found
 }
 
 fn step(name: &str, status: std::io::Result<ExitStatus>) -> anyhow::Result<()> {
@@ -75,4 +116,19 @@ fn cargo(args: &[&str]) -> std::io::Result<ExitStatus> {
 /// Runs another xtask in a child process, so each task keeps its own exit handling.
 fn xtask(args: &[&str]) -> std::io::Result<ExitStatus> {
     Command::new(std::env::current_exe()?).args(args).status()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forbidden_dependencies;
+
+    #[test]
+    fn finds_forbidden_crates_by_exact_name() {
+        let tree = "breakglass-core v0.1.0 (/x)\nkube-core v5.0.0\ntokio v1.54.1\ntokio-util v0.7.20\nhyper v1.12.0\n";
+        assert_eq!(forbidden_dependencies(tree), vec!["hyper", "tokio"]);
+        assert!(
+            forbidden_dependencies("kube-core v5.0.0\nkube-derive v5.0.0 (proc-macro)\n")
+                .is_empty()
+        );
+    }
 }
