@@ -528,6 +528,10 @@ fn main() {
         let state = breakglass_server::http::AppState {
             app: app.clone(),
             registry: Arc::new(registry),
+            // The webhook is never rate-limited; the REST limits do not matter here.
+            limits: Arc::new(
+                breakglass_server::rate_limit::RateLimits::new(&Default::default(), &[]).unwrap(),
+            ),
         };
         let router = breakglass_server::http::router(state, breakglass_server::webhook::router());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

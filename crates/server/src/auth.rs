@@ -229,6 +229,18 @@ impl Authenticator {
         if !ALLOWED_ALGORITHMS.contains(&header.alg) {
             return Err(AuthError::Algorithm(format!("{:?}", header.alg)));
         }
+        // RFC 7515 §4.1.11: a recipient must reject a token whose `crit` header names
+        // extensions it does not understand. We understand none.
+        if let Some(crit) = &header.crit {
+            return Err(AuthError::InvalidToken(format!(
+                "critical header extensions are not supported: {}",
+                crit.iter()
+                    .take(5)
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
         let unverified: UnverifiedIssuer = jsonwebtoken::dangerous::insecure_decode(token)
             .map(|data| data.claims)
             .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
@@ -610,6 +622,26 @@ mod tests {
                 "{name} must be rejected"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn critical_header_extensions_are_rejected() {
+        let idp = idp().await;
+        let auth = authenticator(&idp).await;
+        for crit in [vec!["exp"], vec!["b64"], vec![]] {
+            let mut header = Header::new(Algorithm::ES256);
+            header.kid = Some("k1".to_owned());
+            header.crit = Some(crit.iter().map(|c| (*c).to_owned()).collect());
+            let jwt = encode(&header, &claims(&idp), &idp.key).unwrap();
+            let err = auth.verify(&jwt, now()).await.unwrap_err();
+            assert!(
+                matches!(&err, AuthError::InvalidToken(m) if m.contains("critical header")),
+                "crit {crit:?}: {err}"
+            );
+        }
+        // The same token without `crit` is fine.
+        let jwt = token(&idp, Some("k1"), claims(&idp));
+        assert!(auth.verify(&jwt, now()).await.is_ok());
     }
 
     #[tokio::test]

@@ -54,6 +54,9 @@ pub struct Config {
     /// Authorization webhook settings (our addition; absent in reference configs).
     #[serde(default)]
     pub webhook: WebhookConfig,
+    /// REST API rate limits (our addition; the reference hard-codes its limits).
+    #[serde(default)]
+    pub rate_limits: crate::rate_limit::RateLimitConfig,
 }
 
 /// `webhook.*` settings.
@@ -310,6 +313,16 @@ impl Config {
                     .map_err(|message| ConfigError::Invalid { field, message })?;
             }
         }
+        crate::rate_limit::RateLimits::new(&self.rate_limits, &self.server.trusted_proxies)
+            .map_err(|err| ConfigError::Invalid {
+                field: match &err {
+                    crate::rate_limit::RateLimitConfigError::Zero { field } => field,
+                    crate::rate_limit::RateLimitConfigError::Proxy { .. } => {
+                        "server.trustedProxies"
+                    }
+                },
+                message: err.to_string(),
+            })?;
         if let Some(base) = &self.frontend.base_url
             && !(base.starts_with("https://") || base.starts_with("http://"))
         {

@@ -28,6 +28,8 @@ pub struct AppState {
     pub app: Arc<App>,
     /// The registry `/metrics` renders.
     pub registry: Arc<Registry>,
+    /// REST API rate limits.
+    pub limits: Arc<crate::rate_limit::RateLimits>,
 }
 
 /// Builds the router with every route this server serves.
@@ -38,9 +40,32 @@ pub fn router(state: AppState, api: Router<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .merge(api)
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::rate_limit::limit_sources,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(json_payload_too_large))
         .with_state(state)
+}
+
+/// The body-limit layer and the body extractors answer 413 in plain text; every error
+/// of ours is `{error, code}` JSON, so rewrite those.
+async fn json_payload_too_large(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        return ApiError::PayloadTooLarge(format!(
+            "request body exceeds the limit of {MAX_BODY_BYTES} bytes"
+        ))
+        .into_response();
+    }
+    response
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -115,6 +140,12 @@ impl FromRequestParts<AppState> for Caller {
         };
         match state.app.auth.authenticate(header).await {
             Ok(identity) => {
+                // One bucket per person: issuer and subject, which no other token shares.
+                let person = format!("{}\u{0}{}", identity.issuer, identity.subject);
+                if let Err(wait) = state.limits.check_user(&person) {
+                    tracing::debug!(issuer = %identity.issuer, "request refused by the per-user rate limit");
+                    return Err(crate::rate_limit::too_many(wait, "user"));
+                }
                 let label = IdpLabel {
                     identity_provider: identity.provider.clone(),
                 };
@@ -163,5 +194,59 @@ fn auth_failure_label(err: &AuthError) -> &'static str {
         AuthError::Rejected(_) => "rejected",
         AuthError::KeysUnavailable { .. } => "keys_unavailable",
         AuthError::Throttled => "throttled",
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use axum::body::{Body, Bytes};
+    use axum::routing::post;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn router() -> Router {
+        Router::new()
+            .route(
+                "/echo",
+                post(|body: Bytes| async move { body.len().to_string() }),
+            )
+            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+            .layer(axum::middleware::from_fn(json_payload_too_large))
+    }
+
+    async fn send(body: Body, length: Option<usize>) -> (StatusCode, serde_json::Value) {
+        let mut request = Request::post("/echo");
+        if let Some(n) = length {
+            request = request.header(header::CONTENT_LENGTH, n);
+        }
+        let response = router().oneshot(request.body(body).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn oversized_bodies_get_the_json_error_whether_announced_or_streamed() {
+        let big = vec![b'x'; MAX_BODY_BYTES + 1];
+        // Announced by Content-Length: refused before reading.
+        let (status, body) = send(Body::from(big.clone()), Some(big.len())).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body["code"], "PAYLOAD_TOO_LARGE", "{body}");
+        assert!(body["error"].as_str().unwrap().contains("1048576 bytes"));
+        // Streamed without a length: refused by the extractor once the limit is crossed.
+        let chunks = futures::stream::iter(
+            big.chunks(64 * 1024)
+                .map(|c| Ok::<_, std::io::Error>(Bytes::copy_from_slice(c)))
+                .collect::<Vec<_>>(),
+        );
+        let (status, body) = send(Body::from_stream(chunks), None).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body["code"], "PAYLOAD_TOO_LARGE", "{body}");
+        // At the limit it is served.
+        let (status, _) = send(Body::from(vec![b'x'; MAX_BODY_BYTES]), None).await;
+        assert_eq!(status, StatusCode::OK);
     }
 }

@@ -24,6 +24,7 @@ pub mod idp;
 pub mod index;
 pub mod leader;
 pub mod metrics;
+pub mod rate_limit;
 pub mod rest;
 pub mod session_writes;
 pub mod store;
@@ -58,6 +59,9 @@ pub enum ServerError {
     /// Leader election failed to start.
     #[error("leader election: {0}")]
     Leader(#[from] kube_lease_manager::LeaseManagerError),
+    /// A configuration value is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
     /// TLS settings are unusable.
     #[error("TLS: {0}")]
     Tls(String),
@@ -148,9 +152,15 @@ pub async fn run(
             .flush_loop(app.hub.clone(), app.settings.activity_flush_interval),
     );
 
+    let limits = Arc::new(
+        rate_limit::RateLimits::new(&app.config.rate_limits, &app.config.server.trusted_proxies)
+            .map_err(|e| ServerError::Config(e.to_string()))?,
+    );
+    let limits_cleanup = limits.spawn_cleanup();
     let state = http::AppState {
         app: app.clone(),
         registry: Arc::new(registry),
+        limits,
     };
     let api = if options.enable_api {
         rest::router().merge(webhook::router())
@@ -215,7 +225,9 @@ pub async fn run(
         trigger.cancel();
     });
     let graceful = stop.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    // The peer address feeds the per-source rate limit.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
         graceful.cancelled().await;
     });
     let grace = app.config.shutdown_timeout();
@@ -242,6 +254,7 @@ pub async fn run(
         Ok(Ok(())) => {}
     }
     flusher.abort();
+    limits_cleanup.abort();
     app.activity.flush(&app.hub).await;
     tracing::info!("stopped");
     result

@@ -9,6 +9,7 @@ mod auth;
 mod clusters;
 mod escalations;
 mod lifecycle;
+mod rate_limits;
 mod rbac;
 mod replicas;
 mod sessions;

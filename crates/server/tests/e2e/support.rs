@@ -86,6 +86,18 @@ impl ServerSpec {
     }
 }
 
+/// Many tests share one server from one loopback address: unless a test sets its own
+/// `rateLimits`, the limits are raised so only the rate-limit tests ever meet them.
+fn with_test_rate_limits(extra: &str) -> String {
+    if extra.contains("rateLimits:") {
+        extra.to_owned()
+    } else {
+        format!(
+            "{extra}rateLimits:\n  perSource: {{perSecond: 10000, burst: 10000}}\n  perUser: {{perSecond: 10000, burst: 10000}}\n"
+        )
+    }
+}
+
 /// A `breakglass` process.
 pub struct ServerProcess {
     /// Its settings.
@@ -111,7 +123,7 @@ impl ServerProcess {
                  frontend:\n  baseURL: http://{addr}\n  brandingName: Breakglass\n\
                  kubernetes:\n  oidcPrefixes: ['{prefix}']\n{extra}",
                 addr = spec.addr,
-                extra = spec.extra_server_config,
+                extra = with_test_rate_limits(&spec.extra_server_config),
                 prefix = env.group_prefix(),
             ),
         )?;
