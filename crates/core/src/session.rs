@@ -275,50 +275,48 @@ fn approve(
     approver: String,
     reason: Option<String>,
 ) -> Result<State, TransitionError> {
-    Ok({
-        require_pending(
-            &c.status,
-            c.from,
-            "approve",
-            &[State::Approved, State::WaitingForScheduledTime],
-            c.now,
-        )?;
-        let valid_for = max_valid_for(c.spec);
-        let retain = retain_for(c.spec);
-        c.status.rejected_at = None;
-        c.status.approved_at = Some(Time(c.now));
-        c.status.timeout_at = None;
-        let to = match &c.spec.scheduled_start_time {
-            Some(Time(start)) => {
-                // Validity counts from the scheduled start, not from the approval.
-                let expires = after(valid_for, *start)?;
-                c.status.expires_at = Some(Time(expires));
-                c.status.retained_until = Some(Time(after(retain, expires)?));
-                c.status.actual_start_time = None;
-                State::WaitingForScheduledTime
-            }
-            None => {
-                c.status.actual_start_time = Some(Time(c.now));
-                c.status.expires_at = Some(Time(after(valid_for, c.now)?));
-                c.status.retained_until = Some(Time(after(retain, c.now)?));
-                c.notices.push(SessionNotice::Activated);
-                State::Approved
-            }
-        };
-        c.notices.insert(0, SessionNotice::Approved);
-        record_approver(&mut c.status, &approver);
-        if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
-            c.status.approval_reason = Some(reason);
+    require_pending(
+        &c.status,
+        c.from,
+        "approve",
+        &[State::Approved, State::WaitingForScheduledTime],
+        c.now,
+    )?;
+    let valid_for = max_valid_for(c.spec);
+    let retain = retain_for(c.spec);
+    c.status.rejected_at = None;
+    c.status.approved_at = Some(Time(c.now));
+    c.status.timeout_at = None;
+    let to = match &c.spec.scheduled_start_time {
+        Some(Time(start)) => {
+            // Validity counts from the scheduled start, not from the approval.
+            let expires = after(valid_for, *start)?;
+            c.status.expires_at = Some(Time(expires));
+            c.status.retained_until = Some(Time(after(retain, expires)?));
+            c.status.actual_start_time = None;
+            State::WaitingForScheduledTime
         }
-        set_condition(
-            &mut c.status,
-            CondType::Approved,
-            CondReason::EditedByApprover.as_str(),
-            format!("User {approver:?} set session to Approved"),
-            c.now,
-        );
-        to
-    })
+        None => {
+            c.status.actual_start_time = Some(Time(c.now));
+            c.status.expires_at = Some(Time(after(valid_for, c.now)?));
+            c.status.retained_until = Some(Time(after(retain, c.now)?));
+            c.notices.push(SessionNotice::Activated);
+            State::Approved
+        }
+    };
+    c.notices.insert(0, SessionNotice::Approved);
+    record_approver(&mut c.status, &approver);
+    if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
+        c.status.approval_reason = Some(reason);
+    }
+    set_condition(
+        &mut c.status,
+        CondType::Approved,
+        CondReason::EditedByApprover.as_str(),
+        format!("User {approver:?} set session to Approved"),
+        c.now,
+    );
+    Ok(to)
 }
 
 fn reject(
@@ -326,238 +324,220 @@ fn reject(
     rejector: String,
     reason: Option<String>,
 ) -> Result<State, TransitionError> {
-    Ok({
-        require_pending(&c.status, c.from, "reject", &[State::Rejected], c.now)?;
-        c.status.rejected_at = Some(Time(c.now));
-        cut_expiry(&mut c.status, c.now);
-        c.status.reason_ended = Some(SessionEndReason::Rejected);
-        c.status.retained_until = Some(Time(after(retain_for(c.spec), c.now)?));
-        record_approver(&mut c.status, &rejector);
-        if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
-            c.status.approval_reason = Some(reason);
-        }
-        set_condition(
-            &mut c.status,
-            CondType::Rejected,
-            CondReason::EditedByApprover.as_str(),
-            format!("User {rejector:?} set session to Rejected"),
-            c.now,
-        );
-        c.notices.push(SessionNotice::Rejected);
-        State::Rejected
-    })
+    require_pending(&c.status, c.from, "reject", &[State::Rejected], c.now)?;
+    c.status.rejected_at = Some(Time(c.now));
+    cut_expiry(&mut c.status, c.now);
+    c.status.reason_ended = Some(SessionEndReason::Rejected);
+    c.status.retained_until = Some(Time(after(retain_for(c.spec), c.now)?));
+    record_approver(&mut c.status, &rejector);
+    if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
+        c.status.approval_reason = Some(reason);
+    }
+    set_condition(
+        &mut c.status,
+        CondType::Rejected,
+        CondReason::EditedByApprover.as_str(),
+        format!("User {rejector:?} set session to Rejected"),
+        c.now,
+    );
+    c.notices.push(SessionNotice::Rejected);
+    Ok(State::Rejected)
 }
 
 fn withdraw_event(c: &mut Step<'_>) -> Result<State, TransitionError> {
-    Ok({
-        require_not_terminal(c.from)?;
-        require_pending(&c.status, c.from, "withdraw", &[], c.now)?;
-        withdraw(
-            &mut c.status,
-            c.spec,
-            c.now,
-            "Session withdrawn by requester",
-        )?;
-        c.notices.push(SessionNotice::Withdrawn);
-        State::Withdrawn
-    })
+    require_not_terminal(c.from)?;
+    require_pending(&c.status, c.from, "withdraw", &[], c.now)?;
+    withdraw(
+        &mut c.status,
+        c.spec,
+        c.now,
+        "Session withdrawn by requester",
+    )?;
+    c.notices.push(SessionNotice::Withdrawn);
+    Ok(State::Withdrawn)
 }
 
 fn drop_session(c: &mut Step<'_>) -> Result<State, TransitionError> {
-    Ok({
-        require_not_terminal(c.from)?;
-        c.notices.push(SessionNotice::Dropped);
-        match c.from {
-            State::Pending => {
-                withdraw(&mut c.status, c.spec, c.now, "Session dropped by owner")?;
-                State::Withdrawn
-            }
-            // Approved or scheduled: end it, keeping the approval history.
-            _ => {
-                end(&mut c.status, c.spec, c.now, SessionEndReason::Dropped)?;
-                set_condition(
-                    &mut c.status,
-                    CondType::Expired,
-                    CondReason::EditedByApprover.as_str(),
-                    "Session dropped by owner",
-                    c.now,
-                );
-                State::Expired
-            }
+    require_not_terminal(c.from)?;
+    c.notices.push(SessionNotice::Dropped);
+    Ok(match c.from {
+        State::Pending => {
+            withdraw(&mut c.status, c.spec, c.now, "Session dropped by owner")?;
+            State::Withdrawn
+        }
+        // Approved or scheduled: end it, keeping the approval history.
+        _ => {
+            end(&mut c.status, c.spec, c.now, SessionEndReason::Dropped)?;
+            set_condition(
+                &mut c.status,
+                CondType::Expired,
+                CondReason::EditedByApprover.as_str(),
+                "Session dropped by owner",
+                c.now,
+            );
+            State::Expired
         }
     })
 }
 
 fn cancel(c: &mut Step<'_>, approver: String) -> Result<State, TransitionError> {
-    Ok({
-        require_not_terminal(c.from)?;
-        if !matches!(c.from, State::Approved | State::WaitingForScheduledTime) {
-            return Err(TransitionError::NotApproved { state: c.from });
-        }
-        end(&mut c.status, c.spec, c.now, SessionEndReason::Canceled)?;
-        record_approver(&mut c.status, &approver);
-        set_condition(
-            &mut c.status,
-            CondType::Expired,
-            CondReason::EditedByApprover.as_str(),
-            "Session canceled by approver",
-            c.now,
-        );
-        c.notices.push(SessionNotice::Canceled);
-        State::Expired
-    })
+    require_not_terminal(c.from)?;
+    if !matches!(c.from, State::Approved | State::WaitingForScheduledTime) {
+        return Err(TransitionError::NotApproved { state: c.from });
+    }
+    end(&mut c.status, c.spec, c.now, SessionEndReason::Canceled)?;
+    record_approver(&mut c.status, &approver);
+    set_condition(
+        &mut c.status,
+        CondType::Expired,
+        CondReason::EditedByApprover.as_str(),
+        "Session canceled by approver",
+        c.now,
+    );
+    c.notices.push(SessionNotice::Canceled);
+    Ok(State::Expired)
 }
 
 fn approval_timeout(c: &mut Step<'_>) -> Result<State, TransitionError> {
-    Ok({
-        require_not_terminal(c.from)?;
-        if c.from != State::Pending {
-            return Err(TransitionError::NotPending {
-                action: "time out",
-                state: c.from,
-            });
-        }
-        let Some(Time(timeout_at)) = c.status.timeout_at else {
-            return Err(TransitionError::NotApplicable {
-                event: "approval timeout",
-                reason: "session has no timeoutAt",
-            });
-        };
-        require_due("approval timeout", timeout_at, c.now)?;
-        end(
-            &mut c.status,
-            c.spec,
-            c.now,
-            SessionEndReason::ApprovalTimeout,
-        )?;
-        set_condition(
-            &mut c.status,
-            CondType::Expired,
-            CondReason::ApprovalTimeout.as_str(),
-            "Session approval timed out.",
-            c.now,
-        );
-        c.notices.push(SessionNotice::ApprovalTimedOut);
-        State::ApprovalTimeout
-    })
+    require_not_terminal(c.from)?;
+    if c.from != State::Pending {
+        return Err(TransitionError::NotPending {
+            action: "time out",
+            state: c.from,
+        });
+    }
+    let Some(Time(timeout_at)) = c.status.timeout_at else {
+        return Err(TransitionError::NotApplicable {
+            event: "approval timeout",
+            reason: "session has no timeoutAt",
+        });
+    };
+    require_due("approval timeout", timeout_at, c.now)?;
+    end(
+        &mut c.status,
+        c.spec,
+        c.now,
+        SessionEndReason::ApprovalTimeout,
+    )?;
+    set_condition(
+        &mut c.status,
+        CondType::Expired,
+        CondReason::ApprovalTimeout.as_str(),
+        "Session approval timed out.",
+        c.now,
+    );
+    c.notices.push(SessionNotice::ApprovalTimedOut);
+    Ok(State::ApprovalTimeout)
 }
 
 fn activate_event(c: &mut Step<'_>) -> Result<State, TransitionError> {
-    Ok({
-        require_not_terminal(c.from)?;
-        if c.from != State::WaitingForScheduledTime {
-            return Err(TransitionError::NotApplicable {
-                event: "activate",
-                reason: "session is not waiting for a scheduled start",
-            });
-        }
-        activate(&mut c.status, c.spec, c.now, &mut c.notices)?
-    })
+    require_not_terminal(c.from)?;
+    if c.from != State::WaitingForScheduledTime {
+        return Err(TransitionError::NotApplicable {
+            event: "activate",
+            reason: "session is not waiting for a scheduled start",
+        });
+    }
+    activate(&mut c.status, c.spec, c.now, &mut c.notices)
 }
 
 fn expire(c: &mut Step<'_>) -> Result<State, TransitionError> {
-    Ok({
-        require_not_terminal(c.from)?;
-        match c.from {
-            State::Approved => {
-                // A missing expiresAt is malformed; end it rather than keep it alive.
-                if let Some(Time(expires)) = c.status.expires_at {
-                    require_due("expire", expires, c.now)?;
-                }
-                end(&mut c.status, c.spec, c.now, SessionEndReason::TimeExpired)?;
-                set_condition(
-                    &mut c.status,
-                    CondType::Expired,
-                    CondReason::ExpiredByTime.as_str(),
-                    "Session expired because its ExpiresAt has been reached.",
-                    c.now,
-                );
-                c.notices.push(SessionNotice::Expired);
-                State::Expired
-            }
-            State::WaitingForScheduledTime => {
-                let Some(Time(expires)) = c.status.expires_at else {
-                    return Err(TransitionError::NotApplicable {
-                        event: "expire",
-                        reason: "scheduled session has no expiresAt",
-                    });
-                };
+    require_not_terminal(c.from)?;
+    Ok(match c.from {
+        State::Approved => {
+            // A missing expiresAt is malformed; end it rather than keep it alive.
+            if let Some(Time(expires)) = c.status.expires_at {
                 require_due("expire", expires, c.now)?;
-                activate(&mut c.status, c.spec, c.now, &mut c.notices)?
             }
-            _ => {
+            end(&mut c.status, c.spec, c.now, SessionEndReason::TimeExpired)?;
+            set_condition(
+                &mut c.status,
+                CondType::Expired,
+                CondReason::ExpiredByTime.as_str(),
+                "Session expired because its ExpiresAt has been reached.",
+                c.now,
+            );
+            c.notices.push(SessionNotice::Expired);
+            State::Expired
+        }
+        State::WaitingForScheduledTime => {
+            let Some(Time(expires)) = c.status.expires_at else {
                 return Err(TransitionError::NotApplicable {
                     event: "expire",
-                    reason: "session is not approved",
+                    reason: "scheduled session has no expiresAt",
                 });
-            }
+            };
+            require_due("expire", expires, c.now)?;
+            activate(&mut c.status, c.spec, c.now, &mut c.notices)?
+        }
+        _ => {
+            return Err(TransitionError::NotApplicable {
+                event: "expire",
+                reason: "session is not approved",
+            });
         }
     })
 }
 
 fn idle_expire(c: &mut Step<'_>) -> Result<State, TransitionError> {
-    Ok({
-        require_not_terminal(c.from)?;
-        if c.from != State::Approved {
-            return Err(TransitionError::NotApplicable {
-                event: "idle expire",
-                reason: "session is not approved",
-            });
-        }
-        let due = idle_deadline(c.spec, &c.status).ok_or(TransitionError::NotApplicable {
+    require_not_terminal(c.from)?;
+    if c.from != State::Approved {
+        return Err(TransitionError::NotApplicable {
             event: "idle expire",
-            reason: "no idle timeout configured or no activity recorded",
-        })??;
-        require_due("idle expire", due, c.now)?;
-        end(&mut c.status, c.spec, c.now, SessionEndReason::IdleTimeout)?;
-        set_condition(
-            &mut c.status,
-            CondType::Idle,
-            CondReason::IdleTimeout.as_str(),
-            "Session expired after its idle timeout without activity.",
-            c.now,
-        );
-        c.notices.push(SessionNotice::IdleExpired);
-        State::IdleExpired
-    })
+            reason: "session is not approved",
+        });
+    }
+    let due = idle_deadline(c.spec, &c.status).ok_or(TransitionError::NotApplicable {
+        event: "idle expire",
+        reason: "no idle timeout configured or no activity recorded",
+    })??;
+    require_due("idle expire", due, c.now)?;
+    end(&mut c.status, c.spec, c.now, SessionEndReason::IdleTimeout)?;
+    set_condition(
+        &mut c.status,
+        CondType::Idle,
+        CondReason::IdleTimeout.as_str(),
+        "Session expired after its idle timeout without activity.",
+        c.now,
+    );
+    c.notices.push(SessionNotice::IdleExpired);
+    Ok(State::IdleExpired)
 }
 
 fn cluster_removed(c: &mut Step<'_>) -> Result<State, TransitionError> {
-    Ok({
-        require_not_terminal(c.from)?;
-        let message = format!(
-            "Cluster {:?} is no longer registered with Breakglass.",
-            c.spec.cluster
-        );
-        match c.from {
-            State::Pending => {
-                c.status.rejected_at = Some(Time(c.now));
-                cut_expiry(&mut c.status, c.now);
-                c.status.timeout_at = None;
-                c.status.reason_ended = Some(SessionEndReason::Rejected);
-                c.status.retained_until = Some(Time(after(retain_for(c.spec), c.now)?));
-                set_condition(
-                    &mut c.status,
-                    CondType::Rejected,
-                    "ClusterRemoved",
-                    message,
-                    c.now,
-                );
-                c.notices.push(SessionNotice::Rejected);
-                State::Rejected
-            }
-            _ => {
-                end(&mut c.status, c.spec, c.now, SessionEndReason::Canceled)?;
-                set_condition(
-                    &mut c.status,
-                    CondType::Canceled,
-                    "ClusterRemoved",
-                    message,
-                    c.now,
-                );
-                c.notices.push(SessionNotice::Canceled);
-                State::Expired
-            }
+    require_not_terminal(c.from)?;
+    let message = format!(
+        "Cluster {:?} is no longer registered with Breakglass.",
+        c.spec.cluster
+    );
+    Ok(match c.from {
+        State::Pending => {
+            c.status.rejected_at = Some(Time(c.now));
+            cut_expiry(&mut c.status, c.now);
+            c.status.timeout_at = None;
+            c.status.reason_ended = Some(SessionEndReason::Rejected);
+            c.status.retained_until = Some(Time(after(retain_for(c.spec), c.now)?));
+            set_condition(
+                &mut c.status,
+                CondType::Rejected,
+                "ClusterRemoved",
+                message,
+                c.now,
+            );
+            c.notices.push(SessionNotice::Rejected);
+            State::Rejected
+        }
+        _ => {
+            end(&mut c.status, c.spec, c.now, SessionEndReason::Canceled)?;
+            set_condition(
+                &mut c.status,
+                CondType::Canceled,
+                "ClusterRemoved",
+                message,
+                c.now,
+            );
+            c.notices.push(SessionNotice::Canceled);
+            State::Expired
         }
     })
 }

@@ -349,180 +349,251 @@ pub fn apply(
     if from.is_terminal() {
         return Err(DebugTransitionError::Terminal { state: from });
     }
-    let mut status = session.status.clone().unwrap_or_default();
-    let mut notices = Vec::new();
-    let wrong = |event: &DebugSessionEvent| DebugTransitionError::WrongState {
+    let mut s = DebugStep {
+        session,
+        timers,
+        now,
+        from,
         event: event.name(),
-        state: from,
+        status: session.status.clone().unwrap_or_default(),
+        notices: Vec::new(),
     };
     let to = match &event {
-        DebugSessionEvent::RequireApproval => {
-            if from != State::Pending {
-                return Err(wrong(&event));
-            }
-            status
-                .approval
-                .get_or_insert_with(Default::default)
-                .required = Some(true);
-            set_approved(
-                &mut status,
-                false,
-                "PendingApproval",
-                "Waiting for approval",
-                now,
-            );
-            notices.push(DebugNotice::ApprovalRequested);
-            State::PendingApproval
-        }
+        DebugSessionEvent::RequireApproval => require_approval(&mut s)?,
         DebugSessionEvent::Approve { approver, reason } => {
-            if from != State::PendingApproval {
-                return Err(wrong(&event));
-            }
-            let approval = status.approval.get_or_insert_with(Default::default);
-            require_undecided(session, approval, timers, now)?;
-            approval.approved_by = Some(approver.clone());
-            approval.approved_at = Some(Time(now));
-            if let Some(r) = reason.as_ref().filter(|r| !r.trim().is_empty()) {
-                approval.reason = Some(r.clone());
-            }
-            set_approved(
-                &mut status,
-                true,
-                "Approved",
-                &format!("Approved by {approver}"),
-                now,
-            );
-            notices.push(DebugNotice::Approved);
-            State::PendingApproval
+            approve(&mut s, approver, reason.as_deref())?
         }
         DebugSessionEvent::Reject { rejector, reason } => {
-            if from != State::PendingApproval {
-                return Err(wrong(&event));
-            }
-            let approval = status.approval.get_or_insert_with(Default::default);
-            require_undecided(session, approval, timers, now)?;
-            approval.rejected_by = Some(rejector.clone());
-            approval.rejected_at = Some(Time(now));
-            if let Some(r) = reason.as_ref().filter(|r| !r.trim().is_empty()) {
-                approval.reason = Some(r.clone());
-            }
-            let message = format!("Rejected by {rejector}");
-            set_approved(&mut status, false, "Rejected", &message, now);
-            set_ready(&mut status, false, "Rejected", &message, now);
-            status.message = Some(message);
-            notices.push(DebugNotice::Rejected);
-            State::Terminated
+            reject(&mut s, rejector, reason.as_deref())?
         }
-        DebugSessionEvent::Activate => {
-            let approval = status.approval.as_ref();
-            let approved = approval.is_some_and(|a| a.approved_at.is_some());
-            match from {
-                State::Pending if approval.and_then(|a| a.required) == Some(true) && !approved => {
-                    return Err(DebugTransitionError::AwaitingApproval);
-                }
-                State::Pending => {}
-                State::PendingApproval if approved => {}
-                State::PendingApproval => return Err(DebugTransitionError::AwaitingApproval),
-                _ => return Err(wrong(&event)),
-            }
-            let lifetime = session_duration(
-                session.spec.requested_duration.as_deref(),
-                constraints(session),
-            );
-            status.starts_at = Some(Time(now));
-            status.expires_at = Some(Time(after(lifetime, now)?));
-            set_ready(&mut status, true, "Active", "Debug session is active", now);
-            status.message = None;
-            notices.push(DebugNotice::Activated);
-            State::Active
-        }
-        DebugSessionEvent::ApprovalTimeout => {
-            if from != State::PendingApproval {
-                return Err(wrong(&event));
-            }
-            if status
-                .approval
-                .as_ref()
-                .is_some_and(|a| a.approved_at.is_some())
-            {
-                // Approved in time; activation is pending, not a timeout.
-                return Err(DebugTransitionError::AlreadyDecided);
-            }
-            let deadline = approval_deadline(session, timers).ok_or(
-                DebugTransitionError::MissingTimestamp {
-                    field: "metadata.creationTimestamp",
-                },
-            )??;
-            if now < deadline {
-                return Err(DebugTransitionError::NotDue {
-                    event: "approval timeout",
-                    due: deadline,
-                });
-            }
-            let message = format!("Approval timed out after {}", timers.approval_timeout);
-            set_ready(&mut status, false, "ApprovalTimeout", &message, now);
-            status.message = Some(message);
-            notices.push(DebugNotice::ApprovalTimedOut);
-            State::Failed
-        }
-        DebugSessionEvent::Expire => {
-            if from != State::Active {
-                return Err(wrong(&event));
-            }
-            let Some(Time(expires)) = status.expires_at else {
-                return Err(DebugTransitionError::MissingTimestamp { field: "expiresAt" });
-            };
-            if now < expires {
-                return Err(DebugTransitionError::NotDue {
-                    event: "expire",
-                    due: expires,
-                });
-            }
-            match expiration_behavior(session) {
-                ExpirationBehavior::NotifyOnly => {
-                    // The reference clears expiresAt so the session stays usable
-                    // and the expiry is reported once.
-                    status.expires_at = None;
-                    status.message = Some("Session reached its expiry time; the template only notifies, the session stays active".to_owned());
-                    notices.push(DebugNotice::ExpiryNotified);
-                    State::Active
-                }
-                ExpirationBehavior::Terminate => {
-                    set_ready(&mut status, false, "Expired", "Debug session expired", now);
-                    status.message = Some("Session expired".to_owned());
-                    notices.push(DebugNotice::Expired);
-                    State::Expired
-                }
-            }
-        }
+        DebugSessionEvent::Activate => activate(&mut s)?,
+        DebugSessionEvent::ApprovalTimeout => approval_timeout(&mut s)?,
+        DebugSessionEvent::Expire => expire(&mut s)?,
         DebugSessionEvent::Terminate { by } => {
             let message = format!("Terminated by {by}");
-            set_ready(&mut status, false, "Terminated", &message, now);
-            status.message = Some(message);
-            notices.push(DebugNotice::Terminated);
-            State::Terminated
+            s.end(
+                State::Terminated,
+                "Terminated",
+                message,
+                DebugNotice::Terminated,
+            )
         }
-        DebugSessionEvent::Fail { message } => {
-            set_ready(&mut status, false, "Failed", message, now);
-            status.message = Some(message.clone());
-            notices.push(DebugNotice::Failed);
-            State::Failed
-        }
+        DebugSessionEvent::Fail { message } => s.end(
+            State::Failed,
+            "Failed",
+            message.clone(),
+            DebugNotice::Failed,
+        ),
         DebugSessionEvent::Renew { extend_by } => {
             if from != State::Active {
-                return Err(wrong(&event));
+                return Err(s.wrong());
             }
-            renew(session, &mut status, *extend_by, now)?;
-            notices.push(DebugNotice::Renewed);
+            renew(session, &mut s.status, *extend_by, now)?;
+            s.notices.push(DebugNotice::Renewed);
             State::Active
         }
     };
-    status.state = Some(to);
+    s.status.state = Some(to);
     Ok(DebugTransition {
         from,
         to,
-        status,
-        notices,
+        status: s.status,
+        notices: s.notices,
+    })
+}
+
+/// The working state of one debug-session transition.
+struct DebugStep<'a> {
+    session: &'a DebugSession,
+    timers: &'a DebugTimers,
+    now: Timestamp,
+    from: State,
+    event: &'static str,
+    status: DebugSessionStatus,
+    notices: Vec<DebugNotice>,
+}
+
+impl DebugStep<'_> {
+    fn wrong(&self) -> DebugTransitionError {
+        DebugTransitionError::WrongState {
+            event: self.event,
+            state: self.from,
+        }
+    }
+
+    /// Ends the session in `to`: not ready, with `message` for the user.
+    fn end(&mut self, to: State, reason: &str, message: String, notice: DebugNotice) -> State {
+        set_ready(&mut self.status, false, reason, &message, self.now);
+        self.status.message = Some(message);
+        self.notices.push(notice);
+        to
+    }
+}
+
+fn require_approval(s: &mut DebugStep<'_>) -> Result<State, DebugTransitionError> {
+    if s.from != State::Pending {
+        return Err(s.wrong());
+    }
+    s.status
+        .approval
+        .get_or_insert_with(Default::default)
+        .required = Some(true);
+    set_approved(
+        &mut s.status,
+        false,
+        "PendingApproval",
+        "Waiting for approval",
+        s.now,
+    );
+    s.notices.push(DebugNotice::ApprovalRequested);
+    Ok(State::PendingApproval)
+}
+
+fn approve(
+    s: &mut DebugStep<'_>,
+    approver: &str,
+    reason: Option<&str>,
+) -> Result<State, DebugTransitionError> {
+    if s.from != State::PendingApproval {
+        return Err(s.wrong());
+    }
+    let approval = s.status.approval.get_or_insert_with(Default::default);
+    require_undecided(s.session, approval, s.timers, s.now)?;
+    approval.approved_by = Some(approver.to_owned());
+    approval.approved_at = Some(Time(s.now));
+    if let Some(r) = reason.filter(|r| !r.trim().is_empty()) {
+        approval.reason = Some(r.to_owned());
+    }
+    set_approved(
+        &mut s.status,
+        true,
+        "Approved",
+        &format!("Approved by {approver}"),
+        s.now,
+    );
+    s.notices.push(DebugNotice::Approved);
+    Ok(State::PendingApproval)
+}
+
+fn reject(
+    s: &mut DebugStep<'_>,
+    rejector: &str,
+    reason: Option<&str>,
+) -> Result<State, DebugTransitionError> {
+    if s.from != State::PendingApproval {
+        return Err(s.wrong());
+    }
+    let approval = s.status.approval.get_or_insert_with(Default::default);
+    require_undecided(s.session, approval, s.timers, s.now)?;
+    approval.rejected_by = Some(rejector.to_owned());
+    approval.rejected_at = Some(Time(s.now));
+    if let Some(r) = reason.filter(|r| !r.trim().is_empty()) {
+        approval.reason = Some(r.to_owned());
+    }
+    let message = format!("Rejected by {rejector}");
+    set_approved(&mut s.status, false, "Rejected", &message, s.now);
+    set_ready(&mut s.status, false, "Rejected", &message, s.now);
+    s.status.message = Some(message);
+    s.notices.push(DebugNotice::Rejected);
+    Ok(State::Terminated)
+}
+
+fn activate(s: &mut DebugStep<'_>) -> Result<State, DebugTransitionError> {
+    let approval = s.status.approval.as_ref();
+    let approved = approval.is_some_and(|a| a.approved_at.is_some());
+    match s.from {
+        State::Pending if approval.and_then(|a| a.required) == Some(true) && !approved => {
+            return Err(DebugTransitionError::AwaitingApproval);
+        }
+        State::Pending => {}
+        State::PendingApproval if approved => {}
+        State::PendingApproval => return Err(DebugTransitionError::AwaitingApproval),
+        _ => return Err(s.wrong()),
+    }
+    let lifetime = session_duration(
+        s.session.spec.requested_duration.as_deref(),
+        constraints(s.session),
+    );
+    s.status.starts_at = Some(Time(s.now));
+    s.status.expires_at = Some(Time(after(lifetime, s.now)?));
+    set_ready(
+        &mut s.status,
+        true,
+        "Active",
+        "Debug session is active",
+        s.now,
+    );
+    s.status.message = None;
+    s.notices.push(DebugNotice::Activated);
+    Ok(State::Active)
+}
+
+fn approval_timeout(s: &mut DebugStep<'_>) -> Result<State, DebugTransitionError> {
+    if s.from != State::PendingApproval {
+        return Err(s.wrong());
+    }
+    if s.status
+        .approval
+        .as_ref()
+        .is_some_and(|a| a.approved_at.is_some())
+    {
+        // Approved in time; activation is pending, not a timeout.
+        return Err(DebugTransitionError::AlreadyDecided);
+    }
+    let deadline = approval_deadline(s.session, s.timers).ok_or(
+        DebugTransitionError::MissingTimestamp {
+            field: "metadata.creationTimestamp",
+        },
+    )??;
+    if s.now < deadline {
+        return Err(DebugTransitionError::NotDue {
+            event: "approval timeout",
+            due: deadline,
+        });
+    }
+    let message = format!("Approval timed out after {}", s.timers.approval_timeout);
+    Ok(s.end(
+        State::Failed,
+        "ApprovalTimeout",
+        message,
+        DebugNotice::ApprovalTimedOut,
+    ))
+}
+
+fn expire(s: &mut DebugStep<'_>) -> Result<State, DebugTransitionError> {
+    if s.from != State::Active {
+        return Err(s.wrong());
+    }
+    let Some(Time(expires)) = s.status.expires_at else {
+        return Err(DebugTransitionError::MissingTimestamp { field: "expiresAt" });
+    };
+    if s.now < expires {
+        return Err(DebugTransitionError::NotDue {
+            event: "expire",
+            due: expires,
+        });
+    }
+    Ok(match expiration_behavior(s.session) {
+        ExpirationBehavior::NotifyOnly => {
+            // The reference clears expiresAt so the session stays usable
+            // and the expiry is reported once.
+            s.status.expires_at = None;
+            s.status.message = Some("Session reached its expiry time; the template only notifies, the session stays active".to_owned());
+            s.notices.push(DebugNotice::ExpiryNotified);
+            State::Active
+        }
+        ExpirationBehavior::Terminate => {
+            set_ready(
+                &mut s.status,
+                false,
+                "Expired",
+                "Debug session expired",
+                s.now,
+            );
+            s.status.message = Some("Session expired".to_owned());
+            s.notices.push(DebugNotice::Expired);
+            State::Expired
+        }
     })
 }
 
