@@ -1,7 +1,10 @@
 //! ClusterConfig.
 
 use breakglass_api::ClusterConfig;
-use breakglass_api::cluster_config::{ClusterAuthType, OidcFallbackPolicy, TokenExchangeConfig};
+use breakglass_api::cluster_config::{
+    ClusterAuthType, ClusterConfigSpec, OidcAuthConfig, OidcFallbackPolicy,
+    OidcFromIdentityProviderConfig, TokenExchangeConfig,
+};
 use breakglass_api::common::SecretKeyReference;
 
 use super::error::{FieldError, Warning};
@@ -104,25 +107,8 @@ fn oidc_common(errs: &mut Errors, p: &Path, o: &OidcFields<'_>) {
     }
 }
 
-/// Validates a ClusterConfig: exactly one way to reach the cluster, an `authType` that
-/// agrees with it, HTTPS endpoints, the OIDC mode rules (client secret, token exchange,
-/// refresh token and fallback), secret references, rate limits and list hygiene.
-pub fn validate_cluster_config(c: &ClusterConfig) -> Vec<FieldError> {
-    let mut errs = Errors::new();
-    let p = Path::new("spec");
-    let spec = &c.spec;
-    for (name, v) in [
-        ("clusterID", &spec.cluster_id),
-        ("tenant", &spec.tenant),
-        ("environment", &spec.environment),
-        ("site", &spec.site),
-        ("location", &spec.location),
-    ] {
-        if let Some(v) = v {
-            rules::max_len(&mut errs, &p.child(name), v, 253);
-        }
-    }
-
+/// Exactly one way to reach the cluster, and an `authType` that agrees with it.
+fn connection_mode(errs: &mut Errors, p: &Path, spec: &ClusterConfigSpec) {
     let blocks = [
         ("kubeconfigSecretRef", spec.kubeconfig_secret_ref.is_some()),
         ("oidcAuth", spec.oidc_auth.is_some()),
@@ -134,7 +120,7 @@ pub fn validate_cluster_config(c: &ClusterConfig) -> Vec<FieldError> {
     let set: Vec<&str> = blocks.iter().filter(|(_, s)| *s).map(|(n, _)| *n).collect();
     match set.as_slice() {
         [] => errs.push(FieldError::required(
-            &p,
+            p,
             "exactly one of kubeconfigSecretRef, oidcAuth or oidcFromIdentityProvider is required",
         )),
         [_] => {}
@@ -160,64 +146,95 @@ pub fn validate_cluster_config(c: &ClusterConfig) -> Vec<FieldError> {
             ));
         }
     }
+}
 
+/// `spec.oidcAuth`: issuer, client and how tokens are obtained.
+fn oidc_auth(errs: &mut Errors, p: &Path, o: &OidcAuthConfig) {
+    let op = p.child("oidcAuth");
+    if rules::required_str(errs, &op.child("issuerURL"), &o.issuer_url) {
+        rules::https_url(errs, &op.child("issuerURL"), &o.issuer_url);
+    }
+    rules::required_str(errs, &op.child("clientID"), &o.client_id);
+    let refresh = o.refresh_token_secret_ref.is_some();
+    if o.client_secret_ref.is_none()
+        && !refresh
+        && !token_exchange_enabled(o.token_exchange.as_ref())
+    {
+        errs.push(FieldError::required(
+            op.child("clientSecretRef"),
+            "required unless refreshTokenSecretRef or token exchange is used",
+        ));
+    }
+    oidc_common(
+        errs,
+        &op,
+        &OidcFields {
+            client_secret_ref: o.client_secret_ref.as_ref(),
+            refresh_token_secret_ref: o.refresh_token_secret_ref.as_ref(),
+            rotated_refresh_token_key: o.rotated_refresh_token_key.as_deref(),
+            token_exchange: o.token_exchange.as_ref(),
+            fallback_policy: o.fallback_policy,
+            server: &o.server,
+            ca_secret_ref: o.ca_secret_ref.as_ref(),
+        },
+    );
+}
+
+/// `spec.oidcFromIdentityProvider`: the provider and how tokens are obtained.
+fn oidc_from_identity_provider(errs: &mut Errors, p: &Path, o: &OidcFromIdentityProviderConfig) {
+    let op = p.child("oidcFromIdentityProvider");
+    rules::required_str(errs, &op.child("name"), &o.name);
+    if o.client_secret_ref.is_some() && o.refresh_token_secret_ref.is_some() {
+        errs.push(FieldError::forbidden(
+            op.child("refreshTokenSecretRef"),
+            "clientSecretRef and refreshTokenSecretRef are mutually exclusive",
+        ));
+    }
+    oidc_common(
+        errs,
+        &op,
+        &OidcFields {
+            client_secret_ref: o.client_secret_ref.as_ref(),
+            refresh_token_secret_ref: o.refresh_token_secret_ref.as_ref(),
+            rotated_refresh_token_key: o.rotated_refresh_token_key.as_deref(),
+            token_exchange: o.token_exchange.as_ref(),
+            fallback_policy: o.fallback_policy,
+            server: &o.server,
+            ca_secret_ref: o.ca_secret_ref.as_ref(),
+        },
+    );
+}
+
+/// Validates a ClusterConfig: exactly one way to reach the cluster, an `authType` that
+/// agrees with it, HTTPS endpoints, the OIDC mode rules (client secret, token exchange,
+/// refresh token and fallback), secret references, rate limits and list hygiene.
+pub fn validate_cluster_config(c: &ClusterConfig) -> Vec<FieldError> {
+    let mut errs = Errors::new();
+    let p = Path::new("spec");
+    let spec = &c.spec;
+    for (name, v) in [
+        ("clusterID", &spec.cluster_id),
+        ("tenant", &spec.tenant),
+        ("environment", &spec.environment),
+        ("site", &spec.site),
+        ("location", &spec.location),
+    ] {
+        if let Some(v) = v {
+            rules::max_len(&mut errs, &p.child(name), v, 253);
+        }
+    }
+
+    connection_mode(&mut errs, &p, spec);
     opt_secret(
         &mut errs,
         &p.child("kubeconfigSecretRef"),
         spec.kubeconfig_secret_ref.as_ref(),
     );
     if let Some(o) = &spec.oidc_auth {
-        let op = p.child("oidcAuth");
-        if rules::required_str(&mut errs, &op.child("issuerURL"), &o.issuer_url) {
-            rules::https_url(&mut errs, &op.child("issuerURL"), &o.issuer_url);
-        }
-        rules::required_str(&mut errs, &op.child("clientID"), &o.client_id);
-        let refresh = o.refresh_token_secret_ref.is_some();
-        if o.client_secret_ref.is_none()
-            && !refresh
-            && !token_exchange_enabled(o.token_exchange.as_ref())
-        {
-            errs.push(FieldError::required(
-                op.child("clientSecretRef"),
-                "required unless refreshTokenSecretRef or token exchange is used",
-            ));
-        }
-        oidc_common(
-            &mut errs,
-            &op,
-            &OidcFields {
-                client_secret_ref: o.client_secret_ref.as_ref(),
-                refresh_token_secret_ref: o.refresh_token_secret_ref.as_ref(),
-                rotated_refresh_token_key: o.rotated_refresh_token_key.as_deref(),
-                token_exchange: o.token_exchange.as_ref(),
-                fallback_policy: o.fallback_policy,
-                server: &o.server,
-                ca_secret_ref: o.ca_secret_ref.as_ref(),
-            },
-        );
+        oidc_auth(&mut errs, &p, o);
     }
     if let Some(o) = &spec.oidc_from_identity_provider {
-        let op = p.child("oidcFromIdentityProvider");
-        rules::required_str(&mut errs, &op.child("name"), &o.name);
-        if o.client_secret_ref.is_some() && o.refresh_token_secret_ref.is_some() {
-            errs.push(FieldError::forbidden(
-                op.child("refreshTokenSecretRef"),
-                "clientSecretRef and refreshTokenSecretRef are mutually exclusive",
-            ));
-        }
-        oidc_common(
-            &mut errs,
-            &op,
-            &OidcFields {
-                client_secret_ref: o.client_secret_ref.as_ref(),
-                refresh_token_secret_ref: o.refresh_token_secret_ref.as_ref(),
-                rotated_refresh_token_key: o.rotated_refresh_token_key.as_deref(),
-                token_exchange: o.token_exchange.as_ref(),
-                fallback_policy: o.fallback_policy,
-                server: &o.server,
-                ca_secret_ref: o.ca_secret_ref.as_ref(),
-            },
-        );
+        oidc_from_identity_provider(&mut errs, &p, o);
     }
 
     for (name, v) in [("qps", spec.qps), ("burst", spec.burst)] {

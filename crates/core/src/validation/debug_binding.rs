@@ -1,6 +1,7 @@
 //! DebugSessionClusterBinding.
 
 use breakglass_api::DebugSessionClusterBinding;
+use breakglass_api::debug_session_cluster_binding::DebugSessionClusterBindingSpec;
 
 use super::debug_shared::{self as shared, ConstraintFields, NamespaceConstraintFields};
 use super::error::{FieldError, Warning};
@@ -8,16 +9,11 @@ use super::path::Path;
 use super::rules::{self, Errors, ListRules};
 use super::selectors;
 
-/// Validates a DebugSessionClusterBinding: exactly one of templateRef and
-/// templateSelector, a cluster target (clusters and/or clusterSelector), a time window
-/// whose start precedes its end, and every override block.
-pub fn validate_debug_session_cluster_binding(b: &DebugSessionClusterBinding) -> Vec<FieldError> {
-    let mut errs = Errors::new();
-    let p = Path::new("spec");
-    let spec = &b.spec;
+/// What the binding applies to: one template reference or selector, and clusters.
+fn targets(errs: &mut Errors, p: &Path, spec: &DebugSessionClusterBindingSpec) {
     match (&spec.template_ref, &spec.template_selector) {
         (Some(_), Some(_)) => errs.push(FieldError::forbidden(
-            &p,
+            p,
             "templateRef and templateSelector are mutually exclusive",
         )),
         (None, None) => errs.push(FieldError::required(
@@ -27,12 +23,12 @@ pub fn validate_debug_session_cluster_binding(b: &DebugSessionClusterBinding) ->
         _ => {}
     }
     if let Some(r) = &spec.template_ref
-        && rules::required_str(&mut errs, &p.child("templateRef").child("name"), &r.name)
+        && rules::required_str(errs, &p.child("templateRef").child("name"), &r.name)
     {
-        rules::dns1123_subdomain(&mut errs, &p.child("templateRef").child("name"), &r.name);
+        rules::dns1123_subdomain(errs, &p.child("templateRef").child("name"), &r.name);
     }
     if let Some(sel) = &spec.template_selector {
-        selectors::label_selector(&mut errs, &p.child("templateSelector"), sel);
+        selectors::label_selector(errs, &p.child("templateSelector"), sel);
     }
     let has_clusters = spec.clusters.as_ref().is_some_and(|c| !c.is_empty());
     if !has_clusters && spec.cluster_selector.is_none() {
@@ -43,7 +39,7 @@ pub fn validate_debug_session_cluster_binding(b: &DebugSessionClusterBinding) ->
     }
     if let Some(clusters) = &spec.clusters {
         rules::string_list(
-            &mut errs,
+            errs,
             &p.child("clusters"),
             clusters,
             ListRules::unique(),
@@ -51,23 +47,27 @@ pub fn validate_debug_session_cluster_binding(b: &DebugSessionClusterBinding) ->
         );
     }
     if let Some(sel) = &spec.cluster_selector {
-        selectors::label_selector(&mut errs, &p.child("clusterSelector"), sel);
+        selectors::label_selector(errs, &p.child("clusterSelector"), sel);
     }
+}
+
+/// The blocks a binding overrides on its templates.
+fn overrides(errs: &mut Errors, p: &Path, spec: &DebugSessionClusterBindingSpec) {
     if let Some(a) = &spec.allowed {
-        shared::allowed(&mut errs, &p.child("allowed"), a);
+        shared::allowed(errs, &p.child("allowed"), a);
     }
     if let Some(a) = &spec.approvers {
-        shared::approvers(&mut errs, &p.child("approvers"), a);
+        shared::approvers(errs, &p.child("approvers"), a);
     }
     if let Some(sc) = &spec.scheduling_constraints {
-        shared::scheduling_constraints(&mut errs, &p.child("schedulingConstraints"), sc);
+        shared::scheduling_constraints(errs, &p.child("schedulingConstraints"), sc);
     }
     if let Some(so) = &spec.scheduling_options {
-        shared::scheduling_options(&mut errs, &p.child("schedulingOptions"), so);
+        shared::scheduling_options(errs, &p.child("schedulingOptions"), so);
     }
     if let Some(c) = &spec.constraints {
         shared::constraints(
-            &mut errs,
+            errs,
             &p.child("constraints"),
             &ConstraintFields {
                 max_duration: c.max_duration.as_deref(),
@@ -80,7 +80,7 @@ pub fn validate_debug_session_cluster_binding(b: &DebugSessionClusterBinding) ->
     }
     if let Some(nc) = &spec.namespace_constraints {
         shared::namespace_constraints(
-            &mut errs,
+            errs,
             &p.child("namespaceConstraints"),
             &NamespaceConstraintFields {
                 allowed: nc.allowed_namespaces.as_ref(),
@@ -91,27 +91,38 @@ pub fn validate_debug_session_cluster_binding(b: &DebugSessionClusterBinding) ->
         );
     }
     if let Some(imp) = &spec.impersonation {
-        shared::impersonation(&mut errs, &p.child("impersonation"), imp);
+        shared::impersonation(errs, &p.child("impersonation"), imp);
     }
     shared::categories(
-        &mut errs,
+        errs,
         &p.child("requiredAuxiliaryResourceCategories"),
         spec.required_auxiliary_resource_categories.as_ref(),
     );
     shared::category_map(
-        &mut errs,
+        errs,
         &p.child("auxiliaryResourceOverrides"),
         spec.auxiliary_resource_overrides.as_ref(),
     );
     if let Some(n) = &spec.notification {
-        shared::notification(&mut errs, &p.child("notification"), n);
+        shared::notification(errs, &p.child("notification"), n);
     }
     if let Some(r) = &spec.request_reason {
-        shared::request_reason(&mut errs, &p.child("requestReason"), r);
+        shared::request_reason(errs, &p.child("requestReason"), r);
     }
     if let Some(r) = &spec.approval_reason {
-        shared::approval_reason(&mut errs, &p.child("approvalReason"), r);
+        shared::approval_reason(errs, &p.child("approvalReason"), r);
     }
+}
+
+/// Validates a DebugSessionClusterBinding: exactly one of templateRef and
+/// templateSelector, a cluster target (clusters and/or clusterSelector), a time window
+/// whose start precedes its end, and every override block.
+pub fn validate_debug_session_cluster_binding(b: &DebugSessionClusterBinding) -> Vec<FieldError> {
+    let mut errs = Errors::new();
+    let p = Path::new("spec");
+    let spec = &b.spec;
+    targets(&mut errs, &p, spec);
+    overrides(&mut errs, &p, spec);
     if let Some(labels) = &spec.labels {
         rules::label_map(&mut errs, &p.child("labels"), labels);
     }

@@ -85,30 +85,24 @@ pub(crate) fn debug_pod_template_warnings(_: &DebugPodTemplate) -> Vec<Warning> 
     Vec::new()
 }
 
-/// Validates a DebugSessionTemplate: mode-specific requirements (a pod template source
-/// for workload and hybrid, `kubectlDebug` for kubectl-debug and hybrid), exclusive pod
-/// template sources, and every nested block.
-pub fn validate_debug_session_template(t: &DebugSessionTemplate) -> Vec<FieldError> {
-    let mut errs = Errors::new();
-    let p = Path::new("spec");
-    let spec = &t.spec;
-    mode_requirements(&mut errs, &p, spec);
+/// The pod template source, replicas, pod overrides, scheduling and kubectl-debug.
+fn workload(errs: &mut Errors, p: &Path, spec: &DebugSessionTemplateSpec) {
     if let Some(r) = &spec.pod_template_ref
-        && rules::required_str(&mut errs, &p.child("podTemplateRef").child("name"), &r.name)
+        && rules::required_str(errs, &p.child("podTemplateRef").child("name"), &r.name)
     {
-        rules::dns1123_subdomain(&mut errs, &p.child("podTemplateRef").child("name"), &r.name);
+        rules::dns1123_subdomain(errs, &p.child("podTemplateRef").child("name"), &r.name);
     }
     if let Some(s) = &spec.pod_template_string {
-        shared::template_source(&mut errs, &p.child("podTemplateString"), s);
+        shared::template_source(errs, &p.child("podTemplateString"), s);
     }
     if let Some(s) = &spec.pod_overrides_template {
-        shared::template_source(&mut errs, &p.child("podOverridesTemplate"), s);
+        shared::template_source(errs, &p.child("podOverridesTemplate"), s);
     }
     if let Some(vars) = &spec.extra_deploy_variables {
-        shared::extra_deploy_variables(&mut errs, &p.child("extraDeployVariables"), vars);
+        shared::extra_deploy_variables(errs, &p.child("extraDeployVariables"), vars);
     }
     if let Some(n) = spec.replicas {
-        rules::int_range(&mut errs, &p.child("replicas"), n.into(), 1, None);
+        rules::int_range(errs, &p.child("replicas"), n.into(), 1, None);
     }
     if let Some(overrides) = spec.pod_overrides.as_ref().and_then(|o| o.spec.as_ref()) {
         let mut names = HashSet::new();
@@ -119,20 +113,94 @@ pub fn validate_debug_session_template(t: &DebugSessionTemplate) -> Vec<FieldErr
                 .child("containers")
                 .index(i)
                 .child("name");
-            if rules::required_str(&mut errs, &np, &c.name) && !names.insert(c.name.as_str()) {
+            if rules::required_str(errs, &np, &c.name) && !names.insert(c.name.as_str()) {
                 errs.push(FieldError::duplicate(&np, &c.name));
             }
         }
     }
     if let Some(sc) = &spec.scheduling_constraints {
-        shared::scheduling_constraints(&mut errs, &p.child("schedulingConstraints"), sc);
+        shared::scheduling_constraints(errs, &p.child("schedulingConstraints"), sc);
     }
     if let Some(so) = &spec.scheduling_options {
-        shared::scheduling_options(&mut errs, &p.child("schedulingOptions"), so);
+        shared::scheduling_options(errs, &p.child("schedulingOptions"), so);
     }
     if let Some(kd) = &spec.kubectl_debug {
-        kubectl_debug(&mut errs, &p.child("kubectlDebug"), kd);
+        kubectl_debug(errs, &p.child("kubectlDebug"), kd);
     }
+}
+
+/// Audit destinations and auxiliary resources with their categories.
+fn audit_and_auxiliary(errs: &mut Errors, p: &Path, spec: &DebugSessionTemplateSpec) {
+    if let Some(audit) = &spec.audit {
+        let ap = p.child("audit");
+        shared::debug_duration(
+            errs,
+            &ap.child("recordingRetention"),
+            audit.recording_retention.as_deref(),
+        );
+        for (i, d) in audit.destinations.iter().flatten().enumerate() {
+            if let Some(url) = &d.url {
+                rules::url(
+                    errs,
+                    &ap.child("destinations").index(i).child("url"),
+                    url,
+                    &["http", "https"],
+                );
+            }
+        }
+    }
+    if let Some(aux) = &spec.auxiliary_resources {
+        shared::auxiliary_resources(errs, &p.child("auxiliaryResources"), aux);
+    }
+    shared::category_map(
+        errs,
+        &p.child("auxiliaryResourceDefaults"),
+        spec.auxiliary_resource_defaults.as_ref(),
+    );
+    shared::categories(
+        errs,
+        &p.child("requiredAuxiliaryResourceCategories"),
+        spec.required_auxiliary_resource_categories.as_ref(),
+    );
+}
+
+/// Resource quota and disruption budget of the debug workload.
+fn quota_and_disruption(errs: &mut Errors, p: &Path, spec: &DebugSessionTemplateSpec) {
+    if let Some(q) = &spec.resource_quota {
+        let qp = p.child("resourceQuota");
+        for (name, v) in [
+            ("maxCPU", &q.max_cpu),
+            ("maxMemory", &q.max_memory),
+            ("maxStorage", &q.max_storage),
+        ] {
+            if let Some(v) = v {
+                rules::quantity(errs, &qp.child(name), v);
+            }
+        }
+        if let Some(n) = q.max_pods {
+            rules::int_range(errs, &qp.child("maxPods"), n.into(), 0, None);
+        }
+    }
+    if let Some(pdb) = &spec.pod_disruption_budget
+        && pdb.min_available.is_some()
+        && pdb.max_unavailable.is_some()
+    {
+        errs.push(FieldError::forbidden(
+            p.child("podDisruptionBudget"),
+            "only one of minAvailable and maxUnavailable may be set",
+        ));
+    }
+}
+
+/// Validates a DebugSessionTemplate: mode-specific requirements (a pod template source
+/// for workload and hybrid, `kubectlDebug` for kubectl-debug and hybrid), exclusive pod
+/// template sources, and every nested block.
+pub fn validate_debug_session_template(t: &DebugSessionTemplate) -> Vec<FieldError> {
+    let mut errs = Errors::new();
+    let p = Path::new("spec");
+    let spec = &t.spec;
+    mode_requirements(&mut errs, &p, spec);
+    workload(&mut errs, &p, spec);
     if let Some(a) = &spec.allowed {
         shared::allowed(&mut errs, &p.child("allowed"), a);
     }
@@ -171,37 +239,7 @@ pub fn validate_debug_session_template(t: &DebugSessionTemplate) -> Vec<FieldErr
             None,
         );
     }
-    if let Some(audit) = &spec.audit {
-        let ap = p.child("audit");
-        shared::debug_duration(
-            &mut errs,
-            &ap.child("recordingRetention"),
-            audit.recording_retention.as_deref(),
-        );
-        for (i, d) in audit.destinations.iter().flatten().enumerate() {
-            if let Some(url) = &d.url {
-                rules::url(
-                    &mut errs,
-                    &ap.child("destinations").index(i).child("url"),
-                    url,
-                    &["http", "https"],
-                );
-            }
-        }
-    }
-    if let Some(aux) = &spec.auxiliary_resources {
-        shared::auxiliary_resources(&mut errs, &p.child("auxiliaryResources"), aux);
-    }
-    shared::category_map(
-        &mut errs,
-        &p.child("auxiliaryResourceDefaults"),
-        spec.auxiliary_resource_defaults.as_ref(),
-    );
-    shared::categories(
-        &mut errs,
-        &p.child("requiredAuxiliaryResourceCategories"),
-        spec.required_auxiliary_resource_categories.as_ref(),
-    );
+    audit_and_auxiliary(&mut errs, &p, spec);
     if let Some(n) = &spec.notification {
         shared::notification(&mut errs, &p.child("notification"), n);
     }
@@ -211,30 +249,7 @@ pub fn validate_debug_session_template(t: &DebugSessionTemplate) -> Vec<FieldErr
     if let Some(r) = &spec.approval_reason {
         shared::approval_reason(&mut errs, &p.child("approvalReason"), r);
     }
-    if let Some(q) = &spec.resource_quota {
-        let qp = p.child("resourceQuota");
-        for (name, v) in [
-            ("maxCPU", &q.max_cpu),
-            ("maxMemory", &q.max_memory),
-            ("maxStorage", &q.max_storage),
-        ] {
-            if let Some(v) = v {
-                rules::quantity(&mut errs, &qp.child(name), v);
-            }
-        }
-        if let Some(n) = q.max_pods {
-            rules::int_range(&mut errs, &qp.child("maxPods"), n.into(), 0, None);
-        }
-    }
-    if let Some(pdb) = &spec.pod_disruption_budget
-        && pdb.min_available.is_some()
-        && pdb.max_unavailable.is_some()
-    {
-        errs.push(FieldError::forbidden(
-            p.child("podDisruptionBudget"),
-            "only one of minAvailable and maxUnavailable may be set",
-        ));
-    }
+    quota_and_disruption(&mut errs, &p, spec);
     if let Some(labels) = &spec.labels {
         rules::label_map(&mut errs, &p.child("labels"), labels);
     }
