@@ -9,6 +9,8 @@
 //! give the same defaults to code that reads objects the apiserver has not seen. Durations
 //! are Go duration strings; parsing them is left to the consumers.
 
+// Scenario tests may be long; the length limit is for the code they test.
+#![cfg_attr(test, allow(clippy::too_many_lines))]
 // `#[kube(printcolumn(..), selectable = ..)]` repeats keys by design.
 #![allow(clippy::duplicated_attributes)]
 

@@ -1,5 +1,8 @@
 //! `bgctl`, the breakglass command-line client.
 
+// Scenario tests may be long; the length limit is for the code they test.
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

@@ -1,6 +1,11 @@
 //! `bgctl` run as a process: exit codes and output of `bgctl validate`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -20,6 +20,9 @@
 //!
 //! See `docs/testenv.md` for what runs where.
 
+// Scenario tests may be long; the length limit is for the code they test.
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 mod env;
 mod error;
 pub mod harness;

@@ -1,7 +1,12 @@
 //! Validation tests: spec examples, samples, one table per kind, update rules and
 //! robustness. One test binary, modules per subject.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 mod support;
 

@@ -1,7 +1,12 @@
 //! End-to-end scenarios of the hub server against testenv: real apiservers, real Dex
 //! tokens, real server processes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 mod support;
 

@@ -414,77 +414,15 @@ fn go_command(c: &Component, go_args: &[&str]) -> Command {
     cmd
 }
 
-fn build_one(
+/// Runs `go build -v`, reporting every 30 s how many packages are compiled; returns the
+/// exit status and the lines that were not package names (compiler messages).
+fn go_build_with_progress(
     c: &Component,
-    v: &Versions,
-    go: &GoEnv,
-    dir: &Path,
-    n: usize,
-    total: usize,
-) -> anyhow::Result<()> {
-    let version = v.get(c.version_key)?;
-    println!(
-        "testenv: [{n}/{total}] {} {version}: {}",
-        c.name,
-        c.binaries.join(", ")
-    );
-    let started = Instant::now();
-
-    // Download modules first so that a missing proxy fails fast and clearly.
-    println!("testenv:       {} … downloading modules", c.name);
-    let out = go_command(c, &["mod", "download"])
-        .output()
-        .context("running `go mod download`")?;
-    if !out.status.success() {
-        bail!(
-            "`go mod download` in testenv/go/{} failed:\n{}",
-            c.module_dir,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    println!(
-        "testenv:       {} … modules ready after {}, compiling",
-        c.name,
-        fmt_duration(started.elapsed())
-    );
-
-    // Count the packages involved, to report how far the build is.
-    let mut list_args = vec!["list", "-deps"];
-    if !c.tags.is_empty() {
-        list_args.extend(["-tags", c.tags]);
-    }
-    list_args.extend(c.packages.iter().copied());
-    let total_pkgs = go_command(c, &list_args)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().count())
-        .unwrap_or(0);
-
-    let parent = dir
-        .parent()
-        .context("cache directory has no parent")?
-        .to_path_buf();
-    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-    let tmp = parent.join(format!(".tmp-{}-{}", c.name, std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp)?;
-
-    let ld = ldflags(c, v)?;
-    // `-o dir/` names a binary after its package path, which is `server` for
-    // etcd's `.../server/v3`: name single binaries explicitly.
-    let out_dir = match c.binaries {
-        [one] if c.packages.len() == 1 => tmp.join(one).display().to_string(),
-        _ => format!("{}/", tmp.display()),
-    };
-    let mut args = vec!["build", "-v", "-trimpath", "-ldflags", ld.as_str()];
-    if !c.tags.is_empty() {
-        args.extend(["-tags", c.tags]);
-    }
-    args.extend(["-o", out_dir.as_str()]);
-    args.extend(c.packages.iter().copied());
-    let mut child = go_command(c, &args)
+    args: &[&str],
+    started: Instant,
+    total_pkgs: usize,
+) -> anyhow::Result<(std::process::ExitStatus, Vec<String>)> {
+    let mut child = go_command(c, args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -529,6 +467,86 @@ fn build_one(
         }
     };
     let messages = reader.join().unwrap_or_default();
+    Ok((status, messages))
+}
+
+/// `go mod download` of a component's module, failing with Go's message.
+fn download_modules(c: &Component) -> anyhow::Result<()> {
+    println!("testenv:       {} … downloading modules", c.name);
+    let out = go_command(c, &["mod", "download"])
+        .output()
+        .context("running `go mod download`")?;
+    if !out.status.success() {
+        bail!(
+            "`go mod download` in testenv/go/{} failed:\n{}",
+            c.module_dir,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    Ok(())
+}
+
+fn build_one(
+    c: &Component,
+    v: &Versions,
+    go: &GoEnv,
+    dir: &Path,
+    n: usize,
+    total: usize,
+) -> anyhow::Result<()> {
+    let version = v.get(c.version_key)?;
+    println!(
+        "testenv: [{n}/{total}] {} {version}: {}",
+        c.name,
+        c.binaries.join(", ")
+    );
+    let started = Instant::now();
+
+    // Download modules first so that a missing proxy fails fast and clearly.
+    download_modules(c)?;
+    println!(
+        "testenv:       {} … modules ready after {}, compiling",
+        c.name,
+        fmt_duration(started.elapsed())
+    );
+
+    // Count the packages involved, to report how far the build is.
+    let mut list_args = vec!["list", "-deps"];
+    if !c.tags.is_empty() {
+        list_args.extend(["-tags", c.tags]);
+    }
+    list_args.extend(c.packages.iter().copied());
+    let total_pkgs = go_command(c, &list_args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().count())
+        .unwrap_or(0);
+
+    let parent = dir
+        .parent()
+        .context("cache directory has no parent")?
+        .to_path_buf();
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    let tmp = parent.join(format!(".tmp-{}-{}", c.name, std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp)?;
+
+    let ld = ldflags(c, v)?;
+    // `-o dir/` names a binary after its package path, which is `server` for
+    // etcd's `.../server/v3`: name single binaries explicitly.
+    let out_dir = match c.binaries {
+        [one] if c.packages.len() == 1 => tmp.join(one).display().to_string(),
+        _ => format!("{}/", tmp.display()),
+    };
+    let mut args = vec!["build", "-v", "-trimpath", "-ldflags", ld.as_str()];
+    if !c.tags.is_empty() {
+        args.extend(["-tags", c.tags]);
+    }
+    args.extend(["-o", out_dir.as_str()]);
+    args.extend(c.packages.iter().copied());
+    let (status, messages) = go_build_with_progress(c, &args, started, total_pkgs)?;
     if !status.success() {
         let _ = std::fs::remove_dir_all(&tmp);
         bail!(

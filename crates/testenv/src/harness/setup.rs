@@ -289,14 +289,12 @@ pub fn cluster_config_crd() -> String {
     format!("clusterconfigs.{CRD_GROUP}")
 }
 
-/// Creates the namespace, kubeconfig Secrets and (if the CRD is installed) the
-/// ClusterConfigs of the targets on the hub. Returns warnings.
-pub async fn setup_hub(
+/// The system namespace and one kubeconfig Secret per target.
+async fn namespace_and_secrets(
     layout: &Layout,
     client: &kube::Client,
     targets: &[&str],
-) -> anyhow::Result<Vec<String>> {
-    let mut warnings = Vec::new();
+) -> anyhow::Result<()> {
     let ns_api: Api<DynamicObject> = Api::all_with(
         client.clone(),
         &ApiResource::from_gvk_with_plural(
@@ -348,14 +346,11 @@ pub async fn setup_hub(
             .with_context(|| format!("creating Secret {name}"))?;
     }
 
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    if crds.get_opt(&cluster_config_crd()).await?.is_none() {
-        warnings.push(format!(
-            "CRD {} is not installed: no ClusterConfig objects were created (add config/crd/ and run `up` again)",
-            cluster_config_crd()
-        ));
-        return Ok(warnings);
-    }
+    Ok(())
+}
+
+/// One ClusterConfig per target (tenants a, b, …); failures become warnings.
+async fn cluster_configs(client: &kube::Client, targets: &[&str], warnings: &mut Vec<String>) {
     let ccs = dynamic_api(
         client,
         GroupVersionKind::gvk(CRD_GROUP, CRD_VERSION, "ClusterConfig"),
@@ -389,7 +384,14 @@ pub async fn setup_hub(
             warnings.push(format!("could not create ClusterConfig {t}: {e}"));
         }
     }
+}
 
+/// The IdentityProvider (Dex) and the default MailProvider (mailpit).
+async fn providers(
+    layout: &Layout,
+    client: &kube::Client,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<()> {
     // The identity provider the server verifies user tokens with, and the mail
     // provider it sends through.
     let ca = std::fs::read_to_string(layout.ca_file())?;
@@ -446,6 +448,29 @@ pub async fn setup_hub(
             "could not create MailProvider {MAIL_PROVIDER}: {e}"
         ));
     }
+    Ok(())
+}
+
+/// Creates the namespace, kubeconfig Secrets and (if the CRD is installed) the
+/// ClusterConfigs of the targets on the hub. Returns warnings.
+pub async fn setup_hub(
+    layout: &Layout,
+    client: &kube::Client,
+    targets: &[&str],
+) -> anyhow::Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    namespace_and_secrets(layout, client, targets).await?;
+
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    if crds.get_opt(&cluster_config_crd()).await?.is_none() {
+        warnings.push(format!(
+            "CRD {} is not installed: no ClusterConfig objects were created (add config/crd/ and run `up` again)",
+            cluster_config_crd()
+        ));
+        return Ok(warnings);
+    }
+    cluster_configs(client, targets, &mut warnings).await;
+    providers(layout, client, &mut warnings).await?;
     Ok(warnings)
 }
 

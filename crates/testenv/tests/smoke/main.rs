@@ -1,7 +1,12 @@
 //! Smoke tests of the test environment: real clusters, Dex, mail and the
 //! authorization webhook wiring. They need `cargo xtask testenv up`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::too_many_lines
+)]
 
 mod auth;
 mod clusters;
