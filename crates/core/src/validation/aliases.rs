@@ -8,8 +8,8 @@
 
 use serde_json::{Map, Value};
 
+use super::api_version::{API_GROUP, split_api_version};
 use super::error::AppliedAlias;
-use super::object::{API_GROUP, split_api_version};
 
 /// `spec.podTemplateRef: "name"` → `spec.podTemplateRef: {name: "name"}`.
 pub const POD_TEMPLATE_REF_STRING: &str = "podTemplateRef-string";

@@ -1,9 +1,12 @@
 //! Dispatch from a kind name to its typed validator.
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::error::ValidationReport;
-use super::object::run_kind;
+use super::decode::{decode_strict, is_under};
+use super::error::{ErrorType, FieldError, ValidationReport, Warning};
+use super::hints;
 use super::{
     audit_config, cluster_config, debug_binding, debug_session, debug_templates, deny_policy,
     escalation, providers, session,
@@ -80,4 +83,47 @@ pub(crate) fn dispatch(kind: &str, value: &Value, report: &mut ValidationReport)
         ),
         _ => {}
     }
+}
+
+/// Decodes `value` as `K` and, when that succeeds, runs the kind's rules.
+///
+/// Rule findings under a path that already has a decoding error are dropped, since
+/// they would only restate it.
+pub(crate) fn run_kind<K>(
+    value: &Value,
+    report: &mut ValidationReport,
+    validate: fn(&K) -> Vec<FieldError>,
+    warnings: fn(&K) -> Vec<Warning>,
+) where
+    K: DeserializeOwned + Serialize,
+{
+    let decoded = decode_strict::<K>(value);
+    let decode_paths: Vec<String> = decoded
+        .errors
+        .iter()
+        .map(|e| e.path.clone())
+        .chain(decoded.poisoned.iter().cloned())
+        .collect();
+    for err in decoded.errors {
+        let err = match (
+            err.error_type,
+            hints::unknown_field_hint(&report.kind, &err.path),
+        ) {
+            (ErrorType::UnknownField, Some(hint)) => {
+                FieldError::unknown_field(err.path, Some(hint))
+            }
+            _ => err,
+        };
+        report.errors.push(err);
+    }
+    let Some(object) = decoded.value else {
+        return;
+    };
+    let covered = |path: &str| is_under(path, &decode_paths);
+    for err in validate(&object) {
+        if !covered(&err.path) && !report.errors.contains(&err) {
+            report.errors.push(err);
+        }
+    }
+    report.warnings.extend(warnings(&object));
 }

@@ -12,6 +12,7 @@
 //! namespaces) or the clock are not here; `docs/compatibility.md` lists them.
 
 mod aliases;
+mod api_version;
 mod audit_config;
 mod cluster_config;
 mod debug_binding;
@@ -38,6 +39,7 @@ pub use aliases::{
     ALL_ALIASES, NAMESPACE_CONSTRAINTS_PATTERNS, NAMESPACE_FILTER_LIST, POD_SPEC,
     POD_TEMPLATE_REF_STRING, TERMINAL_SHARING_METHOD, normalize_aliases,
 };
+pub use api_version::{API_GROUP, API_VERSION, LEGACY_API_GROUP};
 pub use audit_config::validate_audit_config;
 pub use cluster_config::validate_cluster_config;
 pub use debug_binding::validate_debug_session_cluster_binding;
@@ -46,7 +48,7 @@ pub use debug_templates::{validate_debug_pod_template, validate_debug_session_te
 pub use deny_policy::{BLOCK_FACTORS, validate_deny_policy};
 pub use error::{AppliedAlias, ErrorType, FieldError, ObjectError, ValidationReport, Warning};
 pub use escalation::validate_breakglass_escalation;
-pub use object::{API_GROUP, API_VERSION, KINDS, LEGACY_API_GROUP, validate_object};
+pub use object::{KINDS, validate_object};
 pub use path::Path;
 pub use providers::{validate_identity_provider, validate_mail_provider};
 pub use session::{

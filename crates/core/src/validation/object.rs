@@ -1,23 +1,13 @@
 //! Validation of untyped documents: pick the kind, apply aliases, decode strictly, run
 //! the kind's rules.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::aliases::normalize_aliases;
-use super::decode::{decode_strict, is_under};
-use super::error::{ErrorType, FieldError, ObjectError, ValidationReport, Warning};
-use super::hints;
+use super::api_version::{API_GROUP, API_VERSION, LEGACY_API_GROUP, split_api_version};
+use super::error::{FieldError, ObjectError, ValidationReport, Warning};
 use super::path::Path;
 use super::rules::{self, Errors};
-
-/// The API group of every breakglass kind.
-pub const API_GROUP: &str = breakglass_api::GROUP;
-/// The only served version.
-pub const API_VERSION: &str = breakglass_api::API_VERSION;
-/// The group the design documents used before the rename; never served.
-pub const LEGACY_API_GROUP: &str = "breakglass.telekom.de";
 
 /// Every kind of the API group, with whether it is namespaced.
 pub const KINDS: &[(&str, bool)] = &[
@@ -33,14 +23,6 @@ pub const KINDS: &[(&str, bool)] = &[
     ("DebugSessionClusterBinding", true),
     ("DebugSession", true),
 ];
-
-/// Splits `group/version` (a core `v1` has an empty group).
-pub(crate) fn split_api_version(api_version: &str) -> (&str, &str) {
-    match api_version.rsplit_once('/') {
-        Some((group, version)) => (group, version),
-        None => ("", api_version),
-    }
-}
 
 fn str_at<'a>(value: &'a Value, keys: &[&str]) -> &'a str {
     let mut cur = value;
@@ -167,47 +149,4 @@ fn validate_metadata(value: &Value, namespaced: bool, report: &mut ValidationRep
         }
     }
     report.errors.extend(errs);
-}
-
-/// Decodes `value` as `K` and, when that succeeds, runs the kind's rules.
-///
-/// Rule findings under a path that already has a decoding error are dropped, since
-/// they would only restate it.
-pub(crate) fn run_kind<K>(
-    value: &Value,
-    report: &mut ValidationReport,
-    validate: fn(&K) -> Vec<FieldError>,
-    warnings: fn(&K) -> Vec<Warning>,
-) where
-    K: DeserializeOwned + Serialize,
-{
-    let decoded = decode_strict::<K>(value);
-    let decode_paths: Vec<String> = decoded
-        .errors
-        .iter()
-        .map(|e| e.path.clone())
-        .chain(decoded.poisoned.iter().cloned())
-        .collect();
-    for err in decoded.errors {
-        let err = match (
-            err.error_type,
-            hints::unknown_field_hint(&report.kind, &err.path),
-        ) {
-            (ErrorType::UnknownField, Some(hint)) => {
-                FieldError::unknown_field(err.path, Some(hint))
-            }
-            _ => err,
-        };
-        report.errors.push(err);
-    }
-    let Some(object) = decoded.value else {
-        return;
-    };
-    let covered = |path: &str| is_under(path, &decode_paths);
-    for err in validate(&object) {
-        if !covered(&err.path) && !report.errors.contains(&err) {
-            report.errors.push(err);
-        }
-    }
-    report.warnings.extend(warnings(&object));
 }
