@@ -1,10 +1,11 @@
 //! The HTTP surface: routes, shared state, authentication extractor, health and metrics.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -42,7 +43,7 @@ pub fn router(state: AppState, api: Router<AppState>) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::rate_limit::limit_sources,
+            limit_sources,
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -66,6 +67,20 @@ async fn json_payload_too_large(request: Request, next: Next) -> Response {
         .into_response();
     }
     response
+}
+
+/// Middleware: the per-source limit on every REST request.
+async fn limit_sources(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if crate::rate_limit::is_limited_path(request.uri().path())
+        && let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>()
+    {
+        let ip = state.limits.client_ip(peer.ip(), request.headers());
+        if let Err(wait) = state.limits.check_source(ip) {
+            tracing::debug!(source = %ip, "request refused by the per-source rate limit");
+            return crate::rate_limit::too_many(wait, "source address").into_response();
+        }
+    }
+    next.run(request).await
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

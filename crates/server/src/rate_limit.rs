@@ -8,14 +8,11 @@
 //! the connecting peer unless that peer is a trusted proxy (`server.trustedProxies`); then
 //! the right-most untrusted `X-Forwarded-For` entry is the source.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::HeaderMap;
@@ -23,7 +20,6 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::http::AppState;
 
 /// How often forgotten keys are dropped from the limiters.
 pub const CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
@@ -286,24 +282,6 @@ pub fn too_many(wait: Duration, scope: &str) -> ApiError {
 /// True for the routes the per-source limit covers: the REST API, not the webhook.
 pub fn is_limited_path(path: &str) -> bool {
     (path == "/api" || path.starts_with("/api/")) && !path.starts_with("/api/breakglass/webhook/")
-}
-
-/// Middleware: the per-source limit on every REST request.
-pub async fn limit_sources(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if is_limited_path(request.uri().path())
-        && let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>()
-    {
-        let ip = state.limits.client_ip(peer.ip(), request.headers());
-        if let Err(wait) = state.limits.check_source(ip) {
-            tracing::debug!(source = %ip, "request refused by the per-source rate limit");
-            return too_many(wait, "source address").into_response();
-        }
-    }
-    next.run(request).await
 }
 
 #[cfg(test)]
