@@ -3,13 +3,12 @@
 //! two drift apart.
 
 use axum::Json;
-use breakglass_api::breakglass_escalation::BreakglassEscalation;
-use breakglass_api::breakglass_session::BreakglassSession;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 use super::escalations::EscalationQuery;
 use super::sessions::{CreateSessionRequest, DecisionRequest, ListQuery};
+use super::views::{EscalationView, SessionView};
 
 /// `GET /api/openapi.json`.
 pub async fn serve() -> Json<Value> {
@@ -109,8 +108,8 @@ pub fn document() -> Value {
     let mut generator = SchemaSettings::openapi3().into_generator();
     let create = generator.subschema_for::<CreateSessionRequest>().to_value();
     let decision = generator.subschema_for::<DecisionRequest>().to_value();
-    let session = generator.subschema_for::<BreakglassSession>().to_value();
-    let escalation = generator.subschema_for::<BreakglassEscalation>().to_value();
+    let session = generator.subschema_for::<SessionView>().to_value();
+    let escalation = generator.subschema_for::<EscalationView>().to_value();
     let list_query = serde_json::to_value(schemars::schema_for!(ListQuery)).unwrap_or(Value::Null);
     let esc_query =
         serde_json::to_value(schemars::schema_for!(EscalationQuery)).unwrap_or(Value::Null);
