@@ -11,5 +11,7 @@ mod escalations;
 mod lifecycle;
 mod rbac;
 mod replicas;
+mod rest_identity;
+mod rest_matrix;
 mod sessions;
 mod webhook;
