@@ -8,6 +8,7 @@ use breakglass_core::limits::LimitExceeded;
 use breakglass_core::session::plan::PlanError;
 use serde::Serialize;
 
+use crate::auth::AuthError;
 use crate::identity::IdentityError;
 use crate::session_writes::WriteError;
 
@@ -231,6 +232,20 @@ impl From<LimitExceeded> for ApiError {
     }
 }
 
+/// A refused token is a 401; a key refetch that is throttled is a 429 with the time
+/// until the next refetch may happen.
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Throttled => Self::TooManyRequests {
+                message: err.to_string(),
+                retry_after_secs: crate::auth::MIN_REFETCH_INTERVAL.as_secs(),
+            },
+            other => Self::Unauthorized(other.to_string()),
+        }
+    }
+}
+
 impl From<IdentityError> for ApiError {
     fn from(err: IdentityError) -> Self {
         Self::Unauthorized(err.to_string())
@@ -292,6 +307,8 @@ mod tests {
             401
         );
         assert_eq!(ApiError::from(WriteError::Conflict).status(), 409);
+        assert_eq!(ApiError::from(AuthError::Missing).status(), 401);
+        assert_eq!(ApiError::from(AuthError::Throttled).status(), 429);
         assert_eq!(ApiError::from(WriteError::NotFound).status(), 404);
     }
 }

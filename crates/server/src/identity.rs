@@ -13,6 +13,7 @@
 
 use breakglass_api::breakglass_session::BreakglassSession;
 use breakglass_api::cluster_config::{ClusterConfig, UserIdentifierClaim as ClusterClaim};
+use breakglass_core::approval::Approver;
 use breakglass_core::escalation::normalize_groups;
 
 use crate::auth::Identity;
@@ -168,6 +169,21 @@ pub fn verified_email(identity: &Identity) -> Option<&str> {
     }
 }
 
+/// The caller as an approver of one session: approver lists see only the verified
+/// e-mail; `is_requester` comes from [`is_owner`] (self-approval checks).
+pub fn approver<'a>(
+    identity: &'a Identity,
+    groups: &'a [String],
+    is_requester: bool,
+) -> Approver<'a> {
+    Approver {
+        email: verified_email(identity),
+        is_requester,
+        groups,
+        provider: Some(identity.provider.as_str()),
+    }
+}
+
 /// The name a decision is recorded under (`status.approver(s)`, events): the verified
 /// e-mail, else the user name under `claim`, else the subject.
 pub fn actor(identity: &Identity, claim: UserIdentifierClaim) -> String {
@@ -316,6 +332,63 @@ mod tests {
         id.email = None;
         assert_eq!(verified_email(&id), None);
         assert_eq!(actor(&id, UserIdentifierClaim::Email), "CiQx");
+    }
+
+    /// Regression: a token whose `preferred_username` or `sub` is an approver's e-mail
+    /// (with its own e-mail unverified or absent) approved as that approver.
+    #[test]
+    fn only_the_verified_email_matches_approver_lists() {
+        use breakglass_api::breakglass_escalation::{
+            BreakglassEscalation, BreakglassEscalationApprovers, BreakglassEscalationSpec,
+        };
+        use breakglass_core::approval::{self, ClusterPolicy, Denial};
+
+        let esc = BreakglassEscalation::new(
+            "e",
+            BreakglassEscalationSpec {
+                allowed: Some(
+                    breakglass_api::breakglass_escalation::BreakglassEscalationAllowed {
+                        clusters: Some(vec!["c".to_owned()]),
+                        ..Default::default()
+                    },
+                ),
+                escalated_group: "admin".to_owned(),
+                approvers: BreakglassEscalationApprovers {
+                    users: Some(vec!["approver@example.com".to_owned()]),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        );
+        let s = session("requester@example.com", Some(DEX));
+        let decide = |who: &Identity| {
+            let candidates = approval::candidates(&s, [&esc], &[]);
+            approval::authorize(
+                &approver(who, &[], is_owner(who, &s, UserIdentifierClaim::Email)),
+                &s,
+                &candidates,
+                ClusterPolicy::Missing,
+                &[],
+            )
+            .map(|_| ())
+        };
+        let mut forged = identity();
+        forged.email = Some("mallory@example.com".to_owned());
+        forged.preferred_username = Some("approver@example.com".to_owned());
+        forged.subject = "approver@example.com".to_owned();
+        assert_eq!(decide(&forged), Err(Denial::NotAnApprover));
+        forged.email_verified = None;
+        assert_eq!(decide(&forged), Err(Denial::Unauthenticated));
+        forged.email = None;
+        forged.email_verified = Some(true);
+        assert_eq!(decide(&forged), Err(Denial::Unauthenticated));
+        // The approver's e-mail, but not verified.
+        let mut unverified = identity();
+        unverified.email = Some("approver@example.com".to_owned());
+        unverified.email_verified = None;
+        assert_eq!(decide(&unverified), Err(Denial::Unauthenticated));
+        unverified.email_verified = Some(true);
+        assert_eq!(decide(&unverified), Ok(()));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::{
     BreakglassSession, BreakglassSessionState as SessionState,
 };
-use breakglass_core::approval::{self, Approver, ClusterPolicy, Denial};
+use breakglass_core::approval::{self, ClusterPolicy, Denial};
 use breakglass_core::selector::is_dns1123_subdomain;
 use jiff::Timestamp;
 use kube::Api;
@@ -222,12 +222,7 @@ impl<'a> Relation<'a> {
             prefixes,
         );
         let lookup = self.app.stores.cluster(&session.spec.cluster);
-        let approver = Approver {
-            email: identity::verified_email(self.caller),
-            is_requester: self.owns(session),
-            groups: &self.groups,
-            provider: Some(self.caller.provider.as_str()),
-        };
+        let approver = identity::approver(self.caller, &self.groups, self.owns(session));
         approval::authorize(
             &approver,
             session,
