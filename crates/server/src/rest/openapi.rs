@@ -50,7 +50,7 @@ fn query_params(schema: &Value) -> Vec<Value> {
 
 fn name_param() -> Value {
     json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"},
-           "description": "Session name"})
+           "description": "Session name: a Kubernetes object name (lowercase letters, digits, '-' and '.', at most 253 characters); anything else is 400 before any lookup"})
 }
 
 fn action(summary: &str, body: Option<Value>, extra: &[(&str, &str)]) -> Value {
@@ -64,7 +64,7 @@ fn action(summary: &str, body: Option<Value>, extra: &[(&str, &str)]) -> Value {
     );
     responses.insert(
         "401".to_owned(),
-        error_response("Missing or invalid bearer token"),
+        error_response("Missing or invalid bearer token; for approver actions also a token without a verified e-mail (`email_verified: true`)"),
     );
     responses.insert("404".to_owned(), error_response("No such session"));
     responses.insert(
@@ -195,13 +195,14 @@ pub fn document() -> Value {
                 "parameters": [name_param()],
                 "responses": {
                     "200": {"description": "`{session, approvalMeta: {canApprove, canReject, isRequester, isApprover, sessionState, denialReason?, stateMessage?}}`"},
+                    "400": error_response("Invalid session name"),
                     "401": error_response("Missing or invalid bearer token"),
-                    "403": error_response("Neither requester nor approver"),
+                    "403": error_response("Neither requester, nor approver, nor someone who decided on it"),
                     "404": error_response("No such session"),
                 }}},
             "/api/breakglassSessions/{name}/approve": action("Approve a pending session (an approver; reason per the escalation)", Some(decision.clone()), &[
-                ("400", "Not pending, or the approval window has closed"),
-                ("403", "Not an approver: see `reason` (SELF_APPROVAL_BLOCKED, DOMAIN_NOT_ALLOWED, IDP_NOT_ALLOWED, NOT_AN_APPROVER, NO_MATCHING_ESCALATION)"),
+                ("400", "Invalid session name, not pending, or the approval window has closed"),
+                ("403", "Not an approver (approvers are matched by verified e-mail and groups): see `reason` (SELF_APPROVAL_BLOCKED, DOMAIN_NOT_ALLOWED, IDP_NOT_ALLOWED, NOT_AN_APPROVER, NO_MATCHING_ESCALATION)"),
                 ("422", "Mandatory approval reason missing or invalid")]),
             "/api/breakglassSessions/{name}/reject": action("Reject a pending session (an approver, or the requester)", Some(decision.clone()), &[
                 ("400", "Not pending, or the approval window has closed"),
