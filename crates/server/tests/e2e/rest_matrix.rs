@@ -301,6 +301,24 @@ async fn deciding_on_sessions() -> anyhow::Result<()> {
         "{}",
         r.text
     );
+    // Who finds the decided session under `approvedByMe`: only the approver who decided.
+    let visible = [false, false, true, false, false];
+    for ((who, token), want) in c.all().into_iter().zip(visible) {
+        let r = api
+            .call(
+                "GET",
+                "/api/breakglassSessions?approvedByMe=true",
+                token,
+                None,
+            )
+            .await?;
+        assert_eq!(r.status, 200, "approvedByMe as {who}: {}", r.text);
+        assert_eq!(
+            names(&r.body).contains(&name),
+            want,
+            "approvedByMe as {who}"
+        );
+    }
 
     let name = pending(&api, &c, &group).await?;
     let r = api.act(&name, "approve", approver, None).await?;
