@@ -17,26 +17,17 @@ use crate::escalation::{self, strip_prefix};
 /// The caller who wants to decide on a session.
 #[derive(Debug, Clone, Copy)]
 pub struct Approver<'a> {
-    /// `email` claim.
+    /// The caller's **verified** e-mail (`email` with `email_verified: true`), the only
+    /// claim matched against `approvers.users`, synced group members and approver
+    /// domains; `None` when the token has no verified e-mail.
     pub email: Option<&'a str>,
-    /// `preferred_username` claim.
-    pub username: Option<&'a str>,
-    /// `sub` claim.
-    pub subject: &'a str,
+    /// Whether the caller is the session's requester, as decided by the caller's
+    /// identity rules (issuer and user-identifier claim, compared exactly).
+    pub is_requester: bool,
     /// Groups, normalised with [`escalation::normalize_groups`].
     pub groups: &'a [String],
     /// IdentityProvider that verified the caller's token.
     pub provider: Option<&'a str>,
-}
-
-impl Approver<'_> {
-    /// True when the approver is the session's requester (`spec.user`), by e-mail
-    /// (case-insensitive), username or subject.
-    pub fn is_requester(&self, user: &str) -> bool {
-        self.email.is_some_and(|e| e.eq_ignore_ascii_case(user))
-            || self.username == Some(user)
-            || self.subject == user
-    }
 }
 
 /// The ClusterConfig defaults that apply to the session's cluster.
@@ -53,8 +44,8 @@ pub enum ClusterPolicy<'a> {
 /// Why a caller may not decide; each maps to the reference's reason code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denial {
-    /// The token has no e-mail; approvals are recorded by e-mail.
-    #[error("your token has no email claim; approvals need an e-mail identity")]
+    /// The token has no verified e-mail; approvals are matched and recorded by e-mail.
+    #[error("your token has no verified email claim; approvals need a verified e-mail identity")]
     Unauthenticated,
     /// The cluster's approval policy cannot be determined.
     #[error(
@@ -163,7 +154,7 @@ pub fn authorize<'e>(
         group: session.spec.granted_group.clone(),
     };
     for esc in candidates {
-        match check_one(approver, email, session, esc, defaults, prefixes) {
+        match check_one(approver, email, esc, defaults, prefixes) {
             Ok(()) => return Ok(esc),
             Err(denial) if denial.rank() > best.rank() => best = denial,
             Err(_) => {}
@@ -175,7 +166,6 @@ pub fn authorize<'e>(
 fn check_one(
     approver: &Approver<'_>,
     email: &str,
-    session: &BreakglassSession,
     esc: &BreakglassEscalation,
     defaults: Option<&ClusterConfigSpec>,
     prefixes: &[String],
@@ -185,7 +175,7 @@ fn check_one(
         .block_self_approval
         .or_else(|| defaults.and_then(|d| d.block_self_approval))
         .unwrap_or(false);
-    if block_self && approver.is_requester(&session.spec.user) {
+    if block_self && approver.is_requester {
         return Err(Denial::SelfApprovalBlocked);
     }
     let domains = spec
@@ -224,10 +214,9 @@ pub fn is_listed_approver(
 ) -> bool {
     let approvers = &esc.spec.approvers;
     let users = approvers.users.as_deref().unwrap_or_default();
-    if users
-        .iter()
-        .any(|u| u.eq_ignore_ascii_case(email) || approver.username == Some(u.as_str()))
-    {
+    // E-mail addresses only: a username claim that happens to spell someone's e-mail
+    // must not make its holder an approver.
+    if users.iter().any(|u| u.eq_ignore_ascii_case(email)) {
         return true;
     }
     let groups = approvers.groups.as_deref().unwrap_or_default();
@@ -334,8 +323,7 @@ mod tests {
         fn approver(&self) -> Approver<'_> {
             Approver {
                 email: self.email,
-                username: None,
-                subject: "sub",
+                is_requester: self.email == Some("dev@example.com"),
                 groups: &self.groups,
                 provider: self.provider,
             }

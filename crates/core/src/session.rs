@@ -30,6 +30,8 @@ use thiserror::Error;
 use crate::condition;
 use crate::duration::{self, GoDuration};
 
+pub mod plan;
+
 /// Something that happens to a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionEvent {

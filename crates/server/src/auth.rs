@@ -96,6 +96,8 @@ pub struct Identity {
     pub subject: String,
     /// `email` claim.
     pub email: Option<String>,
+    /// `email_verified` claim: `None` when the token does not carry it.
+    pub email_verified: Option<bool>,
     /// `preferred_username` claim.
     pub preferred_username: Option<String>,
     /// `name` claim.
@@ -118,6 +120,8 @@ struct Claims {
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
+    email_verified: Option<VerifiedClaim>,
+    #[serde(default)]
     preferred_username: Option<String>,
     #[serde(default)]
     name: Option<String>,
@@ -129,6 +133,24 @@ struct Claims {
     iat: Option<i64>,
     #[serde(default)]
     nbf: Option<i64>,
+}
+
+/// `email_verified`: a JSON boolean, or the strings `"true"`/`"false"` some providers
+/// send. Anything else counts as not verified.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum VerifiedClaim {
+    Bool(bool),
+    Text(String),
+}
+
+impl VerifiedClaim {
+    fn is_true(&self) -> bool {
+        match self {
+            Self::Bool(b) => *b,
+            Self::Text(t) => t == "true",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -289,6 +311,7 @@ impl Authenticator {
         Ok(Identity {
             subject,
             email: claims.email.filter(|s| !s.is_empty()),
+            email_verified: claims.email_verified.as_ref().map(VerifiedClaim::is_true),
             preferred_username: claims.preferred_username.filter(|s| !s.is_empty()),
             name: claims.name,
             groups,
@@ -567,6 +590,34 @@ mod tests {
             "email": "alice@example.com", "groups": ["developers"],
             "exp": now() + 300, "iat": now(),
         })
+    }
+
+    #[tokio::test]
+    async fn email_verified_is_read_and_anything_but_true_is_unverified() {
+        let idp = idp().await;
+        let auth = authenticator(&idp).await;
+        let cases = [
+            (json!(true), Some(true)),
+            (json!("true"), Some(true)),
+            (json!(false), Some(false)),
+            (json!("false"), Some(false)),
+            (json!("yes"), Some(false)),
+            (json!(null), None),
+        ];
+        for (value, want) in cases {
+            let mut c = claims(&idp);
+            c["email_verified"] = value.clone();
+            let id = auth
+                .verify(&token(&idp, Some("k1"), c), now())
+                .await
+                .unwrap();
+            assert_eq!(id.email_verified, want, "email_verified {value}");
+        }
+        let id = auth
+            .verify(&token(&idp, Some("k1"), claims(&idp)), now())
+            .await
+            .unwrap();
+        assert_eq!(id.email_verified, None, "absent claim");
     }
 
     #[tokio::test]

@@ -3,7 +3,14 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use breakglass_core::approval::Denial;
+use breakglass_core::limits::LimitExceeded;
+use breakglass_core::session::plan::PlanError;
 use serde::Serialize;
+
+use crate::auth::AuthError;
+use crate::identity::IdentityError;
+use crate::session_writes::WriteError;
 
 /// An error answered to an API client. The variant fixes the status code and the
 /// machine-readable `code`; the message is shown to the user.
@@ -158,16 +165,150 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Every interpretation of a hub answer: the hub's 4xx stay 4xx (a bad name or a
+/// concurrent change is the client's business, never our 500); the hub's 401 means our
+/// own credentials are wrong and its 5xx or an unreachable hub are upstream failures
+/// (502); only local failures (decoding) are 500.
 impl From<kube::Error> for ApiError {
     fn from(err: kube::Error) -> Self {
-        match &err {
-            kube::Error::Api(status) if status.code == 404 => {
-                Self::NotFound(status.message.clone())
-            }
-            kube::Error::Api(status) if status.code == 409 => {
-                Self::conflict("update conflict, please retry")
-            }
-            _ => Self::Internal(err.to_string()),
+        let kube::Error::Api(status) = &err else {
+            return match err {
+                kube::Error::SerdeError(e) => Self::Internal(format!("decoding a hub answer: {e}")),
+                other => Self::BadGateway(format!("hub request failed: {other}")),
+            };
+        };
+        let hub = |what: &str| format!("the hub refused the request ({what}): {}", status.message);
+        match status.code {
+            400 => Self::BadRequest(hub("bad request")),
+            401 => Self::BadGateway("the hub did not accept the server's credentials".to_owned()),
+            403 => Self::forbidden(hub("forbidden")),
+            404 | 410 => Self::NotFound(status.message.clone()),
+            409 => Self::conflict("update conflict, please retry"),
+            413 => Self::PayloadTooLarge(hub("too large")),
+            422 => Self::Unprocessable(hub("invalid")),
+            429 => Self::TooManyRequests {
+                message: hub("too many requests"),
+                retry_after_secs: 1,
+            },
+            402..=499 => Self::BadRequest(hub(&status.code.to_string())),
+            _ => Self::BadGateway(hub(&status.code.to_string())),
         }
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(err: WriteError) -> Self {
+        match err {
+            // Callers that know the action map refusals more precisely first.
+            WriteError::Transition(t) => Self::BadRequest(t.to_string()),
+            WriteError::Conflict => Self::conflict("session update conflict, please retry"),
+            WriteError::NotFound => Self::NotFound("session not found".to_owned()),
+            WriteError::Kube(e) => e.into(),
+        }
+    }
+}
+
+impl From<Denial> for ApiError {
+    fn from(denial: Denial) -> Self {
+        match denial {
+            Denial::Unauthenticated => Self::Unauthorized(denial.to_string()),
+            other => Self::Forbidden {
+                message: other.to_string(),
+                reason: Some(other.code()),
+            },
+        }
+    }
+}
+
+impl From<PlanError> for ApiError {
+    fn from(err: PlanError) -> Self {
+        Self::Unprocessable(err.to_string())
+    }
+}
+
+impl From<LimitExceeded> for ApiError {
+    fn from(err: LimitExceeded) -> Self {
+        Self::Unprocessable(err.to_string())
+    }
+}
+
+/// A refused token is a 401; a key refetch that is throttled is a 429 with the time
+/// until the next refetch may happen.
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Throttled => Self::TooManyRequests {
+                message: err.to_string(),
+                retry_after_secs: crate::auth::MIN_REFETCH_INTERVAL.as_secs(),
+            },
+            other => Self::Unauthorized(other.to_string()),
+        }
+    }
+}
+
+impl From<IdentityError> for ApiError {
+    fn from(err: IdentityError) -> Self {
+        Self::Unauthorized(err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::core::Status;
+
+    use super::*;
+
+    fn hub(code: u16) -> ApiError {
+        kube::Error::Api(Box::new(Status {
+            message: "m".to_owned(),
+            code,
+            ..Status::default()
+        }))
+        .into()
+    }
+
+    /// Regression: the hub's 400 for an unescaped field selector became our 500.
+    #[test]
+    fn hub_4xx_never_become_500() {
+        let cases = [
+            (400, 400),
+            (401, 502),
+            (403, 403),
+            (404, 404),
+            (409, 409),
+            (410, 404),
+            (413, 413),
+            (418, 400),
+            (422, 422),
+            (429, 429),
+            (500, 502),
+            (503, 502),
+        ];
+        for (from, to) in cases {
+            assert_eq!(hub(from).status().as_u16(), to, "hub {from}");
+        }
+    }
+
+    #[test]
+    fn denials_and_rule_errors() {
+        assert_eq!(ApiError::from(Denial::Unauthenticated).status(), 401);
+        let e = ApiError::from(Denial::SelfApprovalBlocked);
+        assert_eq!(e.status(), 403);
+        assert!(matches!(
+            e,
+            ApiError::Forbidden {
+                reason: Some("SELF_APPROVAL_BLOCKED"),
+                ..
+            }
+        ));
+        assert_eq!(ApiError::from(PlanError::ScheduleInPast).status(), 422);
+        assert_eq!(
+            ApiError::from(IdentityError::MissingClaim("email")).status(),
+            401
+        );
+        assert_eq!(ApiError::from(WriteError::Conflict).status(), 409);
+        assert_eq!(ApiError::from(AuthError::Missing).status(), 401);
+        assert_eq!(ApiError::from(AuthError::Throttled).status(), 429);
+        assert_eq!(ApiError::from(WriteError::NotFound).status(), 404);
     }
 }

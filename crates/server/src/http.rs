@@ -150,7 +150,7 @@ impl FromRequestParts<AppState> for Caller {
             Some(value) => Some(
                 value
                     .to_str()
-                    .map_err(|_| ApiError::Unauthorized(AuthError::Malformed.to_string()))?,
+                    .map_err(|_| ApiError::from(AuthError::Malformed))?,
             ),
         };
         match state.app.auth.authenticate(header).await {
@@ -186,13 +186,7 @@ impl FromRequestParts<AppState> for Caller {
                         reason: auth_failure_label(&err).to_owned(),
                     })
                     .inc();
-                Err(match err {
-                    AuthError::Throttled => ApiError::TooManyRequests {
-                        message: err.to_string(),
-                        retry_after_secs: crate::auth::MIN_REFETCH_INTERVAL.as_secs(),
-                    },
-                    other => ApiError::Unauthorized(other.to_string()),
-                })
+                Err(err.into())
             }
         }
     }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::error::ApiError;
 use crate::http::{AppState, Caller};
 use crate::identity;
+use crate::rest::views::EscalationView;
 use crate::store::ClusterLookup;
 
 /// Query of `GET /api/breakglassEscalations`.
@@ -36,11 +37,11 @@ pub async fn list(
     let groups = identity::groups(app.prefixes(), &caller);
     let active_only = q.active_only.unwrap_or(true);
     let clusters = app.stores.clusters.all();
-    let mut items: Vec<BreakglassEscalation> = app
+    let mut items: Vec<_> = app
         .stores
         .escalations
         .all()
-        .iter()
+        .into_iter()
         .filter(|e| esc_core::requester_in_allowed_groups(&e.spec, &groups, prefixes))
         .filter(|e| {
             !active_only || esc_core::provider_may_request(&e.spec, Some(caller.provider.as_str()))
@@ -64,16 +65,11 @@ pub async fn list(
                             && cc.is_ready()
                     }))
         })
-        .map(|e| {
-            let mut e = (**e).clone();
-            e.spec.approvers = esc_core::visible_approvers(&e.spec.approvers);
-            e.metadata.managed_fields = None;
-            e
-        })
         .collect();
     items.sort_by(|a, b| {
         (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
     });
+    let items: Vec<EscalationView> = items.iter().map(|e| EscalationView::of(e)).collect();
     let total = items.len();
     Ok(Json(json!({ "items": items, "total": total })))
 }

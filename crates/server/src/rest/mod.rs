@@ -10,6 +10,7 @@ pub mod escalations;
 pub mod openapi;
 pub mod public;
 pub mod sessions;
+pub mod views;
 
 /// Every `/api` route.
 pub fn router() -> Router<AppState> {

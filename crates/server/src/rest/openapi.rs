@@ -3,13 +3,12 @@
 //! two drift apart.
 
 use axum::Json;
-use breakglass_api::breakglass_escalation::BreakglassEscalation;
-use breakglass_api::breakglass_session::BreakglassSession;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 use super::escalations::EscalationQuery;
 use super::sessions::{CreateSessionRequest, DecisionRequest, ListQuery};
+use super::views::{EscalationView, SessionView};
 
 /// `GET /api/openapi.json`.
 pub async fn serve() -> Json<Value> {
@@ -51,7 +50,7 @@ fn query_params(schema: &Value) -> Vec<Value> {
 
 fn name_param() -> Value {
     json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"},
-           "description": "Session name"})
+           "description": "Session name: a Kubernetes object name (lowercase letters, digits, '-' and '.', at most 253 characters); anything else is 400 before any lookup"})
 }
 
 fn action(summary: &str, body: Option<Value>, extra: &[(&str, &str)]) -> Value {
@@ -65,7 +64,7 @@ fn action(summary: &str, body: Option<Value>, extra: &[(&str, &str)]) -> Value {
     );
     responses.insert(
         "401".to_owned(),
-        error_response("Missing or invalid bearer token"),
+        error_response("Missing or invalid bearer token; for approver actions also a token without a verified e-mail (`email_verified: true`)"),
     );
     responses.insert("404".to_owned(), error_response("No such session"));
     responses.insert(
@@ -109,8 +108,8 @@ pub fn document() -> Value {
     let mut generator = SchemaSettings::openapi3().into_generator();
     let create = generator.subschema_for::<CreateSessionRequest>().to_value();
     let decision = generator.subschema_for::<DecisionRequest>().to_value();
-    let session = generator.subschema_for::<BreakglassSession>().to_value();
-    let escalation = generator.subschema_for::<BreakglassEscalation>().to_value();
+    let session = generator.subschema_for::<SessionView>().to_value();
+    let escalation = generator.subschema_for::<EscalationView>().to_value();
     let list_query = serde_json::to_value(schemars::schema_for!(ListQuery)).unwrap_or(Value::Null);
     let esc_query =
         serde_json::to_value(schemars::schema_for!(EscalationQuery)).unwrap_or(Value::Null);
@@ -196,13 +195,14 @@ pub fn document() -> Value {
                 "parameters": [name_param()],
                 "responses": {
                     "200": {"description": "`{session, approvalMeta: {canApprove, canReject, isRequester, isApprover, sessionState, denialReason?, stateMessage?}}`"},
+                    "400": error_response("Invalid session name"),
                     "401": error_response("Missing or invalid bearer token"),
-                    "403": error_response("Neither requester nor approver"),
+                    "403": error_response("Neither requester, nor approver, nor someone who decided on it"),
                     "404": error_response("No such session"),
                 }}},
             "/api/breakglassSessions/{name}/approve": action("Approve a pending session (an approver; reason per the escalation)", Some(decision.clone()), &[
-                ("400", "Not pending, or the approval window has closed"),
-                ("403", "Not an approver: see `reason` (SELF_APPROVAL_BLOCKED, DOMAIN_NOT_ALLOWED, IDP_NOT_ALLOWED, NOT_AN_APPROVER, NO_MATCHING_ESCALATION)"),
+                ("400", "Invalid session name, not pending, or the approval window has closed"),
+                ("403", "Not an approver (approvers are matched by verified e-mail and groups): see `reason` (SELF_APPROVAL_BLOCKED, DOMAIN_NOT_ALLOWED, IDP_NOT_ALLOWED, NOT_AN_APPROVER, NO_MATCHING_ESCALATION)"),
                 ("422", "Mandatory approval reason missing or invalid")]),
             "/api/breakglassSessions/{name}/reject": action("Reject a pending session (an approver, or the requester)", Some(decision.clone()), &[
                 ("400", "Not pending, or the approval window has closed"),

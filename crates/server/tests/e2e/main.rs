@@ -17,5 +17,7 @@ mod lifecycle;
 mod rate_limits;
 mod rbac;
 mod replicas;
+mod rest_identity;
+mod rest_matrix;
 mod sessions;
 mod webhook;
