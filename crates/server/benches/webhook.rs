@@ -528,6 +528,7 @@ fn main() {
         let state = breakglass_server::http::AppState {
             app: app.clone(),
             registry: Arc::new(registry),
+            hub_contact: breakglass_server::store::HubContact::default(),
         };
         let router = breakglass_server::http::router(state, breakglass_server::webhook::router());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

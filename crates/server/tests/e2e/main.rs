@@ -9,6 +9,7 @@ mod auth;
 mod clusters;
 mod escalations;
 mod lifecycle;
+mod partition;
 mod rbac;
 mod replicas;
 mod sessions;
