@@ -123,8 +123,15 @@ impl ServerProcess {
             .arg(&config)
             .arg("--pod-namespace")
             .arg(SYSTEM_NS)
-            .arg("--cluster-config-check-interval")
-            .arg("3s")
+            .args(
+                (!spec
+                    .extra_args
+                    .iter()
+                    .any(|a| a.starts_with("--cluster-config-check-interval")))
+                .then_some(["--cluster-config-check-interval", "3s"])
+                .into_iter()
+                .flatten(),
+            )
             .arg("--activity-flush-interval")
             .arg("1s")
             .arg("--exit-on-stdin-eof")
@@ -843,7 +850,14 @@ impl FreezableProxy {
 
     /// A copy of `kubeconfig` whose server is this proxy (same TLS names and CA).
     pub fn kubeconfig(&self, kubeconfig: &std::path::Path, tag: &str) -> anyhow::Result<PathBuf> {
-        let text = std::fs::read_to_string(kubeconfig)?;
+        let out = self.rewrite(&std::fs::read_to_string(kubeconfig)?);
+        let path = work_dir().join(format!("proxied-{tag}-{}.kubeconfig", std::process::id()));
+        std::fs::write(&path, out)?;
+        Ok(path)
+    }
+
+    /// Kubeconfig text with every `server:` pointing at this proxy.
+    pub fn rewrite(&self, text: &str) -> String {
         let mut out = String::new();
         for line in text.lines() {
             if let Some(indent) = line.find("server:") {
@@ -857,9 +871,7 @@ impl FreezableProxy {
                 out.push('\n');
             }
         }
-        let path = work_dir().join(format!("proxied-{tag}-{}.kubeconfig", std::process::id()));
-        std::fs::write(&path, out)?;
-        Ok(path)
+        out
     }
 }
 
