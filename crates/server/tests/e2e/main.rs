@@ -14,3 +14,4 @@ mod rbac;
 mod replicas;
 mod sessions;
 mod webhook;
+mod writers;
