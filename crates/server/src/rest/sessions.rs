@@ -511,7 +511,7 @@ fn count_failure(app: &App, cluster: &str, reason: &str) {
     app.metrics
         .session_create_failed
         .get_or_create(&metrics::ClusterReasonLabel {
-            cluster: metrics::bounded_cluster(app, cluster),
+            cluster: metrics::bounded_cluster(&app.stores, cluster),
             reason: reason.to_owned(),
         })
         .inc();
