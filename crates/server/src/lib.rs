@@ -251,12 +251,14 @@ fn writers(
         let a = app.clone();
         let mut tasks = Vec::new();
         if enable_cleanup {
-            tasks.push(tokio::spawn(timers::run(
-                a.hub.clone(),
-                a.stores.clone(),
-                a.events.clone(),
-                a.metrics.clone(),
-            )));
+            tasks.push(tokio::spawn(timers::run::<
+                breakglass_api::breakglass_session::BreakglassSession,
+            >(timers::Context {
+                hub: a.hub.clone(),
+                stores: a.stores.clone(),
+                bus: a.events.clone(),
+                metrics: a.metrics.clone(),
+            })));
             tasks.push(tokio::spawn(creation_lock::collect_loop(
                 a.hub.clone(),
                 a.settings.lock_namespace.clone(),
