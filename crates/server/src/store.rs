@@ -350,6 +350,38 @@ mod tests {
     }
 
     #[test]
+    fn stores_name_the_watch_that_keeps_failing() {
+        let stores = Stores {
+            sessions: Mirror::from_objects([]),
+            escalations: Mirror::from_objects([]),
+            clusters: Mirror::from_objects([]),
+            identity_providers: Mirror::from_objects([]),
+            deny_policies: Mirror::from_objects([]),
+        };
+        let bound = Duration::from_secs(10);
+        let now = Instant::now();
+        assert_eq!(stores.unhealthy(now, bound), None);
+        set_failing(&stores.clusters.failing_since, true);
+        let since = lock(&stores.clusters.failing_since).unwrap_or(now);
+        assert_eq!(
+            stores.unhealthy(since + Duration::from_secs(5), bound),
+            None
+        );
+        let reason = stores.unhealthy(since + Duration::from_secs(11), bound);
+        assert!(
+            reason
+                .as_deref()
+                .is_some_and(|r| r.contains("ClusterConfig watch")),
+            "{reason:?}"
+        );
+        set_failing(&stores.clusters.failing_since, false);
+        assert_eq!(
+            stores.unhealthy(since + Duration::from_secs(60), bound),
+            None
+        );
+    }
+
+    #[test]
     fn hub_contact_measures_silence() {
         let contact = HubContact::default();
         let now = Instant::now();
