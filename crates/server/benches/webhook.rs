@@ -532,6 +532,7 @@ fn main() {
             limits: Arc::new(
                 breakglass_server::rate_limit::RateLimits::new(&Default::default(), &[]).unwrap(),
             ),
+            hub_contact: breakglass_server::store::HubContact::default(),
         };
         let router = breakglass_server::http::router(state, breakglass_server::webhook::router());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

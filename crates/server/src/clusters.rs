@@ -299,8 +299,67 @@ pub fn watch_secrets(clients: ClusterClients, wake: Arc<Notify>) {
     });
 }
 
-/// The leader's reconciler: probes every ClusterConfig on change, on Secret change and
-/// every `interval`, and writes `status.conditions[Ready]` when it changes.
+/// How often the leader probes a reachable cluster, so an apiserver that goes down is
+/// reported `Ready=False` (and refused for new sessions) within seconds.
+pub const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+/// The longest wait between probes of a cluster that keeps failing.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// When each cluster is probed next: every [`HEALTH_INTERVAL`] while it answers,
+/// backing off exponentially (up to [`MAX_BACKOFF`]) while it fails. Pure: the caller
+/// passes the time.
+#[derive(Debug, Default)]
+pub struct ProbeSchedule {
+    clusters: BTreeMap<String, (std::time::Instant, u32)>,
+}
+
+impl ProbeSchedule {
+    /// The clusters due at `now` among `present` (new clusters are due at once);
+    /// forgets clusters that are gone.
+    pub fn due(&mut self, present: &[String], now: std::time::Instant) -> Vec<String> {
+        self.clusters.retain(|k, _| present.contains(k));
+        present
+            .iter()
+            .filter(|name| self.clusters.get(*name).is_none_or(|(at, _)| *at <= now))
+            .cloned()
+            .collect()
+    }
+
+    /// Records a probe result at `now` and schedules the next probe.
+    pub fn record(&mut self, cluster: &str, ok: bool, now: std::time::Instant) {
+        let failures = if ok {
+            0
+        } else {
+            self.clusters
+                .get(cluster)
+                .map_or(0, |(_, f)| *f)
+                .saturating_add(1)
+        };
+        let wait = if failures == 0 {
+            HEALTH_INTERVAL
+        } else {
+            HEALTH_INTERVAL
+                .saturating_mul(2u32.saturating_pow(failures - 1))
+                .min(MAX_BACKOFF)
+        };
+        self.clusters
+            .insert(cluster.to_owned(), (now + wait, failures));
+    }
+
+    /// Makes every cluster due (a spec or Secret change, or the full-check interval).
+    pub fn all_due(&mut self) {
+        self.clusters.clear();
+    }
+
+    /// The earliest scheduled probe.
+    pub fn next(&self) -> Option<std::time::Instant> {
+        self.clusters.values().map(|(at, _)| *at).min()
+    }
+}
+
+/// The leader's reconciler: probes every ClusterConfig on change, on Secret change,
+/// every `interval`, and in between on the [`ProbeSchedule`]; writes
+/// `status.conditions[Ready]` when it changes.
 pub async fn reconcile_loop(
     hub: Client,
     stores: Stores,
@@ -312,53 +371,80 @@ pub async fn reconcile_loop(
     let mut changes = stores.clusters.subscribe();
     stores.clusters.wait_synced().await;
     let mut last_generation: BTreeMap<String, i64> = BTreeMap::new();
+    let mut schedule = ProbeSchedule::default();
+    let mut full_check = tokio::time::Instant::now() + interval;
     loop {
-        for cc in stores.clusters.all() {
+        let all = stores.clusters.all();
+        let present: Vec<String> = all.iter().filter_map(|c| c.metadata.name.clone()).collect();
+        for cc in &all {
             let name = cc.metadata.name.clone().unwrap_or_default();
             let generation = cc.metadata.generation.unwrap_or_default();
             if last_generation.get(&name) != Some(&generation) {
                 clients.invalidate(&name).await;
                 last_generation.insert(name.clone(), generation);
             }
-            reconcile_one(&hub, &clients, &metrics, &cc).await;
         }
-        let present: Vec<String> = stores
-            .clusters
-            .all()
-            .iter()
-            .filter_map(|c| c.metadata.name.clone())
-            .collect();
         last_generation.retain(|k, _| present.contains(k));
-        // Wait for the next trigger: a spec change, a Secret change or the interval.
-        let deadline = tokio::time::Instant::now() + interval;
-        loop {
-            tokio::select! {
-                changed = changes.recv() => {
-                    match changed {
-                        Ok(c) if c.name.is_empty() => break,
-                        Ok(c) => {
-                            let spec_changed = stores
-                                .clusters
-                                .get(Some(&c.namespace), &c.name)
-                                .is_none_or(|cc| last_generation.get(&c.name) != Some(&cc.metadata.generation.unwrap_or_default()));
-                            if spec_changed { break; }
-                        }
-                        Err(_) => break,
-                    }
-                }
-                () = wake.notified() => break,
-                () = tokio::time::sleep_until(deadline) => break,
-            }
+        let due = schedule.due(&present, std::time::Instant::now());
+        let probes = all
+            .iter()
+            .filter(|cc| cc.metadata.name.as_ref().is_some_and(|n| due.contains(n)))
+            .map(|cc| reconcile_one(&hub, &clients, &metrics, cc));
+        let results = futures::future::join_all(probes).await;
+        let now = std::time::Instant::now();
+        for (name, ok) in results {
+            schedule.record(&name, ok, now);
+        }
+        // Wait for the next trigger: a spec change, a Secret change, a due probe or
+        // the full check.
+        let next_probe = schedule.next().map(tokio::time::Instant::from_std);
+        let deadline = next_probe.map_or(full_check, |p| p.min(full_check));
+        let woken = wait_trigger(&mut changes, &stores, &last_generation, &wake, deadline).await;
+        if woken || tokio::time::Instant::now() >= full_check {
+            schedule.all_due();
+            full_check = tokio::time::Instant::now() + interval;
         }
     }
 }
 
+/// Waits until `deadline` or a change that needs every cluster probed again (returns
+/// true then): a spec change, a re-list, or a Secret change.
+async fn wait_trigger(
+    changes: &mut tokio::sync::broadcast::Receiver<crate::store::Change>,
+    stores: &Stores,
+    last_generation: &BTreeMap<String, i64>,
+    wake: &Notify,
+    deadline: tokio::time::Instant,
+) -> bool {
+    loop {
+        tokio::select! {
+            changed = changes.recv() => match changed {
+                Ok(c) if c.name.is_empty() => return true,
+                Ok(c) => {
+                    let spec_changed = stores
+                        .clusters
+                        .get(Some(&c.namespace), &c.name)
+                        .is_none_or(|cc| last_generation.get(&c.name) != Some(&cc.metadata.generation.unwrap_or_default()));
+                    if spec_changed {
+                        return true;
+                    }
+                }
+                Err(_) => return true,
+            },
+            () = wake.notified() => return true,
+            () = tokio::time::sleep_until(deadline) => return false,
+        }
+    }
+}
+
+/// Probes one cluster and writes its Ready condition when it changed. Returns the
+/// cluster's name and whether the probe succeeded.
 async fn reconcile_one(
     hub: &Client,
     clients: &ClusterClients,
     metrics: &Metrics,
     cc: &ClusterConfig,
-) {
+) -> (String, bool) {
     let name = cc.metadata.name.clone().unwrap_or_default();
     let ns = cc.metadata.namespace.clone().unwrap_or_default();
     metrics
@@ -366,7 +452,9 @@ async fn reconcile_one(
         .get_or_create(&crate::metrics::cluster(&name))
         .inc();
     let now = jiff::Timestamp::now();
-    let ready = match probe(clients, &name).await {
+    let probed = probe(clients, &name).await;
+    let ok = probed.is_ok();
+    let ready = match probed {
         Ok(version) => condition::new(
             CondType::Ready.as_str(),
             condition::TRUE,
@@ -401,7 +489,7 @@ async fn reconcile_one(
     let unchanged =
         before == conditions && cc.status.as_ref().and_then(|s| s.observed_generation) == observed;
     if unchanged {
-        return;
+        return (name, ok);
     }
     let status = ClusterConfigStatus {
         observed_generation: observed,
@@ -416,5 +504,43 @@ async fn reconcile_one(
         tracing::warn!(cluster = %name, error = %e, "writing ClusterConfig status failed");
     } else {
         tracing::info!(cluster = %name, ready = ?status.conditions.as_ref().and_then(|c| condition::find(c, "Ready")).map(|c| c.status.clone()), "ClusterConfig status updated");
+    }
+    (name, ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn healthy_clusters_are_probed_every_interval_and_failing_ones_back_off() {
+        let t0 = std::time::Instant::now();
+        let names = vec!["a".to_owned(), "b".to_owned()];
+        let mut s = ProbeSchedule::default();
+        assert_eq!(s.due(&names, t0), names, "new clusters are due at once");
+        s.record("a", true, t0);
+        s.record("b", false, t0);
+        assert!(s.due(&names, t0).is_empty());
+        assert_eq!(s.next(), Some(t0 + HEALTH_INTERVAL));
+        let t1 = t0 + HEALTH_INTERVAL;
+        assert_eq!(s.due(&names, t1), names);
+        s.record("a", true, t1);
+        s.record("b", false, t1);
+        // b failed twice: it waits twice as long; a keeps the short interval.
+        assert_eq!(s.due(&names, t1 + HEALTH_INTERVAL), vec!["a".to_owned()]);
+        assert_eq!(s.due(&names, t1 + HEALTH_INTERVAL * 2), names);
+        for _ in 0..10 {
+            s.record("b", false, t1);
+        }
+        assert_eq!(s.due(&names, t1 + MAX_BACKOFF), names, "backoff is capped");
+        // Success resets the backoff.
+        s.record("b", true, t1);
+        assert_eq!(s.due(&names, t1 + HEALTH_INTERVAL), names);
+        // A change makes everything due; removed clusters are forgotten.
+        s.all_due();
+        assert_eq!(s.due(&names, t1), names);
+        s.record("a", true, t1);
+        assert_eq!(s.due(&["c".to_owned()], t1), vec!["c".to_owned()]);
+        assert_eq!(s.next(), None);
     }
 }

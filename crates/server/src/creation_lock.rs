@@ -4,15 +4,24 @@
 //! The lock is a Lease named after a hash of the triple, in the server's namespace.
 //! Creating an object is atomic in Kubernetes, so exactly one creator gets it; the
 //! other answers 409. A holder that crashed leaves the Lease behind; it is taken over
-//! once it is older than [`LOCK_SECONDS`].
+//! once it is older than [`LOCK_SECONDS`]. A lock whose request was dropped before
+//! its release (the client went away) is deleted in the background, and the leader
+//! deletes every lock left behind past its validity ([`collect_loop`]), so locks never
+//! pile up.
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-use kube::api::{DeleteParams, PostParams, Preconditions};
+use kube::api::{DeleteParams, ListParams, PostParams, Preconditions};
 use kube::{Api, Client};
 
 /// How long a lock is honoured without being released.
 pub const LOCK_SECONDS: i32 = 30;
+
+/// The label that marks a session creation lock.
+pub const LOCK_LABEL: (&str, &str) = ("app.kubernetes.io/component", "session-creation-lock");
+
+/// How often the leader looks for locks left behind.
+pub const COLLECT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The name of the lock of one (cluster, user, group) triple: a stable 64-bit FNV-1a
 /// hash, so the name is a valid object name whatever the inputs are. A collision only
@@ -33,6 +42,7 @@ pub struct CreationLock {
     api: Api<Lease>,
     name: String,
     uid: Option<String>,
+    released: bool,
 }
 
 impl CreationLock {
@@ -49,13 +59,7 @@ impl CreationLock {
             let lease = Lease {
                 metadata: ObjectMeta {
                     name: Some(name.to_owned()),
-                    labels: Some(
-                        [(
-                            "app.kubernetes.io/component".to_owned(),
-                            "session-creation-lock".to_owned(),
-                        )]
-                        .into(),
-                    ),
+                    labels: Some([(LOCK_LABEL.0.to_owned(), LOCK_LABEL.1.to_owned())].into()),
                     ..ObjectMeta::default()
                 },
                 spec: Some(LeaseSpec {
@@ -71,20 +75,14 @@ impl CreationLock {
                         api,
                         name: name.to_owned(),
                         uid: created.metadata.uid,
+                        released: false,
                     }));
                 }
                 Err(kube::Error::Api(s)) if s.code == 409 => {
                     let Some(existing) = api.get_opt(name).await? else {
                         continue;
                     };
-                    let acquired = existing
-                        .spec
-                        .as_ref()
-                        .and_then(|s| s.acquire_time.as_ref())
-                        .map(|t| t.0);
-                    let stale = acquired
-                        .is_none_or(|t| now.duration_since(t).as_secs() > i64::from(LOCK_SECONDS));
-                    if !stale {
+                    if !is_stale(&existing, now) {
                         return Ok(None);
                     }
                     tracing::warn!(lock = name, "taking over a stale session creation lock");
@@ -107,17 +105,86 @@ impl CreationLock {
         Ok(None)
     }
 
-    /// Releases the lock (best effort: a lock left behind expires).
-    pub async fn release(self) {
-        let dp = DeleteParams {
-            preconditions: Some(Preconditions {
-                uid: self.uid.clone(),
-                resource_version: None,
-            }),
-            ..DeleteParams::default()
+    /// Releases the lock (best effort: a lock left behind is collected by the leader).
+    pub async fn release(mut self) {
+        self.released = true;
+        delete_own(&self.api, &self.name, self.uid.clone()).await;
+    }
+}
+
+impl Drop for CreationLock {
+    /// A request dropped while holding the lock (client gone) still releases it.
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (api, name, uid) = (self.api.clone(), self.name.clone(), self.uid.clone());
+            runtime.spawn(async move { delete_own(&api, &name, uid).await });
+        }
+    }
+}
+
+/// Deletes the lock this creator made (uid precondition: never a successor's lock).
+async fn delete_own(api: &Api<Lease>, name: &str, uid: Option<String>) {
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid,
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
+    match api.delete(name, &dp).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
+        Err(e) => {
+            tracing::warn!(lock = %name, error = %e, "releasing the session creation lock failed");
+        }
+    }
+}
+
+/// True when a lock is past its validity (or carries no acquire time): nobody may rely
+/// on it any more, so it may be taken over or deleted.
+pub fn is_stale(lease: &Lease, now: jiff::Timestamp) -> bool {
+    lease
+        .spec
+        .as_ref()
+        .and_then(|s| s.acquire_time.as_ref())
+        .map(|t| t.0)
+        .is_none_or(|t| now.duration_since(t).as_secs() > i64::from(LOCK_SECONDS))
+}
+
+/// Leader task: every [`COLLECT_INTERVAL`], deletes the stale locks in `namespace`
+/// (each on the resourceVersion that was listed, so a lock re-taken meanwhile stays).
+pub async fn collect_loop(hub: Client, namespace: String) {
+    let api: Api<Lease> = Api::namespaced(hub, &namespace);
+    let selector = format!("{}={}", LOCK_LABEL.0, LOCK_LABEL.1);
+    let mut tick = tokio::time::interval(COLLECT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let listed = match api.list(&ListParams::default().labels(&selector)).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing session creation locks failed");
+                continue;
+            }
         };
-        if let Err(e) = self.api.delete(&self.name, &dp).await {
-            tracing::warn!(lock = %self.name, error = %e, "releasing the session creation lock failed");
+        let now = jiff::Timestamp::now();
+        for lease in listed.items.iter().filter(|l| is_stale(l, now)) {
+            let name = lease.metadata.name.clone().unwrap_or_default();
+            let dp = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: lease.metadata.uid.clone(),
+                    resource_version: lease.metadata.resource_version.clone(),
+                }),
+                ..DeleteParams::default()
+            };
+            match api.delete(&name, &dp).await {
+                Ok(_) => tracing::info!(lock = %name, "deleted a stale session creation lock"),
+                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
+                Err(e) => tracing::warn!(lock = %name, error = %e, "deleting a stale lock failed"),
+            }
         }
     }
 }
@@ -138,5 +205,21 @@ mod tests {
         // The separator keeps ("ab", "c") and ("a", "bc") apart.
         assert_ne!(lock_name("ab", "c", "g"), lock_name("a", "bc", "g"));
         assert_ne!(a, lock_name("target-b", "alice@example.com", "admins"));
+    }
+
+    #[test]
+    fn only_locks_past_their_validity_are_stale() {
+        let now = jiff::Timestamp::now();
+        let at = |secs: i64| Lease {
+            metadata: ObjectMeta::default(),
+            spec: Some(LeaseSpec {
+                acquire_time: Some(MicroTime(now - jiff::SignedDuration::from_secs(secs))),
+                ..LeaseSpec::default()
+            }),
+        };
+        assert!(!is_stale(&at(0), now));
+        assert!(!is_stale(&at(i64::from(LOCK_SECONDS)), now));
+        assert!(is_stale(&at(i64::from(LOCK_SECONDS) + 1), now));
+        assert!(is_stale(&Lease::default(), now));
     }
 }

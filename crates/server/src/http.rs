@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
@@ -18,6 +18,7 @@ use crate::app::App;
 use crate::auth::{AuthError, Identity};
 use crate::error::ApiError;
 use crate::metrics::{IdpLabel, IdpReasonLabel};
+use crate::store::HubContact;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -31,7 +32,15 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// REST API rate limits.
     pub limits: Arc<crate::rate_limit::RateLimits>,
+    /// When the hub last answered (readiness).
+    pub hub_contact: HubContact,
 }
+
+/// `/readyz` fails when the hub has not answered for this long: the watched state may
+/// be stale (a hung connection does not make a watch fail).
+pub const HUB_SILENCE_BOUND: Duration = Duration::from_secs(10);
+/// `/readyz` fails when a watch has been failing for this long.
+pub const WATCH_FAILURE_BOUND: Duration = Duration::from_secs(10);
 
 /// Builds the router with every route this server serves.
 pub fn router(state: AppState, api: Router<AppState>) -> Router {
@@ -84,14 +93,27 @@ async fn limit_sources(State(state): State<AppState>, request: Request, next: Ne
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.app.is_ready() {
-        (StatusCode::OK, "ok").into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "caches not synced or identity providers not loaded",
-        )
-            .into_response()
+    match not_ready(&state, Instant::now()) {
+        None => (StatusCode::OK, "ok").into_response(),
+        Some(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason).into_response(),
+    }
+}
+
+/// Why this replica must not get traffic now, or `None` when it may.
+fn not_ready(state: &AppState, now: Instant) -> Option<String> {
+    if !state.app.is_ready() {
+        return Some("caches not synced or identity providers not loaded".to_owned());
+    }
+    if let Some(reason) = state.app.stores.unhealthy(now, WATCH_FAILURE_BOUND) {
+        return Some(reason);
+    }
+    match state.hub_contact.silent_for(now) {
+        None => Some("the hub has not answered yet".to_owned()),
+        Some(silent) if silent > HUB_SILENCE_BOUND => Some(format!(
+            "the hub has not answered for {}s",
+            silent.as_secs()
+        )),
+        Some(_) => None,
     }
 }
 

@@ -18,6 +18,7 @@ pub mod clusters;
 pub mod config;
 pub mod creation_lock;
 pub mod debug;
+pub mod deny_policy_reconciler;
 pub mod error;
 pub mod escalation_reconciler;
 pub mod events;
@@ -59,9 +60,9 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
-    /// Leader election failed to start.
+    /// The election's timing is unsafe.
     #[error("leader election: {0}")]
-    Leader(#[from] kube_lease_manager::LeaseManagerError),
+    Leader(#[from] leader::TimingError),
     /// A configuration value is unusable.
     #[error("configuration: {0}")]
     Config(String),
@@ -99,6 +100,9 @@ pub fn parse_listen_address(text: &str) -> Result<SocketAddr, ServerError> {
         .map_err(|_| ServerError::ListenAddress(text.to_owned()))
 }
 
+/// How often the hub probe asks the hub for its version (readiness).
+const HUB_PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Runs the server until `shutdown` completes, then stops gracefully: leadership is
 /// released, in-flight requests finish (bounded by `server.shutdownTimeout`), and
 /// buffered activity is written.
@@ -113,48 +117,39 @@ pub async fn run(
             "serving HTTPS directly is not supported yet; terminate TLS in front of the server (ingress or sidecar)".to_owned(),
         ));
     }
+    if let Some(e) = &options.election {
+        e.timing.validate()?;
+    }
     let mut registry = Registry::with_prefix("breakglass");
     let metrics = metrics::Metrics::new(&mut registry);
-    let stores = store::Stores::start(&options.hub);
-    let auth = auth::Authenticator::new();
-    let auth_ready = idp::sync(stores.clone(), auth.clone());
-    let events = events::EventBus::new();
-    events.log_events();
-    let clusters = clusters::ClusterClients::new(options.hub.clone(), stores.clone());
     let wake_clusters = Arc::new(Notify::new());
-    clusters::watch_secrets(clusters.clone(), wake_clusters.clone());
-    let activity = activity::ActivityTracker::new();
-    let (group_ttl, pod_ttl) = options.config.webhook_cache();
-    let access: Arc<dyn webhook::TargetAccess> = Arc::new(webhook::KubeAccess::new(
-        clusters.clone(),
-        webhook::access::CacheSettings {
-            group_check_ttl: group_ttl,
-            pod_ttl,
-        },
-    ));
-    let sessions_by_user = index::SessionIndex::follow(stores.sessions.clone());
-    let authz = webhook::authz_config(&options.config);
-    let app = Arc::new(app::App {
-        config: Arc::new(options.config),
-        settings: options.settings,
-        hub: options.hub.clone(),
-        stores,
-        auth,
-        auth_ready,
-        metrics: metrics.clone(),
-        events,
-        clusters,
-        activity,
-        sessions_by_user,
-        access,
-        authz,
-    });
+    let Options {
+        config,
+        settings,
+        hub,
+        enable_api,
+        enable_cleanup,
+        enable_controllers,
+        election,
+    } = options;
+    let app = build_app(
+        config,
+        settings,
+        hub,
+        metrics.clone(),
+        wake_clusters.clone(),
+    );
     let flusher = tokio::spawn(
         app.activity
             .clone()
             .flush_loop(app.hub.clone(), app.settings.activity_flush_interval),
     );
-
+    let hub_contact = store::HubContact::default();
+    let hub_probe = tokio::spawn(hub_contact.clone().probe_loop(
+        app.hub.clone(),
+        HUB_PROBE_INTERVAL,
+        HUB_PROBE_INTERVAL,
+    ));
     let limits = Arc::new(
         rate_limit::RateLimits::new(&app.config.rate_limits, &app.config.server.trusted_proxies)
             .map_err(|e| ServerError::Config(e.to_string()))?,
@@ -163,9 +158,10 @@ pub async fn run(
     let state = http::AppState {
         app: app.clone(),
         registry: Arc::new(registry),
+        hub_contact: hub_contact.clone(),
         limits,
     };
-    let api = if options.enable_api {
+    let api = if enable_api {
         rest::router().merge(webhook::router())
     } else {
         axum::Router::new()
@@ -181,23 +177,113 @@ pub async fn run(
         })?;
     tracing::info!(address = %addr, "listening");
 
-    // Writers, on the leader only.
-    let writers_app = app.clone();
-    let enable_cleanup = options.enable_cleanup;
-    let enable_controllers = options.enable_controllers;
-    let spawn: leader::Spawner = Box::new(move || {
-        let a = writers_app.clone();
+    let spawn = writers(
+        app.clone(),
+        enable_cleanup,
+        enable_controllers,
+        wake_clusters,
+    );
+    let leader_stop = stop.clone();
+    let leader = tokio::spawn(leader::run(
+        app.hub.clone(),
+        election,
+        metrics,
+        hub_contact,
+        spawn,
+        Box::pin(async move { leader_stop.cancelled().await }),
+    ));
+
+    let trigger = stop.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        trigger.cancel();
+    });
+    let result = serve(listener, router, stop, app.config.shutdown_timeout()).await;
+    if let Err(e) = leader.await {
+        tracing::warn!(error = %e, "leader election task failed");
+    }
+    hub_probe.abort();
+    flusher.abort();
+    limits_cleanup.abort();
+    app.activity.flush(&app.hub).await;
+    tracing::info!("stopped");
+    result
+}
+
+/// Builds the shared application state and starts the watches every replica runs.
+fn build_app(
+    config: config::Config,
+    settings: app::Settings,
+    hub: kube::Client,
+    metrics: metrics::Metrics,
+    wake_clusters: Arc<Notify>,
+) -> Arc<app::App> {
+    let stores = store::Stores::start(&hub);
+    let auth = auth::Authenticator::new();
+    let auth_ready = idp::sync(stores.clone(), auth.clone());
+    let events = events::EventBus::new();
+    events.log_events();
+    let clusters = clusters::ClusterClients::new(hub.clone(), stores.clone());
+    clusters::watch_secrets(clusters.clone(), wake_clusters);
+    let activity = activity::ActivityTracker::new();
+    let (group_ttl, pod_ttl) = config.webhook_cache();
+    let access: Arc<dyn webhook::TargetAccess> = Arc::new(webhook::KubeAccess::new(
+        clusters.clone(),
+        webhook::access::CacheSettings {
+            group_check_ttl: group_ttl,
+            pod_ttl,
+        },
+    ));
+    let sessions_by_user = index::SessionIndex::follow(stores.sessions.clone());
+    let authz = webhook::authz_config(&config);
+    Arc::new(app::App {
+        config: Arc::new(config),
+        settings,
+        hub,
+        stores,
+        auth,
+        auth_ready,
+        metrics,
+        events,
+        clusters,
+        activity,
+        sessions_by_user,
+        access,
+        authz,
+    })
+}
+
+/// The leader-only writers: timers, reconcilers, garbage collection.
+fn writers(
+    app: Arc<app::App>,
+    enable_cleanup: bool,
+    enable_controllers: bool,
+    wake_clusters: Arc<Notify>,
+) -> leader::Spawner {
+    Box::new(move || {
+        let a = app.clone();
         let mut tasks = Vec::new();
         if enable_cleanup {
-            tasks.push(tokio::spawn(timers::run(
+            tasks.push(tokio::spawn(timers::run::<
+                breakglass_api::breakglass_session::BreakglassSession,
+            >(timers::Context {
+                hub: a.hub.clone(),
+                stores: a.stores.clone(),
+                bus: a.events.clone(),
+                metrics: a.metrics.clone(),
+            })));
+            tasks.push(tokio::spawn(creation_lock::collect_loop(
                 a.hub.clone(),
-                a.stores.clone(),
-                a.events.clone(),
-                a.metrics.clone(),
+                a.settings.lock_namespace.clone(),
             )));
         }
         if enable_controllers {
             tasks.push(tokio::spawn(escalation_reconciler::run(
+                a.hub.clone(),
+                a.stores.clone(),
+            )));
+            tasks.push(tokio::spawn(deny_policy_reconciler::run(
                 a.hub.clone(),
                 a.stores.clone(),
             )));
@@ -211,54 +297,37 @@ pub async fn run(
             )));
         }
         tasks
-    });
-    let leader_stop = stop.clone();
-    let leader = tokio::spawn(leader::run(
-        options.hub.clone(),
-        options.election,
-        metrics,
-        spawn,
-        Box::pin(async move { leader_stop.cancelled().await }),
-    ));
+    })
+}
 
-    let trigger = stop.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        tracing::info!("shutting down");
-        trigger.cancel();
-    });
+/// Serves until `stop` is cancelled, then lets in-flight requests finish within `grace`.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    stop: CancellationToken,
+    grace: std::time::Duration,
+) -> Result<(), ServerError> {
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| "?".to_owned(), |a| a.to_string());
     let graceful = stop.clone();
     // The peer address feeds the per-source rate limit.
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, service).with_graceful_shutdown(async move {
         graceful.cancelled().await;
     });
-    let grace = app.config.shutdown_timeout();
     let served = tokio::spawn(async move { server.await });
     stop.cancelled().await;
-    let result = match tokio::time::timeout(grace, served).await {
+    match tokio::time::timeout(grace, served).await {
         Ok(Ok(Ok(()))) => Ok(()),
-        Ok(Ok(Err(source))) => Err(ServerError::Http {
-            addr: addr.to_string(),
-            source,
-        }),
+        Ok(Ok(Err(source))) => Err(ServerError::Http { addr, source }),
         Ok(Err(e)) => Err(ServerError::Http {
-            addr: addr.to_string(),
+            addr,
             source: std::io::Error::other(e.to_string()),
         }),
         Err(_) => {
             tracing::warn!("in-flight requests did not finish within the shutdown timeout");
             Ok(())
         }
-    };
-    match leader.await {
-        Ok(Err(e)) => tracing::warn!(error = %e, "leader election ended with an error"),
-        Err(e) => tracing::warn!(error = %e, "leader election task failed"),
-        Ok(Ok(())) => {}
     }
-    flusher.abort();
-    limits_cleanup.abort();
-    app.activity.flush(&app.hub).await;
-    tracing::info!("stopped");
-    result
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use breakglass_server::app::Settings;
 use breakglass_server::config::{Config, parse_positive_duration};
-use breakglass_server::leader::Election;
+use breakglass_server::leader::{Election, Timing};
 use breakglass_server::{Options, run};
 use clap::{ArgAction, Parser};
 use tokio::io::AsyncReadExt;
@@ -59,6 +59,16 @@ struct Args {
     /// This replica's identity in the Lease (default: pod name or host name, plus a random suffix).
     #[arg(long, env = "LEADER_ELECT_IDENTITY")]
     leader_elect_identity: Option<String>,
+    /// How long the Lease stays valid without renewal, as a Go duration (whole seconds).
+    #[arg(long, env = "LEADER_ELECT_LEASE_DURATION", default_value = "15s")]
+    leader_elect_lease_duration: String,
+    /// The leader stops its writers when it could not renew for this long; shorter
+    /// than the lease duration.
+    #[arg(long, env = "LEADER_ELECT_RENEW_DEADLINE", default_value = "10s")]
+    leader_elect_renew_deadline: String,
+    /// Time between attempts to acquire or renew the Lease.
+    #[arg(long, env = "LEADER_ELECT_RETRY_PERIOD", default_value = "2s")]
+    leader_elect_retry_period: String,
     /// How often the leader probes every cluster, as a Go duration
     /// (default: `kubernetes.clusterConfigCheckInterval`, else 10m).
     #[arg(long, env = "CLUSTER_CONFIG_CHECK_INTERVAL")]
@@ -77,6 +87,33 @@ struct Args {
 
 fn duration(value: &str, flag: &str) -> anyhow::Result<Duration> {
     parse_positive_duration(value).map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+}
+
+/// The election's timing from the flags; every Lease request is bounded by the retry
+/// period and by half the renew deadline (an attempt is a read and a write).
+fn election_timing(args: &Args) -> anyhow::Result<Timing> {
+    let lease = duration(
+        &args.leader_elect_lease_duration,
+        "leader-elect-lease-duration",
+    )?;
+    let renew_deadline = duration(
+        &args.leader_elect_renew_deadline,
+        "leader-elect-renew-deadline",
+    )?;
+    let retry = duration(&args.leader_elect_retry_period, "leader-elect-retry-period")?;
+    if lease.subsec_nanos() != 0 {
+        anyhow::bail!("--leader-elect-lease-duration: must be whole seconds, got {lease:?}");
+    }
+    let timing = Timing {
+        lease,
+        renew_deadline,
+        retry,
+        call_timeout: retry.min(renew_deadline / 2),
+    };
+    timing
+        .validate()
+        .map_err(|e| anyhow::anyhow!("leader election flags: {e}"))?;
+    Ok(timing)
 }
 
 fn identity(args: &Args) -> String {
@@ -181,6 +218,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let hub = kube::Client::try_from(kube_config).context("building the hub client")?;
 
+    let timing = election_timing(&args)?;
     let election = args.enable_leader_election.then(|| Election {
         namespace: args
             .leader_elect_namespace
@@ -188,6 +226,7 @@ async fn main() -> anyhow::Result<()> {
             .unwrap_or_else(|| args.pod_namespace.clone()),
         lease: args.leader_elect_id.clone(),
         identity,
+        timing,
     });
     if !args.enable_webhooks || !args.enable_frontend {
         tracing::debug!("admission webhooks and the UI are not served by this version");

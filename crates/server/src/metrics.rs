@@ -209,158 +209,164 @@ impl Metrics {
             session_activity: Family::default(),
             pod_security_evaluations: Family::default(),
         };
-        let r = registry;
+        metrics.register_sessions(registry);
+        metrics.register_service(registry);
+        metrics.register_webhook(registry);
+        metrics
+    }
+
+    /// Registers the session lifecycle counters.
+    fn register_sessions(&self, r: &mut Registry) {
         r.register(
             "session_created",
             "Sessions created",
-            metrics.session_created.clone(),
+            self.session_created.clone(),
         );
         r.register(
             "session_create_failed",
             "Session creations refused",
-            metrics.session_create_failed.clone(),
+            self.session_create_failed.clone(),
         );
         r.register(
             "session_updated",
             "Session status updates",
-            metrics.session_updated.clone(),
+            self.session_updated.clone(),
         );
         r.register(
             "session_deleted",
             "Sessions deleted after retention",
-            metrics.session_deleted.clone(),
+            self.session_deleted.clone(),
         );
         r.register(
             "session_expired",
             "Sessions expired by time",
-            metrics.session_expired.clone(),
+            self.session_expired.clone(),
         );
         r.register(
             "session_idle_expired",
             "Sessions expired after inactivity",
-            metrics.session_idle_expired.clone(),
+            self.session_idle_expired.clone(),
         );
         r.register(
             "session_scheduled",
             "Sessions approved for a later start",
-            metrics.session_scheduled.clone(),
+            self.session_scheduled.clone(),
         );
         r.register(
             "session_activated",
             "Sessions that became active",
-            metrics.session_activated.clone(),
+            self.session_activated.clone(),
         );
         r.register(
             "session_approved",
             "Sessions approved",
-            metrics.session_approved.clone(),
+            self.session_approved.clone(),
         );
         r.register(
             "session_rejected",
             "Sessions rejected",
-            metrics.session_rejected.clone(),
+            self.session_rejected.clone(),
         );
+    }
+
+    /// Registers the aPI, token, cluster-check and leadership metrics.
+    fn register_service(&self, r: &mut Registry) {
         r.register(
             "api_endpoint_requests",
             "API requests",
-            metrics.api_requests.clone(),
+            self.api_requests.clone(),
         );
-        r.register(
-            "api_endpoint_errors",
-            "API errors",
-            metrics.api_errors.clone(),
-        );
+        r.register("api_endpoint_errors", "API errors", self.api_errors.clone());
         r.register(
             "api_endpoint_duration_seconds",
             "API latency",
-            metrics.api_duration.clone(),
+            self.api_duration.clone(),
         );
         r.register(
             "jwt_validation_requests",
             "Token validations",
-            metrics.jwt_requests.clone(),
+            self.jwt_requests.clone(),
         );
         r.register(
             "jwt_validation_success",
             "Successful token validations",
-            metrics.jwt_success.clone(),
+            self.jwt_success.clone(),
         );
         r.register(
             "jwt_validation_failure",
             "Failed token validations",
-            metrics.jwt_failure.clone(),
+            self.jwt_failure.clone(),
         );
         r.register(
             "clusterconfigs_checked",
             "ClusterConfig checks",
-            metrics.clusterconfigs_checked.clone(),
+            self.clusterconfigs_checked.clone(),
         );
         r.register(
             "clusterconfigs_failed",
             "Failed ClusterConfig checks",
-            metrics.clusterconfigs_failed.clone(),
+            self.clusterconfigs_failed.clone(),
         );
-        r.register(
-            "leader",
-            "1 while this replica leads",
-            metrics.leader.clone(),
-        );
+        r.register("leader", "1 while this replica leads", self.leader.clone());
+    }
+
+    /// Registers the webhook decision metrics.
+    fn register_webhook(&self, r: &mut Registry) {
         r.register(
             "webhook_sar_requests",
             "SubjectAccessReviews received",
-            metrics.webhook_requests.clone(),
+            self.webhook_requests.clone(),
         );
         r.register(
             "webhook_sar_malformed",
             "SubjectAccessReviews refused as malformed",
-            metrics.webhook_malformed.clone(),
+            self.webhook_malformed.clone(),
         );
         r.register(
             "webhook_sar_decisions",
             "SubjectAccessReview decisions by result, source and stage",
-            metrics.webhook_decisions.clone(),
+            self.webhook_decisions.clone(),
         );
         r.register(
             "webhook_sar_allowed",
             "SubjectAccessReviews allowed",
-            metrics.webhook_allowed.clone(),
+            self.webhook_allowed.clone(),
         );
         r.register(
             "webhook_sar_denied",
             "SubjectAccessReviews denied",
-            metrics.webhook_denied.clone(),
+            self.webhook_denied.clone(),
         );
         r.register(
             "webhook_sar_duration_seconds",
             "SubjectAccessReview decision latency",
-            metrics.webhook_duration.clone(),
+            self.webhook_duration.clone(),
         );
         r.register(
             "webhook_session_sar_allowed",
             "Group checks the target cluster allowed",
-            metrics.session_sar_allowed.clone(),
+            self.session_sar_allowed.clone(),
         );
         r.register(
             "webhook_session_sar_denied",
             "Group checks the target cluster refused",
-            metrics.session_sar_denied.clone(),
+            self.session_sar_denied.clone(),
         );
         r.register(
             "webhook_session_sar_errors",
             "Group checks that failed",
-            metrics.session_sar_errors.clone(),
+            self.session_sar_errors.clone(),
         );
         r.register(
             "session_activity_requests",
             "Requests granted by a session",
-            metrics.session_activity.clone(),
+            self.session_activity.clone(),
         );
         r.register(
             "pod_security_evaluations",
             "Pod-security evaluations by policy and action",
-            metrics.pod_security_evaluations.clone(),
+            self.pod_security_evaluations.clone(),
         );
-        metrics
     }
 
     /// Counts and times one webhook decision.
@@ -437,8 +443,8 @@ pub fn cluster(name: &str) -> ClusterLabel {
 
 /// The cluster label for a name that came from a request: registered names as they are,
 /// anything else as `_unknown`, so clients cannot create unbounded label values.
-pub fn bounded_cluster(app: &crate::app::App, name: &str) -> String {
-    match app.stores.cluster(name) {
+pub fn bounded_cluster(stores: &crate::store::Stores, name: &str) -> String {
+    match stores.cluster(name) {
         crate::store::ClusterLookup::Missing => "_unknown".to_owned(),
         _ => name.to_owned(),
     }

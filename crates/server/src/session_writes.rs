@@ -1,14 +1,21 @@
-//! Persisting BreakglassSession transitions with optimistic concurrency.
+//! Persisting session transitions with optimistic concurrency.
 //!
 //! API handlers and timers both decide with the pure state machine
 //! (`breakglass_core::session::apply`) and write the result here. Every write carries
 //! the resourceVersion the decision was based on, so two concurrent decisions on one
-//! session cannot both land: the second gets a conflict and must decide again.
+//! session cannot both land: the second gets a conflict and must decide again. The
+//! status writer is generic over the session kind ([`WithStatus`]), so DebugSessions
+//! are written the same way.
 
 use breakglass_api::breakglass_session::{BreakglassSession, BreakglassSessionStatus};
 use breakglass_core::session::{self, SessionEvent, Transition, TransitionError};
+use std::fmt::Debug;
+
 use kube::api::PostParams;
-use kube::{Api, Client};
+use kube::core::NamespaceResourceScope;
+use kube::{Api, Client, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::events::{EventBus, EventKind};
 use crate::metrics::{self, Metrics};
@@ -40,25 +47,56 @@ impl From<kube::Error> for WriteError {
     }
 }
 
+/// A namespaced kind whose status subresource is written whole, conditional on the
+/// resourceVersion it was read at.
+pub trait WithStatus:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + Debug
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    /// The status type.
+    type Status;
+    /// Replaces the status.
+    fn set_status(&mut self, status: Self::Status);
+}
+
+impl WithStatus for BreakglassSession {
+    type Status = BreakglassSessionStatus;
+    fn set_status(&mut self, status: BreakglassSessionStatus) {
+        self.status = Some(status);
+    }
+}
+
 /// The typed API for the session's namespace.
 pub fn api_for(hub: &Client, session: &BreakglassSession) -> Api<BreakglassSession> {
+    api_of(hub, session)
+}
+
+/// The typed API for the object's namespace.
+pub fn api_of<K: WithStatus>(hub: &Client, object: &K) -> Api<K> {
     Api::namespaced(
         hub.clone(),
-        session.metadata.namespace.as_deref().unwrap_or("default"),
+        object.meta().namespace.as_deref().unwrap_or("default"),
     )
 }
 
-/// Writes `status` onto `session`, conditional on the session's resourceVersion.
-pub async fn write_status(
+/// Writes `status` onto `object`, conditional on the object's resourceVersion (the
+/// copy sent carries it, so the hub refuses the write with 409 after any change).
+pub async fn write_status<K: WithStatus>(
     hub: &Client,
-    session: &BreakglassSession,
-    status: BreakglassSessionStatus,
-) -> Result<BreakglassSession, WriteError> {
-    let mut next = session.clone();
-    next.metadata.managed_fields = None;
-    next.status = Some(status);
-    let name = next.metadata.name.clone().unwrap_or_default();
-    Ok(api_for(hub, session)
+    object: &K,
+    status: K::Status,
+) -> Result<K, WriteError> {
+    let mut next = object.clone();
+    next.meta_mut().managed_fields = None;
+    next.set_status(status);
+    let name = next.meta().name.clone().unwrap_or_default();
+    Ok(api_of(hub, object)
         .replace_status(&name, &PostParams::default(), &next)
         .await?)
 }

@@ -7,7 +7,8 @@
 
 use std::fmt::Debug;
 use std::hash::Hash;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::BreakglassSession;
@@ -46,6 +47,8 @@ where
     /// Turns true at the first complete list. (A watch channel rather than the store's
     /// own readiness future: that one wakes only the last of several waiters.)
     synced: watch::Receiver<bool>,
+    /// Since when the watch has failed without a good event in between.
+    failing_since: Arc<Mutex<Option<Instant>>>,
 }
 
 impl<K> Mirror<K>
@@ -65,12 +68,15 @@ where
         let (flag, synced) = watch::channel(false);
         let feed = changes.clone();
         let kind = K::kind(&()).into_owned();
+        let failing_since = Arc::new(Mutex::new(None));
+        let failing = failing_since.clone();
         let task = tokio::spawn(async move {
             let stream = watcher::watcher(api, watcher::Config::default())
                 .default_backoff()
                 .reflect(writer);
             futures::pin_mut!(stream);
             while let Some(event) = stream.next().await {
+                set_failing(&failing, event.is_err());
                 match event {
                     Ok(Event::Apply(obj) | Event::InitApply(obj)) => {
                         let _ = feed.send(change_of(&obj, false));
@@ -102,6 +108,7 @@ where
                 store,
                 changes,
                 synced,
+                failing_since,
             },
             task,
         )
@@ -122,6 +129,7 @@ where
             store,
             changes,
             synced,
+            failing_since: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -154,6 +162,11 @@ where
         *self.synced.borrow()
     }
 
+    /// How long the watch has been failing without a good event (`None`: healthy).
+    pub fn failing_for(&self, now: Instant) -> Option<Duration> {
+        lock(&self.failing_since).map(|since| now.saturating_duration_since(since))
+    }
+
     /// Waits until the first full list has been received.
     pub async fn wait_synced(&self) {
         let mut rx = self.synced.clone();
@@ -163,6 +176,21 @@ where
     /// Subscribes to changes. A change with an empty name means "rescan everything".
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.changes.subscribe()
+    }
+}
+
+fn lock<T: Copy>(m: &Mutex<T>) -> T {
+    *m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn set_failing(failing: &Mutex<Option<Instant>>, failed: bool) {
+    let mut f = failing
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !failed {
+        *f = None;
+    } else if f.is_none() {
+        *f = Some(Instant::now());
     }
 }
 
@@ -210,6 +238,23 @@ impl Stores {
             && self.deny_policies.is_synced()
     }
 
+    /// Why the mirrors cannot be trusted now: a watch that has been failing for longer
+    /// than `bound` (its objects may be stale). `None` when all are healthy.
+    pub fn unhealthy(&self, now: Instant, bound: Duration) -> Option<String> {
+        let watches = [
+            ("BreakglassSession", self.sessions.failing_for(now)),
+            ("BreakglassEscalation", self.escalations.failing_for(now)),
+            ("ClusterConfig", self.clusters.failing_for(now)),
+            ("IdentityProvider", self.identity_providers.failing_for(now)),
+            ("DenyPolicy", self.deny_policies.failing_for(now)),
+        ];
+        watches.into_iter().find_map(|(kind, failing)| {
+            failing
+                .filter(|f| *f > bound)
+                .map(|f| format!("the {kind} watch has been failing for {}s", f.as_secs()))
+        })
+    }
+
     /// Waits until every watch has listed its objects.
     pub async fn wait_synced(&self) {
         self.sessions.wait_synced().await;
@@ -248,5 +293,105 @@ impl Stores {
                 .map_or(ClusterLookup::Missing, ClusterLookup::Found),
             _ => ClusterLookup::Ambiguous,
         }
+    }
+}
+
+/// When the hub last answered this replica (Lease reads and writes, the hub probe). A
+/// hub that does not answer may leave watches hanging without an error, so readiness
+/// also looks at this.
+#[derive(Clone, Default)]
+pub struct HubContact(Arc<Mutex<Option<Instant>>>);
+
+impl HubContact {
+    /// Records an answer now.
+    pub fn record(&self) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
+    }
+
+    /// Time since the last answer (`None`: never answered).
+    pub fn silent_for(&self, now: Instant) -> Option<Duration> {
+        lock(&self.0).map(|at| now.saturating_duration_since(at))
+    }
+
+    /// Asks the hub for its version every `every` (bounded by `timeout`) and records
+    /// each answer; runs until aborted.
+    pub async fn probe_loop(self, hub: Client, every: Duration, timeout: Duration) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match tokio::time::timeout(timeout, hub.apiserver_version()).await {
+                Ok(Ok(_)) => self.record(),
+                Ok(Err(e)) => tracing::warn!(error = %e, "hub probe failed"),
+                Err(_) => tracing::warn!(timeout = ?timeout, "hub probe timed out"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_watch_is_reported_after_the_bound_and_clears_on_success() {
+        let failing = Mutex::new(None);
+        set_failing(&failing, true);
+        let since = lock(&failing);
+        assert!(since.is_some());
+        // Later failures keep the first instant.
+        set_failing(&failing, true);
+        assert_eq!(lock(&failing), since);
+        set_failing(&failing, false);
+        assert_eq!(lock(&failing), None);
+    }
+
+    #[test]
+    fn stores_name_the_watch_that_keeps_failing() {
+        let stores = Stores {
+            sessions: Mirror::from_objects([]),
+            escalations: Mirror::from_objects([]),
+            clusters: Mirror::from_objects([]),
+            identity_providers: Mirror::from_objects([]),
+            deny_policies: Mirror::from_objects([]),
+        };
+        let bound = Duration::from_secs(10);
+        let now = Instant::now();
+        assert_eq!(stores.unhealthy(now, bound), None);
+        set_failing(&stores.clusters.failing_since, true);
+        let since = lock(&stores.clusters.failing_since).unwrap_or(now);
+        assert_eq!(
+            stores.unhealthy(since + Duration::from_secs(5), bound),
+            None
+        );
+        let reason = stores.unhealthy(since + Duration::from_secs(11), bound);
+        assert!(
+            reason
+                .as_deref()
+                .is_some_and(|r| r.contains("ClusterConfig watch")),
+            "{reason:?}"
+        );
+        set_failing(&stores.clusters.failing_since, false);
+        assert_eq!(
+            stores.unhealthy(since + Duration::from_secs(60), bound),
+            None
+        );
+    }
+
+    #[test]
+    fn hub_contact_measures_silence() {
+        let contact = HubContact::default();
+        let now = Instant::now();
+        assert_eq!(contact.silent_for(now), None);
+        contact.record();
+        let later = Instant::now() + Duration::from_secs(12);
+        assert!(
+            contact
+                .silent_for(later)
+                .is_some_and(|d| d >= Duration::from_secs(11))
+        );
     }
 }

@@ -19,8 +19,8 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::events::EventBus;
 use crate::metrics::{self, Metrics};
-use crate::session_writes::{self, WriteError};
-use crate::store::{ClusterLookup, Stores};
+use crate::session_writes::{self, WithStatus, WriteError};
+use crate::store::{ClusterLookup, Mirror, Stores};
 
 /// A session without a state (its creation was interrupted between the create and
 /// the status write) is deleted after this long, so it cannot block new requests.
@@ -28,7 +28,92 @@ pub const STATELESS_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_sec
 
 type Key = (String, String);
 
-/// What is due for one session and when.
+/// What a timer does when it is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action<E> {
+    /// Apply this event of the kind's state machine.
+    Apply(E),
+    /// Delete the object (retention over, or it never got a state).
+    Delete,
+}
+
+/// The earliest timer of one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due<E> {
+    /// When (in the past: due now).
+    pub at: Timestamp,
+    /// What.
+    pub action: Action<E>,
+}
+
+/// Everything a timer needs to act.
+#[derive(Clone)]
+pub struct Context {
+    /// The hub.
+    pub hub: Client,
+    /// The mirrors.
+    pub stores: Stores,
+    /// Lifecycle events.
+    pub bus: EventBus,
+    /// Metrics.
+    pub metrics: Metrics,
+}
+
+/// A session kind the timers drive: its deadlines live in its status (a restart loses
+/// nothing) and its transitions are written with optimistic concurrency. Implemented
+/// for BreakglassSession; DebugSession implements it next.
+pub trait TimedKind: WithStatus {
+    /// An event of the kind's state machine.
+    type Event: Send + std::fmt::Debug;
+    /// The mirror of the kind.
+    fn mirror(stores: &Stores) -> &Mirror<Self>;
+    /// The cluster the object is for (metrics).
+    fn cluster(&self) -> &str;
+    /// Its earliest timer at `now` (`None`: nothing to do).
+    fn due(&self, stores: &Stores, now: Timestamp) -> Option<Due<Self::Event>>;
+    /// Applies a due event and writes the result on the object's resourceVersion.
+    fn fire(
+        &self,
+        ctx: &Context,
+        event: Self::Event,
+        now: Timestamp,
+    ) -> impl std::future::Future<Output = Result<(), WriteError>> + Send;
+}
+
+impl TimedKind for BreakglassSession {
+    type Event = SessionEvent;
+
+    fn mirror(stores: &Stores) -> &Mirror<Self> {
+        &stores.sessions
+    }
+
+    fn cluster(&self) -> &str {
+        &self.spec.cluster
+    }
+
+    fn due(&self, stores: &Stores, now: Timestamp) -> Option<Due<SessionEvent>> {
+        due(self, stores, now).map(|d| Due {
+            at: d.at,
+            action: match d.action {
+                TimerAction::Apply(e) => Action::Apply(e),
+                TimerAction::Delete => Action::Delete,
+            },
+        })
+    }
+
+    async fn fire(
+        &self,
+        ctx: &Context,
+        event: SessionEvent,
+        now: Timestamp,
+    ) -> Result<(), WriteError> {
+        session_writes::transition(&ctx.hub, &ctx.bus, &ctx.metrics, self, event, "system", now)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// What is due for one BreakglassSession and when.
 fn due(session: &BreakglassSession, stores: &Stores, now: Timestamp) -> Option<Deadline> {
     let state = session.status.as_ref().and_then(|s| s.state);
     let Some(state) = state else {
@@ -101,19 +186,21 @@ impl Schedule {
     }
 }
 
-/// Runs the timers until the task is aborted (when leadership is lost).
-pub async fn run(hub: Client, stores: Stores, bus: EventBus, metrics: Metrics) {
-    let mut session_changes = stores.sessions.subscribe();
+/// Runs the timers of the kind `K` until the task is aborted (when leadership ends).
+pub async fn run<K: TimedKind>(ctx: Context) {
+    let stores = ctx.stores.clone();
+    let mirror = K::mirror(&stores);
+    let mut object_changes = mirror.subscribe();
     let mut cluster_changes = stores.clusters.subscribe();
-    stores.sessions.wait_synced().await;
+    mirror.wait_synced().await;
     stores.clusters.wait_synced().await;
     let mut schedule = Schedule::default();
-    rescan(&stores, &mut schedule);
-    tracing::info!(timers = schedule.len(), "session timers started");
+    rescan::<K>(&stores, &mut schedule);
+    tracing::info!(kind = %K::kind(&()), timers = schedule.len(), "session timers started");
     loop {
         let now = Timestamp::now();
         for key in schedule.pop_due(now) {
-            handle(&hub, &stores, &bus, &metrics, &key, &mut schedule).await;
+            handle::<K>(&ctx, &key, &mut schedule).await;
         }
         let sleep = match schedule.next() {
             Some(at) => {
@@ -124,126 +211,143 @@ pub async fn run(hub: Client, stores: Stores, bus: EventBus, metrics: Metrics) {
         };
         tokio::select! {
             () = tokio::time::sleep(sleep) => {}
-            change = session_changes.recv() => match change {
+            change = object_changes.recv() => match change {
                 Ok(c) if !c.name.is_empty() => {
                     let key = (c.namespace.clone(), c.name.clone());
                     let at = if c.deleted {
                         None
                     } else {
-                        stores
-                            .sessions
+                        mirror
                             .get(Some(&c.namespace), &c.name)
-                            .and_then(|s| due(&s, &stores, Timestamp::now()))
+                            .and_then(|s| s.due(&stores, Timestamp::now()))
                             .map(|d| d.at)
                     };
                     schedule.set(key, at);
                 }
-                Ok(_) | Err(RecvError::Lagged(_)) => rescan(&stores, &mut schedule),
+                Ok(_) | Err(RecvError::Lagged(_)) => rescan::<K>(&stores, &mut schedule),
                 Err(RecvError::Closed) => return,
             },
             change = cluster_changes.recv() => match change {
                 // A ClusterConfig appeared or disappeared: sessions may need to end.
-                Ok(c) if c.deleted || c.name.is_empty() => rescan(&stores, &mut schedule),
+                Ok(c) if c.deleted || c.name.is_empty() => rescan::<K>(&stores, &mut schedule),
                 Ok(_) => {}
-                Err(RecvError::Lagged(_)) => rescan(&stores, &mut schedule),
+                Err(RecvError::Lagged(_)) => rescan::<K>(&stores, &mut schedule),
                 Err(RecvError::Closed) => return,
             },
         }
     }
 }
 
-fn rescan(stores: &Stores, schedule: &mut Schedule) {
+fn rescan<K: TimedKind>(stores: &Stores, schedule: &mut Schedule) {
     let now = Timestamp::now();
     *schedule = Schedule::default();
-    for s in stores.sessions.all() {
+    for s in K::mirror(stores).all() {
         let key = (
-            s.metadata.namespace.clone().unwrap_or_default(),
-            s.metadata.name.clone().unwrap_or_default(),
+            s.meta().namespace.clone().unwrap_or_default(),
+            s.meta().name.clone().unwrap_or_default(),
         );
-        schedule.set(key, due(&s, stores, now).map(|d| d.at));
+        schedule.set(key, s.due(stores, now).map(|d| d.at));
     }
 }
 
-/// Handles a due deadline of one session: re-reads it, re-checks what is due, acts.
-async fn handle(
-    hub: &Client,
-    stores: &Stores,
-    bus: &EventBus,
-    metrics: &Metrics,
-    key: &Key,
-    schedule: &mut Schedule,
-) {
-    let api: Api<BreakglassSession> = Api::namespaced(hub.clone(), &key.0);
+/// What became of one attempt at a due timer.
+enum Outcome {
+    /// Done (or nothing to do).
+    Done,
+    /// Someone wrote first: re-read and decide again.
+    Again,
+    /// Try again shortly rather than losing the deadline.
+    Retry,
+    /// Not due yet: at this time.
+    Later(Timestamp),
+}
+
+/// Handles a due deadline of one object: re-reads it, re-checks what is due, acts.
+async fn handle<K: TimedKind>(ctx: &Context, key: &Key, schedule: &mut Schedule) {
+    let api: Api<K> = Api::namespaced(ctx.hub.clone(), &key.0);
     for attempt in 0..5 {
-        let session = match api.get_opt(&key.1).await {
+        let object = match api.get_opt(&key.1).await {
             Ok(Some(s)) => s,
             Ok(None) => return,
             Err(e) => {
                 tracing::warn!(session = %key.1, error = %e, "reading session for its timer failed");
-                // Try again shortly rather than losing the deadline.
                 schedule.set(key.clone(), Some(retry_at()));
                 return;
             }
         };
-        let now = Timestamp::now();
-        let Some(deadline) = due(&session, stores, now) else {
-            return;
-        };
-        if deadline.at > now {
-            schedule.set(key.clone(), Some(deadline.at));
-            return;
-        }
-        match deadline.action {
-            TimerAction::Delete => {
-                let dp = DeleteParams {
-                    preconditions: Some(Preconditions {
-                        resource_version: session.metadata.resource_version.clone(),
-                        uid: session.metadata.uid.clone(),
-                    }),
-                    ..DeleteParams::default()
-                };
-                match api.delete(&key.1, &dp).await {
-                    Ok(_) => {
-                        metrics
-                            .session_deleted
-                            .get_or_create(&metrics::cluster(&session.spec.cluster))
-                            .inc();
-                        tracing::info!(session = %key.1, namespace = %key.0, "session deleted after its retention");
-                        return;
-                    }
-                    Err(kube::Error::Api(s)) if s.code == 409 => continue,
-                    Err(kube::Error::Api(s)) if s.code == 404 => return,
-                    Err(e) => {
-                        tracing::warn!(session = %key.1, error = %e, "deleting session failed");
-                        schedule.set(key.clone(), Some(retry_at()));
-                        return;
-                    }
-                }
+        match act(ctx, &api, key, &object, attempt).await {
+            Outcome::Done => return,
+            Outcome::Again => {}
+            Outcome::Retry => {
+                schedule.set(key.clone(), Some(retry_at()));
+                return;
             }
-            TimerAction::Apply(event) => {
-                match session_writes::transition(hub, bus, metrics, &session, event, "system", now)
-                    .await
-                {
-                    Ok(_) => return,
-                    Err(WriteError::Conflict) => {
-                        tracing::debug!(session = %key.1, attempt, "timer write conflicted, re-reading");
-                        continue;
-                    }
-                    Err(WriteError::NotFound) => return,
-                    Err(WriteError::Transition(e)) => {
-                        tracing::warn!(session = %key.1, error = %e, "timer event refused by the state machine");
-                        return;
-                    }
-                    Err(WriteError::Kube(e)) => {
-                        tracing::warn!(session = %key.1, error = %e, "writing timer transition failed");
-                        schedule.set(key.clone(), Some(retry_at()));
-                        return;
-                    }
-                }
+            Outcome::Later(at) => {
+                schedule.set(key.clone(), Some(at));
+                return;
             }
         }
     }
     schedule.set(key.clone(), Some(retry_at()));
+}
+
+/// One attempt at what is due for `object` as just read.
+async fn act<K: TimedKind>(
+    ctx: &Context,
+    api: &Api<K>,
+    key: &Key,
+    object: &K,
+    attempt: u32,
+) -> Outcome {
+    let now = Timestamp::now();
+    let Some(deadline) = object.due(&ctx.stores, now) else {
+        return Outcome::Done;
+    };
+    if deadline.at > now {
+        return Outcome::Later(deadline.at);
+    }
+    match deadline.action {
+        Action::Delete => {
+            let dp = DeleteParams {
+                preconditions: Some(Preconditions {
+                    resource_version: object.meta().resource_version.clone(),
+                    uid: object.meta().uid.clone(),
+                }),
+                ..DeleteParams::default()
+            };
+            match api.delete(&key.1, &dp).await {
+                Ok(_) => {
+                    ctx.metrics
+                        .session_deleted
+                        .get_or_create(&metrics::cluster(object.cluster()))
+                        .inc();
+                    tracing::info!(session = %key.1, namespace = %key.0, "session deleted after its retention");
+                    Outcome::Done
+                }
+                Err(kube::Error::Api(s)) if s.code == 409 => Outcome::Again,
+                Err(kube::Error::Api(s)) if s.code == 404 => Outcome::Done,
+                Err(e) => {
+                    tracing::warn!(session = %key.1, error = %e, "deleting session failed");
+                    Outcome::Retry
+                }
+            }
+        }
+        Action::Apply(event) => match object.fire(ctx, event, now).await {
+            Ok(()) | Err(WriteError::NotFound) => Outcome::Done,
+            Err(WriteError::Conflict) => {
+                tracing::debug!(session = %key.1, attempt, "timer write conflicted, re-reading");
+                Outcome::Again
+            }
+            Err(WriteError::Transition(e)) => {
+                tracing::warn!(session = %key.1, error = %e, "timer event refused by the state machine");
+                Outcome::Done
+            }
+            Err(WriteError::Kube(e)) => {
+                tracing::warn!(session = %key.1, error = %e, "writing timer transition failed");
+                Outcome::Retry
+            }
+        },
+    }
 }
 
 fn retry_at() -> Timestamp {
@@ -253,8 +357,65 @@ fn retry_at() -> Timestamp {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use breakglass_api::cluster_config::ClusterConfig;
+
+    fn stores(clusters: &[&str]) -> Stores {
+        let ccs = clusters.iter().map(|name| {
+            serde_json::from_value::<ClusterConfig>(serde_json::json!({
+                "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+                "kind": "ClusterConfig",
+                "metadata": {"name": name, "namespace": "ns"},
+                "spec": {"clusterID": name},
+            }))
+            .unwrap()
+        });
+        Stores {
+            sessions: Mirror::from_objects([]),
+            escalations: Mirror::from_objects([]),
+            clusters: Mirror::from_objects(ccs),
+            identity_providers: Mirror::from_objects([]),
+            deny_policies: Mirror::from_objects([]),
+        }
+    }
+
+    fn session(status: serde_json::Value) -> BreakglassSession {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+            "kind": "BreakglassSession",
+            "metadata": {"name": "s", "namespace": "ns", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"cluster": "c1", "user": "u@example.com", "grantedGroup": "g"},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_session_without_state_is_deleted_after_the_grace() {
+        let s = session(serde_json::json!({}));
+        let now: Timestamp = "2026-01-01T00:00:10Z".parse().unwrap();
+        let due = TimedKind::due(&s, &stores(&["c1"]), now).expect("a timer");
+        assert_eq!(due.action, Action::Delete);
+        assert_eq!(due.at, "2026-01-01T00:01:00Z".parse().unwrap());
+        assert_eq!(TimedKind::cluster(&s), "c1");
+    }
+
+    #[tokio::test]
+    async fn a_live_session_of_a_removed_cluster_ends_now() {
+        let s = session(serde_json::json!({"state": "Pending"}));
+        let now: Timestamp = "2026-01-01T00:00:10Z".parse().unwrap();
+        let due = TimedKind::due(&s, &stores(&["other"]), now).expect("a timer");
+        assert_eq!(due.at, now);
+        assert_eq!(due.action, Action::Apply(SessionEvent::ClusterRemoved));
+        // With its cluster present, the state machine's own deadline applies.
+        let due = TimedKind::due(&s, &stores(&["c1"]), now);
+        assert_ne!(
+            due.map(|d| d.action),
+            Some(Action::Apply(SessionEvent::ClusterRemoved))
+        );
+    }
 
     fn ts(s: i64) -> Timestamp {
         Timestamp::from_second(s).unwrap_or(Timestamp::UNIX_EPOCH)

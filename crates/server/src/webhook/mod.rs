@@ -151,7 +151,7 @@ pub async fn authorize(
 ) -> Response {
     let app = &state.app;
     let started = Instant::now();
-    let label = metrics::bounded_cluster(app, &cluster);
+    let label = metrics::bounded_cluster(&app.stores, &cluster);
     app.metrics
         .webhook_requests
         .get_or_create(&metrics::cluster(&label))
@@ -392,7 +392,7 @@ pub async fn decide(app: &App, cluster: &str, request: &SarRequest, now: Timesta
     match authz::precheck(&input, config) {
         PreCheck::Decided(d) => d,
         PreCheck::NeedsGroupCheck(plan) => {
-            let label = metrics::bounded_cluster(app, cluster);
+            let label = metrics::bounded_cluster(&app.stores, cluster);
             let mut results = GroupCheckResults::default();
             'candidates: for candidate in &plan.candidates {
                 let mut outcome = ProbeOutcome::NotAllowed;

@@ -209,3 +209,84 @@ async fn sessions_of_a_deleted_cluster_end() -> anyhow::Result<()> {
         .await?;
     fx.cleanup().await
 }
+
+#[tokio::test]
+async fn a_cluster_whose_apiserver_stops_answering_turns_not_ready_fast_and_refuses_sessions()
+-> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let _hub = exclusive().await?;
+    // The default full-check interval (10 minutes): only the health probes can notice.
+    let mut spec = ServerSpec::on_free_port("unused", "cc-down")?;
+    spec.lease = None;
+    spec.extra_args = vec!["--cluster-config-check-interval=10m".to_owned()];
+    let server = ServerProcess::start(&env, spec).await?;
+    let fx = Fixture::new(&env, "ccdown").await?;
+    let hub = fx.hub();
+    let cluster = format!("cc-down-{}", fx.id);
+    let secret_name = format!("{cluster}-kubeconfig");
+    let target: std::net::SocketAddr = env
+        .server_url("target-a")?
+        .trim_start_matches("https://")
+        .parse()?;
+    let proxy = FreezableProxy::start(target).await?;
+    let secrets: Api<Secret> = Api::namespaced(hub.clone(), SYSTEM_NS);
+    let original = String::from_utf8(
+        secrets
+            .get("target-a-kubeconfig")
+            .await?
+            .data
+            .and_then(|d| d.get("value").cloned())
+            .map(|b| b.0)
+            .unwrap_or_default(),
+    )?;
+    let mut secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": secret_name, "namespace": SYSTEM_NS},
+        "stringData": {"value": proxy.rewrite(&original)},
+    }))?;
+    secret.metadata.namespace = Some(SYSTEM_NS.to_owned());
+    secrets.create(&PostParams::default(), &secret).await?;
+    let ccs: Api<ClusterConfig> = Api::namespaced(hub.clone(), SYSTEM_NS);
+    ccs.create(
+        &PostParams::default(),
+        &cluster_config(&cluster, &secret_name)?,
+    )
+    .await?;
+    wait_ready_reason(&ccs, &cluster, "True", "KubeconfigValidated").await?;
+    let group = fx.group("down");
+    fx.escalation("esc", spec_of(&cluster, &group)).await?;
+    let api = Api2::new(&server.url());
+    let requester = token(&env, "requester").await?;
+
+    // The apiserver stops answering (connections hang): Ready=False within seconds.
+    proxy.freeze();
+    let frozen = std::time::Instant::now();
+    wait_ready_reason(&ccs, &cluster, "False", "ClusterUnreachable").await?;
+    let detected = frozen.elapsed();
+    note(&format!("unreachable cluster reported after {detected:?}"));
+    assert!(detected <= Duration::from_secs(15), "took {detected:?}");
+    let refused = api.request(&requester, &cluster, &group, json!({})).await?;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert!(refused.text.contains("not ready"), "{}", refused.text);
+
+    // It answers again: Ready and sessions are accepted.
+    proxy.thaw();
+    wait_for(Duration::from_secs(45), "Ready again", || async {
+        Ok(ready_of(&ccs, &cluster)
+            .await?
+            .is_some_and(|(s, _)| s == "True"))
+    })
+    .await?;
+    let accepted = api.request(&requester, &cluster, &group, json!({})).await?;
+    assert_eq!(accepted.status, 201, "{}", accepted.text);
+
+    ccs.delete(&cluster, &DeleteParams::default()).await?;
+    secrets
+        .delete(&secret_name, &DeleteParams::default())
+        .await?;
+    server.stop()?;
+    fx.cleanup().await
+}
+
+fn spec_of(cluster: &str, group: &str) -> serde_json::Value {
+    spec(&[cluster], group)
+}

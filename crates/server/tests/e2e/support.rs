@@ -135,8 +135,15 @@ impl ServerProcess {
             .arg(&config)
             .arg("--pod-namespace")
             .arg(SYSTEM_NS)
-            .arg("--cluster-config-check-interval")
-            .arg("3s")
+            .args(
+                (!spec
+                    .extra_args
+                    .iter()
+                    .any(|a| a.starts_with("--cluster-config-check-interval")))
+                .then_some(["--cluster-config-check-interval", "3s"])
+                .into_iter()
+                .flatten(),
+            )
             .arg("--activity-flush-interval")
             .arg("1s")
             .arg("--exit-on-stdin-eof")
@@ -795,4 +802,151 @@ pub async fn patch_status(
 /// Writes to the real stderr, past the output capture (progress of long tests).
 pub fn note(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
+}
+
+/// A TCP proxy in front of an address that can be frozen: while frozen it accepts
+/// connections but forwards nothing in either direction (as a network partition that
+/// drops packets); thawing closes every connection that existed during the freeze and
+/// forwards normally again.
+pub struct FreezableProxy {
+    /// The address clients connect to.
+    pub addr: std::net::SocketAddr,
+    frozen: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    epoch: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FreezableProxy {
+    /// Starts a proxy to `upstream` on a free loopback port.
+    pub async fn start(upstream: std::net::SocketAddr) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let frozen = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
+        let epoch = std::sync::Arc::new(tokio::sync::watch::channel(0u64).0);
+        let (f, e) = (frozen.clone(), epoch.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (f, e) = (f.clone(), e.clone());
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    let mine = *e.borrow();
+                    let (cr, cw) = client.into_split();
+                    let (sr, sw) = server.into_split();
+                    tokio::join!(
+                        pump(cr, sw, f.subscribe(), e.subscribe(), mine),
+                        pump(sr, cw, f.subscribe(), e.subscribe(), mine),
+                    );
+                });
+            }
+        });
+        Ok(Self {
+            addr,
+            frozen,
+            epoch,
+            task,
+        })
+    }
+
+    /// Stops forwarding; connections are held open.
+    pub fn freeze(&self) {
+        self.frozen.send_replace(true);
+    }
+
+    /// Closes the connections held during the freeze and forwards again.
+    pub fn thaw(&self) {
+        self.epoch.send_modify(|e| *e += 1);
+        self.frozen.send_replace(false);
+    }
+
+    /// A copy of `kubeconfig` whose server is this proxy (same TLS names and CA).
+    pub fn kubeconfig(&self, kubeconfig: &std::path::Path, tag: &str) -> anyhow::Result<PathBuf> {
+        let out = self.rewrite(&std::fs::read_to_string(kubeconfig)?);
+        let path = work_dir().join(format!("proxied-{tag}-{}.kubeconfig", std::process::id()));
+        std::fs::write(&path, out)?;
+        Ok(path)
+    }
+
+    /// Kubeconfig text with every `server:` pointing at this proxy.
+    pub fn rewrite(&self, text: &str) -> String {
+        let mut out = String::new();
+        for line in text.lines() {
+            if let Some(indent) = line.find("server:") {
+                out.push_str(&format!(
+                    "{}server: https://{}\n",
+                    &line[..indent],
+                    self.addr
+                ));
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+impl Drop for FreezableProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.thaw();
+    }
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut frozen: tokio::sync::watch::Receiver<bool>,
+    epoch: tokio::sync::watch::Receiver<u64>,
+    mine: u64,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        if frozen.wait_for(|f| !*f).await.is_err() || *epoch.borrow() != mine {
+            return;
+        }
+        let n = tokio::select! {
+            n = from.read(&mut buf) => match n { Ok(0) | Err(_) => return, Ok(n) => n },
+            _ = frozen.wait_for(|f| *f) => continue,
+        };
+        // Data read just before a freeze is held, then dropped with the connection.
+        if frozen.wait_for(|f| !*f).await.is_err() || *epoch.borrow() != mine {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The `breakglass_leader` gauge of a server (`None` when unreachable).
+pub async fn leader_gauge_of(url: &str) -> Option<i64> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .ok()?;
+    let text = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with("breakglass_leader "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// The `/readyz` status code of a server (`None` when unreachable).
+pub async fn readyz_of(url: &str) -> Option<u16> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .ok()?;
+    let r = http.get(format!("{url}/readyz")).send().await.ok()?;
+    Some(r.status().as_u16())
 }

@@ -64,7 +64,7 @@ fn refuse(app: &App, cluster: &str, reason: &str, err: ApiError) -> ApiError {
     app.metrics
         .session_create_failed
         .get_or_create(&metrics::ClusterReasonLabel {
-            cluster: metrics::bounded_cluster(app, cluster),
+            cluster: metrics::bounded_cluster(&app.stores, cluster),
             reason: reason.to_owned(),
         })
         .inc();
