@@ -9,6 +9,7 @@
 //! deletes every lock left behind past its validity ([`collect_loop`]), so locks never
 //! pile up.
 
+use crate::hub_answer::{is_conflict, is_not_found};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::api::{DeleteParams, ListParams, PostParams, Preconditions};
@@ -78,7 +79,7 @@ impl CreationLock {
                         released: false,
                     }));
                 }
-                Err(kube::Error::Api(s)) if s.code == 409 => {
+                Err(e) if is_conflict(&e) => {
                     let Some(existing) = api.get_opt(name).await? else {
                         continue;
                     };
@@ -95,7 +96,7 @@ impl CreationLock {
                     };
                     match api.delete(name, &dp).await {
                         Ok(_) => continue,
-                        Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => continue,
+                        Err(e) if is_conflict(&e) || is_not_found(&e) => continue,
                         Err(e) => return Err(e),
                     }
                 }
@@ -136,7 +137,7 @@ async fn delete_own(api: &Api<Lease>, name: &str, uid: Option<String>) {
     };
     match api.delete(name, &dp).await {
         Ok(_) => {}
-        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
+        Err(e) if is_conflict(&e) || is_not_found(&e) => {}
         Err(e) => {
             tracing::warn!(lock = %name, error = %e, "releasing the session creation lock failed");
         }
@@ -182,7 +183,7 @@ pub async fn collect_loop(hub: Client, namespace: String) {
             };
             match api.delete(&name, &dp).await {
                 Ok(_) => tracing::info!(lock = %name, "deleted a stale session creation lock"),
-                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
+                Err(e) if is_conflict(&e) || is_not_found(&e) => {}
                 Err(e) => tracing::warn!(lock = %name, error = %e, "deleting a stale lock failed"),
             }
         }

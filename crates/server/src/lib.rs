@@ -23,6 +23,7 @@ pub mod error;
 pub mod escalation_reconciler;
 pub mod events;
 pub mod http;
+pub mod hub_answer;
 pub mod identity;
 pub mod idp;
 pub mod index;

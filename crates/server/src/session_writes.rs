@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::events::{EventBus, EventKind};
+use crate::hub_answer::{is_conflict, is_not_found};
 use crate::metrics::{self, Metrics};
 
 /// Why a transition could not be persisted.
@@ -40,8 +41,8 @@ pub enum WriteError {
 impl From<kube::Error> for WriteError {
     fn from(err: kube::Error) -> Self {
         match &err {
-            kube::Error::Api(s) if s.code == 409 => Self::Conflict,
-            kube::Error::Api(s) if s.code == 404 => Self::NotFound,
+            e if is_conflict(e) => Self::Conflict,
+            e if is_not_found(e) => Self::NotFound,
             _ => Self::Kube(err),
         }
     }

@@ -18,6 +18,7 @@ use kube::{Api, Client};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::events::EventBus;
+use crate::hub_answer::{is_conflict, is_not_found};
 use crate::metrics::{self, Metrics};
 use crate::session_writes::{self, WithStatus, WriteError};
 use crate::store::{ClusterLookup, Mirror, Stores};
@@ -324,8 +325,8 @@ async fn act<K: TimedKind>(
                     tracing::info!(session = %key.1, namespace = %key.0, "session deleted after its retention");
                     Outcome::Done
                 }
-                Err(kube::Error::Api(s)) if s.code == 409 => Outcome::Again,
-                Err(kube::Error::Api(s)) if s.code == 404 => Outcome::Done,
+                Err(e) if is_conflict(&e) => Outcome::Again,
+                Err(e) if is_not_found(&e) => Outcome::Done,
                 Err(e) => {
                     tracing::warn!(session = %key.1, error = %e, "deleting session failed");
                     Outcome::Retry

@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 pub use decide::{Memory, Record, Step, Timing, TimingError};
 
+use crate::hub_answer::is_conflict;
 use crate::metrics::Metrics;
 use crate::store::HubContact;
 
@@ -261,7 +262,7 @@ async fn call<T>(
 ) -> Result<T, CallError> {
     match tokio::time::timeout(timeout, request).await {
         Err(_) => Err(CallError::Timeout(timeout)),
-        Ok(Err(kube::Error::Api(s))) if s.code == 409 => Err(CallError::Conflict),
+        Ok(Err(e)) if is_conflict(&e) => Err(CallError::Conflict),
         Ok(Err(e)) => Err(CallError::Kube(e)),
         Ok(Ok(v)) => Ok(v),
     }
