@@ -86,6 +86,16 @@ impl ApiError {
         }
     }
 
+    /// The 429 for a request that must wait `wait` (a rate limit of `scope`).
+    pub fn too_many(wait: std::time::Duration, scope: &str) -> Self {
+        // Round up: a client that waits the advertised seconds must then get through.
+        let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        Self::TooManyRequests {
+            message: format!("rate limit exceeded for this {scope}; retry in {secs} s"),
+            retry_after_secs: secs,
+        }
+    }
+
     /// A 409 without an attached object.
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::Conflict {
@@ -286,6 +296,19 @@ mod tests {
         ];
         for (from, to) in cases {
             assert_eq!(hub(from).status().as_u16(), to, "hub {from}");
+        }
+    }
+
+    #[test]
+    fn waits_round_up_to_whole_seconds() {
+        use std::time::Duration;
+        for (wait, secs) in [(0, 1), (1, 1), (999, 1), (1000, 1), (1001, 2), (2500, 3)] {
+            let e = ApiError::too_many(Duration::from_millis(wait), "user");
+            assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert!(
+                matches!(&e, ApiError::TooManyRequests { retry_after_secs, .. } if *retry_after_secs == secs),
+                "{wait} ms: {e:?}"
+            );
         }
     }
 

@@ -86,7 +86,7 @@ async fn limit_sources(State(state): State<AppState>, request: Request, next: Ne
         let ip = state.limits.client_ip(peer.ip(), request.headers());
         if let Err(wait) = state.limits.check_source(ip) {
             tracing::debug!(source = %ip, "request refused by the per-source rate limit");
-            return crate::rate_limit::too_many(wait, "source address").into_response();
+            return ApiError::too_many(wait, "source address").into_response();
         }
     }
     next.run(request).await
@@ -181,7 +181,7 @@ impl FromRequestParts<AppState> for Caller {
                 let person = format!("{}\u{0}{}", identity.issuer, identity.subject);
                 if let Err(wait) = state.limits.check_user(&person) {
                     tracing::debug!(issuer = %identity.issuer, "request refused by the per-user rate limit");
-                    return Err(crate::rate_limit::too_many(wait, "user"));
+                    return Err(ApiError::too_many(wait, "user"));
                 }
                 let label = IdpLabel {
                     identity_provider: identity.provider.clone(),

@@ -19,8 +19,6 @@ use http::HeaderMap;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
-
 /// How often forgotten keys are dropped from the limiters.
 pub const CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -269,16 +267,6 @@ impl RateLimits {
     }
 }
 
-/// The 429 for a request that must wait `wait`.
-pub fn too_many(wait: Duration, scope: &str) -> ApiError {
-    // Round up: a client that waits the advertised seconds must then get through.
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    ApiError::TooManyRequests {
-        message: format!("rate limit exceeded for this {scope}; retry in {secs} s"),
-        retry_after_secs: secs.max(1),
-    }
-}
-
 /// True for the routes the per-source limit covers: the REST API, not the webhook.
 pub fn is_limited_path(path: &str) -> bool {
     (path == "/api" || path.starts_with("/api/")) && !path.starts_with("/api/breakglass/webhook/")
@@ -322,15 +310,6 @@ mod tests {
             l.check_source(ip("10.0.0.2")).is_ok(),
             "other sources are not affected"
         );
-        let e = too_many(wait, "source address");
-        assert_eq!(e.status(), http::StatusCode::TOO_MANY_REQUESTS);
-        assert!(matches!(
-            e,
-            ApiError::TooManyRequests {
-                retry_after_secs: 1,
-                ..
-            }
-        ));
     }
 
     #[test]
