@@ -8,11 +8,13 @@
     clippy::too_many_lines
 )]
 
+mod second_issuer;
 mod support;
 
 mod auth;
 mod clusters;
 mod escalations;
+mod identity_attacks;
 mod lifecycle;
 mod partition;
 mod rate_limits;
