@@ -21,12 +21,14 @@ pub fn strip_prefix<'a>(group: &'a str, prefixes: &[String]) -> &'a str {
 }
 
 /// The groups with prefixes stripped, empty entries dropped, duplicates removed
-/// (first occurrence kept).
+/// (first occurrence kept). Linear in the number of groups: they come from the caller.
 pub fn normalize_groups<S: AsRef<str>>(groups: &[S], prefixes: &[String]) -> Vec<String> {
+    let mut seen: std::collections::HashSet<&str> =
+        std::collections::HashSet::with_capacity(groups.len());
     let mut out: Vec<String> = Vec::with_capacity(groups.len());
     for group in groups {
         let stripped = strip_prefix(group.as_ref(), prefixes);
-        if !stripped.is_empty() && !out.iter().any(|g| g == stripped) {
+        if !stripped.is_empty() && seen.insert(stripped) {
             out.push(stripped.to_owned());
         }
     }
@@ -125,6 +127,29 @@ pub fn is_available(
         && targets_cluster(spec, request.cluster)
         && requester_in_allowed_groups(spec, request.user_groups, prefixes)
         && provider_may_request(spec, request.provider)
+}
+
+/// [`is_available`] for a caller whose normalised groups are a set: each allowed group
+/// is one lookup, so the cost does not multiply the caller's groups (which a webhook
+/// caller chooses) by the escalation's list.
+pub fn is_available_to_set(
+    escalation: &BreakglassEscalation,
+    cluster: &str,
+    user_groups: &std::collections::HashSet<&str>,
+    provider: Option<&str>,
+    prefixes: &[String],
+) -> bool {
+    let spec = &escalation.spec;
+    escalation.is_ready()
+        && targets_cluster(spec, cluster)
+        && provider_may_request(spec, provider)
+        && spec
+            .allowed
+            .as_ref()
+            .and_then(|a| a.groups.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .any(|g| user_groups.contains(strip_prefix(g, prefixes)))
 }
 
 /// The escalations that grant `group` to the requester on the cluster, in a stable

@@ -1,5 +1,8 @@
 //! An index of sessions by (cluster, user), kept current from the session mirror, so a
 //! webhook decision reads only the caller's sessions instead of scanning all of them.
+//!
+//! Synchronous by design: the watch task applies changes, serving code only reads, and
+//! nothing here holds a hub client — a decision can never turn into a hub request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -94,6 +97,17 @@ impl SessionIndex {
             }
         });
         index
+    }
+
+    /// Applies a created or updated session (what the watch delivers).
+    pub fn apply(&self, session: Arc<BreakglassSession>) {
+        self.write().insert(session);
+    }
+
+    /// Removes a deleted session.
+    pub fn delete(&self, namespace: &str, name: &str) {
+        self.write()
+            .remove(&(namespace.to_owned(), name.to_owned()));
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {

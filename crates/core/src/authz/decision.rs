@@ -14,18 +14,18 @@
 //!    evaluates `impersonationRules` of every policy in scope, then per policy its
 //!    resource `rules` and its `podSecurityRules`. Resource requests only.
 //!    * A match in the global pass denies the request.
-//!    * A match in a session's pass sets **that session** aside: it cannot be the
-//!      source of access. The request is denied with that policy's reason only when
-//!      no session is left. (The reference denies the whole request; setting the one
-//!      session aside is what "the policy applies to this session" means, and a user
-//!      with one session sees the same result.)
+//!    * A match in a session's pass denies the request too, as in the reference: a
+//!      policy scoped by `appliesTo.sessions` to one of the user's sessions denies
+//!      while that session is active, whatever the user's other sessions grant.
 //!    * Pod security is evaluated per session with the overrides of *that session's*
 //!      escalation, so an override granted for one escalation never lends its
 //!      allowance to another session's group. Without active sessions it runs in the
 //!      global pass (without overrides), only to give the better reason.
 //!    * Any evaluation error denies the request (fail closed).
-//! 5. the group check, done by the server: may a remaining session's granted group
-//!    (tried in every OIDC-prefix spelling) do this on the target cluster? Optionally
+//! 5. the group check, done by the server: may an active session's granted group
+//!    (tried as stored and with each OIDC prefix added, never stripped) do this on the
+//!    target cluster? A group that is or could be spelled as a `system:` group is
+//!    never checked, so it never grants. Optionally
 //!    preceded by one combined probe with all those groups;
 //! 6. the reason.
 //!
@@ -40,7 +40,9 @@ use breakglass_api::breakglass_session::BreakglassSessionState;
 
 use super::deny::{self, EvalError, PolicyScope, policy_name};
 use super::impersonation::{self, GuardDenial, ImpersonationRequest, SYSTEM_MASTERS};
-use super::input::{AuthzConfig, AuthzInput, NamespaceLabels, PodInfo};
+use super::input::{
+    AuthzConfig, AuthzInput, ClusterInfo, DebugSessionAllow, NamespaceLabels, PodInfo,
+};
 use super::message::{escalation_fragment, idp_hint, join_limited, quote_untrusted, ui_link};
 use super::oidc;
 use super::pod_security::{self, DenyCause, PodSecurityVerdict};
@@ -236,15 +238,6 @@ pub struct PodSecurityRecord {
     pub factors: Vec<String>,
 }
 
-/// A session a session-scoped match set aside.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Exclusion {
-    /// Session name.
-    pub session: String,
-    /// What matched (an `ImpersonationPolicy`, `DenyPolicy` or `PodSecurity` stage).
-    pub stage: Stage,
-}
-
 /// Why a decision came out as it did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trace {
@@ -254,8 +247,9 @@ pub struct Trace {
     pub warnings: Vec<String>,
     /// Every applicable pod-security evaluation.
     pub pod_security: Vec<PodSecurityRecord>,
-    /// Sessions set aside by session-scoped matches.
-    pub excluded_sessions: Vec<Exclusion>,
+    /// Active sessions whose granted group is, or could be spelled as, a `system:`
+    /// group: never candidates, whatever the target cluster would answer.
+    pub system_group_sessions: Vec<String>,
     /// Active sessions set aside because they came from a different identity provider.
     pub idp_mismatch_sessions: Vec<String>,
 }
@@ -266,7 +260,7 @@ impl Trace {
             stage,
             warnings: Vec::new(),
             pod_security: Vec::new(),
-            excluded_sessions: Vec::new(),
+            system_group_sessions: Vec::new(),
             idp_mismatch_sessions: Vec::new(),
         }
     }
@@ -345,13 +339,13 @@ impl GroupCheckPlan {
     /// Every spelling of every candidate's group, without duplicates: the group list of
     /// the optional combined probe (`system:auth-checker` with all groups).
     pub fn combined_groups(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for s in self.candidates.iter().flat_map(|c| &c.spellings) {
-            if !out.contains(s) {
-                out.push(s.clone());
-            }
-        }
-        out
+        let mut seen = std::collections::HashSet::new();
+        self.candidates
+            .iter()
+            .flat_map(|c| &c.spellings)
+            .filter(|s| seen.insert(s.as_str()))
+            .cloned()
+            .collect()
     }
 }
 
@@ -750,22 +744,31 @@ fn resource_pass(
 struct Accumulated {
     warnings: Vec<String>,
     pod_records: Vec<PodSecurityRecord>,
-    /// (index into the active sessions, what set it aside)
-    exclusions: Vec<(usize, Hit)>,
     /// Pod-security warnings per active session.
     session_warnings: Vec<Vec<String>>,
 }
 
 /// What ends the policy evaluation for the whole request.
 enum Terminal {
-    /// A match in the global pass.
+    /// A match in any pass: the global one or a session's.
     Hit(Hit),
     /// An evaluation error in any pass.
     Error(Stage),
 }
 
-/// The global pass, then one pass per active session. Returns what ends the
-/// evaluation, if anything; session matches are recorded in `acc.exclusions`.
+impl From<PassResult> for Option<Terminal> {
+    fn from(r: PassResult) -> Self {
+        match r {
+            PassResult::Clear(_) => None,
+            PassResult::Hit(hit) => Some(Terminal::Hit(hit)),
+            PassResult::Error(stage) => Some(Terminal::Error(stage)),
+        }
+    }
+}
+
+/// The global pass, then one pass per active session. A match in any pass denies the
+/// request, as in the reference: `appliesTo.sessions` naming one of the user's sessions
+/// denies the request while that session is active, whatever the other sessions grant.
 fn evaluate_policies(
     input: &AuthzInput<'_>,
     global: PolicyScope<'_>,
@@ -784,20 +787,17 @@ fn evaluate_policies(
         pod: input.pod,
         escalations,
     };
-    if let Some(imp) = imp {
-        match impersonation_pass(&ctx, imp) {
-            PassResult::Clear(_) => {}
-            PassResult::Hit(hit) => return Some(Terminal::Hit(hit)),
-            PassResult::Error(stage) => return Some(Terminal::Error(stage)),
-        }
+    if let Some(imp) = imp
+        && let Some(t) = impersonation_pass(&ctx, imp).into()
+    {
+        return Some(t);
     }
     // Pod security runs per session with that session's overrides; without sessions it
     // runs here, only to give the better reason.
     let global_pod = sessions.active.is_empty().then_some(None);
     match resource_pass(&ctx, request, global_pod, &mut acc.pod_records) {
         PassResult::Clear(w) => acc.warnings.extend(w),
-        PassResult::Hit(hit) => return Some(Terminal::Hit(hit)),
-        PassResult::Error(stage) => return Some(Terminal::Error(stage)),
+        other => return other.into(),
     }
     for (i, s) in sessions.active.iter().enumerate() {
         ctx.scope = PolicyScope {
@@ -805,15 +805,10 @@ fn evaluate_policies(
             ..global
         };
         ctx.pass = Pass::Session(s.name.to_owned());
-        if let Some(imp) = imp {
-            match impersonation_pass(&ctx, imp) {
-                PassResult::Clear(_) => {}
-                PassResult::Hit(hit) => {
-                    acc.exclusions.push((i, hit));
-                    continue;
-                }
-                PassResult::Error(stage) => return Some(Terminal::Error(stage)),
-            }
+        if let Some(imp) = imp
+            && let Some(t) = impersonation_pass(&ctx, imp).into()
+        {
+            return Some(t);
         }
         match resource_pass(&ctx, request, Some(s.overrides), &mut acc.pod_records) {
             PassResult::Clear(w) => {
@@ -821,8 +816,7 @@ fn evaluate_policies(
                     *slot = w;
                 }
             }
-            PassResult::Hit(hit) => acc.exclusions.push((i, hit)),
-            PassResult::Error(stage) => return Some(Terminal::Error(stage)),
+            other => return other.into(),
         }
     }
     None
@@ -831,7 +825,6 @@ fn evaluate_policies(
 /// Runs every stage up to the group check (see the module docs). Returns a final
 /// decision, or the sessions whose groups the server must check.
 pub fn precheck(input: &AuthzInput<'_>, config: &AuthzConfig) -> PreCheck {
-    let link = ui_link(config, input.cluster_name);
     let Some(cluster) = input.cluster else {
         return PreCheck::Decided(Decision {
             allowed: false,
@@ -843,168 +836,169 @@ pub fn precheck(input: &AuthzInput<'_>, config: &AuthzConfig) -> PreCheck {
         });
     };
     let mut warnings: Vec<String> = Vec::new();
-    let resource = input.request.resource();
-
     if let Some(d) = input.debug_session {
-        if resource.is_some_and(ResourceAttributes::is_debug_pod_operation) {
-            return PreCheck::Decided(Decision {
-                allowed: true,
-                reason: format!(
-                    "Allowed by debug session {} (role: {}, operation: {})",
-                    d.session, d.role, d.operation
-                ),
-                trace: Trace::new(Stage::DebugSession {
-                    session: d.session.clone(),
-                    role: d.role.clone(),
-                    operation: d.operation.clone(),
-                }),
-            });
+        if let Some(decided) = debug_session_allow(input, d) {
+            return PreCheck::Decided(decided);
         }
         warnings.push(format!(
             "ignored the allow of debug session {}: the request is not a pod exec, attach, portforward or log",
             d.session
         ));
     }
-
     let sessions = classify(input);
     let notes = notes(input, &sessions, config);
-    let escalations = escalation_fragment(input.escalations_available);
     let mut acc = Accumulated {
         warnings,
         pod_records: Vec::new(),
-        exclusions: Vec::new(),
         session_warnings: vec![Vec::new(); sessions.active.len()],
     };
-
-    let finish = |mut trace: Trace, allowed: bool, reason: String| Decision {
-        allowed,
-        reason,
-        trace: {
-            trace.idp_mismatch_sessions = sessions
-                .mismatched
-                .iter()
-                .map(|s| s.metadata.name.clone().unwrap_or_default())
-                .collect();
-            trace
-        },
+    let idp_mismatch: Vec<String> = sessions
+        .mismatched
+        .iter()
+        .map(|s| s.metadata.name.clone().unwrap_or_default())
+        .collect();
+    let link = ui_link(config, input.cluster_name);
+    let deny = |mut trace: Trace, reason: String| {
+        trace.idp_mismatch_sessions = idp_mismatch.clone();
+        PreCheck::Decided(Decision {
+            allowed: false,
+            reason,
+            trace,
+        })
     };
-
-    if let Some(r) = resource {
-        let imp = match impersonation::check_guards(r, &cluster.impersonation, &cluster.name) {
-            Err(denial) => {
-                let reason = guard_reason(&denial, &cluster.name);
-                let mut trace = Trace::new(Stage::ImpersonationGuard(denial));
-                trace.warnings = acc.warnings;
-                return PreCheck::Decided(finish(trace, false, reason));
-            }
-            Ok(pass) => pass.map(|p| {
-                acc.warnings.extend(p.warnings);
-                p.request
-            }),
-        };
-        let global = PolicyScope {
-            cluster: input.cluster_name,
-            tenant: cluster.tenant.as_deref(),
-            session: None,
-        };
-        if let Some(terminal) = evaluate_policies(
+    if let Some(r) = input.request.resource()
+        && let Some((stage, reason)) = policy_stage(
             input,
-            global,
+            cluster,
             &sessions,
             r,
-            imp.as_ref(),
-            &escalations,
+            &notes,
+            link.as_deref(),
             &mut acc,
-        ) {
-            let (stage, reason) = match terminal {
-                Terminal::Hit(hit) => {
-                    let reason = policy_reason(&hit.stage, hit.reason, &notes, link.as_deref());
-                    (hit.stage, reason)
-                }
-                Terminal::Error(stage) => {
-                    let reason = error_reason(&stage);
-                    (stage, reason)
-                }
-            };
-            let mut trace = Trace::new(stage);
-            trace.warnings = acc.warnings;
-            trace.pod_security = acc.pod_records;
-            return PreCheck::Decided(finish(trace, false, reason));
-        }
+        )
+    {
+        let mut trace = Trace::new(stage);
+        trace.warnings = acc.warnings;
+        trace.pod_security = acc.pod_records;
+        return deny(trace, reason);
     }
-    let Accumulated {
-        warnings,
-        pod_records,
-        exclusions,
-        session_warnings,
-    } = acc;
-
     if sessions.active.is_empty() {
         let mut trace = Trace::new(Stage::NoSession {
             pending: sessions.pending.len(),
             scheduled: sessions.scheduled.len(),
             idp_mismatch: sessions.mismatched.len(),
         });
-        trace.warnings = warnings;
-        trace.pod_security = pod_records;
+        trace.warnings = acc.warnings;
+        trace.pod_security = acc.pod_records;
         let reason = no_session_reason(input.cluster_name, &notes, link.as_deref());
-        return PreCheck::Decided(finish(trace, false, reason));
+        return deny(trace, reason);
     }
-
-    let excluded: Vec<usize> = exclusions.iter().map(|(i, _)| *i).collect();
-    let excluded_trace: Vec<Exclusion> = exclusions
-        .iter()
-        .filter_map(|(i, hit)| {
-            sessions.active.get(*i).map(|s| Exclusion {
-                session: s.name.to_owned(),
-                stage: hit.stage.clone(),
-            })
-        })
-        .collect();
-    let candidates: Vec<Candidate> = sessions
-        .active
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !excluded.contains(i))
-        .map(|(i, s)| Candidate {
-            session: s.name.to_owned(),
-            namespace: s.namespace.to_owned(),
-            group: s.group.to_owned(),
-            spellings: oidc::group_spellings(s.group, &input.request.groups, &config.oidc_prefixes),
-            warnings: session_warnings.get(i).cloned().unwrap_or_default(),
-        })
-        .collect();
-
-    if candidates.is_empty() {
-        // Every session was set aside: report the first match.
-        if let Some((_, hit)) = exclusions.into_iter().next() {
-            let mut trace = Trace::new(hit.stage);
-            trace.warnings = warnings;
-            trace.pod_security = pod_records;
-            trace.excluded_sessions = excluded_trace;
-            let reason = policy_reason(&trace.stage, hit.reason, &notes, link.as_deref());
-            return PreCheck::Decided(finish(trace, false, reason));
-        }
-    }
-
     let mut trace = Trace::new(Stage::Final {
-        candidates: candidates.len(),
+        candidates: 0,
         failed_checks: 0,
     });
-    trace.warnings = warnings;
-    trace.pod_security = pod_records;
-    trace.excluded_sessions = excluded_trace;
-    trace.idp_mismatch_sessions = sessions
-        .mismatched
-        .iter()
-        .map(|s| s.metadata.name.clone().unwrap_or_default())
-        .collect();
+    trace.idp_mismatch_sessions = idp_mismatch.clone();
+    let candidates = candidates(input, config, &sessions, acc.session_warnings, &mut trace);
+    trace.stage = Stage::Final {
+        candidates: candidates.len(),
+        failed_checks: 0,
+    };
+    trace.warnings.splice(0..0, acc.warnings);
+    trace.pod_security = acc.pod_records;
     PreCheck::NeedsGroupCheck(GroupCheckPlan {
         candidates,
         cluster: input.cluster_name.to_owned(),
         notes,
         trace,
     })
+}
+
+/// The debug-session seam: the caller's allow wins for the pod operations it covers.
+fn debug_session_allow(input: &AuthzInput<'_>, d: &DebugSessionAllow) -> Option<Decision> {
+    let resource = input.request.resource()?;
+    resource.is_debug_pod_operation().then(|| Decision {
+        allowed: true,
+        reason: format!(
+            "Allowed by debug session {} (role: {}, operation: {})",
+            d.session, d.role, d.operation
+        ),
+        trace: Trace::new(Stage::DebugSession {
+            session: d.session.clone(),
+            role: d.role.clone(),
+            operation: d.operation.clone(),
+        }),
+    })
+}
+
+/// Impersonation guards and DenyPolicies for a resource request: the deciding stage
+/// and its reason when they deny.
+fn policy_stage(
+    input: &AuthzInput<'_>,
+    cluster: &ClusterInfo,
+    sessions: &Sessions<'_>,
+    r: &ResourceAttributes,
+    notes: &DenyNotes,
+    link: Option<&str>,
+    acc: &mut Accumulated,
+) -> Option<(Stage, String)> {
+    let imp = match impersonation::check_guards(r, &cluster.impersonation, &cluster.name) {
+        Err(denial) => {
+            let reason = guard_reason(&denial, &cluster.name);
+            return Some((Stage::ImpersonationGuard(denial), reason));
+        }
+        Ok(pass) => pass.map(|p| {
+            acc.warnings.extend(p.warnings);
+            p.request
+        }),
+    };
+    let global = PolicyScope {
+        cluster: input.cluster_name,
+        tenant: cluster.tenant.as_deref(),
+        session: None,
+    };
+    let escalations = escalation_fragment(input.escalations_available);
+    match evaluate_policies(input, global, sessions, r, imp.as_ref(), &escalations, acc)? {
+        Terminal::Hit(hit) => {
+            let reason = policy_reason(&hit.stage, hit.reason, notes, link);
+            Some((hit.stage, reason))
+        }
+        Terminal::Error(stage) => {
+            let reason = error_reason(&stage);
+            Some((stage, reason))
+        }
+    }
+}
+
+/// The active sessions whose groups the target cluster must judge, with the spellings
+/// to try. A session whose group is, or could be spelled as, a `system:` group is never
+/// a candidate (it is recorded in the trace).
+fn candidates(
+    input: &AuthzInput<'_>,
+    config: &AuthzConfig,
+    sessions: &Sessions<'_>,
+    session_warnings: Vec<Vec<String>>,
+    trace: &mut Trace,
+) -> Vec<Candidate> {
+    let mut out = Vec::with_capacity(sessions.active.len());
+    for (s, warnings) in sessions.active.iter().zip(session_warnings) {
+        if oidc::could_be_system_group(s.group) {
+            trace.system_group_sessions.push(s.name.to_owned());
+            trace.warnings.push(format!(
+                "session {} grants the group {}, which is or could be spelled as a system: group; it never grants access",
+                s.name,
+                quote_untrusted(s.group)
+            ));
+            continue;
+        }
+        out.push(Candidate {
+            session: s.name.to_owned(),
+            namespace: s.namespace.to_owned(),
+            group: s.group.to_owned(),
+            spellings: oidc::group_spellings(s.group, &input.request.groups, &config.oidc_prefixes),
+            warnings,
+        });
+    }
+    out
 }
 
 /// Turns the target cluster's answers into the decision. The combined probe wins when
@@ -1099,15 +1093,10 @@ pub fn finalize(
             "; {failed} check(s) against the cluster failed, so your sessions could not all be verified — try again"
         ));
     }
-    if !trace.excluded_sessions.is_empty() {
-        let names: Vec<&str> = trace
-            .excluded_sessions
-            .iter()
-            .map(|e| e.session.as_str())
-            .collect();
+    if !trace.system_group_sessions.is_empty() {
         reason.push_str(&format!(
-            "; session(s) {} are blocked by a DenyPolicy for this request",
-            join_limited(&names, 5)
+            "; session(s) {} grant a system: group, which Breakglass never grants",
+            join_limited(&trace.system_group_sessions, 5)
         ));
     }
     push_common(&mut reason, &notes, ui_link(config, &cluster).as_deref());
@@ -1164,6 +1153,7 @@ fn error_reason(stage: &Stage) -> String {
     let advice = match error {
         EvalError::BadPattern { .. } => "ask the policy owner to fix the policy",
         EvalError::LabelsUnavailable { .. } | EvalError::PodMismatch { .. } => "try again",
+        EvalError::NamespaceMissing { .. } => "check the namespace name",
         EvalError::LabelsNotFetched { .. } | EvalError::PodNotFetched { .. } => {
             "report this to the Breakglass operators"
         }

@@ -48,6 +48,17 @@ pub enum EvalError {
         /// The request namespace.
         namespace: String,
     },
+    /// A rule selects namespaces by label and the namespace does not exist on the target
+    /// cluster: as in the reference, that is an evaluation failure, not "no labels".
+    #[error(
+        "{field} selects namespaces by label, and namespace {namespace} does not exist on the cluster"
+    )]
+    NamespaceMissing {
+        /// Field path inside the policy spec.
+        field: String,
+        /// The request namespace.
+        namespace: String,
+    },
     /// A rule needs namespace labels the caller did not fetch (a caller bug; see `data_needs`).
     #[error(
         "{field} selects namespaces by label, and the labels of namespace {namespace} were not provided"
@@ -240,6 +251,10 @@ pub(crate) fn deny_filter_matches(
     match labels {
         NamespaceLabels::Known(l) => Ok(namespace::matches_with_labels(Some(filter), namespace, l)),
         NamespaceLabels::Unavailable => Err(EvalError::LabelsUnavailable {
+            field: field(),
+            namespace: namespace.to_owned(),
+        }),
+        NamespaceLabels::Missing => Err(EvalError::NamespaceMissing {
             field: field(),
             namespace: namespace.to_owned(),
         }),

@@ -1113,3 +1113,151 @@ async fn impersonation_guards() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Decisions aligned with the reference (issue #8): a DenyPolicy scoped to one of the
+/// user's sessions denies the request even when another session would grant it, and a
+/// namespace that does not exist fails closed while a label-selector rule is in scope.
+/// Also: an oversized review is refused with a 422 that names the limit.
+#[tokio::test]
+async fn reference_aligned_decisions_and_review_limits() -> anyhow::Result<()> {
+    use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let api = Api2::new(&server.url);
+
+    // 100,000 groups: refused while reading, with the count and the limit.
+    let groups: Vec<String> = (0..100_000).map(|i| format!("g{i}")).collect();
+    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+    let big = review(
+        "alice@example.com",
+        &groups,
+        json!({"verb": "get", "resource": "pods", "version": "v1"}),
+    );
+    let r = api
+        .call(
+            "POST",
+            &format!("/api/breakglass/webhook/authorize/{A}"),
+            None,
+            Some(big),
+        )
+        .await?;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(
+        r.body["error"], "spec.groups: 100000 entries exceed the limit of 5000",
+        "{}",
+        r.text
+    );
+
+    let fx = Fixture::new(&env, "whref").await?;
+    let ops = fx.group("ops");
+    let viewers = fx.group("viewers");
+    let ns = format!("wh-{}", fx.id);
+    let missing = format!("wh-{}-missing", fx.id);
+    let mut target = Target::new(&env, &fx.id).await?;
+    target.namespace(&env, A, &ns, json!({})).await?;
+    for g in [&ops, &viewers] {
+        target.grant(&env, A, &ns, g, broad_rules()).await?;
+    }
+    // `viewers` may read pods in every namespace, including ones that do not exist.
+    let crb_name = format!("bg-e2e-{}-viewers-all", fx.id);
+    let crbs: Api<ClusterRoleBinding> = Api::all(env.target_client(A).await?);
+    crbs.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({
+            "metadata": {"name": crb_name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": format!("bg-e2e-{}-{viewers}", fx.id)},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": format!("{}{viewers}", env.group_prefix())}],
+        }))?,
+    )
+    .await?;
+    fx.escalation("esc-ops", spec(&[A], &ops)).await?;
+    fx.escalation("esc-viewers", spec(&[A], &viewers)).await?;
+    let requester = token(&env, "requester").await?;
+    let approver = token(&env, "approver").await?;
+    let s_ops = approved_session(&api, &requester, &approver, A, &ops, json!({})).await?;
+    approved_session(&api, &requester, &approver, A, &viewers, json!({})).await?;
+    until_can_i(
+        &env,
+        A,
+        &requester,
+        &["get", "secrets", "-n", &ns],
+        true,
+        Duration::from_secs(5),
+    )
+    .await?;
+    until_can_i(
+        &env,
+        A,
+        &requester,
+        &["get", "pods", "-n", &missing],
+        true,
+        Duration::from_secs(5),
+    )
+    .await?;
+
+    // A policy scoped to the ops session denies, although the viewers session grants.
+    let p = |n: &str| format!("e2e-{}-{n}", fx.id);
+    target
+        .policy(&p("ops-secrets"), json!({"appliesTo": {"sessions": [s_ops]},
+            "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["secrets"], "namespaces": {"patterns": [ns.clone()]}}]}))
+        .await?;
+    until_can_i(
+        &env,
+        A,
+        &requester,
+        &["get", "secrets", "-n", &ns],
+        false,
+        Duration::from_secs(5),
+    )
+    .await
+    .map_err(|e| e.context("session-scoped policy with a second session"))?;
+    until_can_i(
+        &env,
+        A,
+        &requester,
+        &["get", "configmaps", "-n", &ns],
+        true,
+        Duration::from_secs(5),
+    )
+    .await?;
+
+    // A label-selector rule in scope and a namespace that does not exist: fail closed.
+    target
+        .policy(&p("labelled"), json!({"rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"],
+            "namespaces": {"selectorTerms": [{"matchLabels": {"env": format!("prod-{}", fx.id)}}]}}]}))
+        .await?;
+    until_can_i(
+        &env,
+        A,
+        &requester,
+        &["get", "pods", "-n", &missing],
+        false,
+        Duration::from_secs(5),
+    )
+    .await
+    .map_err(|e| e.context("missing namespace with a selector rule"))?;
+    let out = env
+        .kubectl(A, Some(&requester), &["get", "pods", "-n", &missing])
+        .await?;
+    assert!(
+        out.stderr.contains("DenyPolicy evaluation failed")
+            && out.stderr.contains("does not exist"),
+        "{}",
+        out.stderr
+    );
+    // An existing namespace without the label is still allowed.
+    until_can_i(
+        &env,
+        A,
+        &requester,
+        &["get", "pods", "-n", &ns],
+        true,
+        Duration::from_secs(5),
+    )
+    .await?;
+
+    let _ = crbs.delete(&crb_name, &DeleteParams::default()).await;
+    target.cleanup(&env).await?;
+    fx.cleanup().await
+}
