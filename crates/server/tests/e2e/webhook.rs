@@ -1159,14 +1159,24 @@ async fn reference_aligned_decisions_and_review_limits() -> anyhow::Result<()> {
     for g in [&ops, &viewers] {
         target.grant(&env, A, &ns, g, broad_rules()).await?;
     }
-    // `viewers` may read pods in every namespace, including ones that do not exist.
-    let crb_name = format!("bg-e2e-{}-viewers-all", fx.id);
-    let crbs: Api<ClusterRoleBinding> = Api::all(env.target_client(A).await?);
+    // `viewers` may read limitranges in every namespace, including ones that do not
+    // exist (a resource no other test asks about: the requester is shared).
+    let all_name = format!("bg-e2e-{}-viewers-all", fx.id);
+    let client = env.target_client(A).await?;
+    let roles: Api<ClusterRole> = Api::all(client.clone());
+    roles
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": all_name},
+                "rules": [{"apiGroups": [""], "resources": ["limitranges"], "verbs": ["get", "list"]}]}))?,
+        )
+        .await?;
+    let crbs: Api<ClusterRoleBinding> = Api::all(client);
     crbs.create(
         &PostParams::default(),
         &serde_json::from_value(json!({
-            "metadata": {"name": crb_name},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": format!("bg-e2e-{}-{viewers}", fx.id)},
+            "metadata": {"name": all_name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": all_name},
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": format!("{}{viewers}", env.group_prefix())}],
         }))?,
     )
@@ -1190,7 +1200,7 @@ async fn reference_aligned_decisions_and_review_limits() -> anyhow::Result<()> {
         &env,
         A,
         &requester,
-        &["get", "pods", "-n", &missing],
+        &["get", "limitranges", "-n", &missing],
         true,
         Duration::from_secs(5),
     )
@@ -1224,21 +1234,21 @@ async fn reference_aligned_decisions_and_review_limits() -> anyhow::Result<()> {
 
     // A label-selector rule in scope and a namespace that does not exist: fail closed.
     target
-        .policy(&p("labelled"), json!({"rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"],
+        .policy(&p("labelled"), json!({"rules": [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["limitranges"],
             "namespaces": {"selectorTerms": [{"matchLabels": {"env": format!("prod-{}", fx.id)}}]}}]}))
         .await?;
     until_can_i(
         &env,
         A,
         &requester,
-        &["get", "pods", "-n", &missing],
+        &["get", "limitranges", "-n", &missing],
         false,
         Duration::from_secs(5),
     )
     .await
     .map_err(|e| e.context("missing namespace with a selector rule"))?;
     let out = env
-        .kubectl(A, Some(&requester), &["get", "pods", "-n", &missing])
+        .kubectl(A, Some(&requester), &["get", "limitranges", "-n", &missing])
         .await?;
     assert!(
         out.stderr.contains("DenyPolicy evaluation failed")
@@ -1251,13 +1261,14 @@ async fn reference_aligned_decisions_and_review_limits() -> anyhow::Result<()> {
         &env,
         A,
         &requester,
-        &["get", "pods", "-n", &ns],
+        &["get", "limitranges", "-n", &ns],
         true,
         Duration::from_secs(5),
     )
     .await?;
 
-    let _ = crbs.delete(&crb_name, &DeleteParams::default()).await;
+    let _ = crbs.delete(&all_name, &DeleteParams::default()).await;
+    let _ = roles.delete(&all_name, &DeleteParams::default()).await;
     target.cleanup(&env).await?;
     fx.cleanup().await
 }
