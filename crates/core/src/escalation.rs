@@ -378,6 +378,41 @@ mod tests {
     }
 
     #[test]
+    fn availability_against_a_group_set_agrees_with_is_available() {
+        let prefixes = p(&["oidc:"]);
+        let escalations = [
+            esc("a", &["prod-*"], &["oidc:developers"], "g"),
+            esc("b", &["prod-*"], &["ops"], "g"),
+            esc("c", &["staging"], &["developers"], "g"),
+            esc("d", &["*"], &["system:authenticated"], "g"),
+        ];
+        let cases: [&[&str]; 4] = [
+            &["oidc:developers"],
+            &["ops", "x"],
+            &[],
+            &["developers", "oidc:ops"],
+        ];
+        for (groups, cluster) in cases.iter().flat_map(|g| [(g, "prod-eu"), (g, "staging")]) {
+            let mut user = normalize_groups(groups, &prefixes);
+            user.push("system:authenticated".to_owned());
+            let set: std::collections::HashSet<&str> = user.iter().map(String::as_str).collect();
+            let req = Request {
+                cluster,
+                user_groups: &user,
+                provider: None,
+            };
+            for e in &escalations {
+                assert_eq!(
+                    is_available_to_set(e, cluster, &set, None, &prefixes),
+                    is_available(e, &req, &prefixes),
+                    "{:?} {groups:?} {cluster}",
+                    e.metadata.name
+                );
+            }
+        }
+    }
+
+    #[test]
     fn requester_groups_compare_without_prefixes() {
         let prefixes = p(&["oidc:"]);
         let e = esc("e", &["*"], &["oidc:developers"], "g");
