@@ -51,6 +51,34 @@ pub fn router() -> axum::Router<AppState> {
         )
 }
 
+/// Bodies up to this size are read on the async worker (a few microseconds); larger
+/// ones on the blocking pool, so that no body keeps the workers that answer probes and
+/// other requests busy.
+const INLINE_BODY_BYTES: usize = 64 * 1024;
+
+/// Large bodies read at once. Each costs about a millisecond per MiB (bounded by the
+/// 1 MiB body limit); more wait their turn instead of occupying more threads.
+static LARGE_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Reads a review body (see [`parse_review`]); large bodies off the async workers.
+async fn read_review(body: Bytes) -> Result<(SarRequest, &'static str), ReviewError> {
+    if body.len() <= INLINE_BODY_BYTES {
+        return parse_review(&body);
+    }
+    let _permit = LARGE_READS
+        .acquire()
+        .await
+        .map_err(|_| ReviewError::Invalid("the server is shutting down".to_owned()))?;
+    tokio::task::spawn_blocking(move || parse_review(&body))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "reading a review failed");
+            Err(ReviewError::Invalid(
+                "the review could not be read".to_owned(),
+            ))
+        })
+}
+
 /// A body that is not a review we answer is a 422 naming what is wrong (or which
 /// limit it exceeds).
 impl From<ReviewError> for ApiError {
@@ -116,7 +144,7 @@ pub async fn authorize(
         return ApiError::Unauthorized(message).into_response();
     }
     // Bounded while deserializing: an oversized review is refused without being built.
-    let (request, version) = match parse_review(&body) {
+    let (request, version) = match read_review(body).await {
         Ok(r) => r,
         Err(e) => {
             app.metrics
