@@ -1,12 +1,15 @@
-//! An index of sessions by (cluster, user), kept current from the session mirror, so a
-//! webhook decision reads only the caller's sessions instead of scanning all of them.
+//! The webhook's indexes over the watched state: sessions by (cluster, user), kept
+//! current from the session mirror, so a decision reads only the caller's sessions; and
+//! the Ready escalations by the cluster they target, so a decision checks only those.
 //!
 //! Synchronous by design: the watch task applies changes, serving code only reads, and
 //! nothing here holds a hub client — a decision can never turn into a hub request.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::BreakglassSession;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -152,6 +155,102 @@ impl SessionIndex {
     }
 }
 
+/// Ready escalations by the cluster they target (`allowed.clusters` or
+/// `clusterConfigRefs` globs). A cluster's list is computed on first use after a change
+/// and reused until the next change of any escalation, so a decision walks only the
+/// escalations of its cluster. Only registered clusters are looked up (the webhook path
+/// names the cluster, so lists for arbitrary names are never built).
+#[derive(Clone)]
+pub struct EscalationIndex {
+    mirror: Mirror<BreakglassEscalation>,
+    version: Arc<AtomicU64>,
+    by_cluster: Arc<RwLock<HashMap<String, CachedList>>>,
+}
+
+/// A cluster's escalations and the index version they were computed at.
+type CachedList = (u64, Arc<[Arc<BreakglassEscalation>]>);
+
+/// Lists kept before the cache is cleared (more registered clusters than this only cost
+/// a recomputation).
+const MAX_CLUSTERS: usize = 10_000;
+
+impl EscalationIndex {
+    /// An index over `mirror` without a task (for mirrors that never change).
+    pub fn new(mirror: Mirror<BreakglassEscalation>) -> Self {
+        Self {
+            mirror,
+            version: Arc::new(AtomicU64::new(0)),
+            by_cluster: Arc::new(RwLock::new(HashMap::new())),
+        }
+    }
+
+    /// An index that follows `mirror`: every change invalidates the lists.
+    pub fn follow(mirror: Mirror<BreakglassEscalation>) -> Self {
+        let index = Self::new(mirror.clone());
+        let target = index.clone();
+        let mut changes = mirror.subscribe();
+        tokio::spawn(async move {
+            mirror.wait_synced().await;
+            target.invalidate();
+            loop {
+                match changes.recv().await {
+                    Ok(_) | Err(RecvError::Lagged(_)) => target.invalidate(),
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+        index
+    }
+
+    /// Drops every computed list (an escalation was applied or deleted).
+    pub fn invalidate(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
+        self.by_cluster
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    /// The Ready escalations that target `cluster`, in namespace/name order.
+    pub fn targeting(&self, cluster: &str) -> Arc<[Arc<BreakglassEscalation>]> {
+        let version = self.version.load(Ordering::Acquire);
+        if let Some((v, list)) = self
+            .by_cluster
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(cluster)
+            && *v == version
+        {
+            return list.clone();
+        }
+        let mut list: Vec<Arc<BreakglassEscalation>> = self
+            .mirror
+            .all()
+            .into_iter()
+            .filter(|e| {
+                e.is_ready() && breakglass_core::escalation::targets_cluster(&e.spec, cluster)
+            })
+            .collect();
+        list.sort_by(|a, b| {
+            (&a.metadata.namespace, &a.metadata.name)
+                .cmp(&(&b.metadata.namespace, &b.metadata.name))
+        });
+        let list: Arc<[_]> = list.into();
+        let mut cache = self
+            .by_cluster
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A change since the read: do not store a list that may already be stale.
+        if self.version.load(Ordering::Acquire) == version {
+            if cache.len() >= MAX_CLUSTERS {
+                cache.clear();
+            }
+            cache.insert(cluster.to_owned(), (version, list.clone()));
+        }
+        list
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +287,55 @@ mod tests {
         index.write().remove(&("a".to_owned(), "s1".to_owned()));
         assert!(index.get("c1", "alice").is_empty());
         assert_eq!(index.len(), 2);
+    }
+
+    fn escalation(name: &str, clusters: &[&str], ready: bool) -> BreakglassEscalation {
+        use breakglass_api::breakglass_escalation::{
+            BreakglassEscalationAllowed, BreakglassEscalationSpec,
+        };
+        let mut e = BreakglassEscalation::new(
+            name,
+            BreakglassEscalationSpec {
+                allowed: Some(BreakglassEscalationAllowed {
+                    clusters: Some(clusters.iter().map(|c| (*c).to_owned()).collect()),
+                    groups: Some(vec!["dev".to_owned()]),
+                }),
+                escalated_group: "g".to_owned(),
+                ..Default::default()
+            },
+        );
+        e.metadata.namespace = Some("bg".to_owned());
+        // Generation 0 without conditions counts as Ready; a later generation without a
+        // Ready condition does not.
+        e.metadata.generation = Some(if ready { 0 } else { 2 });
+        e
+    }
+
+    #[tokio::test]
+    async fn escalations_are_listed_by_the_cluster_they_target() {
+        let mirror = Mirror::from_objects([
+            escalation("prod", &["prod-*"], true),
+            escalation("all", &["*"], true),
+            escalation("staging", &["staging"], true),
+            escalation("not-ready", &["*"], false),
+        ]);
+        let index = EscalationIndex::new(mirror);
+        let names = |c: &str| -> Vec<String> {
+            index
+                .targeting(c)
+                .iter()
+                .filter_map(|e| e.metadata.name.clone())
+                .collect()
+        };
+        assert_eq!(names("prod-eu"), ["all", "prod"]);
+        assert_eq!(names("staging"), ["all", "staging"]);
+        assert_eq!(names("other"), ["all"]);
+        // Reused until invalidated, then recomputed.
+        let first = index.targeting("prod-eu");
+        assert!(Arc::ptr_eq(&first, &index.targeting("prod-eu")));
+        index.invalidate();
+        let again = index.targeting("prod-eu");
+        assert!(!Arc::ptr_eq(&first, &again));
+        assert_eq!(again.len(), 2);
     }
 }

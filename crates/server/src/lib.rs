@@ -126,6 +126,7 @@ pub async fn run(
         },
     ));
     let sessions_by_user = index::SessionIndex::follow(stores.sessions.clone());
+    let escalations_by_cluster = index::EscalationIndex::follow(stores.escalations.clone());
     let authz = webhook::authz_config(&options.config);
     let app = Arc::new(app::App {
         config: Arc::new(options.config),
@@ -139,6 +140,7 @@ pub async fn run(
         clusters,
         activity,
         sessions_by_user,
+        escalations_by_cluster,
         access,
         authz,
     });

@@ -218,6 +218,7 @@ pub async fn decide(app: &App, cluster: &str, request: &SarRequest, now: Timesta
     let watched = WatchedState {
         stores: &app.stores,
         sessions: &app.sessions_by_user,
+        escalations: &app.escalations_by_cluster,
         prefixes: app.prefixes(),
     };
     let snap = watched.snapshot(cluster, request);

@@ -7,13 +7,13 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use breakglass_api::breakglass_escalation::{BreakglassEscalation, PodSecurityOverrides};
+use breakglass_api::breakglass_escalation::PodSecurityOverrides;
 use breakglass_api::breakglass_session::BreakglassSession;
 use breakglass_api::deny_policy::DenyPolicy;
 use breakglass_core::authz::{ClusterInfo, IdpHints, SarRequest};
 use breakglass_core::escalation as esc_core;
 
-use crate::index::SessionIndex;
+use crate::index::{EscalationIndex, SessionIndex};
 use crate::store::{ClusterLookup, Stores};
 
 /// The watched state a decision reads.
@@ -23,6 +23,8 @@ pub struct WatchedState<'a> {
     pub stores: &'a Stores,
     /// Sessions by (cluster, user).
     pub sessions: &'a SessionIndex,
+    /// Ready escalations by the cluster they target.
+    pub escalations: &'a EscalationIndex,
     /// `kubernetes.oidcPrefixes`.
     pub prefixes: &'a [String],
 }
@@ -77,12 +79,13 @@ impl WatchedState<'_> {
             .filter(|i| i.spec.disabled != Some(true))
             .filter_map(|i| i.metadata.name.clone())
             .collect();
-        let escalations_available = self.escalations_available(
-            &stores.escalations.all(),
-            cluster,
-            request,
-            issuer_idp_name.as_deref(),
-        );
+        // Only a registered cluster's escalations are counted (the count only appears
+        // in reasons of decisions past the cluster check).
+        let escalations_available = if cluster_info.is_some() {
+            self.escalations_available(cluster, request, issuer_idp_name.as_deref())
+        } else {
+            0
+        };
         Snapshot {
             cluster: cluster_info,
             sessions,
@@ -96,12 +99,11 @@ impl WatchedState<'_> {
         }
     }
 
-    /// Escalations offered to the caller on the cluster: each escalation's allowed
-    /// groups are looked up in a set of the caller's (normalised) groups, so the cost
-    /// does not multiply the caller's groups by the escalations' lists.
+    /// Escalations offered to the caller on the cluster: only those targeting it (from
+    /// the index), each allowed group looked up in a set of the caller's normalised
+    /// groups, so the cost does not multiply the caller's groups by the lists.
     fn escalations_available(
         &self,
-        escalations: &[Arc<BreakglassEscalation>],
         cluster: &str,
         request: &SarRequest,
         provider: Option<&str>,
@@ -109,7 +111,8 @@ impl WatchedState<'_> {
         let mut groups = esc_core::normalize_groups(&request.groups, self.prefixes);
         groups.push("system:authenticated".to_owned());
         let set: HashSet<&str> = groups.iter().map(String::as_str).collect();
-        escalations
+        self.escalations
+            .targeting(cluster)
             .iter()
             .filter(|e| esc_core::is_available_to_set(e, cluster, &set, provider, self.prefixes))
             .count()
@@ -185,9 +188,11 @@ mod tests {
         };
         let index = SessionIndex::from_sessions([session("s1", BreakglassSessionState::Pending)]);
         let prefixes = vec!["oidc:".to_owned()];
+        let escalations = EscalationIndex::new(stores.escalations.clone());
         let watched = WatchedState {
             stores: &stores,
             sessions: &index,
+            escalations: &escalations,
             prefixes: &prefixes,
         };
         let snap = watched.snapshot("c1", &request("alice"));
