@@ -4,10 +4,11 @@
 //! `POST /api/breakglass/webhook/authorize/{cluster}` (and the legacy
 //! `/breakglass/webhook/authorize/{cluster}`) take an `authorization.k8s.io/v1`
 //! SubjectAccessReview and answer it with HTTP 200. The decision is the pure pipeline of
-//! `breakglass_core::authz`; this module gathers its inputs synchronously from the
-//! watched state ([`snapshot`]; never from the hub), fetches what the pipeline asks for from the target cluster (namespace labels, the
+//! `breakglass_core::authz`; this module reads the body with bounded sizes, gathers the
+//! inputs synchronously from the watched state ([`snapshot`]; never from the hub),
+//! fetches what the pipeline asks for from the target cluster (namespace labels, the
 //! target pod), runs the group check through [`TargetAccess`], and records metrics,
-//! activity and a log line for every grant.
+//! activity and a log line for every grant. Errors answer through [`ApiError`].
 
 pub mod access;
 pub mod snapshot;
@@ -51,13 +52,13 @@ pub fn router() -> axum::Router<AppState> {
         )
 }
 
-/// Bodies up to this size are read on the async worker (a few microseconds); larger
-/// ones on the blocking pool, so that no body keeps the workers that answer probes and
-/// other requests busy.
+/// Bodies up to this size (far above a real review) are read on the async worker;
+/// larger ones on the blocking pool, so that no body keeps the workers that answer
+/// probes and other requests busy.
 const INLINE_BODY_BYTES: usize = 64 * 1024;
 
-/// Large bodies read at once. Each costs about a millisecond per MiB (bounded by the
-/// 1 MiB body limit); more wait their turn instead of occupying more threads.
+/// Large bodies read at once (each bounded by the 1 MiB body limit); more wait their
+/// turn instead of occupying more threads.
 static LARGE_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// Reads a review body (see [`parse_review`]); large bodies off the async workers.
