@@ -1272,3 +1272,79 @@ async fn reference_aligned_decisions_and_review_limits() -> anyhow::Result<()> {
     target.cleanup(&env).await?;
     fx.cleanup().await
 }
+
+/// `escalatedGroup: oidc:system:masters` is refused by validation (the escalation never
+/// becomes Ready), and a session holding such a group — written by another tool — never
+/// grants: before, the group check also tried the stripped `system:masters`, which the
+/// target answers "allowed" for everything.
+#[tokio::test]
+async fn system_groups_are_never_granted() -> anyhow::Result<()> {
+    use breakglass_api::breakglass_escalation::BreakglassEscalation;
+    use breakglass_api::breakglass_session::BreakglassSession;
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "whsys").await?;
+    let api = Api2::new(&server.url);
+    let name = format!("masters-{}", fx.id);
+    fx.escalation_unchecked(&name, spec(&[A], "oidc:system:masters"))
+        .await?;
+    fx.wait_escalation(&name, "False").await?;
+    let escs: Api<BreakglassEscalation> = Api::namespaced(fx.hub(), &fx.ns);
+    let stored = escs.get(&name).await?;
+    let conditions = stored.status.and_then(|s| s.conditions).unwrap_or_default();
+    let validated = conditions
+        .iter()
+        .find(|c| c.type_ == "ConfigValidated")
+        .ok_or_else(|| anyhow::anyhow!("no ConfigValidated condition: {conditions:?}"))?;
+    assert_eq!(validated.status, "False");
+    assert!(
+        validated.message.contains("must not contain \"system:\""),
+        "{}",
+        validated.message
+    );
+
+    // A session another tool wrote, Approved, for that group.
+    let user = "requester2@example.com";
+    let sessions: Api<BreakglassSession> = Api::namespaced(fx.hub(), &fx.ns);
+    let created = sessions
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+                "kind": "BreakglassSession",
+                "metadata": {"generateName": "masters-", "namespace": fx.ns},
+                "spec": {"cluster": A, "user": user, "grantedGroup": "oidc:system:masters", "maxValidFor": "1h"},
+            }))?,
+        )
+        .await?;
+    let session = created.metadata.name.unwrap_or_default();
+    let now = jiff::Timestamp::now();
+    let expires = now.checked_add(jiff::SignedDuration::from_mins(30))?;
+    patch_status(
+        &fx.hub(),
+        &fx.ns,
+        &session,
+        json!({"state": "Approved", "approvedAt": now.to_string(), "expiresAt": expires.to_string()}),
+    )
+    .await?;
+    let path = format!("/api/breakglass/webhook/authorize/{A}");
+    let nodes = review(
+        user,
+        &["oidc:developers", "system:authenticated"],
+        json!({"verb": "list", "resource": "nodes", "version": "v1"}),
+    );
+    wait_for(Duration::from_secs(5), "the session is seen", || async {
+        let r = api.call("POST", &path, None, Some(nodes.clone())).await?;
+        anyhow::ensure!(r.status == 200, "{}", r.text);
+        anyhow::ensure!(r.body["status"]["allowed"] == false, "granted: {}", r.text);
+        Ok(r.body["status"]["reason"]
+            .as_str()
+            .is_some_and(|s| s.contains("grant a system: group")))
+    })
+    .await?;
+    let token2 = token(&env, "requester2").await?;
+    assert!(!can_i(&env, A, &token2, &["list", "nodes"]).await?);
+    let _ = sessions.delete(&session, &DeleteParams::default()).await;
+    fx.cleanup().await
+}
