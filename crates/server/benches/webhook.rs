@@ -546,6 +546,8 @@ fn main() {
         let index = breakglass_server::index::SessionIndex::from_sessions(stores.sessions.all());
         let escalations_by_cluster =
             breakglass_server::index::EscalationIndex::new(stores.escalations.clone());
+        let deny_policies_by_cluster =
+            breakglass_server::index::DenyPolicyIndex::new(stores.deny_policies.clone());
         // The hub is never contacted on this path; the client points nowhere.
         let hub = kube::Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().unwrap())).unwrap();
         let config = Config::parse("server:\n  enableActivityTracking: true\nfrontend:\n  baseURL: https://breakglass.example.com\nkubernetes:\n  oidcPrefixes: ['oidc:']\n").unwrap();
@@ -565,6 +567,7 @@ fn main() {
             activity: breakglass_server::activity::ActivityTracker::new(),
             sessions_by_user: index,
             escalations_by_cluster,
+            deny_policies_by_cluster,
             access: Arc::new(LocalAccess::new()),
         });
         // The request corpus is the load generator's; build it before measuring, so

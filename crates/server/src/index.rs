@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::BreakglassSession;
+use breakglass_api::deny_policy::DenyPolicy;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::store::Mirror;
@@ -155,39 +156,106 @@ impl SessionIndex {
     }
 }
 
-/// Ready escalations by the cluster they target (`allowed.clusters` or
-/// `clusterConfigRefs` globs). A cluster's list is computed on first use after a change
-/// and reused until the next change of any escalation, so a decision walks only the
-/// escalations of its cluster. Only registered clusters are looked up (the webhook path
-/// names the cluster, so lists for arbitrary names are never built).
+/// Objects of one kind by the cluster they apply to: escalations by the cluster they
+/// target, DenyPolicies by `appliesTo.clusters`. A cluster's list is computed on first
+/// use after a change and reused until the next change of any object of the kind, so a
+/// decision walks only what concerns its cluster. Only registered clusters are looked
+/// up (the webhook path names the cluster, so lists for arbitrary names are never built).
 #[derive(Clone)]
-pub struct EscalationIndex {
-    mirror: Mirror<BreakglassEscalation>,
+pub struct ByCluster<K: kube::Resource + Clone + 'static>
+where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    mirror: Mirror<K>,
+    applies: fn(&K, &str) -> bool,
     version: Arc<AtomicU64>,
-    by_cluster: Arc<RwLock<HashMap<String, CachedList>>>,
+    by_cluster: Arc<RwLock<HashMap<String, CachedList<K>>>>,
 }
 
-/// A cluster's escalations and the index version they were computed at.
-type CachedList = (u64, Arc<[Arc<BreakglassEscalation>]>);
+/// A cluster's objects and the index version they were computed at.
+type CachedList<K> = (u64, Arc<[Arc<K>]>);
 
 /// Lists kept before the cache is cleared (more registered clusters than this only cost
 /// a recomputation).
 const MAX_CLUSTERS: usize = 10_000;
 
+/// Ready escalations by the cluster they target, in namespace/name order.
+pub type EscalationIndex = ByCluster<BreakglassEscalation>;
+
+/// DenyPolicies by the clusters `appliesTo.clusters` covers, in mirror order (the
+/// pipeline sorts by precedence, stably).
+pub type DenyPolicyIndex = ByCluster<DenyPolicy>;
+
+fn escalation_targets(e: &BreakglassEscalation, cluster: &str) -> bool {
+    e.is_ready() && breakglass_core::escalation::targets_cluster(&e.spec, cluster)
+}
+
+fn policy_applies(p: &DenyPolicy, cluster: &str) -> bool {
+    breakglass_core::authz::deny::applies_to_cluster(p.spec.applies_to.as_ref(), cluster)
+}
+
 impl EscalationIndex {
     /// An index over `mirror` without a task (for mirrors that never change).
     pub fn new(mirror: Mirror<BreakglassEscalation>) -> Self {
+        Self::with(mirror, escalation_targets)
+    }
+
+    /// An index that follows `mirror`: every change invalidates the lists.
+    pub fn follow(mirror: Mirror<BreakglassEscalation>) -> Self {
+        Self::new(mirror).followed()
+    }
+
+    /// The Ready escalations that target `cluster`, in namespace/name order.
+    pub fn targeting(&self, cluster: &str) -> Arc<[Arc<BreakglassEscalation>]> {
+        self.get(cluster, |list| {
+            list.sort_by(|a, b| {
+                (&a.metadata.namespace, &a.metadata.name)
+                    .cmp(&(&b.metadata.namespace, &b.metadata.name))
+            });
+        })
+    }
+}
+
+impl DenyPolicyIndex {
+    /// An index over `mirror` without a task (for mirrors that never change).
+    pub fn new(mirror: Mirror<DenyPolicy>) -> Self {
+        Self::with(mirror, policy_applies)
+    }
+
+    /// An index that follows `mirror`: every change invalidates the lists.
+    pub fn follow(mirror: Mirror<DenyPolicy>) -> Self {
+        Self::new(mirror).followed()
+    }
+
+    /// The DenyPolicies whose `appliesTo.clusters` covers `cluster`.
+    pub fn for_cluster(&self, cluster: &str) -> Arc<[Arc<DenyPolicy>]> {
+        self.get(cluster, |_| {})
+    }
+}
+
+impl<K> ByCluster<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    fn with(mirror: Mirror<K>, applies: fn(&K, &str) -> bool) -> Self {
         Self {
             mirror,
+            applies,
             version: Arc::new(AtomicU64::new(0)),
             by_cluster: Arc::new(RwLock::new(HashMap::new())),
         }
     }
 
-    /// An index that follows `mirror`: every change invalidates the lists.
-    pub fn follow(mirror: Mirror<BreakglassEscalation>) -> Self {
-        let index = Self::new(mirror.clone());
-        let target = index.clone();
+    /// Starts the task that invalidates the lists on every change of the mirror.
+    fn followed(self) -> Self {
+        let target = self.clone();
+        let mirror = self.mirror.clone();
         let mut changes = mirror.subscribe();
         tokio::spawn(async move {
             mirror.wait_synced().await;
@@ -199,10 +267,10 @@ impl EscalationIndex {
                 }
             }
         });
-        index
+        self
     }
 
-    /// Drops every computed list (an escalation was applied or deleted).
+    /// Drops every computed list (an object was applied or deleted).
     pub fn invalidate(&self) {
         self.version.fetch_add(1, Ordering::AcqRel);
         self.by_cluster
@@ -211,8 +279,7 @@ impl EscalationIndex {
             .clear();
     }
 
-    /// The Ready escalations that target `cluster`, in namespace/name order.
-    pub fn targeting(&self, cluster: &str) -> Arc<[Arc<BreakglassEscalation>]> {
+    fn get(&self, cluster: &str, order: impl FnOnce(&mut Vec<Arc<K>>)) -> Arc<[Arc<K>]> {
         let version = self.version.load(Ordering::Acquire);
         if let Some((v, list)) = self
             .by_cluster
@@ -223,18 +290,13 @@ impl EscalationIndex {
         {
             return list.clone();
         }
-        let mut list: Vec<Arc<BreakglassEscalation>> = self
+        let mut list: Vec<Arc<K>> = self
             .mirror
             .all()
             .into_iter()
-            .filter(|e| {
-                e.is_ready() && breakglass_core::escalation::targets_cluster(&e.spec, cluster)
-            })
+            .filter(|o| (self.applies)(o, cluster))
             .collect();
-        list.sort_by(|a, b| {
-            (&a.metadata.namespace, &a.metadata.name)
-                .cmp(&(&b.metadata.namespace, &b.metadata.name))
-        });
+        order(&mut list);
         let list: Arc<[_]> = list.into();
         let mut cache = self
             .by_cluster
@@ -252,6 +314,7 @@ impl EscalationIndex {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use breakglass_api::breakglass_session::BreakglassSessionSpec;
@@ -337,5 +400,37 @@ mod tests {
         let again = index.targeting("prod-eu");
         assert!(!Arc::ptr_eq(&first, &again));
         assert_eq!(again.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn deny_policies_are_listed_by_the_clusters_they_apply_to() {
+        let policy = |name: &str, clusters: Option<&[&str]>| -> DenyPolicy {
+            let applies = clusters.map(|c| serde_json::json!({"clusters": c}));
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "DenyPolicy",
+                "metadata": {"name": name},
+                "spec": {"appliesTo": applies, "rules": []}
+            }))
+            .unwrap()
+        };
+        let index = DenyPolicyIndex::new(Mirror::from_objects([
+            policy("a-only", Some(&["a"])),
+            policy("star", Some(&["*"])),
+            policy("everywhere", None),
+            policy("empty-list", Some(&[])),
+            policy("b-only", Some(&["b"])),
+        ]));
+        let names = |c: &str| -> Vec<String> {
+            let mut n: Vec<String> = index
+                .for_cluster(c)
+                .iter()
+                .filter_map(|p| p.metadata.name.clone())
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names("a"), ["a-only", "empty-list", "everywhere", "star"]);
+        assert_eq!(names("b"), ["b-only", "empty-list", "everywhere", "star"]);
+        assert_eq!(names("c"), ["empty-list", "everywhere", "star"]);
     }
 }

@@ -127,6 +127,7 @@ pub async fn run(
     ));
     let sessions_by_user = index::SessionIndex::follow(stores.sessions.clone());
     let escalations_by_cluster = index::EscalationIndex::follow(stores.escalations.clone());
+    let deny_policies_by_cluster = index::DenyPolicyIndex::follow(stores.deny_policies.clone());
     let authz = webhook::authz_config(&options.config);
     let app = Arc::new(app::App {
         config: Arc::new(options.config),
@@ -141,6 +142,7 @@ pub async fn run(
         activity,
         sessions_by_user,
         escalations_by_cluster,
+        deny_policies_by_cluster,
         access,
         authz,
     });

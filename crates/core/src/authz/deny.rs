@@ -116,6 +116,12 @@ pub fn scope_matches(applies_to: Option<&DenyPolicyScope>, scope: &PolicyScope<'
         && dimension_matches(a.sessions.as_deref(), scope.session)
 }
 
+/// True if `appliesTo.clusters` covers `cluster` (the part of [`scope_matches`] that
+/// depends only on the cluster, for indexing policies by cluster).
+pub fn applies_to_cluster(applies_to: Option<&DenyPolicyScope>, cluster: &str) -> bool {
+    applies_to.is_none_or(|a| dimension_matches(a.clusters.as_deref(), Some(cluster)))
+}
+
 fn dimension_matches(list: Option<&[String]>, value: Option<&str>) -> bool {
     match list {
         None | Some([]) => true,

@@ -220,6 +220,7 @@ pub async fn decide(app: &App, cluster: &str, request: &SarRequest, now: Timesta
         stores: &app.stores,
         sessions: &app.sessions_by_user,
         escalations: &app.escalations_by_cluster,
+        policies: &app.deny_policies_by_cluster,
         prefixes: app.prefixes(),
     };
     let snap = watched.snapshot(cluster, request);

@@ -13,7 +13,7 @@ use breakglass_api::deny_policy::DenyPolicy;
 use breakglass_core::authz::{ClusterInfo, IdpHints, SarRequest};
 use breakglass_core::escalation as esc_core;
 
-use crate::index::{EscalationIndex, SessionIndex};
+use crate::index::{DenyPolicyIndex, EscalationIndex, SessionIndex};
 use crate::store::{ClusterLookup, Stores};
 
 /// The watched state a decision reads.
@@ -25,6 +25,8 @@ pub struct WatchedState<'a> {
     pub sessions: &'a SessionIndex,
     /// Ready escalations by the cluster they target.
     pub escalations: &'a EscalationIndex,
+    /// DenyPolicies by the clusters they apply to.
+    pub policies: &'a DenyPolicyIndex,
     /// `kubernetes.oidcPrefixes`.
     pub prefixes: &'a [String],
 }
@@ -37,8 +39,9 @@ pub struct Snapshot {
     pub sessions: Vec<Arc<BreakglassSession>>,
     /// Pod-security overrides of each session's owning escalation (same order).
     pub overrides: Vec<Option<PodSecurityOverrides>>,
-    /// Every DenyPolicy.
-    pub policies: Vec<Arc<DenyPolicy>>,
+    /// The DenyPolicies whose `appliesTo.clusters` covers the cluster (the pipeline
+    /// checks the rest of the scope).
+    pub policies: Arc<[Arc<DenyPolicy>]>,
     /// How many escalations the user could request on the cluster.
     pub escalations_available: usize,
     /// Identity-provider facts for the reason.
@@ -90,7 +93,7 @@ impl WatchedState<'_> {
             cluster: cluster_info,
             sessions,
             overrides,
-            policies: stores.deny_policies.all(),
+            policies: self.policies.for_cluster(cluster),
             escalations_available,
             idp: IdpHints {
                 issuer_idp_name,
@@ -189,10 +192,12 @@ mod tests {
         let index = SessionIndex::from_sessions([session("s1", BreakglassSessionState::Pending)]);
         let prefixes = vec!["oidc:".to_owned()];
         let escalations = EscalationIndex::new(stores.escalations.clone());
+        let policies = DenyPolicyIndex::new(stores.deny_policies.clone());
         let watched = WatchedState {
             stores: &stores,
             sessions: &index,
             escalations: &escalations,
+            policies: &policies,
             prefixes: &prefixes,
         };
         let snap = watched.snapshot("c1", &request("alice"));
