@@ -21,12 +21,14 @@ pub fn strip_prefix<'a>(group: &'a str, prefixes: &[String]) -> &'a str {
 }
 
 /// The groups with prefixes stripped, empty entries dropped, duplicates removed
-/// (first occurrence kept).
+/// (first occurrence kept). Linear in the number of groups: they come from the caller.
 pub fn normalize_groups<S: AsRef<str>>(groups: &[S], prefixes: &[String]) -> Vec<String> {
+    let mut seen: std::collections::HashSet<&str> =
+        std::collections::HashSet::with_capacity(groups.len());
     let mut out: Vec<String> = Vec::with_capacity(groups.len());
     for group in groups {
         let stripped = strip_prefix(group.as_ref(), prefixes);
-        if !stripped.is_empty() && !out.iter().any(|g| g == stripped) {
+        if !stripped.is_empty() && seen.insert(stripped) {
             out.push(stripped.to_owned());
         }
     }
@@ -125,6 +127,29 @@ pub fn is_available(
         && targets_cluster(spec, request.cluster)
         && requester_in_allowed_groups(spec, request.user_groups, prefixes)
         && provider_may_request(spec, request.provider)
+}
+
+/// [`is_available`] for a caller whose normalised groups are a set: each allowed group
+/// is one lookup, so the cost does not multiply the caller's groups (which a webhook
+/// caller chooses) by the escalation's list.
+pub fn is_available_to_set(
+    escalation: &BreakglassEscalation,
+    cluster: &str,
+    user_groups: &std::collections::HashSet<&str>,
+    provider: Option<&str>,
+    prefixes: &[String],
+) -> bool {
+    let spec = &escalation.spec;
+    escalation.is_ready()
+        && targets_cluster(spec, cluster)
+        && provider_may_request(spec, provider)
+        && spec
+            .allowed
+            .as_ref()
+            .and_then(|a| a.groups.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .any(|g| user_groups.contains(strip_prefix(g, prefixes)))
 }
 
 /// The escalations that grant `group` to the requester on the cluster, in a stable
@@ -350,6 +375,41 @@ mod tests {
         assert!(!targets_cluster(&e.spec, "prod"));
         let e = esc("e", &["[bad"], &["dev"], "g");
         assert!(!targets_cluster(&e.spec, "[bad"));
+    }
+
+    #[test]
+    fn availability_against_a_group_set_agrees_with_is_available() {
+        let prefixes = p(&["oidc:"]);
+        let escalations = [
+            esc("a", &["prod-*"], &["oidc:developers"], "g"),
+            esc("b", &["prod-*"], &["ops"], "g"),
+            esc("c", &["staging"], &["developers"], "g"),
+            esc("d", &["*"], &["system:authenticated"], "g"),
+        ];
+        let cases: [&[&str]; 4] = [
+            &["oidc:developers"],
+            &["ops", "x"],
+            &[],
+            &["developers", "oidc:ops"],
+        ];
+        for (groups, cluster) in cases.iter().flat_map(|g| [(g, "prod-eu"), (g, "staging")]) {
+            let mut user = normalize_groups(groups, &prefixes);
+            user.push("system:authenticated".to_owned());
+            let set: std::collections::HashSet<&str> = user.iter().map(String::as_str).collect();
+            let req = Request {
+                cluster,
+                user_groups: &user,
+                provider: None,
+            };
+            for e in &escalations {
+                assert_eq!(
+                    is_available_to_set(e, cluster, &set, None, &prefixes),
+                    is_available(e, &req, &prefixes),
+                    "{:?} {groups:?} {cluster}",
+                    e.metadata.name
+                );
+            }
+        }
     }
 
     #[test]

@@ -64,6 +64,10 @@ pub struct App {
     pub activity: ActivityTracker,
     /// Sessions by (cluster, user), for the webhook.
     pub sessions_by_user: crate::index::SessionIndex,
+    /// Ready escalations by the cluster they target, for the webhook.
+    pub escalations_by_cluster: crate::index::EscalationIndex,
+    /// DenyPolicies by the clusters they apply to, for the webhook.
+    pub deny_policies_by_cluster: crate::index::DenyPolicyIndex,
     /// What the webhook asks target clusters.
     pub access: Arc<dyn crate::webhook::TargetAccess>,
     /// The decision pipeline's configuration, derived once from `config`.

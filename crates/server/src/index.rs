@@ -1,10 +1,17 @@
-//! An index of sessions by (cluster, user), kept current from the session mirror, so a
-//! webhook decision reads only the caller's sessions instead of scanning all of them.
+//! The webhook's indexes over the watched state: sessions by (cluster, user), kept
+//! current from the session mirror, so a decision reads only the caller's sessions; and
+//! the Ready escalations by the cluster they target, so a decision checks only those.
+//!
+//! Synchronous by design: the watch task applies changes, serving code only reads, and
+//! nothing here holds a hub client — a decision can never turn into a hub request.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::BreakglassSession;
+use breakglass_api::deny_policy::DenyPolicy;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::store::Mirror;
@@ -96,6 +103,17 @@ impl SessionIndex {
         index
     }
 
+    /// Applies a created or updated session (what the watch delivers).
+    pub fn apply(&self, session: Arc<BreakglassSession>) {
+        self.write().insert(session);
+    }
+
+    /// Removes a deleted session.
+    pub fn delete(&self, namespace: &str, name: &str) {
+        self.write()
+            .remove(&(namespace.to_owned(), name.to_owned()));
+    }
+
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
         self.inner
             .write()
@@ -138,7 +156,165 @@ impl SessionIndex {
     }
 }
 
+/// Objects of one kind by the cluster they apply to: escalations by the cluster they
+/// target, DenyPolicies by `appliesTo.clusters`. A cluster's list is computed on first
+/// use after a change and reused until the next change of any object of the kind, so a
+/// decision walks only what concerns its cluster. Only registered clusters are looked
+/// up (the webhook path names the cluster, so lists for arbitrary names are never built).
+#[derive(Clone)]
+pub struct ByCluster<K: kube::Resource + Clone + 'static>
+where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    mirror: Mirror<K>,
+    applies: fn(&K, &str) -> bool,
+    version: Arc<AtomicU64>,
+    by_cluster: Arc<RwLock<HashMap<String, CachedList<K>>>>,
+}
+
+/// A cluster's objects and the index version they were computed at.
+type CachedList<K> = (u64, Arc<[Arc<K>]>);
+
+/// Lists kept before the cache is cleared (more registered clusters than this only cost
+/// a recomputation).
+const MAX_CLUSTERS: usize = 10_000;
+
+/// Ready escalations by the cluster they target, in namespace/name order.
+pub type EscalationIndex = ByCluster<BreakglassEscalation>;
+
+/// DenyPolicies by the clusters `appliesTo.clusters` covers, in mirror order (the
+/// pipeline sorts by precedence, stably).
+pub type DenyPolicyIndex = ByCluster<DenyPolicy>;
+
+fn escalation_targets(e: &BreakglassEscalation, cluster: &str) -> bool {
+    e.is_ready() && breakglass_core::escalation::targets_cluster(&e.spec, cluster)
+}
+
+fn policy_applies(p: &DenyPolicy, cluster: &str) -> bool {
+    breakglass_core::authz::deny::applies_to_cluster(p.spec.applies_to.as_ref(), cluster)
+}
+
+impl EscalationIndex {
+    /// An index over `mirror` without a task (for mirrors that never change).
+    pub fn new(mirror: Mirror<BreakglassEscalation>) -> Self {
+        Self::with(mirror, escalation_targets)
+    }
+
+    /// An index that follows `mirror`: every change invalidates the lists.
+    pub fn follow(mirror: Mirror<BreakglassEscalation>) -> Self {
+        Self::new(mirror).followed()
+    }
+
+    /// The Ready escalations that target `cluster`, in namespace/name order.
+    pub fn targeting(&self, cluster: &str) -> Arc<[Arc<BreakglassEscalation>]> {
+        self.get(cluster, |list| {
+            list.sort_by(|a, b| {
+                (&a.metadata.namespace, &a.metadata.name)
+                    .cmp(&(&b.metadata.namespace, &b.metadata.name))
+            });
+        })
+    }
+}
+
+impl DenyPolicyIndex {
+    /// An index over `mirror` without a task (for mirrors that never change).
+    pub fn new(mirror: Mirror<DenyPolicy>) -> Self {
+        Self::with(mirror, policy_applies)
+    }
+
+    /// An index that follows `mirror`: every change invalidates the lists.
+    pub fn follow(mirror: Mirror<DenyPolicy>) -> Self {
+        Self::new(mirror).followed()
+    }
+
+    /// The DenyPolicies whose `appliesTo.clusters` covers `cluster`.
+    pub fn for_cluster(&self, cluster: &str) -> Arc<[Arc<DenyPolicy>]> {
+        self.get(cluster, |_| {})
+    }
+}
+
+impl<K> ByCluster<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    fn with(mirror: Mirror<K>, applies: fn(&K, &str) -> bool) -> Self {
+        Self {
+            mirror,
+            applies,
+            version: Arc::new(AtomicU64::new(0)),
+            by_cluster: Arc::new(RwLock::new(HashMap::new())),
+        }
+    }
+
+    /// Starts the task that invalidates the lists on every change of the mirror.
+    fn followed(self) -> Self {
+        let target = self.clone();
+        let mirror = self.mirror.clone();
+        let mut changes = mirror.subscribe();
+        tokio::spawn(async move {
+            mirror.wait_synced().await;
+            target.invalidate();
+            loop {
+                match changes.recv().await {
+                    Ok(_) | Err(RecvError::Lagged(_)) => target.invalidate(),
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+        self
+    }
+
+    /// Drops every computed list (an object was applied or deleted).
+    pub fn invalidate(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
+        self.by_cluster
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    fn get(&self, cluster: &str, order: impl FnOnce(&mut Vec<Arc<K>>)) -> Arc<[Arc<K>]> {
+        let version = self.version.load(Ordering::Acquire);
+        if let Some((v, list)) = self
+            .by_cluster
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(cluster)
+            && *v == version
+        {
+            return list.clone();
+        }
+        let mut list: Vec<Arc<K>> = self
+            .mirror
+            .all()
+            .into_iter()
+            .filter(|o| (self.applies)(o, cluster))
+            .collect();
+        order(&mut list);
+        let list: Arc<[_]> = list.into();
+        let mut cache = self
+            .by_cluster
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A change since the read: do not store a list that may already be stale.
+        if self.version.load(Ordering::Acquire) == version {
+            if cache.len() >= MAX_CLUSTERS {
+                cache.clear();
+            }
+            cache.insert(cluster.to_owned(), (version, list.clone()));
+        }
+        list
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use breakglass_api::breakglass_session::BreakglassSessionSpec;
@@ -174,5 +350,87 @@ mod tests {
         index.write().remove(&("a".to_owned(), "s1".to_owned()));
         assert!(index.get("c1", "alice").is_empty());
         assert_eq!(index.len(), 2);
+    }
+
+    fn escalation(name: &str, clusters: &[&str], ready: bool) -> BreakglassEscalation {
+        use breakglass_api::breakglass_escalation::{
+            BreakglassEscalationAllowed, BreakglassEscalationSpec,
+        };
+        let mut e = BreakglassEscalation::new(
+            name,
+            BreakglassEscalationSpec {
+                allowed: Some(BreakglassEscalationAllowed {
+                    clusters: Some(clusters.iter().map(|c| (*c).to_owned()).collect()),
+                    groups: Some(vec!["dev".to_owned()]),
+                }),
+                escalated_group: "g".to_owned(),
+                ..Default::default()
+            },
+        );
+        e.metadata.namespace = Some("bg".to_owned());
+        // Generation 0 without conditions counts as Ready; a later generation without a
+        // Ready condition does not.
+        e.metadata.generation = Some(if ready { 0 } else { 2 });
+        e
+    }
+
+    #[tokio::test]
+    async fn escalations_are_listed_by_the_cluster_they_target() {
+        let mirror = Mirror::from_objects([
+            escalation("prod", &["prod-*"], true),
+            escalation("all", &["*"], true),
+            escalation("staging", &["staging"], true),
+            escalation("not-ready", &["*"], false),
+        ]);
+        let index = EscalationIndex::new(mirror);
+        let names = |c: &str| -> Vec<String> {
+            index
+                .targeting(c)
+                .iter()
+                .filter_map(|e| e.metadata.name.clone())
+                .collect()
+        };
+        assert_eq!(names("prod-eu"), ["all", "prod"]);
+        assert_eq!(names("staging"), ["all", "staging"]);
+        assert_eq!(names("other"), ["all"]);
+        // Reused until invalidated, then recomputed.
+        let first = index.targeting("prod-eu");
+        assert!(Arc::ptr_eq(&first, &index.targeting("prod-eu")));
+        index.invalidate();
+        let again = index.targeting("prod-eu");
+        assert!(!Arc::ptr_eq(&first, &again));
+        assert_eq!(again.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn deny_policies_are_listed_by_the_clusters_they_apply_to() {
+        let policy = |name: &str, clusters: Option<&[&str]>| -> DenyPolicy {
+            let applies = clusters.map(|c| serde_json::json!({"clusters": c}));
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "DenyPolicy",
+                "metadata": {"name": name},
+                "spec": {"appliesTo": applies, "rules": []}
+            }))
+            .unwrap()
+        };
+        let index = DenyPolicyIndex::new(Mirror::from_objects([
+            policy("a-only", Some(&["a"])),
+            policy("star", Some(&["*"])),
+            policy("everywhere", None),
+            policy("empty-list", Some(&[])),
+            policy("b-only", Some(&["b"])),
+        ]));
+        let names = |c: &str| -> Vec<String> {
+            let mut n: Vec<String> = index
+                .for_cluster(c)
+                .iter()
+                .filter_map(|p| p.metadata.name.clone())
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names("a"), ["a-only", "empty-list", "everywhere", "star"]);
+        assert_eq!(names("b"), ["b-only", "empty-list", "everywhere", "star"]);
+        assert_eq!(names("c"), ["empty-list", "everywhere", "star"]);
     }
 }

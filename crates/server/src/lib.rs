@@ -237,6 +237,8 @@ fn build_app(
         },
     ));
     let sessions_by_user = index::SessionIndex::follow(stores.sessions.clone());
+    let escalations_by_cluster = index::EscalationIndex::follow(stores.escalations.clone());
+    let deny_policies_by_cluster = index::DenyPolicyIndex::follow(stores.deny_policies.clone());
     let authz = webhook::authz_config(&config);
     Arc::new(app::App {
         config: Arc::new(config),
@@ -250,6 +252,8 @@ fn build_app(
         clusters,
         activity,
         sessions_by_user,
+        escalations_by_cluster,
+        deny_policies_by_cluster,
         access,
         authz,
     })

@@ -14,18 +14,18 @@
 //!    evaluates `impersonationRules` of every policy in scope, then per policy its
 //!    resource `rules` and its `podSecurityRules`. Resource requests only.
 //!    * A match in the global pass denies the request.
-//!    * A match in a session's pass sets **that session** aside: it cannot be the
-//!      source of access. The request is denied with that policy's reason only when
-//!      no session is left. (The reference denies the whole request; setting the one
-//!      session aside is what "the policy applies to this session" means, and a user
-//!      with one session sees the same result.)
+//!    * A match in a session's pass denies the request too, as in the reference: a
+//!      policy scoped by `appliesTo.sessions` to one of the user's sessions denies
+//!      while that session is active, whatever the user's other sessions grant.
 //!    * Pod security is evaluated per session with the overrides of *that session's*
 //!      escalation, so an override granted for one escalation never lends its
 //!      allowance to another session's group. Without active sessions it runs in the
 //!      global pass (without overrides), only to give the better reason.
 //!    * Any evaluation error denies the request (fail closed).
-//! 5. the group check, done by the server: may a remaining session's granted group
-//!    (tried in every OIDC-prefix spelling) do this on the target cluster? Optionally
+//! 5. the group check, done by the server: may an active session's granted group
+//!    (tried as stored and with each OIDC prefix added, never stripped) do this on the
+//!    target cluster? A group that is or could be spelled as a `system:` group is
+//!    never checked, so it never grants. Optionally
 //!    preceded by one combined probe with all those groups;
 //! 6. the reason.
 //!
@@ -40,12 +40,22 @@ use breakglass_api::breakglass_session::BreakglassSessionState;
 
 use super::deny::{self, EvalError, PolicyScope, policy_name};
 use super::impersonation::{self, GuardDenial, ImpersonationRequest, SYSTEM_MASTERS};
-use super::input::{AuthzConfig, AuthzInput, NamespaceLabels, PodInfo};
+use super::input::{
+    AuthzConfig, AuthzInput, ClusterInfo, DebugSessionAllow, NamespaceLabels, PodInfo,
+};
 use super::message::{escalation_fragment, idp_hint, join_limited, quote_untrusted, ui_link};
 use super::oidc;
 use super::pod_security::{self, DenyCause, PodSecurityVerdict};
 use super::sar::ResourceAttributes;
 use crate::session;
+
+mod passes;
+mod reasons;
+mod sessions;
+
+use passes::{Accumulated, policy_stage};
+use reasons::{error_reason, guard_reason, no_session_reason, policy_reason, push_common};
+use sessions::{DenyNotes, Sessions, classify, notes};
 
 /// The answer to one SubjectAccessReview.
 #[derive(Debug, Clone, PartialEq)]
@@ -236,15 +246,6 @@ pub struct PodSecurityRecord {
     pub factors: Vec<String>,
 }
 
-/// A session a session-scoped match set aside.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Exclusion {
-    /// Session name.
-    pub session: String,
-    /// What matched (an `ImpersonationPolicy`, `DenyPolicy` or `PodSecurity` stage).
-    pub stage: Stage,
-}
-
 /// Why a decision came out as it did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trace {
@@ -254,8 +255,9 @@ pub struct Trace {
     pub warnings: Vec<String>,
     /// Every applicable pod-security evaluation.
     pub pod_security: Vec<PodSecurityRecord>,
-    /// Sessions set aside by session-scoped matches.
-    pub excluded_sessions: Vec<Exclusion>,
+    /// Active sessions whose granted group is, or could be spelled as, a `system:`
+    /// group: never candidates, whatever the target cluster would answer.
+    pub system_group_sessions: Vec<String>,
     /// Active sessions set aside because they came from a different identity provider.
     pub idp_mismatch_sessions: Vec<String>,
 }
@@ -266,7 +268,7 @@ impl Trace {
             stage,
             warnings: Vec::new(),
             pod_security: Vec::new(),
-            excluded_sessions: Vec::new(),
+            system_group_sessions: Vec::new(),
             idp_mismatch_sessions: Vec::new(),
         }
     }
@@ -345,13 +347,13 @@ impl GroupCheckPlan {
     /// Every spelling of every candidate's group, without duplicates: the group list of
     /// the optional combined probe (`system:auth-checker` with all groups).
     pub fn combined_groups(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for s in self.candidates.iter().flat_map(|c| &c.spellings) {
-            if !out.contains(s) {
-                out.push(s.clone());
-            }
-        }
-        out
+        let mut seen = std::collections::HashSet::new();
+        self.candidates
+            .iter()
+            .flat_map(|c| &c.spellings)
+            .filter(|s| seen.insert(s.as_str()))
+            .cloned()
+            .collect()
     }
 }
 
@@ -390,127 +392,6 @@ pub enum ProbeOutcome {
     NotAllowed,
     /// The check failed (unreachable cluster, bad credentials, …).
     Failed,
-}
-
-/// Facts for the deny reason, gathered before the group check.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-struct DenyNotes {
-    request: String,
-    escalations_available: usize,
-    pending: Vec<(String, String)>,
-    scheduled: Vec<(String, String)>,
-    idp_mismatch_providers: Vec<String>,
-    idp_mismatch_count: usize,
-    idp_hint: Option<String>,
-}
-
-/// The user's sessions on this cluster, sorted.
-struct Sessions<'a> {
-    active: Vec<Active<'a>>,
-    mismatched: Vec<&'a BreakglassSession>,
-    pending: Vec<&'a BreakglassSession>,
-    scheduled: Vec<&'a BreakglassSession>,
-}
-
-struct Active<'a> {
-    name: &'a str,
-    namespace: &'a str,
-    group: &'a str,
-    overrides: Option<&'a PodSecurityOverrides>,
-}
-
-fn normalize_issuer(s: &str) -> &str {
-    s.trim_end_matches('/')
-}
-
-fn classify<'a>(input: &AuthzInput<'a>) -> Sessions<'a> {
-    let mut mine: Vec<_> = input
-        .sessions
-        .iter()
-        .filter(|s| {
-            // An empty user is never anybody's session, whatever a malformed object says.
-            !input.request.user.is_empty()
-                && s.session.spec.cluster == input.cluster_name
-                && s.session.spec.user == input.request.user
-        })
-        .collect();
-    mine.sort_by(|a, b| {
-        let key = |s: &BreakglassSession| (s.metadata.namespace.clone(), s.metadata.name.clone());
-        key(a.session).cmp(&key(b.session))
-    });
-    let mut out = Sessions {
-        active: Vec::new(),
-        mismatched: Vec::new(),
-        pending: Vec::new(),
-        scheduled: Vec::new(),
-    };
-    for s in mine {
-        let bs = s.session;
-        let state = bs.status.as_ref().and_then(|st| st.state);
-        if session::is_access_active(bs, input.now) {
-            let issuer_ok = match input.request.issuer.as_deref() {
-                None => true,
-                Some(_) if bs.spec.allow_idp_mismatch == Some(true) => true,
-                Some(i) => bs
-                    .spec
-                    .identity_provider_issuer
-                    .as_deref()
-                    .is_some_and(|si| normalize_issuer(si) == normalize_issuer(i)),
-            };
-            if issuer_ok {
-                out.active.push(Active {
-                    name: bs.metadata.name.as_deref().unwrap_or_default(),
-                    namespace: bs.metadata.namespace.as_deref().unwrap_or_default(),
-                    group: &bs.spec.granted_group,
-                    overrides: s.pod_security_overrides,
-                });
-            } else {
-                out.mismatched.push(bs);
-            }
-        } else if session::occupies_slot(bs, input.now) {
-            match state {
-                Some(BreakglassSessionState::Pending) => out.pending.push(bs),
-                Some(BreakglassSessionState::WaitingForScheduledTime) => out.scheduled.push(bs),
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
-fn name_group(s: &BreakglassSession) -> (String, String) {
-    (
-        s.metadata.name.clone().unwrap_or_default(),
-        s.spec.granted_group.clone(),
-    )
-}
-
-fn notes(input: &AuthzInput<'_>, sessions: &Sessions<'_>, config: &AuthzConfig) -> DenyNotes {
-    let mut providers: Vec<String> = Vec::new();
-    for s in &sessions.mismatched {
-        if let Some(p) = s
-            .spec
-            .identity_provider_name
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            && !providers.iter().any(|x| x == p)
-        {
-            providers.push(p.to_owned());
-        }
-    }
-    DenyNotes {
-        request: input.request.describe(),
-        escalations_available: input.escalations_available,
-        pending: sessions.pending.iter().map(|s| name_group(s)).collect(),
-        scheduled: sessions.scheduled.iter().map(|s| name_group(s)).collect(),
-        idp_mismatch_providers: providers,
-        idp_mismatch_count: sessions.mismatched.len(),
-        idp_hint: idp_hint(
-            input.request.issuer.as_deref(),
-            input.idp,
-            config.hardened_idp_hints,
-        ),
-    }
 }
 
 /// What to fetch from the target cluster before [`precheck`]: the namespace labels
@@ -585,253 +466,9 @@ pub fn data_needs(input: &AuthzInput<'_>) -> DataNeeds {
     needs
 }
 
-/// A policy match in one pass.
-struct Hit {
-    stage: Stage,
-    reason: String,
-}
-
-enum PassResult {
-    Clear(Vec<String>),
-    Hit(Hit),
-    Error(Stage),
-}
-
-struct PassContext<'a, 'b> {
-    policies: &'b [&'a breakglass_api::DenyPolicy],
-    scope: PolicyScope<'b>,
-    pass: Pass,
-    labels: NamespaceLabels<'a>,
-    pod: PodInfo<'a>,
-    escalations: &'b str,
-}
-
-fn impersonation_pass(ctx: &PassContext<'_, '_>, imp: &ImpersonationRequest) -> PassResult {
-    for policy in ctx.policies {
-        let spec = &policy.spec;
-        let Some(rules) = spec.impersonation_rules.as_deref() else {
-            continue;
-        };
-        if !deny::scope_matches(spec.applies_to.as_ref(), &ctx.scope) {
-            continue;
-        }
-        let name = policy_name(policy).to_owned();
-        match impersonation::first_matching_rule(rules, imp, ctx.labels) {
-            Ok(None) => {}
-            Ok(Some(rule)) => {
-                let why = rules
-                    .get(rule)
-                    .and_then(|r| r.reason.as_deref())
-                    .map(str::trim)
-                    .filter(|r| !r.is_empty())
-                    .map_or_else(|| default_impersonation_reason(imp), str::to_owned);
-                return PassResult::Hit(Hit {
-                    reason: format!("Impersonation denied by policy {name}: {why}"),
-                    stage: Stage::ImpersonationPolicy {
-                        policy: name,
-                        rule,
-                        pass: ctx.pass.clone(),
-                    },
-                });
-            }
-            Err(error) => {
-                return PassResult::Error(Stage::PolicyError {
-                    policy: name,
-                    pass: ctx.pass.clone(),
-                    impersonation: true,
-                    error,
-                });
-            }
-        }
-    }
-    PassResult::Clear(Vec::new())
-}
-
-fn default_impersonation_reason(imp: &ImpersonationRequest) -> String {
-    match &imp.kind {
-        impersonation::ImpersonationKind::Action { verb, resource, .. } => {
-            format!("{verb} on {resource} is not allowed while impersonating")
-        }
-        impersonation::ImpersonationKind::Identity { resource, name, .. } => {
-            format!("impersonating {resource} {name:?} is not allowed")
-        }
-        impersonation::ImpersonationKind::Unknown => "this impersonation is not allowed".to_owned(),
-    }
-}
-
-fn resource_pass(
-    ctx: &PassContext<'_, '_>,
-    request: &ResourceAttributes,
-    pod_security: Option<Option<&PodSecurityOverrides>>,
-    records: &mut Vec<PodSecurityRecord>,
-) -> PassResult {
-    let mut warnings = Vec::new();
-    for policy in ctx.policies {
-        let spec = &policy.spec;
-        if !deny::scope_matches(spec.applies_to.as_ref(), &ctx.scope) {
-            continue;
-        }
-        let name = policy_name(policy).to_owned();
-        let error = |error| {
-            PassResult::Error(Stage::PolicyError {
-                policy: name.clone(),
-                pass: ctx.pass.clone(),
-                impersonation: false,
-                error,
-            })
-        };
-        if let Some(rules) = spec.rules.as_deref() {
-            match deny::first_matching_rule(rules, request, ctx.labels) {
-                Ok(None) => {}
-                Ok(Some(rule)) => {
-                    return PassResult::Hit(Hit {
-                        reason: format!("Denied by policy {name}; {}", ctx.escalations),
-                        stage: Stage::DenyPolicy {
-                            policy: name,
-                            rule,
-                            pass: ctx.pass.clone(),
-                        },
-                    });
-                }
-                Err(e) => return error(e),
-            }
-        }
-        if let (Some(overrides), Some(psr)) = (pod_security, spec.pod_security_rules.as_ref()) {
-            match pod_security::evaluate(psr, request, ctx.pod, ctx.labels, overrides) {
-                Ok(PodSecurityVerdict::NotApplicable) => {}
-                Ok(verdict) => {
-                    let assessment = match &verdict {
-                        PodSecurityVerdict::Allow { assessment, .. }
-                        | PodSecurityVerdict::Deny { assessment, .. } => assessment.clone(),
-                        PodSecurityVerdict::Warn { assessment, .. } => Some(assessment.clone()),
-                        PodSecurityVerdict::NotApplicable => None,
-                    };
-                    let (score, factors) =
-                        assessment.map_or((None, Vec::new()), |a| (Some(a.score), a.factors));
-                    records.push(PodSecurityRecord {
-                        policy: name.clone(),
-                        pass: ctx.pass.clone(),
-                        action: verdict.action_label(),
-                        score,
-                        factors: factors.clone(),
-                    });
-                    match verdict {
-                        PodSecurityVerdict::Deny { cause, message, .. } => {
-                            return PassResult::Hit(Hit {
-                                reason: format!(
-                                    "Denied by policy {name}: {message}; {}",
-                                    ctx.escalations
-                                ),
-                                stage: Stage::PodSecurity {
-                                    policy: name,
-                                    pass: ctx.pass.clone(),
-                                    score,
-                                    factors,
-                                    cause,
-                                },
-                            });
-                        }
-                        PodSecurityVerdict::Warn { message, .. } => {
-                            warnings.push(format!(
-                                "pod security warning from policy {name}: {message}"
-                            ));
-                        }
-                        PodSecurityVerdict::Allow { .. } | PodSecurityVerdict::NotApplicable => {}
-                    }
-                }
-                Err(e) => return error(e),
-            }
-        }
-    }
-    PassResult::Clear(warnings)
-}
-
-/// What the policy passes collect besides a terminal result.
-struct Accumulated {
-    warnings: Vec<String>,
-    pod_records: Vec<PodSecurityRecord>,
-    /// (index into the active sessions, what set it aside)
-    exclusions: Vec<(usize, Hit)>,
-    /// Pod-security warnings per active session.
-    session_warnings: Vec<Vec<String>>,
-}
-
-/// What ends the policy evaluation for the whole request.
-enum Terminal {
-    /// A match in the global pass.
-    Hit(Hit),
-    /// An evaluation error in any pass.
-    Error(Stage),
-}
-
-/// The global pass, then one pass per active session. Returns what ends the
-/// evaluation, if anything; session matches are recorded in `acc.exclusions`.
-fn evaluate_policies(
-    input: &AuthzInput<'_>,
-    global: PolicyScope<'_>,
-    sessions: &Sessions<'_>,
-    request: &ResourceAttributes,
-    imp: Option<&ImpersonationRequest>,
-    escalations: &str,
-    acc: &mut Accumulated,
-) -> Option<Terminal> {
-    let policies = deny::by_precedence(input.policies);
-    let mut ctx = PassContext {
-        policies: &policies,
-        scope: global,
-        pass: Pass::Global,
-        labels: input.namespace_labels,
-        pod: input.pod,
-        escalations,
-    };
-    if let Some(imp) = imp {
-        match impersonation_pass(&ctx, imp) {
-            PassResult::Clear(_) => {}
-            PassResult::Hit(hit) => return Some(Terminal::Hit(hit)),
-            PassResult::Error(stage) => return Some(Terminal::Error(stage)),
-        }
-    }
-    // Pod security runs per session with that session's overrides; without sessions it
-    // runs here, only to give the better reason.
-    let global_pod = sessions.active.is_empty().then_some(None);
-    match resource_pass(&ctx, request, global_pod, &mut acc.pod_records) {
-        PassResult::Clear(w) => acc.warnings.extend(w),
-        PassResult::Hit(hit) => return Some(Terminal::Hit(hit)),
-        PassResult::Error(stage) => return Some(Terminal::Error(stage)),
-    }
-    for (i, s) in sessions.active.iter().enumerate() {
-        ctx.scope = PolicyScope {
-            session: Some(s.name),
-            ..global
-        };
-        ctx.pass = Pass::Session(s.name.to_owned());
-        if let Some(imp) = imp {
-            match impersonation_pass(&ctx, imp) {
-                PassResult::Clear(_) => {}
-                PassResult::Hit(hit) => {
-                    acc.exclusions.push((i, hit));
-                    continue;
-                }
-                PassResult::Error(stage) => return Some(Terminal::Error(stage)),
-            }
-        }
-        match resource_pass(&ctx, request, Some(s.overrides), &mut acc.pod_records) {
-            PassResult::Clear(w) => {
-                if let Some(slot) = acc.session_warnings.get_mut(i) {
-                    *slot = w;
-                }
-            }
-            PassResult::Hit(hit) => acc.exclusions.push((i, hit)),
-            PassResult::Error(stage) => return Some(Terminal::Error(stage)),
-        }
-    }
-    None
-}
-
 /// Runs every stage up to the group check (see the module docs). Returns a final
 /// decision, or the sessions whose groups the server must check.
 pub fn precheck(input: &AuthzInput<'_>, config: &AuthzConfig) -> PreCheck {
-    let link = ui_link(config, input.cluster_name);
     let Some(cluster) = input.cluster else {
         return PreCheck::Decided(Decision {
             allowed: false,
@@ -843,168 +480,130 @@ pub fn precheck(input: &AuthzInput<'_>, config: &AuthzConfig) -> PreCheck {
         });
     };
     let mut warnings: Vec<String> = Vec::new();
-    let resource = input.request.resource();
-
     if let Some(d) = input.debug_session {
-        if resource.is_some_and(ResourceAttributes::is_debug_pod_operation) {
-            return PreCheck::Decided(Decision {
-                allowed: true,
-                reason: format!(
-                    "Allowed by debug session {} (role: {}, operation: {})",
-                    d.session, d.role, d.operation
-                ),
-                trace: Trace::new(Stage::DebugSession {
-                    session: d.session.clone(),
-                    role: d.role.clone(),
-                    operation: d.operation.clone(),
-                }),
-            });
+        if let Some(decided) = debug_session_allow(input, d) {
+            return PreCheck::Decided(decided);
         }
         warnings.push(format!(
             "ignored the allow of debug session {}: the request is not a pod exec, attach, portforward or log",
             d.session
         ));
     }
-
     let sessions = classify(input);
     let notes = notes(input, &sessions, config);
-    let escalations = escalation_fragment(input.escalations_available);
     let mut acc = Accumulated {
         warnings,
         pod_records: Vec::new(),
-        exclusions: Vec::new(),
         session_warnings: vec![Vec::new(); sessions.active.len()],
     };
-
-    let finish = |mut trace: Trace, allowed: bool, reason: String| Decision {
-        allowed,
-        reason,
-        trace: {
-            trace.idp_mismatch_sessions = sessions
-                .mismatched
-                .iter()
-                .map(|s| s.metadata.name.clone().unwrap_or_default())
-                .collect();
-            trace
-        },
+    let idp_mismatch: Vec<String> = sessions
+        .mismatched
+        .iter()
+        .map(|s| s.metadata.name.clone().unwrap_or_default())
+        .collect();
+    let link = ui_link(config, input.cluster_name);
+    let deny = |mut trace: Trace, reason: String| {
+        trace.idp_mismatch_sessions = idp_mismatch.clone();
+        PreCheck::Decided(Decision {
+            allowed: false,
+            reason,
+            trace,
+        })
     };
-
-    if let Some(r) = resource {
-        let imp = match impersonation::check_guards(r, &cluster.impersonation, &cluster.name) {
-            Err(denial) => {
-                let reason = guard_reason(&denial, &cluster.name);
-                let mut trace = Trace::new(Stage::ImpersonationGuard(denial));
-                trace.warnings = acc.warnings;
-                return PreCheck::Decided(finish(trace, false, reason));
-            }
-            Ok(pass) => pass.map(|p| {
-                acc.warnings.extend(p.warnings);
-                p.request
-            }),
-        };
-        let global = PolicyScope {
-            cluster: input.cluster_name,
-            tenant: cluster.tenant.as_deref(),
-            session: None,
-        };
-        if let Some(terminal) = evaluate_policies(
+    if let Some(r) = input.request.resource()
+        && let Some((stage, reason)) = policy_stage(
             input,
-            global,
+            cluster,
             &sessions,
             r,
-            imp.as_ref(),
-            &escalations,
+            &notes,
+            link.as_deref(),
             &mut acc,
-        ) {
-            let (stage, reason) = match terminal {
-                Terminal::Hit(hit) => {
-                    let reason = policy_reason(&hit.stage, hit.reason, &notes, link.as_deref());
-                    (hit.stage, reason)
-                }
-                Terminal::Error(stage) => {
-                    let reason = error_reason(&stage);
-                    (stage, reason)
-                }
-            };
-            let mut trace = Trace::new(stage);
-            trace.warnings = acc.warnings;
-            trace.pod_security = acc.pod_records;
-            return PreCheck::Decided(finish(trace, false, reason));
-        }
+        )
+    {
+        let mut trace = Trace::new(stage);
+        trace.warnings = acc.warnings;
+        trace.pod_security = acc.pod_records;
+        return deny(trace, reason);
     }
-    let Accumulated {
-        warnings,
-        pod_records,
-        exclusions,
-        session_warnings,
-    } = acc;
-
     if sessions.active.is_empty() {
         let mut trace = Trace::new(Stage::NoSession {
             pending: sessions.pending.len(),
             scheduled: sessions.scheduled.len(),
             idp_mismatch: sessions.mismatched.len(),
         });
-        trace.warnings = warnings;
-        trace.pod_security = pod_records;
+        trace.warnings = acc.warnings;
+        trace.pod_security = acc.pod_records;
         let reason = no_session_reason(input.cluster_name, &notes, link.as_deref());
-        return PreCheck::Decided(finish(trace, false, reason));
+        return deny(trace, reason);
     }
-
-    let excluded: Vec<usize> = exclusions.iter().map(|(i, _)| *i).collect();
-    let excluded_trace: Vec<Exclusion> = exclusions
-        .iter()
-        .filter_map(|(i, hit)| {
-            sessions.active.get(*i).map(|s| Exclusion {
-                session: s.name.to_owned(),
-                stage: hit.stage.clone(),
-            })
-        })
-        .collect();
-    let candidates: Vec<Candidate> = sessions
-        .active
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !excluded.contains(i))
-        .map(|(i, s)| Candidate {
-            session: s.name.to_owned(),
-            namespace: s.namespace.to_owned(),
-            group: s.group.to_owned(),
-            spellings: oidc::group_spellings(s.group, &input.request.groups, &config.oidc_prefixes),
-            warnings: session_warnings.get(i).cloned().unwrap_or_default(),
-        })
-        .collect();
-
-    if candidates.is_empty() {
-        // Every session was set aside: report the first match.
-        if let Some((_, hit)) = exclusions.into_iter().next() {
-            let mut trace = Trace::new(hit.stage);
-            trace.warnings = warnings;
-            trace.pod_security = pod_records;
-            trace.excluded_sessions = excluded_trace;
-            let reason = policy_reason(&trace.stage, hit.reason, &notes, link.as_deref());
-            return PreCheck::Decided(finish(trace, false, reason));
-        }
-    }
-
     let mut trace = Trace::new(Stage::Final {
-        candidates: candidates.len(),
+        candidates: 0,
         failed_checks: 0,
     });
-    trace.warnings = warnings;
-    trace.pod_security = pod_records;
-    trace.excluded_sessions = excluded_trace;
-    trace.idp_mismatch_sessions = sessions
-        .mismatched
-        .iter()
-        .map(|s| s.metadata.name.clone().unwrap_or_default())
-        .collect();
+    trace.idp_mismatch_sessions = idp_mismatch.clone();
+    let candidates = candidates(input, config, &sessions, acc.session_warnings, &mut trace);
+    trace.stage = Stage::Final {
+        candidates: candidates.len(),
+        failed_checks: 0,
+    };
+    trace.warnings.splice(0..0, acc.warnings);
+    trace.pod_security = acc.pod_records;
     PreCheck::NeedsGroupCheck(GroupCheckPlan {
         candidates,
         cluster: input.cluster_name.to_owned(),
         notes,
         trace,
     })
+}
+
+/// The debug-session seam: the caller's allow wins for the pod operations it covers.
+fn debug_session_allow(input: &AuthzInput<'_>, d: &DebugSessionAllow) -> Option<Decision> {
+    let resource = input.request.resource()?;
+    resource.is_debug_pod_operation().then(|| Decision {
+        allowed: true,
+        reason: format!(
+            "Allowed by debug session {} (role: {}, operation: {})",
+            d.session, d.role, d.operation
+        ),
+        trace: Trace::new(Stage::DebugSession {
+            session: d.session.clone(),
+            role: d.role.clone(),
+            operation: d.operation.clone(),
+        }),
+    })
+}
+
+/// The active sessions whose groups the target cluster must judge, with the spellings
+/// to try. A session whose group is, or could be spelled as, a `system:` group is never
+/// a candidate (it is recorded in the trace).
+fn candidates(
+    input: &AuthzInput<'_>,
+    config: &AuthzConfig,
+    sessions: &Sessions<'_>,
+    session_warnings: Vec<Vec<String>>,
+    trace: &mut Trace,
+) -> Vec<Candidate> {
+    let mut out = Vec::with_capacity(sessions.active.len());
+    for (s, warnings) in sessions.active.iter().zip(session_warnings) {
+        if oidc::could_be_system_group(s.group) {
+            trace.system_group_sessions.push(s.name.to_owned());
+            trace.warnings.push(format!(
+                "session {} grants the group {}, which is or could be spelled as a system: group; it never grants access",
+                s.name,
+                quote_untrusted(s.group)
+            ));
+            continue;
+        }
+        out.push(Candidate {
+            session: s.name.to_owned(),
+            namespace: s.namespace.to_owned(),
+            group: s.group.to_owned(),
+            spellings: oidc::group_spellings(s.group, &input.request.groups, &config.oidc_prefixes),
+            warnings,
+        });
+    }
+    out
 }
 
 /// Turns the target cluster's answers into the decision. The combined probe wins when
@@ -1099,15 +698,10 @@ pub fn finalize(
             "; {failed} check(s) against the cluster failed, so your sessions could not all be verified — try again"
         ));
     }
-    if !trace.excluded_sessions.is_empty() {
-        let names: Vec<&str> = trace
-            .excluded_sessions
-            .iter()
-            .map(|e| e.session.as_str())
-            .collect();
+    if !trace.system_group_sessions.is_empty() {
         reason.push_str(&format!(
-            "; session(s) {} are blocked by a DenyPolicy for this request",
-            join_limited(&names, 5)
+            "; session(s) {} grant a system: group, which Breakglass never grants",
+            join_limited(&trace.system_group_sessions, 5)
         ));
     }
     push_common(&mut reason, &notes, ui_link(config, &cluster).as_deref());
@@ -1136,100 +730,5 @@ pub fn decide<'a>(
             let results = check(&plan);
             finalize(plan, &results, config)
         }
-    }
-}
-
-fn guard_reason(denial: &GuardDenial, cluster: &str) -> String {
-    match denial {
-        GuardDenial::UnrecognisedVerb { verb } => format!(
-            "Access denied: Breakglass does not recognise the impersonation verb {verb:?}, so it is denied; known forms are impersonate, impersonate:<mode> and impersonate-on:<mode>:<verb> with mode user-info, serviceaccount, arbitrary-node or associated-node"
-        ),
-        GuardDenial::SystemMasters => format!(
-            "Access denied: impersonating the group {SYSTEM_MASTERS} is never allowed through Breakglass"
-        ),
-        GuardDenial::Wildcard { resource } => format!(
-            "Access denied: impersonating the wildcard name \"*\" ({resource}) is never allowed through Breakglass; it would stand for every identity, {SYSTEM_MASTERS} included"
-        ),
-        GuardDenial::LegacyForbidden => format!(
-            "Access denied: legacy (unconstrained) impersonation is forbidden on cluster {cluster}; use constrained impersonation (impersonate:<mode>) instead"
-        ),
-    }
-}
-
-fn error_reason(stage: &Stage) -> String {
-    let Stage::PolicyError { policy, error, .. } = stage else {
-        return "Access denied: DenyPolicy evaluation failed; request denied fail-closed"
-            .to_owned();
-    };
-    let advice = match error {
-        EvalError::BadPattern { .. } => "ask the policy owner to fix the policy",
-        EvalError::LabelsUnavailable { .. } | EvalError::PodMismatch { .. } => "try again",
-        EvalError::LabelsNotFetched { .. } | EvalError::PodNotFetched { .. } => {
-            "report this to the Breakglass operators"
-        }
-    };
-    format!(
-        "Access denied: DenyPolicy evaluation failed; request denied fail-closed (policy {policy}: {error}); {advice}"
-    )
-}
-
-fn policy_reason(stage: &Stage, base: String, notes: &DenyNotes, link: Option<&str>) -> String {
-    let mut reason = base;
-    match stage {
-        // Impersonation restrictions are not lifted by requesting access.
-        Stage::ImpersonationPolicy { .. } => {}
-        _ => {
-            if let Some(h) = &notes.idp_hint {
-                reason.push(' ');
-                reason.push_str(h);
-            }
-            if let Some(l) = link {
-                reason.push_str(l);
-            }
-        }
-    }
-    reason
-}
-
-fn no_session_reason(cluster: &str, notes: &DenyNotes, link: Option<&str>) -> String {
-    let mut reason = format!(
-        "Access denied: you have no active breakglass session on cluster {cluster} for {}",
-        notes.request
-    );
-    for (name, group) in &notes.pending {
-        reason.push_str(&format!(
-            "; your session {name} for group {group} is still waiting for approval"
-        ));
-    }
-    for (name, group) in &notes.scheduled {
-        reason.push_str(&format!(
-            "; your session {name} for group {group} is approved but has not reached its scheduled start"
-        ));
-    }
-    push_common(&mut reason, notes, link);
-    reason
-}
-
-/// Appends the IDP-mismatch note, the escalation fragment, the IDP hint and the link.
-fn push_common(reason: &mut String, notes: &DenyNotes, link: Option<&str>) {
-    if notes.idp_mismatch_count > 0 {
-        let via = if notes.idp_mismatch_providers.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", join_limited(&notes.idp_mismatch_providers, 5))
-        };
-        reason.push_str(&format!(
-            "; {} active session(s) were granted through a different identity provider{via} and do not apply to this token — sign in through that identity provider to use them",
-            notes.idp_mismatch_count
-        ));
-    }
-    reason.push_str("; ");
-    reason.push_str(&escalation_fragment(notes.escalations_available));
-    if let Some(h) = &notes.idp_hint {
-        reason.push(' ');
-        reason.push_str(h);
-    }
-    if let Some(l) = link {
-        reason.push_str(l);
     }
 }

@@ -48,6 +48,17 @@ pub enum EvalError {
         /// The request namespace.
         namespace: String,
     },
+    /// A rule selects namespaces by label and the namespace does not exist on the target
+    /// cluster: as in the reference, that is an evaluation failure, not "no labels".
+    #[error(
+        "{field} selects namespaces by label, and namespace {namespace} does not exist on the cluster"
+    )]
+    NamespaceMissing {
+        /// Field path inside the policy spec.
+        field: String,
+        /// The request namespace.
+        namespace: String,
+    },
     /// A rule needs namespace labels the caller did not fetch (a caller bug; see `data_needs`).
     #[error(
         "{field} selects namespaces by label, and the labels of namespace {namespace} were not provided"
@@ -103,6 +114,12 @@ pub fn scope_matches(applies_to: Option<&DenyPolicyScope>, scope: &PolicyScope<'
     dimension_matches(a.clusters.as_deref(), Some(scope.cluster))
         && dimension_matches(a.tenants.as_deref(), scope.tenant)
         && dimension_matches(a.sessions.as_deref(), scope.session)
+}
+
+/// True if `appliesTo.clusters` covers `cluster` (the part of [`scope_matches`] that
+/// depends only on the cluster, for indexing policies by cluster).
+pub fn applies_to_cluster(applies_to: Option<&DenyPolicyScope>, cluster: &str) -> bool {
+    applies_to.is_none_or(|a| dimension_matches(a.clusters.as_deref(), Some(cluster)))
 }
 
 fn dimension_matches(list: Option<&[String]>, value: Option<&str>) -> bool {
@@ -240,6 +257,10 @@ pub(crate) fn deny_filter_matches(
     match labels {
         NamespaceLabels::Known(l) => Ok(namespace::matches_with_labels(Some(filter), namespace, l)),
         NamespaceLabels::Unavailable => Err(EvalError::LabelsUnavailable {
+            field: field(),
+            namespace: namespace.to_owned(),
+        }),
+        NamespaceLabels::Missing => Err(EvalError::NamespaceMissing {
             field: field(),
             namespace: namespace.to_owned(),
         }),

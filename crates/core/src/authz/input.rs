@@ -91,6 +91,9 @@ pub enum NamespaceLabels<'a> {
     Known(&'a BTreeMap<String, String>),
     /// The fetch failed; rules that would need them deny (fail closed).
     Unavailable,
+    /// The namespace does not exist on the target cluster; rules that select by label
+    /// deny (fail closed, as the reference does), grants by label do not match.
+    Missing,
     /// Not fetched because [`DataNeeds`](super::DataNeeds) said they were not needed.
     #[default]
     NotFetched,

@@ -22,13 +22,14 @@ mod input;
 pub mod message;
 pub mod oidc;
 pub mod pod_security;
+pub mod review;
 mod sar;
 
 #[cfg(test)]
 mod tests;
 
 pub use decision::{
-    Candidate, DataNeeds, Decision, Exclusion, GroupCheckPlan, GroupCheckResults, Pass, PodRef,
+    Candidate, DataNeeds, Decision, GroupCheckPlan, GroupCheckResults, Pass, PodRef,
     PodSecurityRecord, PreCheck, ProbeOutcome, SessionCheck, Stage, Trace, data_needs, decide,
     finalize, precheck,
 };

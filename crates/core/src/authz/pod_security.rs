@@ -177,7 +177,8 @@ pub fn needs_labels(
     exemption || scope
 }
 
-/// Evaluates one policy's `podSecurityRules` for a request.
+/// Evaluates one policy's `podSecurityRules` for a request: the pod (or `failMode`
+/// without it), exemptions, block factors, the escalation override, then thresholds.
 pub fn evaluate(
     rules: &PodSecurityRules,
     request: &ResourceAttributes,
@@ -190,44 +191,8 @@ pub fn evaluate(
     }
     let ns = request.namespace.as_str();
     let pod_name = request.name.as_str();
-    let pod = match pod {
-        // Without a name there is no pod to fetch: the same as unavailable.
-        _ if pod_name.is_empty() => None,
-        PodInfo::Known(p) => {
-            let meta = &p.metadata;
-            if meta.name.as_deref().is_some_and(|n| n != pod_name)
-                || meta.namespace.as_deref().is_some_and(|n| n != ns)
-            {
-                return Err(EvalError::PodMismatch {
-                    namespace: ns.to_owned(),
-                    name: pod_name.to_owned(),
-                });
-            }
-            Some(p)
-        }
-        PodInfo::Unavailable => None,
-        PodInfo::NotFetched => {
-            return Err(EvalError::PodNotFetched {
-                namespace: ns.to_owned(),
-                name: pod_name.to_owned(),
-            });
-        }
-    };
-    let Some(pod) = pod else {
-        return Ok(match rules.fail_mode() {
-            FailMode::Open => PodSecurityVerdict::Allow {
-                cause: AllowCause::FailOpen,
-                assessment: None,
-            },
-            FailMode::Closed => PodSecurityVerdict::Deny {
-                cause: DenyCause::PodUnavailable,
-                assessment: None,
-                message: format!(
-                    "pod spec unavailable for {}, so its risk could not be evaluated; request denied (fail-closed)",
-                    pod_ref(ns, pod_name)
-                ),
-            },
-        });
+    let Some(pod) = target_pod(pod, ns, pod_name)? else {
+        return Ok(unavailable(rules, ns, pod_name));
     };
     if is_exempt(rules, pod, ns, labels) {
         return Ok(PodSecurityVerdict::Allow {
@@ -237,23 +202,7 @@ pub fn evaluate(
     }
     let applied = overrides.filter(|o| override_applies(o, ns, labels));
     let assessment = assess(pod, rules.risk_factors.as_ref());
-
-    let exempt_factors: Vec<&str> = applied
-        .and_then(|o| o.exempt_factors.as_deref())
-        .unwrap_or_default()
-        .iter()
-        .map(|f| f.as_str())
-        .collect();
-    let block: &[String] = rules.block_factors.as_deref().unwrap_or_default();
-    let blocked: Vec<String> = assessment
-        .factors
-        .iter()
-        .filter(|f| {
-            let kind = factor_kind(f);
-            block.iter().any(|b| b == kind) && !exempt_factors.contains(&kind)
-        })
-        .cloned()
-        .collect();
+    let blocked = blocked_factors(rules, applied, &assessment);
     if !blocked.is_empty() {
         let message = format!(
             "blocked security factor detected on pod {}: {}",
@@ -266,7 +215,6 @@ pub fn evaluate(
             message,
         });
     }
-
     if let Some(max) = applied.and_then(|o| o.max_allowed_score)
         && assessment.score <= i64::from(max)
     {
@@ -275,7 +223,88 @@ pub fn evaluate(
             assessment: Some(assessment),
         });
     }
+    Ok(by_threshold(rules, assessment, ns, pod_name))
+}
 
+/// The pod the request targets: `None` when it could not be fetched (or the request
+/// names none); an error when the caller passed another pod or none at all.
+fn target_pod<'p>(
+    pod: PodInfo<'p>,
+    ns: &str,
+    pod_name: &str,
+) -> Result<Option<&'p Pod>, EvalError> {
+    match pod {
+        // Without a name there is no pod to fetch: the same as unavailable.
+        _ if pod_name.is_empty() => Ok(None),
+        PodInfo::Known(p) => {
+            let meta = &p.metadata;
+            if meta.name.as_deref().is_some_and(|n| n != pod_name)
+                || meta.namespace.as_deref().is_some_and(|n| n != ns)
+            {
+                return Err(EvalError::PodMismatch {
+                    namespace: ns.to_owned(),
+                    name: pod_name.to_owned(),
+                });
+            }
+            Ok(Some(p))
+        }
+        PodInfo::Unavailable => Ok(None),
+        PodInfo::NotFetched => Err(EvalError::PodNotFetched {
+            namespace: ns.to_owned(),
+            name: pod_name.to_owned(),
+        }),
+    }
+}
+
+/// What `failMode` says when the pod spec is unavailable.
+fn unavailable(rules: &PodSecurityRules, ns: &str, pod_name: &str) -> PodSecurityVerdict {
+    match rules.fail_mode() {
+        FailMode::Open => PodSecurityVerdict::Allow {
+            cause: AllowCause::FailOpen,
+            assessment: None,
+        },
+        FailMode::Closed => PodSecurityVerdict::Deny {
+            cause: DenyCause::PodUnavailable,
+            assessment: None,
+            message: format!(
+                "pod spec unavailable for {}, so its risk could not be evaluated; request denied (fail-closed)",
+                pod_ref(ns, pod_name)
+            ),
+        },
+    }
+}
+
+/// Detected factors whose kind `blockFactors` lists and the applied override does not exempt.
+fn blocked_factors(
+    rules: &PodSecurityRules,
+    applied: Option<&PodSecurityOverrides>,
+    assessment: &RiskAssessment,
+) -> Vec<String> {
+    let exempt_factors: Vec<&str> = applied
+        .and_then(|o| o.exempt_factors.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .map(|f| f.as_str())
+        .collect();
+    let block: &[String] = rules.block_factors.as_deref().unwrap_or_default();
+    assessment
+        .factors
+        .iter()
+        .filter(|f| {
+            let kind = factor_kind(f);
+            block.iter().any(|b| b == kind) && !exempt_factors.contains(&kind)
+        })
+        .cloned()
+        .collect()
+}
+
+/// The first threshold whose `maxScore` covers the score decides; above all, deny.
+fn by_threshold(
+    rules: &PodSecurityRules,
+    assessment: RiskAssessment,
+    ns: &str,
+    pod_name: &str,
+) -> PodSecurityVerdict {
     let thresholds = rules.thresholds.as_deref().unwrap_or_default();
     let vars = TemplateVars {
         score: assessment.score,
@@ -287,7 +316,7 @@ pub fn evaluate(
         .iter()
         .find(|t| assessment.score <= i64::from(t.max_score))
     {
-        Some(t) => Ok(match t.action {
+        Some(t) => match t.action {
             PodSecurityAction::Allow => PodSecurityVerdict::Allow {
                 cause: AllowCause::Threshold,
                 assessment: Some(assessment),
@@ -323,7 +352,7 @@ pub fn evaluate(
                     message,
                 }
             }
-        }),
+        },
         None => {
             let message = format!(
                 "pod {} has risk score {}{}, above every threshold of this policy",
@@ -331,11 +360,11 @@ pub fn evaluate(
                 assessment.score,
                 factor_suffix(&assessment.factors)
             );
-            Ok(PodSecurityVerdict::Deny {
+            PodSecurityVerdict::Deny {
                 cause: DenyCause::AboveThresholds,
                 assessment: Some(assessment),
                 message,
-            })
+            }
         }
     }
 }

@@ -34,15 +34,7 @@ pub fn validate_breakglass_escalation(e: &BreakglassEscalation) -> Vec<FieldErro
     let p = Path::new("spec");
     let spec = &e.spec;
 
-    if rules::required_str(&mut errs, &p.child("escalatedGroup"), &spec.escalated_group) {
-        rules::group_name(&mut errs, &p.child("escalatedGroup"), &spec.escalated_group);
-        rules::max_len(
-            &mut errs,
-            &p.child("escalatedGroup"),
-            &spec.escalated_group,
-            253,
-        );
-    }
+    escalated_group(&mut errs, &p, &spec.escalated_group);
 
     let allowed = spec.allowed.clone().unwrap_or_default();
     let ap = p.child("allowed");
@@ -134,52 +126,8 @@ pub fn validate_breakglass_escalation(e: &BreakglassEscalation) -> Vec<FieldErro
         rules::dns1123_label(&mut errs, &p.child("mailProvider"), mp);
     }
 
-    if let Some(o) = &spec.pod_security_overrides {
-        let op = p.child("podSecurityOverrides");
-        if let Some(score) = o.max_allowed_score {
-            rules::int_range(
-                &mut errs,
-                &op.child("maxAllowedScore"),
-                score.into(),
-                0,
-                Some(1000),
-            );
-        }
-        if let Some(factors) = &o.exempt_factors {
-            let fp = op.child("exemptFactors");
-            rules::max_items(&mut errs, &fp, factors, 10);
-            let mut seen = Vec::new();
-            for (i, f) in factors.iter().enumerate() {
-                if seen.contains(f) {
-                    errs.push(FieldError::duplicate(fp.index(i), f.as_str()));
-                }
-                seen.push(*f);
-            }
-        }
-        if let Some(f) = &o.namespace_scope {
-            selectors::namespace_filter(&mut errs, &op.child("namespaceScope"), f);
-        }
-    }
-
-    if let Some(l) = &spec.session_limits_override {
-        let lp = p.child("sessionLimitsOverride");
-        if l.unlimited == Some(true)
-            && (l.max_active_sessions_per_user.is_some() || l.max_active_sessions_total.is_some())
-        {
-            errs.push(FieldError::forbidden(
-                lp.child("unlimited"),
-                "unlimited cannot be combined with maxActiveSessionsPerUser or maxActiveSessionsTotal",
-            ));
-        }
-        for (name, v) in [
-            ("maxActiveSessionsPerUser", l.max_active_sessions_per_user),
-            ("maxActiveSessionsTotal", l.max_active_sessions_total),
-        ] {
-            if let Some(v) = v {
-                rules::int_range(&mut errs, &lp.child(name), v.into(), 1, None);
-            }
-        }
-    }
+    pod_security_overrides(&mut errs, &p, spec);
+    session_limits(&mut errs, &p, spec);
     errs
 }
 
@@ -274,4 +222,75 @@ pub(crate) fn breakglass_escalation_warnings(e: &BreakglassEscalation) -> Vec<Wa
         ));
     }
     warns
+}
+
+/// `escalatedGroup`: required, a group name of at most 253 bytes, and never a `system:`
+/// group in any spelling: the group is granted on target clusters, and a configured OIDC
+/// prefix (unknown here) stripped off `oidc:system:masters` would leave `system:masters`.
+fn escalated_group(errs: &mut Errors, p: &Path, group: &str) {
+    let gp = p.child("escalatedGroup");
+    if rules::required_str(errs, &gp, group) {
+        rules::group_name(errs, &gp, group);
+        rules::max_len(errs, &gp, group, 253);
+        if crate::authz::oidc::could_be_system_group(group) {
+            errs.push(FieldError::invalid(
+                gp,
+                group,
+                "must not contain \"system:\" (in any letter case): system: groups are never granted, and with an OIDC prefix stripped this group would name one",
+            ));
+        }
+    }
+}
+
+/// `podSecurityOverrides`: score range, exempt factors, namespace scope.
+fn pod_security_overrides(errs: &mut Errors, p: &Path, spec: &BreakglassEscalationSpec) {
+    if let Some(o) = &spec.pod_security_overrides {
+        let op = p.child("podSecurityOverrides");
+        if let Some(score) = o.max_allowed_score {
+            rules::int_range(
+                errs,
+                &op.child("maxAllowedScore"),
+                score.into(),
+                0,
+                Some(1000),
+            );
+        }
+        if let Some(factors) = &o.exempt_factors {
+            let fp = op.child("exemptFactors");
+            rules::max_items(errs, &fp, factors, 10);
+            let mut seen = Vec::new();
+            for (i, f) in factors.iter().enumerate() {
+                if seen.contains(f) {
+                    errs.push(FieldError::duplicate(fp.index(i), f.as_str()));
+                }
+                seen.push(*f);
+            }
+        }
+        if let Some(f) = &o.namespace_scope {
+            selectors::namespace_filter(errs, &op.child("namespaceScope"), f);
+        }
+    }
+}
+
+/// `sessionLimitsOverride`: `unlimited` excludes the numbers; numbers are at least 1.
+fn session_limits(errs: &mut Errors, p: &Path, spec: &BreakglassEscalationSpec) {
+    if let Some(l) = &spec.session_limits_override {
+        let lp = p.child("sessionLimitsOverride");
+        if l.unlimited == Some(true)
+            && (l.max_active_sessions_per_user.is_some() || l.max_active_sessions_total.is_some())
+        {
+            errs.push(FieldError::forbidden(
+            lp.child("unlimited"),
+            "unlimited cannot be combined with maxActiveSessionsPerUser or maxActiveSessionsTotal",
+        ));
+        }
+        for (name, v) in [
+            ("maxActiveSessionsPerUser", l.max_active_sessions_per_user),
+            ("maxActiveSessionsTotal", l.max_active_sessions_total),
+        ] {
+            if let Some(v) = v {
+                rules::int_range(errs, &lp.child(name), v.into(), 1, None);
+            }
+        }
+    }
 }

@@ -56,6 +56,34 @@ fn escalation_table() {
                 json!({"spec": {"escalatedGroup": "g".repeat(254)}}),
                 &["spec.escalatedGroup: Too long: may not be more than 253 bytes"],
             ),
+            bad(
+                "escalatedGroup system:masters reaches a system: group",
+                json!({"spec": {"escalatedGroup": "system:masters"}}),
+                &[
+                    "spec.escalatedGroup: Invalid value: \"system:masters\": must not contain \"system:\" (in any letter case): system: groups are never granted, and with an OIDC prefix stripped this group would name one",
+                ],
+            ),
+            bad(
+                "escalatedGroup oidc:system:masters reaches a system: group",
+                json!({"spec": {"escalatedGroup": "oidc:system:masters"}}),
+                &[
+                    "spec.escalatedGroup: Invalid value: \"oidc:system:masters\": must not contain \"system:\" (in any letter case): system: groups are never granted, and with an OIDC prefix stripped this group would name one",
+                ],
+            ),
+            bad(
+                "escalatedGroup OIDC:System:Masters reaches a system: group",
+                json!({"spec": {"escalatedGroup": "OIDC:System:Masters"}}),
+                &[
+                    "spec.escalatedGroup: Invalid value: \"OIDC:System:Masters\": must not contain \"system:\" (in any letter case): system: groups are never granted, and with an OIDC prefix stripped this group would name one",
+                ],
+            ),
+            bad(
+                "escalatedGroup keycloak-SYSTEM:nodes reaches a system: group",
+                json!({"spec": {"escalatedGroup": "keycloak-SYSTEM:nodes"}}),
+                &[
+                    "spec.escalatedGroup: Invalid value: \"keycloak-SYSTEM:nodes\": must not contain \"system:\" (in any letter case): system: groups are never granted, and with an OIDC prefix stripped this group would name one",
+                ],
+            ),
             // at least one approver
             ok(
                 "approver users only",

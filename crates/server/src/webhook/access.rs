@@ -3,7 +3,7 @@
 //!
 //! The Kubernetes implementation keeps short-lived caches: group checks and pod specs
 //! for a few seconds (they only change what the target's RBAC or the pod says, never
-//! whether a session is valid, which is always decided from live state), and namespace
+//! whether a session is valid, which is decided from the watched state), and namespace
 //! labels from a watch per cluster.
 
 use std::collections::{BTreeMap, HashMap};
@@ -56,12 +56,13 @@ pub trait TargetAccess: Send + Sync {
         request: &'a SarRequest,
     ) -> BoxFuture<'a, Result<bool, AccessError>>;
 
-    /// Labels of a namespace (empty when it does not exist).
+    /// Labels of a namespace, `None` when it does not exist (a rule that selects by
+    /// label then fails closed).
     fn namespace_labels<'a>(
         &'a self,
         cluster: &'a str,
         namespace: &'a str,
-    ) -> BoxFuture<'a, Result<BTreeMap<String, String>, AccessError>>;
+    ) -> BoxFuture<'a, Result<Option<BTreeMap<String, String>>, AccessError>>;
 
     /// A pod, `None` when it does not exist.
     fn pod<'a>(
@@ -249,7 +250,7 @@ impl TargetAccess for KubeAccess {
         &'a self,
         cluster: &'a str,
         namespace: &'a str,
-    ) -> BoxFuture<'a, Result<BTreeMap<String, String>, AccessError>> {
+    ) -> BoxFuture<'a, Result<Option<BTreeMap<String, String>>, AccessError>> {
         Box::pin(async move {
             let (client, epoch) = self.clusters.get_versioned(cluster).await?;
             let mirror = {
@@ -274,8 +275,7 @@ impl TargetAccess for KubeAccess {
             if let Some(mirror) = mirror.filter(Mirror::is_synced) {
                 return Ok(mirror
                     .get(None, namespace)
-                    .and_then(|ns| ns.metadata.labels.clone())
-                    .unwrap_or_default());
+                    .map(|ns| ns.metadata.labels.clone().unwrap_or_default()));
             }
             // The watch is still listing: ask directly.
             let api: Api<Namespace> = Api::all(client);
@@ -283,7 +283,7 @@ impl TargetAccess for KubeAccess {
                 .await
                 .map_err(|_| cluster_error(cluster, "reading the namespace timed out after 3s"))?
                 .map_err(|e| cluster_error(cluster, e))?;
-            Ok(ns.and_then(|n| n.metadata.labels).unwrap_or_default())
+            Ok(ns.map(|n| n.metadata.labels.unwrap_or_default()))
         })
     }
 

@@ -4,43 +4,40 @@
 //! `POST /api/breakglass/webhook/authorize/{cluster}` (and the legacy
 //! `/breakglass/webhook/authorize/{cluster}`) take an `authorization.k8s.io/v1`
 //! SubjectAccessReview and answer it with HTTP 200. The decision is the pure pipeline of
-//! `breakglass_core::authz`; this module gathers its inputs from the in-memory mirrors,
+//! `breakglass_core::authz`; this module reads the body with bounded sizes, gathers the
+//! inputs synchronously from the watched state ([`snapshot`]; never from the hub),
 //! fetches what the pipeline asks for from the target cluster (namespace labels, the
 //! target pod), runs the group check through [`TargetAccess`], and records metrics,
-//! activity and a log line for every grant.
+//! activity and a log line for every grant. Errors answer through [`ApiError`].
 
 pub mod access;
+pub mod snapshot;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use breakglass_api::breakglass_session::BreakglassSession;
 use breakglass_api::deny_policy::DenyPolicy;
 use breakglass_core::authz::{
-    self, AuthzConfig, AuthzInput, ClusterInfo, Decision, GroupCheckResults, IdpHints,
-    NamespaceLabels, PodInfo, PreCheck, ProbeOutcome, SarRequest, SessionCheck, SessionInput,
+    self, AuthzConfig, AuthzInput, Decision, GroupCheckPlan, GroupCheckResults, NamespaceLabels,
+    PodInfo, PreCheck, ProbeOutcome, SarRequest, SessionCheck, SessionInput,
 };
-use breakglass_core::escalation as esc_core;
 use jiff::Timestamp;
-use k8s_openapi::api::authorization::v1::SubjectAccessReview;
-use serde_json::{Value, json};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use serde_json::json;
 
 use crate::app::App;
+use crate::error::ApiError;
 use crate::http::AppState;
 use crate::metrics;
-use crate::store::ClusterLookup;
 
 pub use access::{AccessError, KubeAccess, TargetAccess};
-
-/// API version of the reviews we answer natively.
-pub const SAR_V1: &str = "authorization.k8s.io/v1";
-/// The older version, accepted and answered in kind.
-pub const SAR_V1BETA1: &str = "authorization.k8s.io/v1beta1";
+pub use breakglass_core::authz::review::{ReviewError, SAR_V1, SAR_V1BETA1, parse_review};
+use snapshot::WatchedState;
 
 /// The webhook routes.
 pub fn router() -> axum::Router<AppState> {
@@ -55,53 +52,40 @@ pub fn router() -> axum::Router<AppState> {
         )
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    let code = match status {
-        StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
-        StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
-        _ => "UNPROCESSABLE_ENTITY",
-    };
-    (status, Json(json!({"error": message.into(), "code": code}))).into_response()
+/// Bodies up to this size (far above a real review) are read on the async worker;
+/// larger ones on the blocking pool, so that no body keeps the workers that answer
+/// probes and other requests busy.
+const INLINE_BODY_BYTES: usize = 64 * 1024;
+
+/// Large bodies read at once (each bounded by the 1 MiB body limit); more wait their
+/// turn instead of occupying more threads.
+static LARGE_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Reads a review body (see [`parse_review`]); large bodies off the async workers.
+async fn read_review(body: Bytes) -> Result<(SarRequest, &'static str), ReviewError> {
+    if body.len() <= INLINE_BODY_BYTES {
+        return parse_review(&body);
+    }
+    let _permit = LARGE_READS
+        .acquire()
+        .await
+        .map_err(|_| ReviewError::Invalid("the server is shutting down".to_owned()))?;
+    tokio::task::spawn_blocking(move || parse_review(&body))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "reading a review failed");
+            Err(ReviewError::Invalid(
+                "the review could not be read".to_owned(),
+            ))
+        })
 }
 
-/// Parses the body: a v1 SubjectAccessReview, or a v1beta1 one (whose groups field is
-/// called `group`), converted. Returns the review and the version to answer in.
-pub fn parse_review(body: &[u8]) -> Result<(SubjectAccessReview, &'static str), String> {
-    let mut value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
-    let version = match value.get("apiVersion").and_then(Value::as_str) {
-        Some(SAR_V1) => SAR_V1,
-        Some(SAR_V1BETA1) => SAR_V1BETA1,
-        Some(other) => {
-            return Err(format!(
-                "apiVersion {other:?} is not a SubjectAccessReview version; expected {SAR_V1}"
-            ));
-        }
-        None => return Err(format!("apiVersion is missing; expected {SAR_V1}")),
-    };
-    if version == SAR_V1BETA1
-        && let Some(spec) = value.get_mut("spec").and_then(Value::as_object_mut)
-        && let Some(groups) = spec.remove("group")
-    {
-        spec.insert("groups".to_owned(), groups);
+/// A body that is not a review we answer is a 422 naming what is wrong (or which
+/// limit it exceeds).
+impl From<ReviewError> for ApiError {
+    fn from(e: ReviewError) -> Self {
+        Self::Unprocessable(e.to_string())
     }
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert("apiVersion".to_owned(), json!(SAR_V1));
-    }
-    match value.get("kind").and_then(Value::as_str) {
-        Some("SubjectAccessReview") => {}
-        other => {
-            return Err(format!("kind {other:?} is not SubjectAccessReview"));
-        }
-    }
-    if value.get("spec").is_none() {
-        return Err("spec is missing".to_owned());
-    }
-    let review: SubjectAccessReview = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        format!("invalid SubjectAccessReview at {path}: {}", e.into_inner())
-    })?;
-    Ok((review, version))
 }
 
 /// Checks the caller's bearer token when `webhook.tokenDirectory` is configured: the
@@ -158,26 +142,17 @@ pub async fn authorize(
         .inc();
     if let Err(message) = check_caller(app, &cluster, &headers) {
         tracing::warn!(cluster = %label, "webhook call refused: {message}");
-        return error(StatusCode::UNAUTHORIZED, message);
+        return ApiError::Unauthorized(message).into_response();
     }
-    let (review, version) = match parse_review(&body) {
-        Ok(r) => r,
-        Err(message) => {
-            app.metrics
-                .webhook_malformed
-                .get_or_create(&metrics::cluster(&label))
-                .inc();
-            return error(StatusCode::UNPROCESSABLE_ENTITY, message);
-        }
-    };
-    let request = match SarRequest::from_review(&review) {
+    // Bounded while deserializing: an oversized review is refused without being built.
+    let (request, version) = match read_review(body).await {
         Ok(r) => r,
         Err(e) => {
             app.metrics
                 .webhook_malformed
                 .get_or_create(&metrics::cluster(&label))
                 .inc();
-            return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+            return ApiError::from(e).into_response();
         }
     };
     let decision = decide(app, &cluster, &request, Timestamp::now()).await;
@@ -230,103 +205,6 @@ fn log_decision(cluster: &str, request: &SarRequest, decision: &Decision, elapse
     }
 }
 
-/// What the pipeline reads, gathered from the mirrors.
-struct Snapshot {
-    cluster: Option<ClusterInfo>,
-    sessions: Vec<Arc<BreakglassSession>>,
-    overrides: Vec<Option<breakglass_api::breakglass_escalation::PodSecurityOverrides>>,
-    policies: Vec<Arc<DenyPolicy>>,
-    escalations_available: usize,
-    idp: IdpHints,
-}
-
-/// A session the mirror shows as waiting may have been approved a moment ago, before
-/// the watch delivered it: read those few live, so a fresh approval is never denied.
-async fn refresh_waiting(
-    app: &App,
-    sessions: Vec<Arc<BreakglassSession>>,
-) -> Vec<Arc<BreakglassSession>> {
-    use breakglass_api::breakglass_session::BreakglassSessionState as S;
-    let mut out = Vec::with_capacity(sessions.len());
-    for s in sessions {
-        let waiting = matches!(
-            s.status.as_ref().and_then(|st| st.state),
-            Some(S::Pending | S::WaitingForScheduledTime)
-        );
-        if !waiting {
-            out.push(s);
-            continue;
-        }
-        let api = crate::session_writes::api_for(&app.hub, &s);
-        let name = s.metadata.name.clone().unwrap_or_default();
-        match tokio::time::timeout(std::time::Duration::from_secs(1), api.get_opt(&name)).await {
-            Ok(Ok(Some(live))) => out.push(Arc::new(live)),
-            Ok(Ok(None)) => {}
-            _ => out.push(s),
-        }
-    }
-    out
-}
-
-async fn snapshot(app: &App, cluster: &str, request: &SarRequest) -> Snapshot {
-    let cluster_info = match app.stores.cluster(cluster) {
-        ClusterLookup::Found(cc) => Some(ClusterInfo::from_cluster_config(&cc)),
-        // Ambiguous names fail closed: treated as not registered.
-        ClusterLookup::Missing | ClusterLookup::Ambiguous => None,
-    };
-    let sessions = refresh_waiting(app, app.sessions_by_user.get(cluster, &request.user)).await;
-    // Only the owners of the user's few sessions are looked up, by key.
-    let overrides = sessions
-        .iter()
-        .map(|s| {
-            let owner = breakglass_core::session::owning_escalation(s)?;
-            let esc = app
-                .stores
-                .escalations
-                .get(s.metadata.namespace.as_deref(), &owner.name)
-                .filter(|e| e.metadata.uid.as_deref() == Some(owner.uid.as_str()))?;
-            esc.spec.pod_security_overrides.clone()
-        })
-        .collect();
-    let idps = app.stores.identity_providers.all();
-    let issuer_idp_name = request.issuer.as_deref().and_then(|iss| {
-        idps.iter()
-            .find(|i| i.effective_issuer() == iss.trim_end_matches('/'))
-            .and_then(|i| i.metadata.name.clone())
-    });
-    let available = idps
-        .iter()
-        .filter(|i| i.spec.disabled != Some(true))
-        .filter_map(|i| i.metadata.name.clone())
-        .collect();
-    let prefixes = app.prefixes();
-    let mut groups = esc_core::normalize_groups(&request.groups, prefixes);
-    groups.push("system:authenticated".to_owned());
-    let req = esc_core::Request {
-        cluster,
-        user_groups: &groups,
-        provider: issuer_idp_name.as_deref(),
-    };
-    let escalations_available = app
-        .stores
-        .escalations
-        .all()
-        .iter()
-        .filter(|e| esc_core::is_available(e, &req, prefixes))
-        .count();
-    Snapshot {
-        cluster: cluster_info,
-        sessions,
-        overrides,
-        policies: app.stores.deny_policies.all(),
-        escalations_available,
-        idp: IdpHints {
-            issuer_idp_name,
-            available,
-        },
-    }
-}
-
 /// The pipeline's configuration from the configuration file.
 pub fn authz_config(config: &crate::config::Config) -> AuthzConfig {
     AuthzConfig {
@@ -338,8 +216,14 @@ pub fn authz_config(config: &crate::config::Config) -> AuthzConfig {
 
 /// Decides one review.
 pub async fn decide(app: &App, cluster: &str, request: &SarRequest, now: Timestamp) -> Decision {
-    let snap = snapshot(app, cluster, request).await;
-    let config = &app.authz;
+    let watched = WatchedState {
+        stores: &app.stores,
+        sessions: &app.sessions_by_user,
+        escalations: &app.escalations_by_cluster,
+        policies: &app.deny_policies_by_cluster,
+        prefixes: app.prefixes(),
+    };
+    let snap = watched.snapshot(cluster, request);
     let inputs: Vec<SessionInput<'_>> = snap
         .sessions
         .iter()
@@ -373,7 +257,8 @@ pub async fn decide(app: &App, cluster: &str, request: &SarRequest, now: Timesta
         None => None,
     };
     match &labels {
-        Some(Ok(map)) => input.namespace_labels = NamespaceLabels::Known(map),
+        Some(Ok(Some(map))) => input.namespace_labels = NamespaceLabels::Known(map),
+        Some(Ok(None)) => input.namespace_labels = NamespaceLabels::Missing,
         Some(Err(e)) => {
             tracing::warn!(cluster, error = %e, "namespace labels unavailable");
             input.namespace_labels = NamespaceLabels::Unavailable;
@@ -389,52 +274,55 @@ pub async fn decide(app: &App, cluster: &str, request: &SarRequest, now: Timesta
         }
         None => {}
     }
-    match authz::precheck(&input, config) {
+    match authz::precheck(&input, &app.authz) {
         PreCheck::Decided(d) => d,
         PreCheck::NeedsGroupCheck(plan) => {
-            let label = metrics::bounded_cluster(&app.stores, cluster);
-            let mut results = GroupCheckResults::default();
-            'candidates: for candidate in &plan.candidates {
-                let mut outcome = ProbeOutcome::NotAllowed;
-                for spelling in &candidate.spellings {
-                    match app.access.group_allowed(cluster, spelling, request).await {
-                        Ok(true) => {
-                            app.metrics
-                                .session_sar_allowed
-                                .get_or_create(&metrics::cluster(&label))
-                                .inc();
-                            results.sessions.push(SessionCheck {
-                                namespace: candidate.namespace.clone(),
-                                session: candidate.session.clone(),
-                                outcome: ProbeOutcome::Allowed {
-                                    group: spelling.clone(),
-                                },
-                            });
-                            break 'candidates;
-                        }
-                        Ok(false) => {
-                            app.metrics
-                                .session_sar_denied
-                                .get_or_create(&metrics::cluster(&label))
-                                .inc();
-                        }
-                        Err(e) => {
-                            app.metrics
-                                .session_sar_errors
-                                .get_or_create(&metrics::cluster(&label))
-                                .inc();
-                            tracing::warn!(cluster, session = %candidate.session, error = %e, "group check failed");
-                            outcome = ProbeOutcome::Failed;
-                        }
-                    }
-                }
-                results.sessions.push(SessionCheck {
-                    namespace: candidate.namespace.clone(),
-                    session: candidate.session.clone(),
-                    outcome,
-                });
-            }
-            authz::finalize(plan, &results, config)
+            let results = group_check(app, cluster, request, &plan).await;
+            authz::finalize(plan, &results, &app.authz)
         }
     }
+}
+
+/// Asks the target cluster about each candidate's spellings, in order, until one allows.
+async fn group_check(
+    app: &App,
+    cluster: &str,
+    request: &SarRequest,
+    plan: &GroupCheckPlan,
+) -> GroupCheckResults {
+    let label = metrics::bounded_cluster(&app.stores, cluster);
+    let counter = |c: &Family<metrics::ClusterLabel, Counter>| {
+        c.get_or_create(&metrics::cluster(&label)).inc();
+    };
+    let mut results = GroupCheckResults::default();
+    for candidate in &plan.candidates {
+        let mut outcome = ProbeOutcome::NotAllowed;
+        for spelling in &candidate.spellings {
+            match app.access.group_allowed(cluster, spelling, request).await {
+                Ok(true) => {
+                    counter(&app.metrics.session_sar_allowed);
+                    results.sessions.push(SessionCheck {
+                        namespace: candidate.namespace.clone(),
+                        session: candidate.session.clone(),
+                        outcome: ProbeOutcome::Allowed {
+                            group: spelling.clone(),
+                        },
+                    });
+                    return results;
+                }
+                Ok(false) => counter(&app.metrics.session_sar_denied),
+                Err(e) => {
+                    counter(&app.metrics.session_sar_errors);
+                    tracing::warn!(cluster, session = %candidate.session, error = %e, "group check failed");
+                    outcome = ProbeOutcome::Failed;
+                }
+            }
+        }
+        results.sessions.push(SessionCheck {
+            namespace: candidate.namespace.clone(),
+            session: candidate.session.clone(),
+            outcome,
+        });
+    }
+    results
 }

@@ -1113,3 +1113,238 @@ async fn impersonation_guards() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Decisions aligned with the reference (issue #8): a DenyPolicy scoped to one of the
+/// user's sessions denies the request even when another session would grant it, and a
+/// namespace that does not exist fails closed while a label-selector rule is in scope.
+/// Also: an oversized review is refused with a 422 that names the limit.
+#[tokio::test]
+async fn reference_aligned_decisions_and_review_limits() -> anyhow::Result<()> {
+    use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let api = Api2::new(&server.url);
+
+    // 100,000 groups: refused while reading, with the count and the limit.
+    let groups: Vec<String> = (0..100_000).map(|i| format!("g{i}")).collect();
+    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+    let big = review(
+        "alice@example.com",
+        &groups,
+        json!({"verb": "get", "resource": "pods", "version": "v1"}),
+    );
+    let r = api
+        .call(
+            "POST",
+            &format!("/api/breakglass/webhook/authorize/{A}"),
+            None,
+            Some(big),
+        )
+        .await?;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(
+        r.body["error"], "spec.groups: 100000 entries exceed the limit of 5000",
+        "{}",
+        r.text
+    );
+
+    let fx = Fixture::new(&env, "whref").await?;
+    let ops = fx.group("ops");
+    let viewers = fx.group("viewers");
+    let ns = format!("wh-{}", fx.id);
+    let missing = format!("wh-{}-missing", fx.id);
+    let mut target = Target::new(&env, &fx.id).await?;
+    target.namespace(&env, A, &ns, json!({})).await?;
+    for g in [&ops, &viewers] {
+        target.grant(&env, A, &ns, g, broad_rules()).await?;
+    }
+    // `viewers` may read limitranges in every namespace, including ones that do not
+    // exist (a resource no other test asks about: the requester is shared).
+    let all_name = format!("bg-e2e-{}-viewers-all", fx.id);
+    let client = env.target_client(A).await?;
+    let roles: Api<ClusterRole> = Api::all(client.clone());
+    roles
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": all_name},
+                "rules": [{"apiGroups": [""], "resources": ["limitranges"], "verbs": ["get", "list"]}]}))?,
+        )
+        .await?;
+    let crbs: Api<ClusterRoleBinding> = Api::all(client);
+    crbs.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({
+            "metadata": {"name": all_name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": all_name},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": format!("{}{viewers}", env.group_prefix())}],
+        }))?,
+    )
+    .await?;
+    fx.escalation("esc-ops", spec(&[A], &ops)).await?;
+    fx.escalation("esc-viewers", spec(&[A], &viewers)).await?;
+    let requester = token(&env, "requester").await?;
+    let approver = token(&env, "approver").await?;
+    let s_ops = approved_session(&api, &requester, &approver, A, &ops, json!({})).await?;
+    approved_session(&api, &requester, &approver, A, &viewers, json!({})).await?;
+    until_can_i(
+        &env,
+        A,
+        &requester,
+        &["get", "secrets", "-n", &ns],
+        true,
+        Duration::from_secs(5),
+    )
+    .await?;
+    until_can_i(
+        &env,
+        A,
+        &requester,
+        &["get", "limitranges", "-n", &missing],
+        true,
+        Duration::from_secs(5),
+    )
+    .await?;
+
+    // A policy scoped to the ops session denies, although the viewers session grants.
+    let p = |n: &str| format!("e2e-{}-{n}", fx.id);
+    target
+        .policy(&p("ops-secrets"), json!({"appliesTo": {"sessions": [s_ops]},
+            "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["secrets"], "namespaces": {"patterns": [ns.clone()]}}]}))
+        .await?;
+    until_can_i(
+        &env,
+        A,
+        &requester,
+        &["get", "secrets", "-n", &ns],
+        false,
+        Duration::from_secs(5),
+    )
+    .await
+    .map_err(|e| e.context("session-scoped policy with a second session"))?;
+    until_can_i(
+        &env,
+        A,
+        &requester,
+        &["get", "configmaps", "-n", &ns],
+        true,
+        Duration::from_secs(5),
+    )
+    .await?;
+
+    // A label-selector rule in scope and a namespace that does not exist: fail closed.
+    target
+        .policy(&p("labelled"), json!({"rules": [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["limitranges"],
+            "namespaces": {"selectorTerms": [{"matchLabels": {"env": format!("prod-{}", fx.id)}}]}}]}))
+        .await?;
+    until_can_i(
+        &env,
+        A,
+        &requester,
+        &["get", "limitranges", "-n", &missing],
+        false,
+        Duration::from_secs(5),
+    )
+    .await
+    .map_err(|e| e.context("missing namespace with a selector rule"))?;
+    let out = env
+        .kubectl(A, Some(&requester), &["get", "limitranges", "-n", &missing])
+        .await?;
+    assert!(
+        out.stderr.contains("DenyPolicy evaluation failed")
+            && out.stderr.contains("does not exist"),
+        "{}",
+        out.stderr
+    );
+    // An existing namespace without the label is still allowed.
+    until_can_i(
+        &env,
+        A,
+        &requester,
+        &["get", "limitranges", "-n", &ns],
+        true,
+        Duration::from_secs(5),
+    )
+    .await?;
+
+    let _ = crbs.delete(&all_name, &DeleteParams::default()).await;
+    let _ = roles.delete(&all_name, &DeleteParams::default()).await;
+    target.cleanup(&env).await?;
+    fx.cleanup().await
+}
+
+/// `escalatedGroup: oidc:system:masters` is refused by validation (the escalation never
+/// becomes Ready), and a session holding such a group — written by another tool — never
+/// grants: before, the group check also tried the stripped `system:masters`, which the
+/// target answers "allowed" for everything.
+#[tokio::test]
+async fn system_groups_are_never_granted() -> anyhow::Result<()> {
+    use breakglass_api::breakglass_escalation::BreakglassEscalation;
+    use breakglass_api::breakglass_session::BreakglassSession;
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "whsys").await?;
+    let api = Api2::new(&server.url);
+    let name = format!("masters-{}", fx.id);
+    fx.escalation_unchecked(&name, spec(&[A], "oidc:system:masters"))
+        .await?;
+    fx.wait_escalation(&name, "False").await?;
+    let escs: Api<BreakglassEscalation> = Api::namespaced(fx.hub(), &fx.ns);
+    let stored = escs.get(&name).await?;
+    let conditions = stored.status.and_then(|s| s.conditions).unwrap_or_default();
+    let validated = conditions
+        .iter()
+        .find(|c| c.type_ == "ConfigValidated")
+        .ok_or_else(|| anyhow::anyhow!("no ConfigValidated condition: {conditions:?}"))?;
+    assert_eq!(validated.status, "False");
+    assert!(
+        validated.message.contains("must not contain \"system:\""),
+        "{}",
+        validated.message
+    );
+
+    // A session another tool wrote, Approved, for that group.
+    let user = "requester2@example.com";
+    let sessions: Api<BreakglassSession> = Api::namespaced(fx.hub(), &fx.ns);
+    let created = sessions
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+                "kind": "BreakglassSession",
+                "metadata": {"generateName": "masters-", "namespace": fx.ns},
+                "spec": {"cluster": A, "user": user, "grantedGroup": "oidc:system:masters", "maxValidFor": "1h"},
+            }))?,
+        )
+        .await?;
+    let session = created.metadata.name.unwrap_or_default();
+    let now = jiff::Timestamp::now();
+    let expires = now.checked_add(jiff::SignedDuration::from_mins(30))?;
+    patch_status(
+        &fx.hub(),
+        &fx.ns,
+        &session,
+        json!({"state": "Approved", "approvedAt": now.to_string(), "expiresAt": expires.to_string()}),
+    )
+    .await?;
+    let path = format!("/api/breakglass/webhook/authorize/{A}");
+    let nodes = review(
+        user,
+        &["oidc:developers", "system:authenticated"],
+        json!({"verb": "list", "resource": "nodes", "version": "v1"}),
+    );
+    wait_for(Duration::from_secs(5), "the session is seen", || async {
+        let r = api.call("POST", &path, None, Some(nodes.clone())).await?;
+        anyhow::ensure!(r.status == 200, "{}", r.text);
+        anyhow::ensure!(r.body["status"]["allowed"] == false, "granted: {}", r.text);
+        Ok(r.body["status"]["reason"]
+            .as_str()
+            .is_some_and(|s| s.contains("grant a system: group")))
+    })
+    .await?;
+    let token2 = token(&env, "requester2").await?;
+    assert!(!can_i(&env, A, &token2, &["list", "nodes"]).await?);
+    let _ = sessions.delete(&session, &DeleteParams::default()).await;
+    fx.cleanup().await
+}

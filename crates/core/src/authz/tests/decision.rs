@@ -754,7 +754,7 @@ fn deny_reason_fragments_and_link() {
 }
 
 #[test]
-fn session_scoped_policy_applies_to_that_session_only() {
+fn session_scoped_policy_denies_while_that_session_is_active() {
     let scoped = policy(
         "no-secrets-for-s1",
         "{appliesTo: {sessions: [s1]}, rules: [{verbs: ['*'], apiGroups: [''], resources: [secrets]}]}",
@@ -767,30 +767,19 @@ fn session_scoped_policy_applies_to_that_session_only() {
     assert!(
         matches!(&d.trace.stage, Stage::DenyPolicy { pass: Pass::Session(s), .. } if s == "s1")
     );
-    assert_eq!(d.trace.excluded_sessions.len(), 1);
-    // Another user's identical session name elsewhere is irrelevant; another session of
-    // this user still works.
+    // As in the reference, a match in any session's pass denies the request: another
+    // session of the user that would grant does not get around it.
     let w2 = w.session(approved("s2", "secret-readers"));
     let d = w2.decide();
-    assert_allowed(&d);
-    assert_eq!(d.trace.allowing_session(), Some(("breakglass", "s2")));
-    assert_eq!(d.trace.excluded_sessions[0].session, "s1");
-    // If s2's group cannot read secrets either, the denial names both facts.
-    let d = w2.decide_with(&|c| {
-        if c.group == "cluster-admin" {
-            ProbeOutcome::Allowed {
-                group: c.spellings[0].clone(),
-            }
-        } else {
-            ProbeOutcome::NotAllowed
-        }
-    });
-    assert_denied(&d, "Access denied");
+    assert_denied(&d, "Denied by policy no-secrets-for-s1");
+    assert_eq!(d.trace.allowing_session(), None);
     assert!(
-        d.reason.contains("s1 are blocked by a DenyPolicy"),
-        "{}",
-        d.reason
+        matches!(&d.trace.stage, Stage::DenyPolicy { pass: Pass::Session(s), .. } if s == "s1")
     );
+    // A request the policy does not cover is still allowed through either session.
+    let mut w2 = w2;
+    w2.request = request(res("get", "pods").ns("default"));
+    assert_allowed(&w2.decide());
 }
 
 #[test]
@@ -833,6 +822,60 @@ fn namespace_selector_and_mixed_filters_at_sar_level() {
     );
     assert_eq!(d.deny_source(), "policy-error");
     assert!(d.reason.contains("try again"), "{}", d.reason);
+}
+
+#[test]
+fn a_missing_namespace_fails_closed_when_a_selector_rule_is_in_scope() {
+    let selector = policy(
+        "prod-namespaces",
+        "{rules: [{verbs: ['*'], apiGroups: ['*'], resources: ['*'], namespaces: {selectorTerms: [{matchLabels: {env: prod}}]}}]}",
+    );
+    let mut w = with_request(cluster_admin(), res("get", "configmaps").ns("nope")).policy(selector);
+    w.namespace_missing = true;
+    let d = w.decide();
+    // Before, a missing namespace counted as one without labels and the session allowed.
+    assert_denied(
+        &d,
+        "DenyPolicy evaluation failed; request denied fail-closed (policy prod-namespaces: rules[0].namespaces selects namespaces by label, and namespace nope does not exist on the cluster)",
+    );
+    assert_eq!(d.deny_source(), "policy-error");
+    assert!(matches!(
+        &d.trace.stage,
+        Stage::PolicyError {
+            error: EvalError::NamespaceMissing { .. },
+            ..
+        }
+    ));
+    // Without a selector rule in scope, a missing namespace changes nothing.
+    let mut plain = with_request(cluster_admin(), res("get", "configmaps").ns("nope"));
+    plain.namespace_missing = true;
+    assert_allowed(&plain.decide());
+}
+
+#[test]
+fn a_session_granting_a_system_group_never_grants() {
+    for group in [
+        "system:masters",
+        "oidc:system:masters",
+        "OIDC:System:Masters",
+    ] {
+        let w =
+            World::new(request(res("get", "secrets").ns("default"))).session(approved("s1", group));
+        // The target cluster would allow any spelling it is asked about.
+        let d = w.decide_with(&|c| ProbeOutcome::Allowed {
+            group: c.spellings.first().cloned().unwrap_or_default(),
+        });
+        assert!(!d.allowed, "{group}: {d:?}");
+        assert_eq!(d.trace.system_group_sessions, ["s1"], "{group}");
+        assert!(d.reason.contains("grant a system: group"), "{}", d.reason);
+    }
+    // Another session still works, and the system one is reported.
+    let w = World::new(request(res("get", "pods").ns("default")))
+        .session(approved("s1", "oidc:system:masters"))
+        .session(approved("s2", "viewers"));
+    let d = w.decide();
+    assert_eq!(d.trace.allowing_session(), Some(("breakglass", "s2")));
+    assert_eq!(d.trace.system_group_sessions, ["s1"]);
 }
 
 #[test]
@@ -1315,22 +1358,16 @@ fn escalation_override_applies_to_its_own_session_only() {
         &w(vec![("s1", "sre", false)]).decide(),
         "Denied by policy privileged-exec",
     );
-    // Two sessions: only the one whose escalation carries the override is a candidate.
+    // Two sessions: the override of s1's escalation is not lent to s2, whose pass
+    // denies — and a deny in any session's pass denies the request.
     let both = w(vec![("s1", "viewer", true), ("s2", "pod-exec", false)]);
     let d = both.decide();
-    assert_eq!(d.trace.allowing_session(), Some(("breakglass", "s1")));
-    let d = both.decide_with(&|c| {
-        if c.group == "pod-exec" {
-            ProbeOutcome::Allowed {
-                group: c.group.clone(),
-            }
-        } else {
-            ProbeOutcome::NotAllowed
-        }
-    });
-    assert_denied(&d, "Access denied");
-    assert_eq!(d.trace.excluded_sessions.len(), 1);
-    assert_eq!(d.trace.excluded_sessions[0].session, "s2");
+    assert_denied(&d, "Denied by policy privileged-exec");
+    assert!(
+        matches!(&d.trace.stage, Stage::PodSecurity { pass: Pass::Session(s), .. } if s == "s2"),
+        "{:?}",
+        d.trace.stage
+    );
 }
 
 #[test]

@@ -9,5 +9,6 @@ mod impersonation;
 mod oidc;
 mod pod_security;
 mod props;
+mod review;
 mod sar;
 mod world;

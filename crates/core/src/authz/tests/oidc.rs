@@ -57,11 +57,11 @@ fn spellings_try_the_prefix_seen_on_the_request_first() {
             &["admins", "oidc:admins", "keycloak:admins"],
         ),
         ("admins", &[], &["admins", "oidc:admins", "keycloak:admins"]),
-        // A stored prefixed group is not prefixed twice.
+        // A stored prefixed group is never stripped: prefixes are only added.
         (
             "oidc:admins",
             &[],
-            &["admins", "oidc:admins", "keycloak:admins"],
+            &["oidc:admins", "oidc:oidc:admins", "keycloak:oidc:admins"],
         ),
         // Both prefixes seen → in order of first appearance.
         (
@@ -80,5 +80,33 @@ fn spellings_try_the_prefix_seen_on_the_request_first() {
     assert_eq!(
         group_spellings("admins", &["oidc:x"], &[] as &[&str]),
         ["admins"]
+    );
+}
+
+#[test]
+fn a_prefix_is_never_stripped_into_a_system_group() {
+    // Before, `oidc:system:masters` was also tried as `system:masters`.
+    assert!(group_spellings("oidc:system:masters", &["oidc:x"], &PREFIXES).is_empty());
+    for g in [
+        "system:masters",
+        "oidc:system:masters",
+        "OIDC:SYSTEM:MASTERS",
+        "x-System:nodes",
+    ] {
+        assert!(could_be_system_group(g), "{g}");
+    }
+    for g in [
+        "admins",
+        "oidc:admins",
+        "systems",
+        "system-admins",
+        "ops:sys",
+    ] {
+        assert!(!could_be_system_group(g), "{g}");
+    }
+    // A configured prefix that would itself produce a system: group is skipped.
+    assert_eq!(
+        group_spellings("masters", &["system:x"], &["system:", "oidc:"]),
+        ["masters", "oidc:masters"]
     );
 }

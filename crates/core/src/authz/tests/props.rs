@@ -203,7 +203,7 @@ proptest! {
         let w = build(&spec, None);
         let d = run(&w, &spec.allowed_groups);
         prop_assert!(!is_policy_stage(&d.trace.stage), "{:?}", d.trace.stage);
-        prop_assert!(d.trace.excluded_sessions.is_empty());
+        prop_assert!(d.trace.system_group_sessions.is_empty());
     }
 
     /// Adding a policy never turns a deny into an allow.
@@ -300,7 +300,8 @@ proptest! {
         prop_assert!(a.factors.iter().all(|f| b.factors.contains(f)));
     }
 
-    /// Spellings always contain the bare group exactly once and never repeat.
+    /// Spellings always contain the stored group exactly once, only ever *add* a
+    /// configured prefix to it (never strip one), and never repeat.
     #[test]
     fn spellings_are_complete(group in "[a-z]{1,6}", prefixed in any::<bool>(), seen in proptest::option::of(select(vec!["oidc:", "keycloak:"]))) {
         let prefixes = ["oidc:", "keycloak:"];
@@ -308,13 +309,25 @@ proptest! {
         let sar_groups: Vec<String> = seen.iter().map(|p| format!("{p}x")).collect();
         let s = oidc::group_spellings(&stored, &sar_groups, &prefixes);
         prop_assert_eq!(s.len(), 3);
-        prop_assert!(s.contains(&group));
+        prop_assert!(s.contains(&stored));
+        prop_assert!(s.iter().all(|x| x == &stored || prefixes.iter().any(|p| *x == format!("{p}{stored}"))), "{:?}", s);
         let unique: BTreeSet<&String> = s.iter().collect();
         prop_assert_eq!(unique.len(), s.len());
         if let Some(p) = seen {
-            prop_assert_eq!(&s[0], &format!("{p}{group}"));
+            prop_assert_eq!(&s[0], &format!("{p}{stored}"));
         } else {
-            prop_assert_eq!(&s[0], &group);
+            prop_assert_eq!(&s[0], &stored);
+        }
+    }
+
+    /// No spelling of any stored group is ever a `system:` group, whatever the
+    /// prefixes (even a prefix that is itself `system:`).
+    #[test]
+    fn spellings_never_reach_system_groups(group in "(oidc:|OIDC:|)(system:|SyStEm:|)[a-z:]{0,8}", prefix in "(oidc:|system:|sys|)") {
+        let prefixes = [prefix.as_str(), "keycloak:"];
+        for s in oidc::group_spellings(&group, &["oidc:x", "system:authenticated"], &prefixes) {
+            prop_assert!(!s.to_ascii_lowercase().starts_with("system:"), "{group} -> {s}");
+            prop_assert!(!oidc::could_be_system_group(&s));
         }
     }
 }

@@ -21,6 +21,8 @@ pub struct World {
     pub idp: IdpHints,
     pub labels: Option<BTreeMap<String, String>>,
     pub labels_unavailable: bool,
+    /// The request namespace does not exist on the target.
+    pub namespace_missing: bool,
     pub pod: Option<Pod>,
     pub pod_unavailable: bool,
     pub config: AuthzConfig,
@@ -38,6 +40,7 @@ impl World {
             idp: IdpHints::default(),
             labels: None,
             labels_unavailable: false,
+            namespace_missing: false,
             pod: None,
             pod_unavailable: false,
             config: AuthzConfig {
@@ -119,6 +122,7 @@ impl World {
                 |needs, filled| {
                     if needs.namespace_labels.is_some() {
                         filled.namespace_labels = match (&self.labels, self.labels_unavailable) {
+                            _ if self.namespace_missing => NamespaceLabels::Missing,
                             (Some(l), false) => NamespaceLabels::Known(l),
                             _ => NamespaceLabels::Unavailable,
                         };

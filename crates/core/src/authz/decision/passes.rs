@@ -1,0 +1,289 @@
+//! DenyPolicy evaluation: the global pass, then one pass per active session.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// A policy match in one pass.
+pub(super) struct Hit {
+    pub(super) stage: Stage,
+    pub(super) reason: String,
+}
+
+pub(super) enum PassResult {
+    Clear(Vec<String>),
+    Hit(Hit),
+    Error(Stage),
+}
+
+pub(super) struct PassContext<'a, 'b> {
+    pub(super) policies: &'b [&'a breakglass_api::DenyPolicy],
+    pub(super) scope: PolicyScope<'b>,
+    pub(super) pass: Pass,
+    pub(super) labels: NamespaceLabels<'a>,
+    pub(super) pod: PodInfo<'a>,
+    pub(super) escalations: &'b str,
+}
+
+pub(super) fn impersonation_pass(
+    ctx: &PassContext<'_, '_>,
+    imp: &ImpersonationRequest,
+) -> PassResult {
+    for policy in ctx.policies {
+        let spec = &policy.spec;
+        let Some(rules) = spec.impersonation_rules.as_deref() else {
+            continue;
+        };
+        if !deny::scope_matches(spec.applies_to.as_ref(), &ctx.scope) {
+            continue;
+        }
+        let name = policy_name(policy).to_owned();
+        match impersonation::first_matching_rule(rules, imp, ctx.labels) {
+            Ok(None) => {}
+            Ok(Some(rule)) => {
+                let why = rules
+                    .get(rule)
+                    .and_then(|r| r.reason.as_deref())
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .map_or_else(|| default_impersonation_reason(imp), str::to_owned);
+                return PassResult::Hit(Hit {
+                    reason: format!("Impersonation denied by policy {name}: {why}"),
+                    stage: Stage::ImpersonationPolicy {
+                        policy: name,
+                        rule,
+                        pass: ctx.pass.clone(),
+                    },
+                });
+            }
+            Err(error) => {
+                return PassResult::Error(Stage::PolicyError {
+                    policy: name,
+                    pass: ctx.pass.clone(),
+                    impersonation: true,
+                    error,
+                });
+            }
+        }
+    }
+    PassResult::Clear(Vec::new())
+}
+
+pub(super) fn default_impersonation_reason(imp: &ImpersonationRequest) -> String {
+    match &imp.kind {
+        impersonation::ImpersonationKind::Action { verb, resource, .. } => {
+            format!("{verb} on {resource} is not allowed while impersonating")
+        }
+        impersonation::ImpersonationKind::Identity { resource, name, .. } => {
+            format!("impersonating {resource} {name:?} is not allowed")
+        }
+        impersonation::ImpersonationKind::Unknown => "this impersonation is not allowed".to_owned(),
+    }
+}
+
+pub(super) fn resource_pass(
+    ctx: &PassContext<'_, '_>,
+    request: &ResourceAttributes,
+    pod_security: Option<Option<&PodSecurityOverrides>>,
+    records: &mut Vec<PodSecurityRecord>,
+) -> PassResult {
+    let mut warnings = Vec::new();
+    for policy in ctx.policies {
+        let spec = &policy.spec;
+        if !deny::scope_matches(spec.applies_to.as_ref(), &ctx.scope) {
+            continue;
+        }
+        let name = policy_name(policy).to_owned();
+        let error = |error| {
+            PassResult::Error(Stage::PolicyError {
+                policy: name.clone(),
+                pass: ctx.pass.clone(),
+                impersonation: false,
+                error,
+            })
+        };
+        if let Some(rules) = spec.rules.as_deref() {
+            match deny::first_matching_rule(rules, request, ctx.labels) {
+                Ok(None) => {}
+                Ok(Some(rule)) => {
+                    return PassResult::Hit(Hit {
+                        reason: format!("Denied by policy {name}; {}", ctx.escalations),
+                        stage: Stage::DenyPolicy {
+                            policy: name,
+                            rule,
+                            pass: ctx.pass.clone(),
+                        },
+                    });
+                }
+                Err(e) => return error(e),
+            }
+        }
+        if let (Some(overrides), Some(psr)) = (pod_security, spec.pod_security_rules.as_ref()) {
+            match pod_security::evaluate(psr, request, ctx.pod, ctx.labels, overrides) {
+                Ok(PodSecurityVerdict::NotApplicable) => {}
+                Ok(verdict) => {
+                    let assessment = match &verdict {
+                        PodSecurityVerdict::Allow { assessment, .. }
+                        | PodSecurityVerdict::Deny { assessment, .. } => assessment.clone(),
+                        PodSecurityVerdict::Warn { assessment, .. } => Some(assessment.clone()),
+                        PodSecurityVerdict::NotApplicable => None,
+                    };
+                    let (score, factors) =
+                        assessment.map_or((None, Vec::new()), |a| (Some(a.score), a.factors));
+                    records.push(PodSecurityRecord {
+                        policy: name.clone(),
+                        pass: ctx.pass.clone(),
+                        action: verdict.action_label(),
+                        score,
+                        factors: factors.clone(),
+                    });
+                    match verdict {
+                        PodSecurityVerdict::Deny { cause, message, .. } => {
+                            return PassResult::Hit(Hit {
+                                reason: format!(
+                                    "Denied by policy {name}: {message}; {}",
+                                    ctx.escalations
+                                ),
+                                stage: Stage::PodSecurity {
+                                    policy: name,
+                                    pass: ctx.pass.clone(),
+                                    score,
+                                    factors,
+                                    cause,
+                                },
+                            });
+                        }
+                        PodSecurityVerdict::Warn { message, .. } => {
+                            warnings.push(format!(
+                                "pod security warning from policy {name}: {message}"
+                            ));
+                        }
+                        PodSecurityVerdict::Allow { .. } | PodSecurityVerdict::NotApplicable => {}
+                    }
+                }
+                Err(e) => return error(e),
+            }
+        }
+    }
+    PassResult::Clear(warnings)
+}
+
+/// What the policy passes collect besides a terminal result.
+pub(super) struct Accumulated {
+    pub(super) warnings: Vec<String>,
+    pub(super) pod_records: Vec<PodSecurityRecord>,
+    /// Pod-security warnings per active session.
+    pub(super) session_warnings: Vec<Vec<String>>,
+}
+
+/// What ends the policy evaluation for the whole request.
+pub(super) enum Terminal {
+    /// A match in any pass: the global one or a session's.
+    Hit(Hit),
+    /// An evaluation error in any pass.
+    Error(Stage),
+}
+
+impl From<PassResult> for Option<Terminal> {
+    fn from(r: PassResult) -> Self {
+        match r {
+            PassResult::Clear(_) => None,
+            PassResult::Hit(hit) => Some(Terminal::Hit(hit)),
+            PassResult::Error(stage) => Some(Terminal::Error(stage)),
+        }
+    }
+}
+
+/// The global pass, then one pass per active session. A match in any pass denies the
+/// request, as in the reference: `appliesTo.sessions` naming one of the user's sessions
+/// denies the request while that session is active, whatever the other sessions grant.
+pub(super) fn evaluate_policies(
+    input: &AuthzInput<'_>,
+    global: PolicyScope<'_>,
+    sessions: &Sessions<'_>,
+    request: &ResourceAttributes,
+    imp: Option<&ImpersonationRequest>,
+    escalations: &str,
+    acc: &mut Accumulated,
+) -> Option<Terminal> {
+    let policies = deny::by_precedence(input.policies);
+    let mut ctx = PassContext {
+        policies: &policies,
+        scope: global,
+        pass: Pass::Global,
+        labels: input.namespace_labels,
+        pod: input.pod,
+        escalations,
+    };
+    if let Some(imp) = imp
+        && let Some(t) = impersonation_pass(&ctx, imp).into()
+    {
+        return Some(t);
+    }
+    // Pod security runs per session with that session's overrides; without sessions it
+    // runs here, only to give the better reason.
+    let global_pod = sessions.active.is_empty().then_some(None);
+    match resource_pass(&ctx, request, global_pod, &mut acc.pod_records) {
+        PassResult::Clear(w) => acc.warnings.extend(w),
+        other => return other.into(),
+    }
+    for (i, s) in sessions.active.iter().enumerate() {
+        ctx.scope = PolicyScope {
+            session: Some(s.name),
+            ..global
+        };
+        ctx.pass = Pass::Session(s.name.to_owned());
+        if let Some(imp) = imp
+            && let Some(t) = impersonation_pass(&ctx, imp).into()
+        {
+            return Some(t);
+        }
+        match resource_pass(&ctx, request, Some(s.overrides), &mut acc.pod_records) {
+            PassResult::Clear(w) => {
+                if let Some(slot) = acc.session_warnings.get_mut(i) {
+                    *slot = w;
+                }
+            }
+            other => return other.into(),
+        }
+    }
+    None
+}
+
+/// Impersonation guards and DenyPolicies for a resource request: the deciding stage
+/// and its reason when they deny.
+pub(super) fn policy_stage(
+    input: &AuthzInput<'_>,
+    cluster: &ClusterInfo,
+    sessions: &Sessions<'_>,
+    r: &ResourceAttributes,
+    notes: &DenyNotes,
+    link: Option<&str>,
+    acc: &mut Accumulated,
+) -> Option<(Stage, String)> {
+    let imp = match impersonation::check_guards(r, &cluster.impersonation, &cluster.name) {
+        Err(denial) => {
+            let reason = guard_reason(&denial, &cluster.name);
+            return Some((Stage::ImpersonationGuard(denial), reason));
+        }
+        Ok(pass) => pass.map(|p| {
+            acc.warnings.extend(p.warnings);
+            p.request
+        }),
+    };
+    let global = PolicyScope {
+        cluster: input.cluster_name,
+        tenant: cluster.tenant.as_deref(),
+        session: None,
+    };
+    let escalations = escalation_fragment(input.escalations_available);
+    match evaluate_policies(input, global, sessions, r, imp.as_ref(), &escalations, acc)? {
+        Terminal::Hit(hit) => {
+            let reason = policy_reason(&hit.stage, hit.reason, notes, link);
+            Some((hit.stage, reason))
+        }
+        Terminal::Error(stage) => {
+            let reason = error_reason(&stage);
+            Some((stage, reason))
+        }
+    }
+}

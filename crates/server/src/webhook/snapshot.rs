@@ -1,0 +1,221 @@
+//! What one decision reads, gathered synchronously from the watched state: the mirrors
+//! of [`Stores`] and the [`SessionIndex`]. Nothing here can reach the hub — there is no
+//! client in reach and nothing awaits — so a pending session that was approved a moment
+//! ago counts as approved once the watch delivers the change (milliseconds), never
+//! before. That is the trade-off for not calling the hub per request.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use breakglass_api::breakglass_escalation::PodSecurityOverrides;
+use breakglass_api::breakglass_session::BreakglassSession;
+use breakglass_api::deny_policy::DenyPolicy;
+use breakglass_core::authz::{ClusterInfo, IdpHints, SarRequest};
+use breakglass_core::escalation as esc_core;
+
+use crate::index::{DenyPolicyIndex, EscalationIndex, SessionIndex};
+use crate::store::{ClusterLookup, Stores};
+
+/// The watched state a decision reads.
+#[derive(Clone, Copy)]
+pub struct WatchedState<'a> {
+    /// The mirrors.
+    pub stores: &'a Stores,
+    /// Sessions by (cluster, user).
+    pub sessions: &'a SessionIndex,
+    /// Ready escalations by the cluster they target.
+    pub escalations: &'a EscalationIndex,
+    /// DenyPolicies by the clusters they apply to.
+    pub policies: &'a DenyPolicyIndex,
+    /// `kubernetes.oidcPrefixes`.
+    pub prefixes: &'a [String],
+}
+
+/// The inputs of one decision.
+pub struct Snapshot {
+    /// The cluster's registration, `None` when missing or ambiguous (fail closed).
+    pub cluster: Option<ClusterInfo>,
+    /// The user's sessions on the cluster, as the watch last delivered them.
+    pub sessions: Vec<Arc<BreakglassSession>>,
+    /// Pod-security overrides of each session's owning escalation (same order).
+    pub overrides: Vec<Option<PodSecurityOverrides>>,
+    /// The DenyPolicies whose `appliesTo.clusters` covers the cluster (the pipeline
+    /// checks the rest of the scope).
+    pub policies: Arc<[Arc<DenyPolicy>]>,
+    /// How many escalations the user could request on the cluster.
+    pub escalations_available: usize,
+    /// Identity-provider facts for the reason.
+    pub idp: IdpHints,
+}
+
+impl WatchedState<'_> {
+    /// Gathers the inputs for `request` on `cluster`. Per-request work is linear in the
+    /// request's groups plus the escalations (each checked against a set of the groups).
+    pub fn snapshot(&self, cluster: &str, request: &SarRequest) -> Snapshot {
+        let stores = self.stores;
+        let cluster_info = match stores.cluster(cluster) {
+            ClusterLookup::Found(cc) => Some(ClusterInfo::from_cluster_config(&cc)),
+            // Ambiguous names fail closed: treated as not registered.
+            ClusterLookup::Missing | ClusterLookup::Ambiguous => None,
+        };
+        let sessions = self.sessions.get(cluster, &request.user);
+        // Only the owners of the user's few sessions are looked up, by key.
+        let overrides = sessions
+            .iter()
+            .map(|s| {
+                let owner = breakglass_core::session::owning_escalation(s)?;
+                let esc = stores
+                    .escalations
+                    .get(s.metadata.namespace.as_deref(), &owner.name)
+                    .filter(|e| e.metadata.uid.as_deref() == Some(owner.uid.as_str()))?;
+                esc.spec.pod_security_overrides.clone()
+            })
+            .collect();
+        let idps = stores.identity_providers.all();
+        let issuer_idp_name = request.issuer.as_deref().and_then(|iss| {
+            idps.iter()
+                .find(|i| i.effective_issuer() == iss.trim_end_matches('/'))
+                .and_then(|i| i.metadata.name.clone())
+        });
+        let available = idps
+            .iter()
+            .filter(|i| i.spec.disabled != Some(true))
+            .filter_map(|i| i.metadata.name.clone())
+            .collect();
+        // Only a registered cluster's escalations are counted (the count only appears
+        // in reasons of decisions past the cluster check).
+        let escalations_available = if cluster_info.is_some() {
+            self.escalations_available(cluster, request, issuer_idp_name.as_deref())
+        } else {
+            0
+        };
+        Snapshot {
+            cluster: cluster_info,
+            sessions,
+            overrides,
+            policies: self.policies.for_cluster(cluster),
+            escalations_available,
+            idp: IdpHints {
+                issuer_idp_name,
+                available,
+            },
+        }
+    }
+
+    /// Escalations offered to the caller on the cluster: only those targeting it (from
+    /// the index), each allowed group looked up in a set of the caller's normalised
+    /// groups, so the cost does not multiply the caller's groups by the lists.
+    fn escalations_available(
+        &self,
+        cluster: &str,
+        request: &SarRequest,
+        provider: Option<&str>,
+    ) -> usize {
+        let mut groups = esc_core::normalize_groups(&request.groups, self.prefixes);
+        groups.push("system:authenticated".to_owned());
+        let set: HashSet<&str> = groups.iter().map(String::as_str).collect();
+        self.escalations
+            .targeting(cluster)
+            .iter()
+            .filter(|e| esc_core::is_available_to_set(e, cluster, &set, provider, self.prefixes))
+            .count()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use breakglass_api::breakglass_session::{
+        BreakglassSessionSpec, BreakglassSessionState, BreakglassSessionStatus,
+    };
+    use breakglass_api::cluster_config::ClusterConfig;
+    use breakglass_core::authz::{Attributes, NonResourceAttributes};
+
+    use crate::store::Mirror;
+
+    fn session(name: &str, state: BreakglassSessionState) -> Arc<BreakglassSession> {
+        let mut s = BreakglassSession::new(
+            name,
+            BreakglassSessionSpec {
+                cluster: "c1".to_owned(),
+                user: "alice".to_owned(),
+                granted_group: "ops".to_owned(),
+                ..Default::default()
+            },
+        );
+        s.metadata.namespace = Some("bg".to_owned());
+        s.status = Some(BreakglassSessionStatus {
+            state: Some(state),
+            ..Default::default()
+        });
+        Arc::new(s)
+    }
+
+    fn request(user: &str) -> SarRequest {
+        SarRequest {
+            user: user.to_owned(),
+            groups: vec!["oidc:dev".to_owned()],
+            attributes: Attributes::NonResource(NonResourceAttributes {
+                path: "/api".to_owned(),
+                verb: "get".to_owned(),
+            }),
+            ..SarRequest::default()
+        }
+    }
+
+    fn state(s: &Snapshot) -> Vec<Option<BreakglassSessionState>> {
+        s.sessions
+            .iter()
+            .map(|s| s.status.as_ref().and_then(|st| st.state))
+            .collect()
+    }
+
+    /// The inputs come from the index and the mirrors alone: a pending session stays
+    /// pending (no live read refreshes it) until the watch applies its approval, and a
+    /// deletion removes it. `WatchedState` has no hub client, so no request can read
+    /// the hub.
+    #[tokio::test]
+    async fn inputs_follow_applied_objects_only() {
+        let cluster: ClusterConfig = serde_json::from_value(serde_json::json!({
+            "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "ClusterConfig",
+            "metadata": {"name": "c1", "namespace": "bg"}, "spec": {}
+        }))
+        .unwrap();
+        let stores = Stores {
+            sessions: Mirror::from_objects([]),
+            escalations: Mirror::from_objects([]),
+            clusters: Mirror::from_objects([cluster]),
+            identity_providers: Mirror::from_objects([]),
+            deny_policies: Mirror::from_objects([]),
+        };
+        let index = SessionIndex::from_sessions([session("s1", BreakglassSessionState::Pending)]);
+        let prefixes = vec!["oidc:".to_owned()];
+        let escalations = EscalationIndex::new(stores.escalations.clone());
+        let policies = DenyPolicyIndex::new(stores.deny_policies.clone());
+        let watched = WatchedState {
+            stores: &stores,
+            sessions: &index,
+            escalations: &escalations,
+            policies: &policies,
+            prefixes: &prefixes,
+        };
+        let snap = watched.snapshot("c1", &request("alice"));
+        assert!(snap.cluster.is_some());
+        assert_eq!(state(&snap), [Some(BreakglassSessionState::Pending)]);
+        assert!(watched.snapshot("c1", &request("bob")).sessions.is_empty());
+        assert!(watched.snapshot("c2", &request("alice")).cluster.is_none());
+
+        index.apply(session("s1", BreakglassSessionState::Approved));
+        let snap = watched.snapshot("c1", &request("alice"));
+        assert_eq!(state(&snap), [Some(BreakglassSessionState::Approved)]);
+
+        index.delete("bg", "s1");
+        assert!(
+            watched
+                .snapshot("c1", &request("alice"))
+                .sessions
+                .is_empty()
+        );
+    }
+}
