@@ -8,7 +8,7 @@ use crate::support::*;
 async fn every_session_route_needs_a_valid_token() -> anyhow::Result<()> {
     let Some(env) = env()? else { return Ok(()) };
     let server = shared_server(&env).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let routes = [
         ("GET", "/api/breakglassSessions"),
         ("GET", "/api/breakglassSessions/some-session"),
@@ -74,7 +74,7 @@ async fn every_session_route_needs_a_valid_token() -> anyhow::Result<()> {
 async fn public_endpoints_and_health() -> anyhow::Result<()> {
     let Some(env) = env()? else { return Ok(()) };
     let server = shared_server(&env).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let r = api.call("GET", "/api/config", None, None).await?;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["frontend"]["oidcAuthority"], env.dex_issuer());

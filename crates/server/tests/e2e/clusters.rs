@@ -165,7 +165,7 @@ async fn sessions_of_a_deleted_cluster_end() -> anyhow::Result<()> {
     wait_ready_reason(&ccs, &cluster, "True", "KubeconfigValidated").await?;
     let group = fx.group("gone");
     fx.escalation("esc", spec(&[&cluster], &group)).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let requester2 = token(&env, "requester2").await?;
     let approver = token(&env, "approver").await?;
@@ -254,7 +254,7 @@ async fn a_cluster_whose_apiserver_stops_answering_turns_not_ready_fast_and_refu
     wait_ready_reason(&ccs, &cluster, "True", "KubeconfigValidated").await?;
     let group = fx.group("down");
     fx.escalation("esc", spec_of(&cluster, &group)).await?;
-    let api = Api2::new(&server.url());
+    let api = RestClient::new(&server.url());
     let requester = token(&env, "requester").await?;
 
     // The apiserver stops answering (connections hang): Ready=False within seconds.

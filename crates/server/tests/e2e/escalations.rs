@@ -20,7 +20,7 @@ async fn listing_shows_what_the_caller_may_request() -> anyhow::Result<()> {
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "esclist").await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
     let a = format!("a-{}", fx.id);
@@ -97,7 +97,7 @@ async fn an_escalation_with_a_broken_reference_is_not_offered() -> anyhow::Resul
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "escready").await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let group = fx.group("broken");
     let name = format!("broken-{}", fx.id);

@@ -12,7 +12,7 @@ const A: &str = "target-a";
 /// Tries to read, list, withdraw and drop `name` as `attacker` and asserts that every
 /// attempt is refused and the session is untouched.
 async fn cannot_act_as_owner(
-    api: &Api2,
+    api: &RestClient,
     fx: &Fixture,
     name: &str,
     attacker: &str,
@@ -61,7 +61,7 @@ async fn claims_of_a_second_issuer_never_make_the_caller_someone_else() -> anyho
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "idattack").await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let group = fx.group("g");
     // Approvers by e-mail only, so a forged name is the only way to approve.
     fx.escalation(

@@ -61,7 +61,7 @@ async fn approved_sessions_expire_on_time() -> anyhow::Result<()> {
         ),
     )
     .await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
     let name = api.request(&requester, A, &group, json!({})).await?.name();
@@ -111,7 +111,7 @@ async fn pending_sessions_time_out_and_late_decisions_are_refused() -> anyhow::R
         ),
     )
     .await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
     let r = api.request(&requester, A, &group, json!({})).await?;
@@ -196,7 +196,7 @@ async fn scheduled_sessions_start_and_end_on_time() -> anyhow::Result<()> {
         json!({"scheduledStartTime": start.to_string()}),
     )
     .await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let approver = token(&env, "approver").await?;
     let r = api.act(&name, "approve", &approver, None).await?;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -240,7 +240,7 @@ async fn idle_sessions_expire_after_their_idle_timeout() -> anyhow::Result<()> {
         json!({"maxValidFor": "1h", "idleTimeout": "1m"}),
     )
     .await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let approver = token(&env, "approver").await?;
     assert_eq!(
         api.act(&name, "approve", &approver, None).await?.status,
@@ -283,7 +283,7 @@ async fn ended_sessions_are_deleted_after_their_retention() -> anyhow::Result<()
     let group = fx.group("retain");
     fx.escalation("esc", with(spec(&[A], &group), json!({"retainFor": "4s"})))
         .await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let name = api.request(&requester, A, &group, json!({})).await?.name();
     let r = api.act(&name, "withdraw", &requester, None).await?;

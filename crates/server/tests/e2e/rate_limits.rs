@@ -32,7 +32,7 @@ async fn rest_requests_are_limited_per_person_and_per_source_but_never_the_webho
         "--enable-controllers=false".to_owned(),
     ];
     let server = ServerProcess::start(&env, spec).await?;
-    let api = Api2::new(&server.url());
+    let api = RestClient::new(&server.url());
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
 

@@ -192,7 +192,7 @@ async fn the_documented_rights_are_enough() -> anyhow::Result<()> {
         ),
     )
     .await?;
-    let api = Api2::new(&server.url());
+    let api = RestClient::new(&server.url());
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
     let r = api.request(&requester, &cluster, &group, json!({})).await?;

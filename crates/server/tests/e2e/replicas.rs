@@ -42,7 +42,7 @@ async fn a_restart_in_the_middle_of_a_session_keeps_its_deadline() -> anyhow::Re
         ),
     )
     .await?;
-    let api = Api2::new(&first.url());
+    let api = RestClient::new(&first.url());
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
     let name = api.request(&requester, A, &group, json!({})).await?.name();
@@ -77,7 +77,7 @@ async fn a_restart_in_the_middle_of_a_session_keeps_its_deadline() -> anyhow::Re
 
     // Crash: the Lease stays held until it runs out; the successor then catches up on
     // every deadline that passed meanwhile.
-    let api = Api2::new(&second.url());
+    let api = RestClient::new(&second.url());
     let name = api.request(&requester, A, &group, json!({})).await?.name();
     let r = api.act(&name, "approve", &approver, None).await?;
     let expires = ts(&r.body["status"]["expiresAt"]).expect("expiresAt");
@@ -144,18 +144,18 @@ async fn two_replicas_serve_and_exactly_one_leads() -> anyhow::Result<()> {
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
     // Both serve the API: request on one, approve on the other.
-    let name = Api2::new(&one.url())
+    let name = RestClient::new(&one.url())
         .request(&requester, A, &group, json!({}))
         .await?
         .name();
-    let r = Api2::new(&two.url())
+    let r = RestClient::new(&two.url())
         .act(&name, "approve", &approver, None)
         .await?;
     assert_eq!(r.status, 200, "{}", r.text);
     // Duplicate requests through both replicas at once: one session.
     let group2 = fx.group("ha2");
     fx.escalation("esc2", spec(&[A], &group2)).await?;
-    let (api1, api2) = (Api2::new(&one.url()), Api2::new(&two.url()));
+    let (api1, api2) = (RestClient::new(&one.url()), RestClient::new(&two.url()));
     let (a, b) = tokio::join!(
         api1.request(&requester, A, &group2, json!({})),
         api2.request(&requester, A, &group2, json!({})),

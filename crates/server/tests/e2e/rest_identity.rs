@@ -85,7 +85,7 @@ async fn an_upper_cased_email_is_another_user() -> anyhow::Result<()> {
     let fx = Fixture::new(&env, "ident-case").await?;
     let group = fx.group("case");
     fx.escalation("esc", spec(&[A], &group)).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let shouting = dex_token_as(&env, "REQUESTER@EXAMPLE.COM", &["developers"]).await?;
 
@@ -128,7 +128,7 @@ async fn an_upper_cased_email_is_another_user() -> anyhow::Result<()> {
 async fn names_with_separators_are_refused_before_the_hub() -> anyhow::Result<()> {
     let Some(env) = env()? else { return Ok(()) };
     let server = shared_server(&env).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
     for name in [
@@ -197,7 +197,7 @@ async fn hidden_approvers_appear_nowhere_in_responses() -> anyhow::Result<()> {
     api_esc.create(&Default::default(), &obj).await?;
     fx.wait_escalation("esc", "True").await?;
 
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let r = api
         .get(

@@ -77,7 +77,7 @@ async fn snapshot(fx: &Fixture, name: &str) -> anyhow::Result<(String, String)> 
 /// Runs `action` on `name` as each refused caller, asserting the status and that the
 /// session did not change.
 async fn refused(
-    api: &Api2,
+    api: &RestClient,
     fx: &Fixture,
     name: &str,
     action: &str,
@@ -116,7 +116,7 @@ fn names(reply: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn pending(api: &Api2, c: &Callers, group: &str) -> anyhow::Result<String> {
+async fn pending(api: &RestClient, c: &Callers, group: &str) -> anyhow::Result<String> {
     let r = api.request(&c.owner, A, group, json!({})).await?;
     assert_eq!(r.status, 201, "{}", r.text);
     Ok(r.name())
@@ -129,7 +129,7 @@ async fn reading_sessions() -> anyhow::Result<()> {
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "matrix-read").await?;
     let (group, _) = setup(&fx).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let c = Callers::new(&env).await?;
     let name = pending(&api, &c, &group).await?;
 
@@ -175,7 +175,7 @@ async fn requesting_sessions_and_listing_escalations() -> anyhow::Result<()> {
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "matrix-create").await?;
     let (group, _) = setup(&fx).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let c = Callers::new(&env).await?;
     let count = || async {
         let api: kube::Api<breakglass_api::breakglass_session::BreakglassSession> =
@@ -239,7 +239,7 @@ async fn deciding_on_sessions() -> anyhow::Result<()> {
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "matrix-decide").await?;
     let (group, _) = setup(&fx).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let c = Callers::new(&env).await?;
     let (owner, other, approver, other_approver, admin) = (
         c.owner.as_str(),

@@ -19,7 +19,7 @@ async fn request_approve_and_read_back() -> anyhow::Result<()> {
         with(spec(&[A], &group), json!({"maxValidFor": "2h"})),
     )
     .await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
 
@@ -204,7 +204,7 @@ async fn reject_withdraw_cancel_and_who_may_do_what() -> anyhow::Result<()> {
     let fx = Fixture::new(&env, "decide").await?;
     let group = fx.group("ops");
     fx.escalation("esc", spec(&[A], &group)).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let requester2 = token(&env, "requester2").await?;
     let approver = token(&env, "approver").await?;
@@ -317,7 +317,7 @@ async fn request_validation() -> anyhow::Result<()> {
         ),
     )
     .await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
     let nobody = token(&env, "nobody").await?;
@@ -550,7 +550,7 @@ async fn duplicate_requests_conflict() -> anyhow::Result<()> {
     let fx = Fixture::new(&env, "dup").await?;
     let group = fx.group("dup");
     fx.escalation("esc", spec(&[A], &group)).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let first = api.request(&requester, A, &group, json!({})).await?;
     assert_eq!(first.status, 201);
@@ -594,7 +594,7 @@ async fn self_approval_domains_and_listed_approvers() -> anyhow::Result<()> {
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "approvers").await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let requester2 = token(&env, "requester2").await?;
     let approver = token(&env, "approver").await?;
@@ -701,7 +701,7 @@ async fn concurrent_approve_and_reject_have_one_winner() -> anyhow::Result<()> {
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "race").await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let approver = token(&env, "approver").await?;
     let approver2 = token(&env, "approver2").await?;
     let requesters = [
@@ -766,7 +766,7 @@ async fn document_paths_are_aliases() -> anyhow::Result<()> {
         ),
     )
     .await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     // Form-encoded content type, as `curl -d` sends it.
     let r = api
@@ -799,7 +799,7 @@ async fn session_limits_are_enforced() -> anyhow::Result<()> {
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "limits").await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let requester2 = token(&env, "requester2").await?;
     let approver = token(&env, "approver").await?;

@@ -421,12 +421,12 @@ impl Reply {
 
 /// A small REST client of one server.
 #[derive(Clone)]
-pub struct Api2 {
+pub struct RestClient {
     base: String,
     http: reqwest::Client,
 }
 
-impl Api2 {
+impl RestClient {
     /// A client of `base`.
     pub fn new(base: &str) -> Self {
         Self {

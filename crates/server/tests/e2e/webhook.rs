@@ -193,7 +193,7 @@ async fn until_can_i(
 }
 
 async fn approved_session(
-    api: &Api2,
+    api: &RestClient,
     requester: &str,
     approver: &str,
     cluster: &str,
@@ -239,7 +239,7 @@ async fn kubectl_follows_the_session_lifecycle() -> anyhow::Result<()> {
     .await?;
     fx.escalation("long", with(spec(&[A], &fx.group("long")), json!({})))
         .await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let requester2 = token(&env, "requester2").await?;
     let approver = token(&env, "approver").await?;
@@ -412,7 +412,7 @@ async fn deny_policies_guard_what_sessions_grant() -> anyhow::Result<()> {
         target.grant(&env, A, n, &group, broad_rules()).await?;
     }
     fx.escalation("esc", spec(&[A], &group)).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
     let session = approved_session(&api, &requester, &approver, A, &group, json!({})).await?;
@@ -689,7 +689,7 @@ async fn pod_security_rules_score_real_pods() -> anyhow::Result<()> {
         ),
     )
     .await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let requester = token(&env, "admin").await?;
     let requester2 = token(&env, "requester2").await?;
     let approver = token(&env, "approver").await?;
@@ -887,7 +887,7 @@ async fn the_endpoint_answers_every_well_formed_review_and_refuses_the_rest() ->
     let Some(env) = env()? else { return Ok(()) };
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let path = |c: &str| format!("/api/breakglass/webhook/authorize/{c}");
     let pods = json!({"verb": "list", "resource": "pods", "namespace": "default", "version": "v1"});
 
@@ -1029,7 +1029,7 @@ async fn webhook_callers_can_be_required_to_authenticate() -> anyhow::Result<()>
         dir.display()
     );
     let own = ServerProcess::start(&env, spec).await?;
-    let api = Api2::new(&own.url());
+    let api = RestClient::new(&own.url());
     let body = review(
         "nobody@example.com",
         &[],
@@ -1076,7 +1076,7 @@ async fn impersonation_guards() -> anyhow::Result<()> {
     let Some(env) = env()? else { return Ok(()) };
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let path = format!("/api/breakglass/webhook/authorize/{A}");
     for (attrs, fragment) in [
         (
@@ -1124,7 +1124,7 @@ async fn reference_aligned_decisions_and_review_limits() -> anyhow::Result<()> {
     let Some(env) = env()? else { return Ok(()) };
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
 
     // 100,000 groups: refused while reading, with the count and the limit.
     let groups: Vec<String> = (0..100_000).map(|i| format!("g{i}")).collect();
@@ -1285,7 +1285,7 @@ async fn system_groups_are_never_granted() -> anyhow::Result<()> {
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "whsys").await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     let name = format!("masters-{}", fx.id);
     fx.escalation_unchecked(&name, spec(&[A], "oidc:system:masters"))
         .await?;

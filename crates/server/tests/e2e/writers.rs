@@ -104,7 +104,7 @@ async fn creation_locks_do_not_pile_up() -> anyhow::Result<()> {
     // Creations through the API leave no lock behind.
     let group = fx.group("locks");
     fx.escalation("esc", spec(&[A], &group)).await?;
-    let api = Api2::new(&server.url);
+    let api = RestClient::new(&server.url);
     for user in ["requester", "requester2"] {
         let t = token(&env, user).await?;
         let r = api.request(&t, A, &group, json!({})).await?;
