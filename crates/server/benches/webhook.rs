@@ -30,7 +30,7 @@ use breakglass_core::authz::{Attributes, SarRequest};
 use breakglass_server::app::{App, Settings};
 use breakglass_server::config::Config;
 use breakglass_server::store::{Mirror, Stores};
-use breakglass_server::webhook::access::{AccessError, BoxFuture, TargetAccess};
+use breakglass_server::target_access::{AccessError, BoxFuture, TargetAccess};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
 
@@ -350,7 +350,7 @@ async fn real_sar_round_trips() {
             name: String::new(),
         }),
     };
-    let review = breakglass_server::webhook::access::group_review("oidc:bench-group", &request);
+    let review = breakglass_server::target_access::group_review("oidc:bench-group", &request);
     let mut times = Vec::new();
     for i in 0..220 {
         let started = Instant::now();

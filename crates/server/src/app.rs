@@ -69,7 +69,7 @@ pub struct App {
     /// DenyPolicies by the clusters they apply to, for the webhook.
     pub deny_policies_by_cluster: crate::index::DenyPolicyIndex,
     /// What the webhook asks target clusters.
-    pub access: Arc<dyn crate::webhook::TargetAccess>,
+    pub access: Arc<dyn crate::target_access::TargetAccess>,
     /// The decision pipeline's configuration, derived once from `config`.
     pub authz: breakglass_core::authz::AuthzConfig,
 }

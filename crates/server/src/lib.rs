@@ -33,6 +33,7 @@ pub mod rate_limit;
 pub mod rest;
 pub mod session_writes;
 pub mod store;
+pub mod target_access;
 pub mod timers;
 pub mod webhook;
 
@@ -229,9 +230,9 @@ fn build_app(
     clusters::watch_secrets(clusters.clone(), wake_clusters);
     let activity = activity::ActivityTracker::new();
     let (group_ttl, pod_ttl) = config.webhook_cache();
-    let access: Arc<dyn webhook::TargetAccess> = Arc::new(webhook::KubeAccess::new(
+    let access: Arc<dyn target_access::TargetAccess> = Arc::new(target_access::KubeAccess::new(
         clusters.clone(),
-        webhook::access::CacheSettings {
+        target_access::CacheSettings {
             group_check_ttl: group_ttl,
             pod_ttl,
         },

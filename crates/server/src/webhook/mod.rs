@@ -10,7 +10,6 @@
 //! target pod), runs the group check through [`TargetAccess`], and records metrics,
 //! activity and a log line for every grant. Errors answer through [`ApiError`].
 
-pub mod access;
 pub mod snapshot;
 
 use std::time::Instant;
@@ -35,7 +34,7 @@ use crate::error::ApiError;
 use crate::http::AppState;
 use crate::metrics;
 
-pub use access::{AccessError, KubeAccess, TargetAccess};
+pub use crate::target_access::{AccessError, KubeAccess, TargetAccess};
 pub use breakglass_core::authz::review::{ReviewError, SAR_V1, SAR_V1BETA1, parse_review};
 use snapshot::WatchedState;
 
