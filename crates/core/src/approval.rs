@@ -154,7 +154,8 @@ pub fn authorize<'e>(
         group: session.spec.granted_group.clone(),
     };
     for esc in candidates {
-        match check_one(approver, email, esc, defaults, prefixes) {
+        let requester_provider = session.spec.identity_provider_name.as_deref();
+        match check_one(approver, email, esc, defaults, requester_provider, prefixes) {
             Ok(()) => return Ok(esc),
             Err(denial) if denial.rank() > best.rank() => best = denial,
             Err(_) => {}
@@ -168,6 +169,7 @@ fn check_one(
     email: &str,
     esc: &BreakglassEscalation,
     defaults: Option<&ClusterConfigSpec>,
+    requester_provider: Option<&str>,
     prefixes: &[String],
 ) -> Result<(), Denial> {
     let spec = &esc.spec;
@@ -192,7 +194,7 @@ fn check_one(
     {
         return Err(Denial::DomainNotAllowed(domains.join(", ")));
     }
-    if !escalation::provider_may_approve(spec, approver.provider) {
+    if !approver_provider_allowed(spec, approver.provider, requester_provider) {
         return Err(Denial::IdpNotAllowed(
             approver.provider.unwrap_or("unknown").to_owned(),
         ));
@@ -201,6 +203,25 @@ fn check_one(
         Ok(())
     } else {
         Err(Denial::NotAnApprover)
+    }
+}
+
+/// Whether an approver whose token came from `approver` may decide. An escalation that
+/// lists identity providers for approvers decides; without a list, approvers must come
+/// from the provider the requester used: a person is a claim of one issuer, so the same
+/// e-mail or group from another issuer names someone else. Sessions that recorded no
+/// provider (created before providers were recorded) keep the unrestricted rule.
+pub fn approver_provider_allowed(
+    spec: &breakglass_api::breakglass_escalation::BreakglassEscalationSpec,
+    approver: Option<&str>,
+    requester: Option<&str>,
+) -> bool {
+    if escalation::approver_idps(spec).is_some() {
+        return escalation::provider_may_approve(spec, approver);
+    }
+    match requester {
+        Some(r) => approver == Some(r),
+        None => true,
     }
 }
 
@@ -565,5 +586,35 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn approvers_come_from_the_requesters_provider_unless_the_escalation_lists_others() {
+        let mut spec = BreakglassEscalationSpec::default();
+        // No list: only the requester's provider.
+        assert!(approver_provider_allowed(&spec, Some("dex"), Some("dex")));
+        assert!(!approver_provider_allowed(
+            &spec,
+            Some("other"),
+            Some("dex")
+        ));
+        assert!(!approver_provider_allowed(&spec, None, Some("dex")));
+        // A session that recorded no provider keeps the unrestricted rule.
+        assert!(approver_provider_allowed(&spec, Some("other"), None));
+        // An explicit list decides, whatever the requester used.
+        spec.allowed_identity_providers_for_requests = s(&["dex"]);
+        spec.allowed_identity_providers_for_approvers = s(&["corp"]);
+        assert!(approver_provider_allowed(&spec, Some("corp"), Some("dex")));
+        assert!(!approver_provider_allowed(&spec, Some("dex"), Some("dex")));
+        let both = BreakglassEscalationSpec {
+            allowed_identity_providers: s(&["dex", "corp"]),
+            ..Default::default()
+        };
+        assert!(approver_provider_allowed(&both, Some("corp"), Some("dex")));
+        assert!(!approver_provider_allowed(
+            &both,
+            Some("third"),
+            Some("dex")
+        ));
     }
 }

@@ -184,6 +184,28 @@ pub fn approver<'a>(
     }
 }
 
+/// True when the caller might be the person who requested `session`, by any name the
+/// token carries: the session's own identity (exact), or its user matching the e-mail
+/// (in any case, verified or not), `preferred_username` or `sub` from any issuer, or a
+/// token that lacks the session cluster's claim and so cannot prove it is someone else.
+///
+/// Only ever used to *refuse* (the self-approval block): a wider net fails closed there,
+/// while ownership, which grants, stays the exact [`Person`] comparison.
+pub fn might_be_requester(
+    owns: bool,
+    identity: &Identity,
+    session_user: &str,
+    claim_missing: bool,
+) -> bool {
+    owns || claim_missing
+        || identity
+            .email
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(session_user))
+        || identity.preferred_username.as_deref() == Some(session_user)
+        || identity.subject == session_user
+}
+
 /// The name a decision is recorded under (`status.approver(s)`, events): the verified
 /// e-mail, else the user name under `claim`, else the subject.
 pub fn actor(identity: &Identity, claim: UserIdentifierClaim) -> String {
@@ -410,5 +432,25 @@ mod tests {
             claim_for(&config, Some(&cc)),
             UserIdentifierClaim::PreferredUsername
         );
+    }
+
+    #[test]
+    fn the_self_approval_net_is_wider_than_ownership() {
+        let mut id = Identity {
+            subject: "sub-1".to_owned(),
+            email: Some("Alice@Example.com".to_owned()),
+            preferred_username: Some("alice".to_owned()),
+            issuer: "https://second.example".to_owned(),
+            ..Identity::default()
+        };
+        for user in ["alice@example.com", "ALICE@EXAMPLE.COM", "alice", "sub-1"] {
+            assert!(might_be_requester(false, &id, user, false), "{user}");
+        }
+        assert!(!might_be_requester(false, &id, "bob@example.com", false));
+        // Owning, or lacking the claim that would prove otherwise, counts as maybe.
+        assert!(might_be_requester(true, &id, "bob@example.com", false));
+        assert!(might_be_requester(false, &id, "bob@example.com", true));
+        id.email = None;
+        assert!(!might_be_requester(false, &id, "alice@example.com", false));
     }
 }

@@ -36,6 +36,20 @@ pub struct RateLimitConfig {
     /// Per authenticated person (token issuer and subject), over authenticated requests.
     #[serde(default = "default_per_user")]
     pub per_user: Limit,
+    /// Per person, over session requests (`POST /api/breakglassSessions` and its alias):
+    /// each request costs several hub writes and leaves an object kept for weeks.
+    #[serde(default = "default_session_creation")]
+    pub session_creation: SlowLimit,
+}
+
+/// A rate per minute and the burst allowed on top of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SlowLimit {
+    /// Requests per minute, sustained.
+    pub per_minute: u32,
+    /// Requests allowed at once after a quiet period.
+    pub burst: u32,
 }
 
 /// A sustained rate and the burst allowed on top of it.
@@ -54,7 +68,15 @@ impl Default for RateLimitConfig {
             enabled: true,
             per_source: default_per_source(),
             per_user: default_per_user(),
+            session_creation: default_session_creation(),
         }
+    }
+}
+
+fn default_session_creation() -> SlowLimit {
+    SlowLimit {
+        per_minute: 10,
+        burst: 5,
     }
 }
 
@@ -120,6 +142,7 @@ impl From<IpAddr> for SourceKey {
 pub struct RateLimits {
     sources: Option<DefaultKeyedRateLimiter<SourceKey>>,
     users: Option<DefaultKeyedRateLimiter<String>>,
+    creations: Option<DefaultKeyedRateLimiter<String>>,
     trusted: Vec<IpNet>,
     clock: DefaultClock,
 }
@@ -179,10 +202,21 @@ impl RateLimits {
             "rateLimits.perUser.perSecond",
             "rateLimits.perUser.burst",
         )?;
+        let creation_rate = NonZeroU32::new(config.session_creation.per_minute).ok_or(
+            RateLimitConfigError::Zero {
+                field: "rateLimits.sessionCreation.perMinute",
+            },
+        )?;
+        let creation_burst =
+            NonZeroU32::new(config.session_creation.burst).ok_or(RateLimitConfigError::Zero {
+                field: "rateLimits.sessionCreation.burst",
+            })?;
+        let creation_quota = Quota::per_minute(creation_rate).allow_burst(creation_burst);
         let trusted = parse_trusted_proxies(trusted_proxies)?;
         Ok(Self {
             sources: config.enabled.then(|| RateLimiter::keyed(source_quota)),
             users: config.enabled.then(|| RateLimiter::keyed(user_quota)),
+            creations: config.enabled.then(|| RateLimiter::keyed(creation_quota)),
             trusted,
             clock: DefaultClock::default(),
         })
@@ -241,13 +275,23 @@ impl RateLimits {
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
+    /// Takes one session request from the person's creation bucket.
+    pub fn check_creation(&self, person: &str) -> Result<(), Duration> {
+        let Some(limiter) = &self.creations else {
+            return Ok(());
+        };
+        limiter
+            .check_key(&person.to_owned())
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
     /// Drops buckets that are full again, so the maps hold only recently active keys.
     pub fn cleanup(&self) {
         if let Some(l) = &self.sources {
             l.retain_recent();
             l.shrink_to_fit();
         }
-        if let Some(l) = &self.users {
+        for l in [&self.users, &self.creations].into_iter().flatten() {
             l.retain_recent();
             l.shrink_to_fit();
         }
@@ -265,6 +309,12 @@ impl RateLimits {
             }
         })
     }
+}
+
+/// The key of a person's buckets: the token's issuer and subject, which no token of
+/// another person can carry.
+pub fn person_key(issuer: &str, subject: &str) -> String {
+    format!("{issuer}\u{0}{subject}")
 }
 
 /// True for the routes the per-source limit covers: the REST API, not the webhook.
@@ -285,6 +335,7 @@ mod tests {
                 enabled: true,
                 per_source: limit,
                 per_user: limit,
+                session_creation: default_session_creation(),
             },
             &trusted.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),
         )
@@ -331,6 +382,37 @@ mod tests {
         assert!(l.check_user("iss\0alice").is_ok());
         assert!(l.check_user("iss\0alice").is_err());
         assert!(l.check_user("iss\0bob").is_ok());
+    }
+
+    #[test]
+    fn session_requests_have_a_slow_bucket_per_person() {
+        let l = RateLimits::new(
+            &RateLimitConfig {
+                session_creation: SlowLimit {
+                    per_minute: 1,
+                    burst: 2,
+                },
+                ..RateLimitConfig::default()
+            },
+            &[],
+        )
+        .unwrap();
+        assert!(l.check_creation("iss\0alice").is_ok());
+        assert!(l.check_creation("iss\0alice").is_ok());
+        let wait = l.check_creation("iss\0alice").unwrap_err();
+        assert!(wait > Duration::from_secs(50), "{wait:?}");
+        assert!(l.check_creation("iss\0bob").is_ok());
+        let zero = RateLimitConfig {
+            session_creation: SlowLimit {
+                per_minute: 0,
+                burst: 1,
+            },
+            ..RateLimitConfig::default()
+        };
+        assert_eq!(
+            RateLimits::new(&zero, &[]).unwrap_err().to_string(),
+            "rateLimits.sessionCreation.perMinute: must be at least 1"
+        );
     }
 
     #[test]

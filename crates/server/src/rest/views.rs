@@ -5,12 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use breakglass_api::breakglass_escalation::{BreakglassEscalation, BreakglassEscalationSpec};
+use breakglass_api::breakglass_escalation::{
+    BreakglassEscalation, BreakglassEscalationAllowed, BreakglassEscalationSpec,
+    SessionLimitsOverride,
+};
 use breakglass_api::breakglass_session::{
     BreakglassSession, BreakglassSessionSpec, BreakglassSessionStatus,
 };
+use breakglass_api::common::ReasonConfig;
 use breakglass_core::escalation::visible_approvers;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, Time};
 use serde::Serialize;
 
 /// Object metadata as clients see it: identity and labels, no annotations, no managed
@@ -124,8 +128,9 @@ impl SessionView {
 }
 
 /// A BreakglassEscalation as `GET /api/breakglassEscalations` returns it: the spec
-/// with `hiddenFromUI` approvers removed, and only the readiness part of the status
-/// (the synced approver group members would name hidden approvers).
+/// fields a requester needs, approvers without the `hiddenFromUI` ones, and only the
+/// readiness part of the status (the synced approver group members would name hidden
+/// approvers).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(rename = "BreakglassEscalation")]
@@ -136,10 +141,122 @@ pub struct EscalationView {
     pub kind: &'static str,
     /// Metadata.
     pub metadata: MetaView,
-    /// Spec, approvers without the hidden ones and without `hiddenFromUI`.
-    pub spec: BreakglassEscalationSpec,
+    /// Spec: what a requester needs; approvers without the hidden ones.
+    pub spec: EscalationSpecView,
     /// Readiness.
     pub status: EscalationStatusView,
+}
+
+/// An escalation's spec as requesters see it. Built field by field: notification
+/// settings (`notificationExclusions` lists hidden approvers), `podSecurityOverrides`
+/// (its own approvers) and anything added to the spec later are never returned.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "BreakglassEscalationSpec")]
+pub struct EscalationSpecView {
+    /// Who may request, and for which clusters (hidden approvers left out of `groups`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<BreakglassEscalationAllowed>,
+    /// Who approves, without the hidden approvers.
+    pub approvers: ApproversView,
+    /// Group granted by sessions of this escalation.
+    pub escalated_group: String,
+    /// Session lifetime after approval, and upper bound of requested durations (1h when unset).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_valid_for: Option<String>,
+    /// Approved sessions expire after this long without activity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<String>,
+    /// How long ended sessions are kept (720h when unset).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retain_for: Option<String>,
+    /// Pending sessions time out after this (1h when unset).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_timeout: Option<String>,
+    /// ClusterConfig names or globs; an alternative to allowed.clusters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_config_refs: Option<Vec<String>>,
+    /// DenyPolicies copied onto sessions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deny_policy_refs: Option<Vec<String>>,
+    /// Whether requesters must give a reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_reason: Option<ReasonConfig>,
+    /// Whether approvers must give a reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_reason: Option<ReasonConfig>,
+    /// Approver e-mail domains (falls back to the ClusterConfig's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_approver_domains: Option<Vec<String>>,
+    /// IdentityProviders allowed for requesting and approving.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_identity_providers: Option<Vec<String>>,
+    /// IdentityProviders allowed for requesting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_identity_providers_for_requests: Option<Vec<String>>,
+    /// IdentityProviders allowed for approving.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_identity_providers_for_approvers: Option<Vec<String>>,
+    /// Requesters may not approve their own sessions (unset: the ClusterConfig decides).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_self_approval: Option<bool>,
+    /// Session limits replacing the IdentityProvider's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_limits_override: Option<SessionLimitsOverride>,
+}
+
+/// The visible approvers of an escalation (never `hiddenFromUI`).
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "BreakglassEscalationApprovers")]
+pub struct ApproversView {
+    /// Approving users (matched against the approver's e-mail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<String>>,
+    /// Approving groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+}
+
+impl EscalationSpecView {
+    /// The view of `spec`.
+    pub fn of(spec: &BreakglassEscalationSpec) -> Self {
+        let hidden = spec.approvers.hidden_from_ui.as_deref().unwrap_or_default();
+        let visible = visible_approvers(&spec.approvers);
+        let allowed = spec.allowed.as_ref().map(|a| BreakglassEscalationAllowed {
+            clusters: a.clusters.clone(),
+            groups: a
+                .groups
+                .as_ref()
+                .map(|g| g.iter().filter(|x| !hidden.contains(x)).cloned().collect()),
+        });
+        Self {
+            allowed,
+            approvers: ApproversView {
+                users: visible.users,
+                groups: visible.groups,
+            },
+            escalated_group: spec.escalated_group.clone(),
+            max_valid_for: spec.max_valid_for.clone(),
+            idle_timeout: spec.idle_timeout.clone(),
+            retain_for: spec.retain_for.clone(),
+            approval_timeout: spec.approval_timeout.clone(),
+            cluster_config_refs: spec.cluster_config_refs.clone(),
+            deny_policy_refs: spec.deny_policy_refs.clone(),
+            request_reason: spec.request_reason.clone(),
+            approval_reason: spec.approval_reason.clone(),
+            allowed_approver_domains: spec.allowed_approver_domains.clone(),
+            allowed_identity_providers: spec.allowed_identity_providers.clone(),
+            allowed_identity_providers_for_requests: spec
+                .allowed_identity_providers_for_requests
+                .clone(),
+            allowed_identity_providers_for_approvers: spec
+                .allowed_identity_providers_for_approvers
+                .clone(),
+            block_self_approval: spec.block_self_approval,
+            session_limits_override: spec.session_limits_override.clone(),
+        }
+    }
 }
 
 /// The readiness part of an escalation's status.
@@ -151,25 +268,58 @@ pub struct EscalationStatusView {
     pub observed_generation: Option<i64>,
     /// Conditions (Ready and the checks behind it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
+    pub conditions: Vec<ConditionView>,
+}
+
+/// A condition of an escalation without its `message` (validation messages can quote
+/// approvers, hidden ones included); `reason` says which check failed.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "EscalationCondition")]
+pub struct ConditionView {
+    /// Condition type, e.g. `Ready`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    /// Machine-readable reason in CamelCase.
+    pub reason: String,
+    /// When the status last changed.
+    pub last_transition_time: Time,
+    /// Generation the condition was set for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+impl ConditionView {
+    fn of(c: &Condition) -> Self {
+        Self {
+            type_: c.type_.clone(),
+            status: c.status.clone(),
+            reason: c.reason.clone(),
+            last_transition_time: c.last_transition_time.clone(),
+            observed_generation: c.observed_generation,
+        }
+    }
 }
 
 impl EscalationView {
     /// The view of `escalation`.
     pub fn of(escalation: &BreakglassEscalation) -> Self {
-        let mut spec = escalation.spec.clone();
-        spec.approvers = visible_approvers(&escalation.spec.approvers);
         let status = escalation.status.as_ref();
         Self {
             api_version: breakglass_api::API_VERSION,
             kind: "BreakglassEscalation",
             metadata: MetaView::of(&escalation.metadata),
-            spec,
+            spec: EscalationSpecView::of(&escalation.spec),
             status: EscalationStatusView {
                 observed_generation: status.and_then(|s| s.observed_generation),
                 conditions: status
-                    .and_then(|s| s.conditions.clone())
-                    .unwrap_or_default(),
+                    .and_then(|s| s.conditions.as_deref())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(ConditionView::of)
+                    .collect(),
             },
         }
     }
@@ -179,54 +329,141 @@ impl EscalationView {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use breakglass_api::breakglass_escalation::{
-        BreakglassEscalationApprovers, BreakglassEscalationStatus,
+        BreakglassEscalationApprovers, BreakglassEscalationStatus, PodSecurityOverrideApprovers,
+        PodSecurityOverrides,
     };
+    use breakglass_api::common::NotificationExclusions;
 
     use super::*;
 
-    /// Regression: the escalations list returned kubectl's last-applied annotation and
-    /// the synced members of hidden approver groups.
+    fn strings(items: &[&str]) -> Option<Vec<String>> {
+        Some(items.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    fn condition(type_: &str, message: &str) -> Condition {
+        Condition {
+            type_: type_.to_owned(),
+            status: "False".to_owned(),
+            reason: "ValidationFailed".to_owned(),
+            message: message.to_owned(),
+            last_transition_time: Time(jiff::Timestamp::UNIX_EPOCH),
+            observed_generation: Some(3),
+        }
+    }
+
+    /// Regression: the escalations list returned kubectl's last-applied annotation, the
+    /// synced members of hidden approver groups, `notificationExclusions`, the
+    /// `podSecurityOverrides` approvers and condition messages, all naming hidden
+    /// approvers.
     #[test]
     fn hidden_approvers_appear_nowhere_in_an_escalation_view() {
+        let hidden = ["secret@example.com", "secret-group"];
         let mut e = BreakglassEscalation::new(
             "e",
             BreakglassEscalationSpec {
                 escalated_group: "admin".to_owned(),
+                allowed: Some(BreakglassEscalationAllowed {
+                    clusters: strings(&["prod-*"]),
+                    groups: strings(&["developers", "secret-group"]),
+                }),
                 approvers: BreakglassEscalationApprovers {
-                    users: Some(vec![
-                        "shown@example.com".to_owned(),
-                        "secret@example.com".to_owned(),
-                    ]),
-                    groups: Some(vec!["leads".to_owned(), "secret-group".to_owned()]),
-                    hidden_from_ui: Some(vec![
-                        "secret@example.com".to_owned(),
-                        "secret-group".to_owned(),
-                    ]),
+                    users: strings(&["shown@example.com", "secret@example.com"]),
+                    groups: strings(&["leads", "secret-group"]),
+                    hidden_from_ui: strings(&hidden),
                 },
+                notification_exclusions: Some(NotificationExclusions {
+                    users: strings(&["secret@example.com"]),
+                    groups: strings(&["secret-group"]),
+                }),
+                pod_security_overrides: Some(PodSecurityOverrides {
+                    enabled: Some(true),
+                    approvers: Some(PodSecurityOverrideApprovers {
+                        users: strings(&["secret@example.com"]),
+                        groups: strings(&["secret-group"]),
+                    }),
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
         );
         e.metadata.annotations = Some(BTreeMap::from([(
             "kubectl.kubernetes.io/last-applied-configuration".to_owned(),
-            r#"{"spec":{"approvers":{"users":["secret@example.com"]}}}"#.to_owned(),
+            r#"{"spec":{"approvers":{"users":["secret@example.com"],"groups":["secret-group"]}}}"#
+                .to_owned(),
         )]));
         e.status = Some(BreakglassEscalationStatus {
             approver_group_members: Some(BTreeMap::from([(
                 "secret-group".to_owned(),
                 vec!["member@example.com".to_owned()],
             )])),
+            conditions: Some(vec![condition(
+                "ConfigValidated",
+                "approver secret@example.com and group secret-group are listed twice",
+            )]),
             ..Default::default()
         });
-        let text = serde_json::to_string(&EscalationView::of(&e)).unwrap();
-        for secret in [
+        let view = EscalationView::of(&e);
+        let text = serde_json::to_string(&view).unwrap();
+        for secret in hidden.into_iter().chain([
             "secret",
             "last-applied",
             "hiddenFromUI",
+            "notificationExclusions",
+            "podSecurityOverrides",
             "member@example.com",
-        ] {
+            "message",
+        ]) {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         assert!(text.contains("shown@example.com") && text.contains("leads"));
+        assert!(text.contains("developers") && text.contains("prod-*"));
+        let v = serde_json::to_value(&view).unwrap();
+        assert_eq!(v["status"]["conditions"][0]["type"], "ConfigValidated");
+        assert_eq!(v["status"]["conditions"][0]["reason"], "ValidationFailed");
+    }
+
+    /// Every field the view keeps serialises exactly as in the stored object, so clients
+    /// reading the old answer (the stored spec minus hidden approvers) keep working.
+    #[test]
+    fn kept_fields_have_the_stored_names_and_shapes() {
+        let spec: BreakglassEscalationSpec = serde_json::from_value(serde_json::json!({
+            "allowed": {"clusters": ["a", "b-*"], "groups": ["devs"]},
+            "approvers": {"users": ["u@example.com"], "groups": ["leads"]},
+            "escalatedGroup": "admin",
+            "maxValidFor": "2h", "idleTimeout": "10m", "retainFor": "24h",
+            "approvalTimeout": "30m", "clusterConfigRefs": ["c"], "denyPolicyRefs": ["d"],
+            "requestReason": {"mandatory": true, "description": "why"},
+            "approvalReason": {"mandatory": false},
+            "allowedApproverDomains": ["example.com"],
+            "allowedIdentityProvidersForRequests": ["idp-a"],
+            "allowedIdentityProvidersForApprovers": ["idp-b"],
+            "blockSelfApproval": true,
+            "sessionLimitsOverride": {"maxActiveSessionsPerUser": 2},
+            "disableNotifications": true, "mailProvider": "mail",
+            "notificationExclusions": {"users": ["x@example.com"]},
+            "podSecurityOverrides": {"enabled": true, "maxAllowedScore": 50},
+        }))
+        .unwrap();
+        let mut stored = serde_json::to_value(&spec).unwrap();
+        for dropped in [
+            "disableNotifications",
+            "mailProvider",
+            "notificationExclusions",
+            "podSecurityOverrides",
+        ] {
+            stored.as_object_mut().unwrap().remove(dropped);
+        }
+        let mut e = BreakglassEscalation::new("e", spec);
+        let c = condition("Ready", "m");
+        e.status = Some(BreakglassEscalationStatus {
+            conditions: Some(vec![c.clone()]),
+            ..Default::default()
+        });
+        let v = serde_json::to_value(EscalationView::of(&e)).unwrap();
+        assert_eq!(v["spec"], stored);
+        let mut stored_condition = serde_json::to_value(&c).unwrap();
+        stored_condition.as_object_mut().unwrap().remove("message");
+        assert_eq!(v["status"]["conditions"][0], stored_condition);
     }
 
     #[test]

@@ -63,12 +63,12 @@ async fn claims_of_a_second_issuer_never_make_the_caller_someone_else() -> anyho
     let fx = Fixture::new(&env, "idattack").await?;
     let api = RestClient::new(&server.url);
     let group = fx.group("g");
-    // Approvers by e-mail only, so a forged name is the only way to approve.
+    // Approvers by e-mail and by group.
     fx.escalation(
         "g",
         with(
             spec(&[A], &group),
-            json!({"approvers": {"users": ["approver@example.com"]}}),
+            json!({"approvers": {"users": ["approver@example.com"], "groups": ["sre-leads"]}}),
         ),
     )
     .await?;
@@ -125,6 +125,19 @@ async fn claims_of_a_second_issuer_never_make_the_caller_someone_else() -> anyho
         (
             "the approver's e-mail, verified: false",
             json!({"sub": "mallory-7", "email": "approver@example.com", "email_verified": false}),
+        ),
+        // Verified, but by another issuer than the requester's: another person.
+        (
+            "the approver's verified e-mail from another issuer",
+            claims("mallory-8", "approver@example.com", json!({})),
+        ),
+        (
+            "an approver group from another issuer",
+            claims(
+                "mallory-9",
+                "mallory9@evil.example",
+                json!({"groups": ["sre-leads"]}),
+            ),
         ),
     ];
     for (what, c) in &forged_approvers {

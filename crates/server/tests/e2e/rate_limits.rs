@@ -25,7 +25,7 @@ async fn rest_requests_are_limited_per_person_and_per_source_but_never_the_webho
     let Some(env) = env()? else { return Ok(()) };
     let mut spec = ServerSpec::on_free_port("e2e-rate-limits", "rate-limits")?;
     spec.extra_server_config =
-        "rateLimits:\n  perSource: {perSecond: 1, burst: 8}\n  perUser: {perSecond: 1, burst: 3}\n"
+        "rateLimits:\n  perSource: {perSecond: 1, burst: 10}\n  perUser: {perSecond: 1, burst: 3}\n  sessionCreation: {perMinute: 1, burst: 1}\n"
             .to_owned();
     spec.extra_args = vec![
         "--enable-cleanup=false".to_owned(),
@@ -35,6 +35,20 @@ async fn rest_requests_are_limited_per_person_and_per_source_but_never_the_webho
     let api = RestClient::new(&server.url());
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
+
+    // Session requests have their own slow budget per person: the second request within
+    // the minute is refused before any hub work, whatever its body.
+    let requester2 = token(&env, "requester2").await?;
+    let body = json!({"cluster": "no-such-cluster", "group": "g", "reason": "rate limit test"});
+    let first = api
+        .post("/api/breakglassSessions", &requester2, body.clone())
+        .await?;
+    assert_ne!(first.status, 429, "{}", first.text);
+    let second = api
+        .post("/api/breakglassSessions", &requester2, body)
+        .await?;
+    assert_eq!(second.status, 429, "{}", second.text);
+    assert!(second.text.contains("session requests"), "{}", second.text);
 
     // The person's burst of 3, then 429 with the JSON error and Retry-After.
     for i in 0..3 {
@@ -83,7 +97,7 @@ async fn rest_requests_are_limited_per_person_and_per_source_but_never_the_webho
         assert_eq!(r.status, 200, "{path}");
     }
 
-    // The address's burst of 8 covers everything above (5 so far) and a few
+    // The address's burst of 10 covers everything above (7 so far) and a few
     // unauthenticated calls; then the address is refused before authentication.
     let mut refused_at = None;
     for i in 0..10 {

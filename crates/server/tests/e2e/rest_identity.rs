@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_testenv::TestEnv;
 use breakglass_testenv::layout::{
     DEX_HEADER_CONNECTOR, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TEST_REDIRECT_URI,
@@ -160,22 +161,25 @@ async fn names_with_separators_are_refused_before_the_hub() -> anyhow::Result<()
     Ok(())
 }
 
-/// Regression: the escalations list returned kubectl's last-applied-configuration
-/// annotation, which repeats the `hiddenFromUI` approvers.
-#[tokio::test]
-async fn hidden_approvers_appear_nowhere_in_responses() -> anyhow::Result<()> {
-    let Some(env) = env()? else { return Ok(()) };
-    let server = shared_server(&env).await?;
-    wait_clusters_ready(&env).await?;
-    let fx = Fixture::new(&env, "hidden").await?;
-    let group = fx.group("hidden");
-    let secret_user = "hidden-approver@example.com";
-    let secret_group = fx.group("hidden-leads");
-    let mut esc = spec(&[A], &group);
+/// Creates escalation `esc` whose hidden approvers are also named where a stored-object
+/// answer would repeat them: kubectl's last-applied annotation, `notificationExclusions`
+/// and the `podSecurityOverrides` approvers.
+async fn hidden_approver_escalation(
+    fx: &Fixture,
+    group: &str,
+    secret_user: &str,
+    secret_group: &str,
+) -> anyhow::Result<()> {
+    let mut esc = spec(&[A], group);
     esc["approvers"] = json!({
         "users": ["approver@example.com", secret_user],
         "groups": ["sre-leads", secret_group],
         "hiddenFromUI": [secret_user, secret_group],
+    });
+    esc["notificationExclusions"] = json!({"users": [secret_user], "groups": [secret_group]});
+    esc["podSecurityOverrides"] = json!({
+        "enabled": true,
+        "approvers": {"users": [secret_user], "groups": [secret_group]},
     });
     // What `kubectl apply` leaves behind.
     let applied = json!({
@@ -184,8 +188,7 @@ async fn hidden_approvers_appear_nowhere_in_responses() -> anyhow::Result<()> {
         "metadata": {"name": "esc", "namespace": fx.ns},
         "spec": esc,
     });
-    let api_esc: kube::Api<breakglass_api::breakglass_escalation::BreakglassEscalation> =
-        kube::Api::namespaced(fx.hub(), &fx.ns);
+    let api_esc: kube::Api<BreakglassEscalation> = kube::Api::namespaced(fx.hub(), &fx.ns);
     let obj = serde_json::from_value(json!({
         "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
         "kind": "BreakglassEscalation",
@@ -195,37 +198,114 @@ async fn hidden_approvers_appear_nowhere_in_responses() -> anyhow::Result<()> {
         "spec": esc,
     }))?;
     api_esc.create(&Default::default(), &obj).await?;
-    fx.wait_escalation("esc", "True").await?;
+    fx.wait_escalation("esc", "True").await
+}
+
+/// Adds a condition whose message names the hidden approvers (as a validation or group
+/// sync message can) next to the reconciler's, which keeps conditions it does not own.
+async fn condition_naming(fx: &Fixture, secrets: &[&str]) -> anyhow::Result<()> {
+    let api_esc: kube::Api<BreakglassEscalation> = kube::Api::namespaced(fx.hub(), &fx.ns);
+    let mut conditions = api_esc
+        .get("esc")
+        .await?
+        .status
+        .and_then(|s| s.conditions)
+        .map(serde_json::to_value)
+        .transpose()?
+        .unwrap_or_else(|| json!([]));
+    if let Some(list) = conditions.as_array_mut() {
+        list.push(json!({
+            "type": "ApprovalGroupMembersResolved",
+            "status": "False",
+            "reason": "GroupSyncFailed",
+            "message": format!("members of {} unresolved", secrets.join(" and ")),
+            "lastTransitionTime": "2026-01-01T00:00:00Z",
+        }));
+    }
+    api_esc
+        .patch_status(
+            "esc",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&json!({"status": {"conditions": conditions}})),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The escalation granting `group` in `answer`, or null.
+fn escalation_of(answer: &Reply, group: &str) -> Value {
+    answer.body["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|e| e["spec"]["escalatedGroup"] == group))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// The escalations answer for `token` once the escalation granting `group` shows the
+/// `ApprovalGroupMembersResolved` condition, and that escalation.
+async fn escalations_answer(
+    api: &RestClient,
+    token: &str,
+    group: &str,
+) -> anyhow::Result<(Reply, Value)> {
+    let path = format!("/api/breakglassEscalations?cluster={A}");
+    let has_extra_condition = |esc: &Value| {
+        esc["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "ApprovalGroupMembersResolved")
+        })
+    };
+    wait_for(
+        Duration::from_secs(30),
+        "the escalation's extra condition in the answer",
+        || async {
+            let r = api.get(&path, token).await?;
+            Ok(has_extra_condition(&escalation_of(&r, group)))
+        },
+    )
+    .await?;
+    let r = api.get(&path, token).await?;
+    let mine = escalation_of(&r, group);
+    Ok((r, mine))
+}
+
+/// Regression: the escalations list returned kubectl's last-applied-configuration
+/// annotation, `notificationExclusions`, the `podSecurityOverrides` approvers and
+/// condition messages, all of which repeat the `hiddenFromUI` approvers.
+#[tokio::test]
+async fn hidden_approvers_appear_nowhere_in_responses() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "hidden").await?;
+    let group = fx.group("hidden");
+    let secret_user = "hidden-approver@example.com";
+    let secret_group = fx.group("hidden-leads");
+    hidden_approver_escalation(&fx, &group, secret_user, &secret_group).await?;
+    condition_naming(&fx, &[secret_user, &secret_group]).await?;
 
     let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
-    let r = api
-        .get(
-            &format!("/api/breakglassEscalations?cluster={A}"),
-            &requester,
-        )
-        .await?;
+    let (r, mine) = escalations_answer(&api, &requester, &group).await?;
     assert_eq!(r.status, 200, "{}", r.text);
-    let mine = r.body["items"]
-        .as_array()
-        .and_then(|items| {
-            items
-                .iter()
-                .find(|e| e["spec"]["escalatedGroup"] == group.as_str())
-        })
-        .cloned()
-        .unwrap_or(Value::Null);
     assert_eq!(
         mine["spec"]["approvers"],
         json!({"users": ["approver@example.com"], "groups": ["sre-leads"]}),
         "{}",
         r.text
     );
+    assert!(mine["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True" && c.get("message").is_none())
+    }));
     for leak in [
         secret_user,
         secret_group.as_str(),
         "last-applied",
         "hiddenFromUI",
+        "notificationExclusions",
+        "podSecurityOverrides",
+        "\"message\"",
     ] {
         assert!(!r.text.contains(leak), "{leak} in {}", r.text);
     }

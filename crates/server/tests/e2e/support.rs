@@ -93,7 +93,7 @@ fn with_test_rate_limits(extra: &str) -> String {
         extra.to_owned()
     } else {
         format!(
-            "{extra}rateLimits:\n  perSource: {{perSecond: 10000, burst: 10000}}\n  perUser: {{perSecond: 10000, burst: 10000}}\n"
+            "{extra}rateLimits:\n  perSource: {{perSecond: 10000, burst: 10000}}\n  perUser: {{perSecond: 10000, burst: 10000}}\n  sessionCreation: {{perMinute: 10000, burst: 10000}}\n"
         )
     }
 }

@@ -40,6 +40,7 @@ pub async fn create(
     Caller(caller): Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    limit_creation(&state, &caller)?;
     let session = create_session(&state.app, &caller, &body).await?;
     Ok((StatusCode::CREATED, Json(SessionView::json(&session))).into_response())
 }
@@ -51,6 +52,7 @@ pub async fn create_alias(
     Caller(caller): Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    limit_creation(&state, &caller)?;
     let session = create_session(&state.app, &caller, &body).await?;
     let mut v = SessionView::json(&session);
     if let Some(obj) = v.as_object_mut() {
@@ -126,6 +128,15 @@ fn admit_cluster(
         ));
     }
     Ok((cc, me))
+}
+
+/// The per-person budget of session requests (see `rateLimits.sessionCreation`).
+fn limit_creation(state: &AppState, caller: &Identity) -> Result<(), ApiError> {
+    let person = crate::rate_limit::person_key(&caller.issuer, &caller.subject);
+    state.limits.check_creation(&person).map_err(|wait| {
+        tracing::debug!(issuer = %caller.issuer, "session request refused by the creation rate limit");
+        ApiError::too_many(wait, "user's session requests")
+    })
 }
 
 async fn create_session(

@@ -222,7 +222,18 @@ impl<'a> Relation<'a> {
             prefixes,
         );
         let lookup = self.app.stores.cluster(&session.spec.cluster);
-        let approver = identity::approver(self.caller, &self.groups, self.owns(session));
+        // The self-approval block must hold for every name the caller could be, not only
+        // the exact identity that owns the session.
+        let claim =
+            identity::claim_for_cluster(&self.app.config, &self.app.stores, &session.spec.cluster);
+        let claim_missing = identity::Person::of_caller(self.caller, claim).is_err();
+        let maybe_requester = identity::might_be_requester(
+            self.owns(session),
+            self.caller,
+            &session.spec.user,
+            claim_missing,
+        );
+        let approver = identity::approver(self.caller, &self.groups, maybe_requester);
         approval::authorize(
             &approver,
             session,
