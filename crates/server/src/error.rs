@@ -190,8 +190,14 @@ impl From<kube::Error> for ApiError {
         let hub = |what: &str| format!("the hub refused the request ({what}): {}", status.message);
         match status.code {
             400 => Self::BadRequest(hub("bad request")),
-            401 => Self::BadGateway("the hub did not accept the server's credentials".to_owned()),
-            403 => Self::forbidden(hub("forbidden")),
+            // Our own credentials or rights on the hub are wrong: the caller is not to
+            // blame, and the hub's message names our service account.
+            401 | 403 => {
+                tracing::error!(code = status.code, message = %status.message, "the hub refused the server's own request");
+                Self::BadGateway(
+                    "the hub refused the server's request; see the server log".to_owned(),
+                )
+            }
             404 | 410 => Self::NotFound(status.message.clone()),
             409 => Self::conflict("update conflict, please retry"),
             413 => Self::PayloadTooLarge(hub("too large")),
@@ -283,7 +289,7 @@ mod tests {
         let cases = [
             (400, 400),
             (401, 502),
-            (403, 403),
+            (403, 502),
             (404, 404),
             (409, 409),
             (410, 404),

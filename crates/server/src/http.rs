@@ -56,26 +56,42 @@ pub fn router(state: AppState, api: Router<AppState>) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(json_payload_too_large))
+        .layer(axum::middleware::from_fn(json_errors))
         .with_state(state)
 }
 
-/// The body-limit layer and the body extractors answer 413 in plain text; every error
-/// of ours is `{error, code}` JSON, so rewrite those.
-async fn json_payload_too_large(request: Request, next: Next) -> Response {
+/// The body-limit layer and axum's own extractor rejections (query strings, paths,
+/// bodies, methods) answer in plain text; every error of the API is `{error, code}`
+/// JSON, so rewrite those on API paths, keeping the status.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/")
+        || request.uri().path().starts_with("/breakglass/webhook/");
     let response = next.run(request).await;
+    let status = response.status();
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+    if !api || is_json || !status.is_client_error() {
+        return response;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::PayloadTooLarge(format!(
             "request body exceeds the limit of {MAX_BODY_BYTES} bytes"
         ))
         .into_response();
     }
-    response
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let reason = status.canonical_reason().unwrap_or("client error");
+    let body = serde_json::json!({
+        "error": if text.is_empty() { reason.to_owned() } else { text },
+        "code": reason.to_ascii_uppercase().replace([' ', '-'], "_"),
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 /// Middleware: the per-source limit on every REST request.
@@ -238,18 +254,29 @@ mod tests {
 
     use super::*;
 
+    #[derive(serde::Deserialize)]
+    struct Flag {
+        #[allow(dead_code)]
+        mine: bool,
+    }
+
     fn router() -> Router {
         Router::new()
             .route(
-                "/echo",
+                "/api/echo",
                 post(|body: Bytes| async move { body.len().to_string() }),
             )
+            .route(
+                "/api/flag",
+                axum::routing::get(|_q: axum::extract::Query<Flag>| async { "ok" }),
+            )
+            .route("/plain", axum::routing::get(|| async { "ok" }))
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-            .layer(axum::middleware::from_fn(json_payload_too_large))
+            .layer(axum::middleware::from_fn(json_errors))
     }
 
     async fn send(body: Body, length: Option<usize>) -> (StatusCode, serde_json::Value) {
-        let mut request = Request::post("/echo");
+        let mut request = Request::post("/api/echo");
         if let Some(n) = length {
             request = request.header(header::CONTENT_LENGTH, n);
         }
@@ -279,5 +306,28 @@ mod tests {
         // At the limit it is served.
         let (status, _) = send(Body::from(vec![b'x'; MAX_BODY_BYTES]), None).await;
         assert_eq!(status, StatusCode::OK);
+    }
+
+    async fn get(path: &str) -> (StatusCode, String) {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let response = router().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn extractor_rejections_on_api_paths_are_json_too() {
+        let (status, text) = get("/api/flag?mine=maybe").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["code"], "BAD_REQUEST", "{body}");
+        assert!(body["error"].as_str().unwrap().contains("mine"), "{body}");
+        let (status, text) = get("/api/echo").await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["code"], "METHOD_NOT_ALLOWED", "{body}");
+        // Outside the API nothing is rewritten.
+        assert_eq!(get("/plain").await, (StatusCode::OK, "ok".to_owned()));
     }
 }

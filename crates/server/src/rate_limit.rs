@@ -236,7 +236,7 @@ impl RateLimits {
             .map(str::trim)
             .collect();
         while let Some(hop) = hops.pop() {
-            match hop.parse::<IpAddr>() {
+            match parse_hop(hop) {
                 Ok(ip) if self.is_trusted(ip) => continue,
                 Ok(ip) => return ip,
                 // A garbled entry ends the chain we can believe: the proxy before it
@@ -309,6 +309,18 @@ impl RateLimits {
             }
         })
     }
+}
+
+/// One `X-Forwarded-For` entry: an address, optionally with a port as some gateways
+/// write it (`1.2.3.4:5678`, `[2001:db8::1]:443`).
+fn parse_hop(hop: &str) -> Result<IpAddr, std::net::AddrParseError> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<std::net::SocketAddr>().map(|s| s.ip()))
+        .or_else(|e| {
+            hop.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .map_or(Err(e), str::parse)
+        })
 }
 
 /// The key of a person's buckets: the token's issuer and subject, which no token of
@@ -453,6 +465,19 @@ mod tests {
             l.client_ip(ip("10.1.0.5"), &HeaderMap::new()),
             ip("10.1.0.5")
         );
+        // Gateways that append the port are understood.
+        let mut ported = HeaderMap::new();
+        ported.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("198.51.100.4:5678"),
+        );
+        assert_eq!(l.client_ip(ip("10.1.0.5"), &ported), ip("198.51.100.4"));
+        let mut v6 = HeaderMap::new();
+        v6.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("[2001:db8::7]:443, [2001:db8::8]"),
+        );
+        assert_eq!(l.client_ip(ip("10.1.0.5"), &v6), ip("2001:db8::8"));
         // A garbled hop stops the walk at the proxy.
         let mut bad = HeaderMap::new();
         bad.append(
