@@ -142,13 +142,55 @@ impl<K: std::hash::Hash + Eq, V: Clone> TtlCache<K, V> {
 
 struct NamespaceWatch {
     epoch: u64,
+    started: Instant,
     mirror: Mirror<Namespace>,
     task: tokio::task::JoinHandle<()>,
+}
+
+impl NamespaceWatch {
+    fn start(client: &kube::Client, epoch: u64) -> Self {
+        let (mirror, task) = Mirror::<Namespace>::watch(Api::all(client.clone()));
+        Self {
+            epoch,
+            started: Instant::now(),
+            mirror,
+            task,
+        }
+    }
 }
 
 impl Drop for NamespaceWatch {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// A failing namespace watch is replaced by a fresh one (which starts with a full list)
+/// at most this often, bounding the lists a persistently failing watch costs.
+const NAMESPACE_WATCH_RESTART: Duration = Duration::from_secs(10);
+
+/// Where the labels of a namespace come from, given the state of the cluster's
+/// namespace watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LabelSource {
+    /// The watch has listed and is healthy: its mirror is current.
+    Mirror,
+    /// The watch is still on its first list: ask the cluster directly.
+    Direct,
+    /// The listed watch is failing: it may have missed a label added since (and a
+    /// watch that resumes quietly never says it recovered), so replace it with a fresh
+    /// one and ask the cluster directly until that one has listed.
+    Restart,
+    /// The watch is failing (for this long) and cannot be replaced yet: fail closed.
+    Unavailable(Duration),
+}
+
+fn label_source(synced: bool, failing_for: Option<Duration>, age: Duration) -> LabelSource {
+    match (synced, failing_for) {
+        (true, None) => LabelSource::Mirror,
+        (false, None) => LabelSource::Direct,
+        (true, Some(_)) if age >= NAMESPACE_WATCH_RESTART => LabelSource::Restart,
+        (_, Some(d)) => LabelSource::Unavailable(d),
     }
 }
 
@@ -169,6 +211,36 @@ impl KubeAccess {
             pods: TtlCache::new(cache.pod_ttl),
             namespaces: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The state of the cluster's namespace watch (started, or restarted when its
+    /// client changed or it is failing) and its mirror.
+    fn namespace_source(
+        &self,
+        cluster: &str,
+        client: &kube::Client,
+        epoch: u64,
+    ) -> (LabelSource, Option<Mirror<Namespace>>) {
+        let mut watches = self
+            .namespaces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        let source = match watches.get(cluster) {
+            Some(w) if w.epoch == epoch => label_source(
+                w.mirror.is_synced(),
+                w.mirror.failing_for(now),
+                now.saturating_duration_since(w.started),
+            ),
+            _ => LabelSource::Restart,
+        };
+        if source == LabelSource::Restart {
+            if watches.contains_key(cluster) {
+                tracing::info!(cluster, "restarting the namespace watch");
+            }
+            watches.insert(cluster.to_owned(), NamespaceWatch::start(client, epoch));
+        }
+        (source, watches.get(cluster).map(|w| w.mirror.clone()))
     }
 }
 
@@ -253,31 +325,25 @@ impl TargetAccess for KubeAccess {
     ) -> BoxFuture<'a, Result<Option<BTreeMap<String, String>>, AccessError>> {
         Box::pin(async move {
             let (client, epoch) = self.clusters.get_versioned(cluster).await?;
-            let mirror = {
-                let mut watches = self
-                    .namespaces
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let stale = watches.get(cluster).is_none_or(|w| w.epoch != epoch);
-                if stale {
-                    let (mirror, task) = Mirror::<Namespace>::watch(Api::all(client.clone()));
-                    watches.insert(
-                        cluster.to_owned(),
-                        NamespaceWatch {
-                            epoch,
-                            mirror,
-                            task,
-                        },
-                    );
+            match self.namespace_source(cluster, &client, epoch) {
+                (LabelSource::Mirror, Some(mirror)) => {
+                    return Ok(mirror
+                        .get(None, namespace)
+                        .map(|ns| ns.metadata.labels.clone().unwrap_or_default()));
                 }
-                watches.get(cluster).map(|w| w.mirror.clone())
-            };
-            if let Some(mirror) = mirror.filter(Mirror::is_synced) {
-                return Ok(mirror
-                    .get(None, namespace)
-                    .map(|ns| ns.metadata.labels.clone().unwrap_or_default()));
+                (LabelSource::Unavailable(failing), _) => {
+                    return Err(cluster_error(
+                        cluster,
+                        format!(
+                            "the namespace watch has been failing for {}s; its labels may \
+                             be stale",
+                            failing.as_secs()
+                        ),
+                    ));
+                }
+                _ => {}
             }
-            // The watch is still listing: ask directly.
+            // The watch is (re)listing: ask directly.
             let api: Api<Namespace> = Api::all(client);
             let ns = tokio::time::timeout(Duration::from_secs(3), api.get_opt(namespace))
                 .await
@@ -364,6 +430,34 @@ mod tests {
                 .as_deref(),
             Some("/healthz")
         );
+    }
+
+    /// Regression: a synced namespace watch was trusted while failing, so a namespace
+    /// labelled protected after the failure was not denied.
+    #[test]
+    fn a_failing_namespace_watch_fails_closed_until_it_recovers() {
+        let second = Duration::from_secs(1);
+        let young = Duration::ZERO;
+        let old = NAMESPACE_WATCH_RESTART;
+        // First list still running: a direct read.
+        assert_eq!(label_source(false, None, young), LabelSource::Direct);
+        // Listed and healthy: the mirror.
+        assert_eq!(label_source(true, None, old), LabelSource::Mirror);
+        // Listed but failing: never the mirror. A fresh watch (its full list replaces
+        // what may have been missed) with direct reads meanwhile, or, right after a
+        // restart, a refusal.
+        assert_eq!(label_source(true, Some(second), old), LabelSource::Restart);
+        assert_eq!(
+            label_source(true, Some(second), young),
+            LabelSource::Unavailable(second)
+        );
+        // Failing before it ever listed: the cluster is not answering; refuse.
+        assert_eq!(
+            label_source(false, Some(second), old),
+            LabelSource::Unavailable(second)
+        );
+        // Recovered (a good event, or the fresh watch listed): the mirror again.
+        assert_eq!(label_source(true, None, young), LabelSource::Mirror);
     }
 
     #[test]

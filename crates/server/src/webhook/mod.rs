@@ -15,9 +15,10 @@ pub mod snapshot;
 use std::time::Instant;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
+use axum::extract::FromRequest;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use breakglass_api::deny_policy::DenyPolicy;
 use breakglass_core::authz::{
@@ -28,6 +29,7 @@ use jiff::Timestamp;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use serde_json::json;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -56,27 +58,111 @@ pub fn router() -> axum::Router<AppState> {
 /// probes and other requests busy.
 const INLINE_BODY_BYTES: usize = 64 * 1024;
 
-/// Large bodies read at once (each bounded by the 1 MiB body limit); more wait their
-/// turn instead of occupying more threads.
-static LARGE_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// Large bodies read at once (each bounded by the 1 MiB body limit). There is no queue:
+/// when both are taken, another large review is refused with a 503 before its body is
+/// read, so memory stays bounded under a flood.
+static LARGE_READS: Semaphore = Semaphore::const_new(2);
 
-/// Reads a review body (see [`parse_review`]); large bodies off the async workers.
-async fn read_review(body: Bytes) -> Result<(SarRequest, &'static str), ReviewError> {
-    if body.len() <= INLINE_BODY_BYTES {
-        return parse_review(&body);
+/// Seconds a caller refused as busy is asked to wait.
+const BUSY_RETRY_AFTER_SECS: &str = "1";
+
+/// Why a review body was not read.
+#[derive(Debug)]
+enum ReadError {
+    /// Every large-read slot is taken.
+    Busy,
+    /// The body exceeds [`crate::http::MAX_BODY_BYTES`].
+    TooLarge,
+    /// The body could not be received.
+    Body(String),
+    /// The body is not a review we answer.
+    Review(ReviewError),
+}
+
+impl ReadError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Busy => busy(),
+            Self::TooLarge => ApiError::PayloadTooLarge(format!(
+                "request body exceeds the limit of {} bytes",
+                crate::http::MAX_BODY_BYTES
+            ))
+            .into_response(),
+            Self::Body(message) => ApiError::BadRequest(message).into_response(),
+            Self::Review(e) => ApiError::from(e).into_response(),
+        }
     }
-    let _permit = LARGE_READS
-        .acquire()
+}
+
+/// The 503 for a large review while all large-read slots are taken: `{error, code}` and
+/// a Retry-After (built here rather than through [`ApiError`], which logs every 5xx as
+/// an error; a flood must not flood the log too).
+fn busy() -> Response {
+    let e = ApiError::Unavailable(
+        "the webhook is busy reading other large reviews; retry shortly".to_owned(),
+    );
+    let mut response = (
+        e.status(),
+        Json(json!({"error": e.to_string(), "code": e.code()})),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_static(BUSY_RETRY_AFTER_SECS),
+    );
+    response
+}
+
+/// A large-read slot, or [`ReadError::Busy`] at once (never a wait).
+fn large_slot(reads: &Semaphore) -> Result<SemaphorePermit<'_>, ReadError> {
+    reads.try_acquire().map_err(|_| ReadError::Busy)
+}
+
+/// Receives and parses a review body (see [`parse_review`]); large bodies only with a
+/// slot of `reads` (taken before the body is received when its length is announced)
+/// and parsed off the async workers.
+async fn read_review(
+    headers: &HeaderMap,
+    body: Body,
+    reads: &Semaphore,
+) -> Result<(SarRequest, &'static str), ReadError> {
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut permit = match announced {
+        Some(n) if n > INLINE_BODY_BYTES as u64 => Some(large_slot(reads)?),
+        _ => None,
+    };
+    // The extractor recognises the body-limit layer's refusal (a 413) among body errors.
+    let body = Bytes::from_request(axum::extract::Request::new(body), &())
         .await
-        .map_err(|_| ReviewError::Invalid("the server is shutting down".to_owned()))?;
-    tokio::task::spawn_blocking(move || parse_review(&body))
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ReadError::TooLarge
+            } else {
+                ReadError::Body(rejection.body_text())
+            }
+        })?;
+    if body.len() > crate::http::MAX_BODY_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    if body.len() <= INLINE_BODY_BYTES {
+        return parse_review(&body).map_err(ReadError::Review);
+    }
+    if permit.is_none() {
+        permit = Some(large_slot(reads)?);
+    }
+    let parsed = tokio::task::spawn_blocking(move || parse_review(&body))
         .await
         .unwrap_or_else(|e| {
             tracing::error!(error = %e, "reading a review failed");
             Err(ReviewError::Invalid(
                 "the review could not be read".to_owned(),
             ))
-        })
+        });
+    drop(permit);
+    parsed.map_err(ReadError::Review)
 }
 
 /// A body that is not a review we answer is a 422 naming what is wrong (or which
@@ -130,7 +216,7 @@ pub async fn authorize(
     State(state): State<AppState>,
     Path(cluster): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let app = &state.app;
     let started = Instant::now();
@@ -143,15 +229,22 @@ pub async fn authorize(
         tracing::warn!(cluster = %label, "webhook call refused: {message}");
         return ApiError::Unauthorized(message).into_response();
     }
-    // Bounded while deserializing: an oversized review is refused without being built.
-    let (request, version) = match read_review(body).await {
+    // Only an authenticated caller's body is received and parsed, bounded while
+    // deserializing: an oversized review is refused without being built.
+    let (request, version) = match read_review(&headers, body, &LARGE_READS).await {
         Ok(r) => r,
+        Err(ReadError::Busy) => {
+            tracing::debug!(cluster = %label, "large review refused: the webhook is busy");
+            return busy();
+        }
         Err(e) => {
-            app.metrics
-                .webhook_malformed
-                .get_or_create(&metrics::cluster(&label))
-                .inc();
-            return ApiError::from(e).into_response();
+            if matches!(e, ReadError::Review(_)) {
+                app.metrics
+                    .webhook_malformed
+                    .get_or_create(&metrics::cluster(&label))
+                    .inc();
+            }
+            return e.into_response();
         }
     };
     let decision = decide(app, &cluster, &request, Timestamp::now()).await;
@@ -324,4 +417,76 @@ async fn group_check(
         });
     }
     results
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    const REVIEW: &str = r#"{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{"user":"alice","nonResourceAttributes":{"path":"/healthz","verb":"get"}}}"#;
+
+    /// A valid review padded with whitespace to `len` bytes.
+    fn padded(len: usize) -> String {
+        format!("{REVIEW}{}", " ".repeat(len.saturating_sub(REVIEW.len())))
+    }
+
+    fn announced(len: usize) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        h
+    }
+
+    /// Regression: large reviews waited for a slot without limit, each holding its body.
+    #[tokio::test]
+    async fn large_reviews_are_refused_when_busy_never_queued() {
+        let none = Semaphore::new(0);
+        let big = padded(INLINE_BODY_BYTES + 1);
+        // A wait for a slot (the old queue) fails the test instead of hanging it.
+        let at_once = |headers: HeaderMap, body: String| {
+            let none = &none;
+            async move {
+                tokio::time::timeout(
+                    std::time::Duration::from_secs(2),
+                    read_review(&headers, Body::from(body), none),
+                )
+                .await
+                .expect("a busy large read must not wait")
+            }
+        };
+        // Announced: refused before the body is received.
+        let r = at_once(announced(big.len()), big.clone()).await;
+        assert!(matches!(r, Err(ReadError::Busy)), "{r:?}");
+        // Not announced (chunked): refused once it turns out large.
+        let r = at_once(HeaderMap::new(), big.clone()).await;
+        assert!(matches!(r, Err(ReadError::Busy)), "{r:?}");
+        // Small reviews need no slot.
+        let r = read_review(&announced(REVIEW.len()), Body::from(REVIEW), &none).await;
+        assert!(r.is_ok(), "{r:?}");
+        // With a slot free, a large review is read and the slot given back.
+        let one = Semaphore::new(1);
+        let r = read_review(&announced(big.len()), Body::from(big), &one).await;
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(one.available_permits(), 1);
+        // Too large for the body limit.
+        let huge = padded(crate::http::MAX_BODY_BYTES + 1);
+        let r = read_review(&HeaderMap::new(), Body::from(huge), &one).await;
+        assert!(matches!(r, Err(ReadError::TooLarge)), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn busy_is_a_json_503_with_retry_after() {
+        let response = busy();
+        assert_eq!(response.status(), 503);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER).unwrap(),
+            BUSY_RETRY_AFTER_SECS
+        );
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["code"], "SERVICE_UNAVAILABLE");
+        assert!(v["error"].as_str().unwrap().contains("busy"), "{v}");
+    }
 }

@@ -1048,6 +1048,14 @@ async fn webhook_callers_can_be_required_to_authenticate() -> anyhow::Result<()>
             .status,
         401
     );
+    // The token is checked before the body is read: garbage from an unauthenticated
+    // caller is a 401, never a 422. (A large one may see the connection closed while
+    // still sending, as its body is never read.)
+    let r = api
+        .raw("POST", &path, Some("wrong"), "not a review")
+        .await?;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.body["code"], "UNAUTHORIZED", "{}", r.text);
     let r = api
         .call(
             "POST",

@@ -2,6 +2,7 @@
 //! on sessions ([`decide`]). Who the caller is comes from [`crate::identity`] only.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::{
@@ -10,16 +11,17 @@ use breakglass_api::breakglass_session::{
 use breakglass_core::approval::{self, ClusterPolicy, Denial};
 use breakglass_core::selector::is_dns1123_subdomain;
 use jiff::Timestamp;
-use kube::Api;
 use kube::api::ListParams;
+use kube::{Api, Client};
 use serde::Deserialize;
+use tokio::sync::broadcast;
 
 use crate::app::App;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::identity::{self, Me};
 use crate::session_writes;
-use crate::store::ClusterLookup;
+use crate::store::{ClusterLookup, Mirror};
 
 pub mod create;
 pub mod decide;
@@ -139,33 +141,67 @@ pub fn validate_name(name: &str) -> Result<(), ApiError> {
     )))
 }
 
-/// A session by name, from the mirror or (right after a write the watch has not
-/// delivered yet) from the hub.
+/// How long a name the synced mirror does not hold is awaited on its change feed before
+/// the answer is 404: covers a session created a moment ago (here or on another
+/// replica) whose watch event has not arrived yet, without asking the hub.
+const MIRROR_GRACE: Duration = Duration::from_millis(500);
+
+/// A session by name, from the mirror. Once the mirror is synced its "not found" is
+/// trusted (after a short wait for a just-created session): an unknown name never
+/// becomes a hub request. Only before the first sync is the hub asked.
 pub async fn find(app: &App, name: &str) -> Result<BreakglassSession, ApiError> {
+    find_in(&app.stores.sessions, &app.hub, name).await
+}
+
+async fn find_in(
+    mirror: &Mirror<BreakglassSession>,
+    hub: &Client,
+    name: &str,
+) -> Result<BreakglassSession, ApiError> {
     validate_name(name)?;
     let several = || {
         ApiError::conflict(format!(
             "several sessions are named {name:?}; session names must be unique"
         ))
     };
-    let mut found = app.stores.sessions.by_name(name);
-    if found.len() > 1 {
-        return Err(several());
+    let not_found = || ApiError::NotFound(format!("session {name:?} not found"));
+    let one = |mut found: Vec<Arc<BreakglassSession>>| {
+        if found.len() > 1 {
+            return Err(several());
+        }
+        Ok(found.pop().map(|s| (*s).clone()))
+    };
+    if mirror.is_synced() {
+        // Subscribe before looking, so that an arrival in between is not missed.
+        let mut changes = mirror.subscribe();
+        if let Some(s) = one(mirror.by_name(name))? {
+            return Ok(s);
+        }
+        let arrived = tokio::time::timeout(MIRROR_GRACE, async {
+            loop {
+                match changes.recv().await {
+                    Ok(c) if c.deleted || (!c.name.is_empty() && c.name != name) => {}
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if let Some(s) = one(mirror.by_name(name))? {
+                            return Ok::<_, ApiError>(Some(s));
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return Ok(None),
+                }
+            }
+        })
+        .await;
+        return match arrived {
+            Ok(found) => found?.ok_or_else(not_found),
+            Err(_) => Err(not_found()),
+        };
     }
-    if let Some(s) = found.pop() {
-        return Ok((*s).clone());
-    }
-    let api: Api<BreakglassSession> = Api::all(app.hub.clone());
-    let mut items = api
+    let api: Api<BreakglassSession> = Api::all(hub.clone());
+    let items = api
         .list(&ListParams::default().fields(&format!("metadata.name={name}")))
         .await?
         .items;
-    if items.len() > 1 {
-        return Err(several());
-    }
-    items
-        .pop()
-        .ok_or_else(|| ApiError::NotFound(format!("session {name:?} not found")))
+    one(items.into_iter().map(Arc::new).collect())?.ok_or_else(not_found)
 }
 
 /// The latest version of a session from the hub (for decisions, which must not act on
@@ -261,6 +297,53 @@ impl<'a> Relation<'a> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn session(namespace: &str, name: &str) -> BreakglassSession {
+        let mut s = BreakglassSession::new(name, Default::default());
+        s.metadata.namespace = Some(namespace.to_owned());
+        s
+    }
+
+    /// A hub client whose every connection is counted (and then dropped).
+    async fn counting_hub() -> (Client, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(conn);
+            }
+        });
+        let config = kube::Config::new(url.parse().unwrap());
+        (Client::try_from(config).unwrap(), count)
+    }
+
+    /// Regression: every unknown (but well-formed) name on GET, the actions or
+    /// `?token=` became a cluster-wide hub LIST.
+    #[tokio::test]
+    async fn unknown_names_never_reach_the_hub() {
+        let (hub, calls) = counting_hub().await;
+        let mirror = Mirror::from_objects([
+            session("team", "known"),
+            session("a", "twice"),
+            session("b", "twice"),
+        ]);
+        for name in ["unknown", "random-x7k2p", "a.b"] {
+            let err = find_in(&mirror, &hub, name).await.unwrap_err();
+            assert_eq!(err.status(), 404, "{name}: {err}");
+        }
+        let found = find_in(&mirror, &hub, "known").await.unwrap();
+        assert_eq!(found.metadata.namespace.as_deref(), Some("team"));
+        let err = find_in(&mirror, &hub, "twice").await.unwrap_err();
+        assert_eq!(err.status(), 409, "{err}");
+        assert_eq!(
+            calls.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "hub calls"
+        );
+    }
 
     /// Regression: `a,b` reached the hub in a field selector and came back as a 500.
     #[test]
