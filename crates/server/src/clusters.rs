@@ -18,7 +18,7 @@ use breakglass_api::common::SecretKeyReference;
 use breakglass_core::condition;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{PartialObjectMeta, Patch, PatchParams};
+use kube::api::{PartialObjectMeta, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -496,12 +496,21 @@ async fn reconcile_one(
         conditions: Some(conditions),
     };
     let api: Api<ClusterConfig> = Api::namespaced(hub.clone(), &ns);
-    let patch = serde_json::json!({ "status": status });
+    let patch = crate::session_writes::conditional_status_patch(
+        cc.metadata.resource_version.as_deref(),
+        serde_json::to_value(&status).unwrap_or_default(),
+    );
     if let Err(e) = api
-        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .patch_status(&name, &PatchParams::default(), &patch)
         .await
     {
-        tracing::warn!(cluster = %name, error = %e, "writing ClusterConfig status failed");
+        // A conflict means the object changed since it was read; the next probe or
+        // change event writes from the newer object.
+        if crate::hub_answer::is_conflict(&e) {
+            tracing::debug!(cluster = %name, "ClusterConfig changed meanwhile; status not written");
+        } else {
+            tracing::warn!(cluster = %name, error = %e, "writing ClusterConfig status failed");
+        }
     } else {
         tracing::info!(cluster = %name, ready = ?status.conditions.as_ref().and_then(|c| condition::find(c, "Ready")).map(|c| c.status.clone()), "ClusterConfig status updated");
     }

@@ -6,7 +6,7 @@ use breakglass_api::deny_policy::DenyPolicy;
 use breakglass_core::condition;
 use breakglass_core::validation::validate_deny_policy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{Patch, PatchParams};
+use kube::api::PatchParams;
 use kube::{Api, Client};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -83,15 +83,22 @@ async fn reconcile(api: &Api<DenyPolicy>, policy: &DenyPolicy) {
     };
     let name = policy.metadata.name.clone().unwrap_or_default();
     let ready = condition::find(&conditions, "Ready").map(|c| c.status.clone());
-    let patch = serde_json::json!({ "status": {
-        "observedGeneration": policy.metadata.generation,
-        "conditions": conditions,
-    }});
+    let patch = crate::session_writes::conditional_status_patch(
+        policy.metadata.resource_version.as_deref(),
+        serde_json::json!({
+            "observedGeneration": policy.metadata.generation,
+            "conditions": conditions,
+        }),
+    );
     match api
-        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .patch_status(&name, &PatchParams::default(), &patch)
         .await
     {
         Ok(_) => tracing::info!(policy = %name, ready = ?ready, "deny policy status updated"),
+        // Changed since we read it: its change event brings it back here.
+        Err(e) if crate::hub_answer::is_conflict(&e) => {
+            tracing::debug!(policy = %name, "deny policy changed meanwhile; status not written")
+        }
         Err(e) => tracing::warn!(policy = %name, error = %e, "writing deny policy status failed"),
     }
 }

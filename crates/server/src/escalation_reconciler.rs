@@ -6,7 +6,7 @@
 use breakglass_api::breakglass_escalation::{BreakglassEscalation, BreakglassEscalationStatus};
 use breakglass_core::escalation::{KnownObjects, readiness_conditions};
 use breakglass_core::validation::validate_breakglass_escalation;
-use kube::api::{Patch, PatchParams};
+use kube::api::PatchParams;
 use kube::{Api, Client};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -95,16 +95,23 @@ async fn reconcile(hub: &Client, stores: &Stores, esc: &BreakglassEscalation) {
     let ns = esc.metadata.namespace.clone().unwrap_or_default();
     let name = esc.metadata.name.clone().unwrap_or_default();
     let api: Api<BreakglassEscalation> = Api::namespaced(hub.clone(), &ns);
-    let patch = serde_json::json!({ "status": {
-        "observedGeneration": status.observed_generation,
-        "conditions": status.conditions,
-    }});
+    let patch = crate::session_writes::conditional_status_patch(
+        esc.metadata.resource_version.as_deref(),
+        serde_json::json!({
+            "observedGeneration": status.observed_generation,
+            "conditions": status.conditions,
+        }),
+    );
     match api
-        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .patch_status(&name, &PatchParams::default(), &patch)
         .await
     {
         Ok(_) => {
             tracing::info!(escalation = %name, namespace = %ns, ready = esc_ready(&status), "escalation status updated")
+        }
+        // Changed since we read it: its change event brings it back here.
+        Err(e) if crate::hub_answer::is_conflict(&e) => {
+            tracing::debug!(escalation = %name, "escalation changed meanwhile; status not written")
         }
         Err(e) => {
             tracing::warn!(escalation = %name, error = %e, "writing escalation status failed")

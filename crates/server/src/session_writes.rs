@@ -73,6 +73,19 @@ impl WithStatus for BreakglassSession {
     }
 }
 
+/// A merge patch of `status` that applies only to the version it was computed from: the
+/// hub answers 409 when the object changed since (for example, when a newer leader wrote
+/// it first), and the writer's next pass starts from the newer object.
+pub fn conditional_status_patch(
+    resource_version: Option<&str>,
+    status: serde_json::Value,
+) -> kube::api::Patch<serde_json::Value> {
+    kube::api::Patch::Merge(serde_json::json!({
+        "metadata": {"resourceVersion": resource_version},
+        "status": status,
+    }))
+}
+
 /// The typed API for the session's namespace.
 pub fn api_for(hub: &Client, session: &BreakglassSession) -> Api<BreakglassSession> {
     api_of(hub, session)

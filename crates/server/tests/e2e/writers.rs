@@ -143,3 +143,60 @@ fn lock_is_old(l: &Lease) -> bool {
         .and_then(|s| s.acquire_time.as_ref())
         .is_none_or(|t| jiff::Timestamp::now().duration_since(t.0).as_secs() > 45)
 }
+
+/// Status writes of the reconcilers carry the resourceVersion they were computed from:
+/// the hub refuses one computed from an older version (a stale leader's late write).
+#[tokio::test]
+async fn status_patches_from_an_older_version_are_refused() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let api: Api<DenyPolicy> = Api::all(env.hub_client().await?);
+    let name = format!(
+        "dp-stale-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let policy: DenyPolicy = serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+        "kind": "DenyPolicy",
+        "metadata": {"name": name},
+        "spec": {"appliesTo": {"clusters": ["no-such-cluster-e2e"]},
+                 "rules": [{"verbs": ["delete"], "apiGroups": [""], "resources": ["secrets"]}]},
+    }))?;
+    let old = api.create(&PostParams::default(), &policy).await?;
+    let result = async {
+        // Someone else writes the object after we read it.
+        let mut newer = old.clone();
+        newer.metadata.labels = Some([("touched".to_owned(), "yes".to_owned())].into());
+        api.replace(&name, &PostParams::default(), &newer).await?;
+        let stale = breakglass_server::session_writes::conditional_status_patch(
+            old.metadata.resource_version.as_deref(),
+            json!({"observedGeneration": 99}),
+        );
+        let err = api
+            .patch_status(&name, &kube::api::PatchParams::default(), &stale)
+            .await
+            .expect_err("a patch from an older version must be refused");
+        assert!(
+            breakglass_server::hub_answer::is_conflict(&err),
+            "expected 409, got {err}"
+        );
+        assert_ne!(
+            api.get(&name)
+                .await?
+                .status
+                .and_then(|s| s.observed_generation),
+            Some(99)
+        );
+        // From the current version it applies.
+        let current = api.get(&name).await?;
+        let fresh = breakglass_server::session_writes::conditional_status_patch(
+            current.metadata.resource_version.as_deref(),
+            json!({"observedGeneration": 99}),
+        );
+        api.patch_status(&name, &kube::api::PatchParams::default(), &fresh)
+            .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = api.delete(&name, &DeleteParams::default()).await;
+    result
+}
