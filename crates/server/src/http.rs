@@ -194,7 +194,7 @@ impl FromRequestParts<AppState> for Caller {
         match state.app.auth.authenticate(header).await {
             Ok(identity) => {
                 // One bucket per person: issuer and subject, which no other token shares.
-                let person = crate::rate_limit::person_key(&identity.issuer, &identity.subject);
+                let person = crate::identity::limit_key(&identity);
                 if let Err(wait) = state.limits.check_user(&person) {
                     tracing::debug!(issuer = %identity.issuer, "request refused by the per-user rate limit");
                     return Err(ApiError::too_many(wait, "user"));

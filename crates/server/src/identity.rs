@@ -206,6 +206,13 @@ pub fn might_be_requester(
         || identity.subject == session_user
 }
 
+/// The key of a token holder's rate-limit buckets: issuer and subject. It does not
+/// depend on a cluster's claim (limits apply before a cluster is known) and no token of
+/// another person can carry it.
+pub fn limit_key(identity: &Identity) -> String {
+    format!("{}\u{0}{}", identity.issuer, identity.subject)
+}
+
 /// The name a decision is recorded under (`status.approver(s)`, events): the verified
 /// e-mail, else the user name under `claim`, else the subject.
 pub fn actor(identity: &Identity, claim: UserIdentifierClaim) -> String {

@@ -257,32 +257,29 @@ impl RateLimits {
 
     /// Takes one request from the source's bucket; `Err` carries the wait until the next.
     pub fn check_source(&self, ip: IpAddr) -> Result<(), Duration> {
-        let Some(limiter) = &self.sources else {
-            return Ok(());
-        };
-        limiter
-            .check_key(&SourceKey::from(ip))
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+        self.take(self.sources.as_ref(), &SourceKey::from(ip))
     }
 
     /// Takes one request from the person's bucket (`person` is an opaque stable key).
     pub fn check_user(&self, person: &str) -> Result<(), Duration> {
-        let Some(limiter) = &self.users else {
-            return Ok(());
-        };
-        limiter
-            .check_key(&person.to_owned())
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+        self.take(self.users.as_ref(), &person.to_owned())
     }
 
     /// Takes one session request from the person's creation bucket.
     pub fn check_creation(&self, person: &str) -> Result<(), Duration> {
-        let Some(limiter) = &self.creations else {
-            return Ok(());
-        };
-        limiter
-            .check_key(&person.to_owned())
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+        self.take(self.creations.as_ref(), &person.to_owned())
+    }
+
+    /// One request from `key`'s bucket of `limiter` (none configured: always allowed).
+    fn take<K: Clone + Eq + std::hash::Hash>(
+        &self,
+        limiter: Option<&DefaultKeyedRateLimiter<K>>,
+        key: &K,
+    ) -> Result<(), Duration> {
+        limiter.map_or(Ok(()), |l| {
+            l.check_key(key)
+                .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+        })
     }
 
     /// Drops buckets that are full again, so the maps hold only recently active keys.
@@ -321,12 +318,6 @@ fn parse_hop(hop: &str) -> Result<IpAddr, std::net::AddrParseError> {
                 .and_then(|h| h.strip_suffix(']'))
                 .map_or(Err(e), str::parse)
         })
-}
-
-/// The key of a person's buckets: the token's issuer and subject, which no token of
-/// another person can carry.
-pub fn person_key(issuer: &str, subject: &str) -> String {
-    format!("{issuer}\u{0}{subject}")
 }
 
 /// True for the routes the per-source limit covers: the REST API, not the webhook.

@@ -421,6 +421,23 @@ impl DebugStep<'_> {
         }
     }
 
+    /// The approval record for a decision on a request still pending approval and
+    /// undecided, with the decider's reason (when given) recorded.
+    fn decision(
+        &mut self,
+        reason: Option<&str>,
+    ) -> Result<&mut DebugSessionApproval, DebugTransitionError> {
+        if self.from != State::PendingApproval {
+            return Err(self.wrong());
+        }
+        let approval = self.status.approval.get_or_insert_with(Default::default);
+        require_undecided(self.session, approval, self.timers, self.now)?;
+        if let Some(r) = reason.filter(|r| !r.trim().is_empty()) {
+            approval.reason = Some(r.to_owned());
+        }
+        Ok(approval)
+    }
+
     /// Ends the session in `to`: not ready, with `message` for the user.
     fn end(&mut self, to: State, reason: &str, message: String, notice: DebugNotice) -> State {
         set_ready(&mut self.status, false, reason, &message, self.now);
@@ -454,16 +471,10 @@ fn approve(
     approver: &str,
     reason: Option<&str>,
 ) -> Result<State, DebugTransitionError> {
-    if s.from != State::PendingApproval {
-        return Err(s.wrong());
-    }
-    let approval = s.status.approval.get_or_insert_with(Default::default);
-    require_undecided(s.session, approval, s.timers, s.now)?;
+    let now = s.now;
+    let approval = s.decision(reason)?;
     approval.approved_by = Some(approver.to_owned());
-    approval.approved_at = Some(Time(s.now));
-    if let Some(r) = reason.filter(|r| !r.trim().is_empty()) {
-        approval.reason = Some(r.to_owned());
-    }
+    approval.approved_at = Some(Time(now));
     set_approved(
         &mut s.status,
         true,
@@ -480,16 +491,10 @@ fn reject(
     rejector: &str,
     reason: Option<&str>,
 ) -> Result<State, DebugTransitionError> {
-    if s.from != State::PendingApproval {
-        return Err(s.wrong());
-    }
-    let approval = s.status.approval.get_or_insert_with(Default::default);
-    require_undecided(s.session, approval, s.timers, s.now)?;
+    let now = s.now;
+    let approval = s.decision(reason)?;
     approval.rejected_by = Some(rejector.to_owned());
-    approval.rejected_at = Some(Time(s.now));
-    if let Some(r) = reason.filter(|r| !r.trim().is_empty()) {
-        approval.reason = Some(r.to_owned());
-    }
+    approval.rejected_at = Some(Time(now));
     let message = format!("Rejected by {rejector}");
     set_approved(&mut s.status, false, "Rejected", &message, s.now);
     set_ready(&mut s.status, false, "Rejected", &message, s.now);

@@ -40,8 +40,7 @@ pub async fn create(
     Caller(caller): Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    limit_creation(&state, &caller)?;
-    let session = create_session(&state.app, &caller, &body).await?;
+    let session = request(&state, &caller, &body).await?;
     Ok((StatusCode::CREATED, Json(SessionView::json(&session))).into_response())
 }
 
@@ -52,8 +51,7 @@ pub async fn create_alias(
     Caller(caller): Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    limit_creation(&state, &caller)?;
-    let session = create_session(&state.app, &caller, &body).await?;
+    let session = request(&state, &caller, &body).await?;
     let mut v = SessionView::json(&session);
     if let Some(obj) = v.as_object_mut() {
         obj.insert("name".to_owned(), json!(session.metadata.name));
@@ -130,9 +128,19 @@ fn admit_cluster(
     Ok((cc, me))
 }
 
+/// A session request through either path: the per-person budget first, then the request.
+async fn request(
+    state: &AppState,
+    caller: &Identity,
+    body: &[u8],
+) -> Result<BreakglassSession, ApiError> {
+    limit_creation(state, caller)?;
+    create_session(&state.app, caller, body).await
+}
+
 /// The per-person budget of session requests (see `rateLimits.sessionCreation`).
 fn limit_creation(state: &AppState, caller: &Identity) -> Result<(), ApiError> {
-    let person = crate::rate_limit::person_key(&caller.issuer, &caller.subject);
+    let person = crate::identity::limit_key(caller);
     state.limits.check_creation(&person).map_err(|wait| {
         tracing::debug!(issuer = %caller.issuer, "session request refused by the creation rate limit");
         ApiError::too_many(wait, "user's session requests")
