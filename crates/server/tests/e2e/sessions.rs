@@ -870,3 +870,63 @@ async fn session_limits_are_enforced() -> anyhow::Result<()> {
     assert_eq!(api.request(&requester, A, &u, json!({})).await?.status, 201);
     fx.cleanup().await
 }
+
+/// A decision whose write loses a race against an unrelated status change (activity
+/// records are written every flush interval) is re-read and re-decided, not answered
+/// 409; only a competing decision is a conflict.
+#[tokio::test]
+async fn decisions_survive_concurrent_activity_writes() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "racing").await?;
+    let api = RestClient::new(&server.url);
+    let requester = token(&env, "requester").await?;
+    let approver = token(&env, "approver").await?;
+    let group = fx.group("racing");
+    fx.escalation("racing", spec(&["target-a"], &group)).await?;
+    for round in 0..3 {
+        let r = api
+            .request(&requester, "target-a", &group, json!({}))
+            .await?;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let name = r.name();
+        let a = api.act(&name, "approve", &approver, None).await?;
+        assert_eq!(a.status, 200, "{}", a.text);
+        // Activity records arrive every 20 ms while the requester drops it.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (hub, ns, name, stop) = (fx.hub(), fx.ns.clone(), name.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let _ = patch_status(&hub, &ns, &name, json!({"activityCount": n})).await;
+                    // Far more often than any flush interval, rarely enough that a
+                    // decision gets through within its attempts.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                n
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let d = api.act(&name, "drop", &requester, None).await?;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let writes = writer.await?;
+        assert_eq!(
+            d.status, 200,
+            "round {round} ({writes} concurrent writes): {}",
+            d.text
+        );
+        assert_eq!(
+            fx.session(&name)
+                .await?
+                .status
+                .and_then(|s| s.state)
+                .map(|s| s.as_str()),
+            Some("Expired")
+        );
+    }
+    fx.cleanup().await?;
+    Ok(())
+}

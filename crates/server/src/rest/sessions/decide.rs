@@ -120,6 +120,11 @@ fn event(
     })
 }
 
+/// How often a decision is re-read and re-decided when the session changed between the
+/// read and the write (activity records are written every flush interval). A competing
+/// decision ends the loop through the state machine, so only unrelated writes repeat it.
+const CONFLICT_ATTEMPTS: usize = 8;
+
 async fn decide(
     app: &App,
     caller: &Identity,
@@ -127,28 +132,39 @@ async fn decide(
     action: Action,
     raw: &[u8],
 ) -> Result<BreakglassSession, ApiError> {
-    let session = fresh(app, name).await?;
-    let claim = identity::claim_for_cluster(&app.config, &app.stores, &session.spec.cluster);
-    let actor = identity::actor(caller, claim);
     let relation = Relation::new(app, caller);
-    let event = event(&relation, &session, action, actor.clone(), raw)?;
-    let (_, written) = session_writes::transition(
-        &app.hub,
-        &app.events,
-        &app.metrics,
-        &session,
-        event,
-        &actor,
-        now(),
-    )
-    .await
-    .map_err(|e| write_error(e, action))?;
-    tracing::info!(
-        session = %name, action = action.as_str(), actor = %actor, issuer = %caller.issuer,
-        state = written.status.as_ref().and_then(|s| s.state).map(|s| s.as_str()).unwrap_or_default(),
-        "session decision"
-    );
-    Ok(written)
+    let mut attempt = 1;
+    loop {
+        // Every attempt starts from the hub's latest version and decides anew, so a
+        // concurrent decision is seen by the state machine (and answered 409), while a
+        // concurrent activity record only costs a retry.
+        let session = fresh(app, name).await?;
+        let claim = identity::claim_for_cluster(&app.config, &app.stores, &session.spec.cluster);
+        let actor = identity::actor(caller, claim);
+        let event = event(&relation, &session, action, actor.clone(), raw)?;
+        let result = session_writes::transition(
+            &app.hub,
+            &app.events,
+            &app.metrics,
+            &session,
+            event,
+            &actor,
+            now(),
+        )
+        .await;
+        match result {
+            Err(WriteError::Conflict) if attempt < CONFLICT_ATTEMPTS => attempt += 1,
+            result => {
+                let (_, written) = result.map_err(|e| write_error(e, action))?;
+                tracing::info!(
+                    session = %name, action = action.as_str(), actor = %actor, issuer = %caller.issuer,
+                    state = written.status.as_ref().and_then(|s| s.state).map(|s| s.as_str()).unwrap_or_default(),
+                    "session decision"
+                );
+                return Ok(written);
+            }
+        }
+    }
 }
 
 macro_rules! action {
