@@ -161,12 +161,21 @@ async fn status_patches_from_an_older_version_are_refused() -> anyhow::Result<()
         "spec": {"appliesTo": {"clusters": ["no-such-cluster-e2e"]},
                  "rules": [{"verbs": ["delete"], "apiGroups": [""], "resources": ["secrets"]}]},
     }))?;
-    let old = api.create(&PostParams::default(), &policy).await?;
+    api.create(&PostParams::default(), &policy).await?;
     let result = async {
+        // Let the leader's reconciler write its status first, so only our writes race.
+        wait_for(Duration::from_secs(20), "policy Ready", || async {
+            Ok(ready_of(&api, &name).await?.is_some())
+        })
+        .await?;
+        let old = api.get(&name).await?;
         // Someone else writes the object after we read it.
-        let mut newer = old.clone();
-        newer.metadata.labels = Some([("touched".to_owned(), "yes".to_owned())].into());
-        api.replace(&name, &PostParams::default(), &newer).await?;
+        api.patch(
+            &name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"metadata": {"labels": {"touched": "yes"}}})),
+        )
+        .await?;
         let stale = breakglass_server::session_writes::conditional_status_patch(
             old.metadata.resource_version.as_deref(),
             json!({"observedGeneration": 99}),
@@ -186,14 +195,23 @@ async fn status_patches_from_an_older_version_are_refused() -> anyhow::Result<()
                 .and_then(|s| s.observed_generation),
             Some(99)
         );
-        // From the current version it applies.
-        let current = api.get(&name).await?;
-        let fresh = breakglass_server::session_writes::conditional_status_patch(
-            current.metadata.resource_version.as_deref(),
-            json!({"observedGeneration": 99}),
-        );
-        api.patch_status(&name, &kube::api::PatchParams::default(), &fresh)
-            .await?;
+        // From the current version it applies (retried only if the reconciler wrote in
+        // between, which is the refusal working as intended).
+        for attempt in 1..=5 {
+            let current = api.get(&name).await?;
+            let fresh = breakglass_server::session_writes::conditional_status_patch(
+                current.metadata.resource_version.as_deref(),
+                json!({"observedGeneration": 99}),
+            );
+            match api
+                .patch_status(&name, &kube::api::PatchParams::default(), &fresh)
+                .await
+            {
+                Ok(_) => return anyhow::Ok(()),
+                Err(e) if attempt < 5 && breakglass_server::hub_answer::is_conflict(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         anyhow::Ok(())
     }
     .await;
