@@ -542,6 +542,7 @@ fn main() {
             clusters: Mirror::from_objects(state.clusters),
             identity_providers: Mirror::from_objects(state.idps),
             deny_policies: Mirror::from_objects(state.policies),
+            ..Stores::empty()
         };
         let index = breakglass_server::index::SessionIndex::from_sessions(stores.sessions.all());
         let escalations_by_cluster =

@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::BreakglassSession;
 use breakglass_api::cluster_config::ClusterConfig;
+use breakglass_api::debug_pod_template::DebugPodTemplate;
+use breakglass_api::debug_session::DebugSession;
+use breakglass_api::debug_session_cluster_binding::DebugSessionClusterBinding;
+use breakglass_api::debug_session_template::DebugSessionTemplate;
 use breakglass_api::deny_policy::DenyPolicy;
 use breakglass_api::identity_provider::IdentityProvider;
 use futures::StreamExt;
@@ -215,6 +219,14 @@ pub struct Stores {
     pub identity_providers: Mirror<IdentityProvider>,
     /// DenyPolicies.
     pub deny_policies: Mirror<DenyPolicy>,
+    /// DebugSessions.
+    pub debug_sessions: Mirror<DebugSession>,
+    /// DebugSessionTemplates.
+    pub debug_templates: Mirror<DebugSessionTemplate>,
+    /// DebugSessionClusterBindings.
+    pub debug_bindings: Mirror<DebugSessionClusterBinding>,
+    /// DebugPodTemplates.
+    pub debug_pod_templates: Mirror<DebugPodTemplate>,
 }
 
 impl Stores {
@@ -226,6 +238,26 @@ impl Stores {
             clusters: Mirror::start(client.clone()),
             identity_providers: Mirror::start(client.clone()),
             deny_policies: Mirror::start(client.clone()),
+            debug_sessions: Mirror::start(client.clone()),
+            debug_templates: Mirror::start(client.clone()),
+            debug_bindings: Mirror::start(client.clone()),
+            debug_pod_templates: Mirror::start(client.clone()),
+        }
+    }
+
+    /// Mirrors holding nothing, with no watch behind them (tests and benchmarks
+    /// fill in what they need with struct-update syntax).
+    pub fn empty() -> Self {
+        Self {
+            sessions: Mirror::from_objects([]),
+            escalations: Mirror::from_objects([]),
+            clusters: Mirror::from_objects([]),
+            identity_providers: Mirror::from_objects([]),
+            deny_policies: Mirror::from_objects([]),
+            debug_sessions: Mirror::from_objects([]),
+            debug_templates: Mirror::from_objects([]),
+            debug_bindings: Mirror::from_objects([]),
+            debug_pod_templates: Mirror::from_objects([]),
         }
     }
 
@@ -236,6 +268,10 @@ impl Stores {
             && self.clusters.is_synced()
             && self.identity_providers.is_synced()
             && self.deny_policies.is_synced()
+            && self.debug_sessions.is_synced()
+            && self.debug_templates.is_synced()
+            && self.debug_bindings.is_synced()
+            && self.debug_pod_templates.is_synced()
     }
 
     /// Why the mirrors cannot be trusted now: a watch that has been failing for longer
@@ -247,6 +283,19 @@ impl Stores {
             ("ClusterConfig", self.clusters.failing_for(now)),
             ("IdentityProvider", self.identity_providers.failing_for(now)),
             ("DenyPolicy", self.deny_policies.failing_for(now)),
+            ("DebugSession", self.debug_sessions.failing_for(now)),
+            (
+                "DebugSessionTemplate",
+                self.debug_templates.failing_for(now),
+            ),
+            (
+                "DebugSessionClusterBinding",
+                self.debug_bindings.failing_for(now),
+            ),
+            (
+                "DebugPodTemplate",
+                self.debug_pod_templates.failing_for(now),
+            ),
         ];
         watches.into_iter().find_map(|(kind, failing)| {
             failing
@@ -262,6 +311,10 @@ impl Stores {
         self.clusters.wait_synced().await;
         self.identity_providers.wait_synced().await;
         self.deny_policies.wait_synced().await;
+        self.debug_sessions.wait_synced().await;
+        self.debug_templates.wait_synced().await;
+        self.debug_bindings.wait_synced().await;
+        self.debug_pod_templates.wait_synced().await;
     }
 }
 
@@ -357,6 +410,7 @@ mod tests {
             clusters: Mirror::from_objects([]),
             identity_providers: Mirror::from_objects([]),
             deny_policies: Mirror::from_objects([]),
+            ..Stores::empty()
         };
         let bound = Duration::from_secs(10);
         let now = Instant::now();

@@ -379,6 +379,7 @@ mod tests {
             clusters: Mirror::from_objects(ccs),
             identity_providers: Mirror::from_objects([]),
             deny_policies: Mirror::from_objects([]),
+            ..Stores::empty()
         }
     }
 

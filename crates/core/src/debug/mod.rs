@@ -1,5 +1,11 @@
-//! Debug sessions: the state machine today; template and binding resolution,
-//! constraint merging, rendering, checks on rendered objects and pure workload builders
-//! as they land.
+//! Debug sessions, pure: which templates a caller may request where and with what
+//! effective configuration ([`resolve`], [`merge`]), who approves ([`approval`]), the
+//! workloads deployed on a target ([`workload`]), the pod access a session grants
+//! ([`access`]) and the state machine ([`session`]).
 
+pub mod access;
+pub mod approval;
+pub mod merge;
+pub mod resolve;
 pub mod session;
+pub mod workload;

@@ -1,3 +1,8 @@
-//! Debug sessions on the hub: reconciling them, writing their workloads to target
-//! clusters and serving kubectl-debug operations. The pure rules live in
+//! Debug sessions on the hub: reconciling them ([`reconcile`]), writing their workloads
+//! to target clusters and removing them again ([`target`]), and the webhook's index of
+//! the pod access they grant ([`index`]). The pure rules live in
 //! `breakglass_core::debug`; this module only applies them.
+
+pub mod index;
+pub mod reconcile;
+pub mod target;

@@ -6,6 +6,7 @@ use axum::routing::{get, post};
 use crate::http::AppState;
 
 pub mod body;
+pub mod debug;
 pub mod escalations;
 pub mod openapi;
 pub mod public;
@@ -48,4 +49,5 @@ pub fn router() -> Router<AppState> {
         // Paths shown in the feature documents.
         .route("/api/breakglass/request", post(sessions::create_alias))
         .route("/api/breakglass/approve/{name}", post(sessions::approve))
+        .merge(debug::router())
 }

@@ -188,6 +188,7 @@ mod tests {
             clusters: Mirror::from_objects([cluster]),
             identity_providers: Mirror::from_objects([]),
             deny_policies: Mirror::from_objects([]),
+            ..Stores::empty()
         };
         let index = SessionIndex::from_sessions([session("s1", BreakglassSessionState::Pending)]);
         let prefixes = vec!["oidc:".to_owned()];

@@ -13,6 +13,9 @@ mod support;
 
 mod auth;
 mod clusters;
+mod debug_access;
+mod debug_catalogue;
+mod debug_workloads;
 mod escalations;
 mod identity_attacks;
 mod lifecycle;

@@ -1,0 +1,10 @@
+//! Debug-session routes: catalogue.
+
+use axum::Router;
+
+use crate::http::AppState;
+
+/// The routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

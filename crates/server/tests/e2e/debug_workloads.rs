@@ -1,0 +1,1 @@
+//! End-to-end: debug_workloads.
