@@ -567,6 +567,7 @@ fn main() {
             events: breakglass_server::events::EventBus::new(),
             activity: breakglass_server::activity::ActivityTracker::new(),
             sessions_by_user: index,
+            debug_sessions_by_user: Default::default(),
             escalations_by_cluster,
             deny_policies_by_cluster,
             access: Arc::new(LocalAccess::new()),

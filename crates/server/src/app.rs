@@ -64,6 +64,8 @@ pub struct App {
     pub activity: ActivityTracker,
     /// Sessions by (cluster, user), for the webhook.
     pub sessions_by_user: crate::index::SessionIndex,
+    /// Active debug sessions by (cluster, participant), for the webhook.
+    pub debug_sessions_by_user: crate::debug::index::DebugSessionIndex,
     /// Ready escalations by the cluster they target, for the webhook.
     pub escalations_by_cluster: crate::index::EscalationIndex,
     /// DenyPolicies by the clusters they apply to, for the webhook.

@@ -1,5 +1,6 @@
 //! The webhook's indexes over the watched state: sessions by (cluster, user), kept
-//! current from the session mirror, so a decision reads only the caller's sessions; and
+//! current from the session mirror, so a decision reads only the caller's sessions (the
+//! same [`ByUser`] index serves debug sessions by participant); and
 //! the Ready escalations by the cluster they target, so a decision checks only those.
 //!
 //! Synchronous by design: the watch task applies changes, serving code only reads, and
@@ -16,59 +17,106 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::store::Mirror;
 
-type UserKey = (String, String);
+/// `(cluster, user)`: the key a decision looks up, exact and case-sensitive like the SAR user.
+pub type UserKey = (String, String);
 type ObjectKey = (String, String);
 
-#[derive(Default)]
-struct Inner {
-    by_user: HashMap<UserKey, Vec<Arc<BreakglassSession>>>,
-    placed: HashMap<ObjectKey, UserKey>,
+/// A kind indexed by the `(cluster, user)` keys of the people it concerns.
+pub trait UserKeyed: kube::Resource<DynamicType = ()> + Clone + Send + Sync + 'static {
+    /// The keys this object is found under (none: not indexed).
+    fn user_keys(&self) -> Vec<UserKey>;
 }
 
-impl Inner {
+impl UserKeyed for BreakglassSession {
+    fn user_keys(&self) -> Vec<UserKey> {
+        vec![(self.spec.cluster.clone(), self.spec.user.clone())]
+    }
+}
+
+struct Inner<K> {
+    by_user: HashMap<UserKey, Vec<Arc<K>>>,
+    placed: HashMap<ObjectKey, Vec<UserKey>>,
+}
+
+impl<K> Default for Inner<K> {
+    fn default() -> Self {
+        Self {
+            by_user: HashMap::new(),
+            placed: HashMap::new(),
+        }
+    }
+}
+
+impl<K: UserKeyed> Inner<K> {
     fn remove(&mut self, key: &ObjectKey) {
-        if let Some(user) = self.placed.remove(key)
-            && let Some(list) = self.by_user.get_mut(&user)
-        {
-            list.retain(|s| !is(s, key));
-            if list.is_empty() {
-                self.by_user.remove(&user);
+        for user in self.placed.remove(key).unwrap_or_default() {
+            if let Some(list) = self.by_user.get_mut(&user) {
+                list.retain(|s| object_key(s.as_ref()) != *key);
+                if list.is_empty() {
+                    self.by_user.remove(&user);
+                }
             }
         }
     }
 
-    fn insert(&mut self, session: Arc<BreakglassSession>) {
-        let key = object_key(&session);
+    fn insert(&mut self, object: Arc<K>) {
+        let key = object_key(object.as_ref());
         self.remove(&key);
-        let user = (session.spec.cluster.clone(), session.spec.user.clone());
-        self.placed.insert(key, user.clone());
-        self.by_user.entry(user).or_default().push(session);
+        let mut users = object.user_keys();
+        users.sort();
+        users.dedup();
+        if users.is_empty() {
+            return;
+        }
+        for user in &users {
+            self.by_user
+                .entry(user.clone())
+                .or_default()
+                .push(object.clone());
+        }
+        self.placed.insert(key, users);
     }
 }
 
-fn object_key(s: &BreakglassSession) -> ObjectKey {
+fn object_key<K: kube::Resource>(s: &K) -> ObjectKey {
     (
-        s.metadata.namespace.clone().unwrap_or_default(),
-        s.metadata.name.clone().unwrap_or_default(),
+        s.meta().namespace.clone().unwrap_or_default(),
+        s.meta().name.clone().unwrap_or_default(),
     )
 }
 
-fn is(s: &BreakglassSession, key: &ObjectKey) -> bool {
-    s.metadata.namespace.as_deref().unwrap_or_default() == key.0
-        && s.metadata.name.as_deref().unwrap_or_default() == key.1
+/// Objects by the `(cluster, user)` keys of [`UserKeyed`], kept current from a mirror.
+pub struct ByUser<K> {
+    inner: Arc<RwLock<Inner<K>>>,
+}
+
+impl<K> Clone for ByUser<K> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<K> Default for ByUser<K> {
+    fn default() -> Self {
+        Self {
+            inner: Arc::new(RwLock::new(Inner::default())),
+        }
+    }
 }
 
 /// Sessions by `(spec.cluster, spec.user)`, exact and case-sensitive like the SAR user.
-#[derive(Clone, Default)]
-pub struct SessionIndex {
-    inner: Arc<RwLock<Inner>>,
-}
+pub type SessionIndex = ByUser<BreakglassSession>;
 
-impl SessionIndex {
-    /// An index of exactly these sessions, not kept current.
-    pub fn from_sessions(sessions: impl IntoIterator<Item = Arc<BreakglassSession>>) -> Self {
+impl<K> ByUser<K>
+where
+    K: UserKeyed + std::fmt::Debug + serde::de::DeserializeOwned,
+{
+    /// An index of exactly these objects, not kept current.
+    pub fn from_sessions(objects: impl IntoIterator<Item = Arc<K>>) -> Self {
         let mut inner = Inner::default();
-        for s in sessions {
+        for s in objects {
             inner.insert(s);
         }
         Self {
@@ -77,7 +125,7 @@ impl SessionIndex {
     }
 
     /// An index that follows `mirror` (a task applies every change).
-    pub fn follow(mirror: Mirror<BreakglassSession>) -> Self {
+    pub fn follow(mirror: Mirror<K>) -> Self {
         let index = Self::default();
         let target = index.clone();
         let mut changes = mirror.subscribe();
@@ -103,24 +151,24 @@ impl SessionIndex {
         index
     }
 
-    /// Applies a created or updated session (what the watch delivers).
-    pub fn apply(&self, session: Arc<BreakglassSession>) {
-        self.write().insert(session);
+    /// Applies a created or updated object (what the watch delivers).
+    pub fn apply(&self, object: Arc<K>) {
+        self.write().insert(object);
     }
 
-    /// Removes a deleted session.
+    /// Removes a deleted object.
     pub fn delete(&self, namespace: &str, name: &str) {
         self.write()
             .remove(&(namespace.to_owned(), name.to_owned()));
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner<K>> {
         self.inner
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn rebuild(&self, mirror: &Mirror<BreakglassSession>) {
+    fn rebuild(&self, mirror: &Mirror<K>) {
         let mut fresh = Inner::default();
         for s in mirror.all() {
             fresh.insert(s);
@@ -128,8 +176,8 @@ impl SessionIndex {
         *self.write() = fresh;
     }
 
-    /// The user's sessions on the cluster.
-    pub fn get(&self, cluster: &str, user: &str) -> Vec<Arc<BreakglassSession>> {
+    /// The objects indexed under the user on the cluster.
+    pub fn get(&self, cluster: &str, user: &str) -> Vec<Arc<K>> {
         let inner = self
             .inner
             .read()
@@ -141,7 +189,7 @@ impl SessionIndex {
             .unwrap_or_default()
     }
 
-    /// Number of indexed sessions.
+    /// Number of indexed objects.
     pub fn len(&self) -> usize {
         self.inner
             .read()
@@ -150,7 +198,7 @@ impl SessionIndex {
             .len()
     }
 
-    /// True when no session is indexed.
+    /// True when nothing is indexed.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

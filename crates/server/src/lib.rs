@@ -238,6 +238,8 @@ fn build_app(
         },
     ));
     let sessions_by_user = index::SessionIndex::follow(stores.sessions.clone());
+    let debug_sessions_by_user =
+        debug::index::DebugSessionIndex::follow(stores.debug_sessions.clone());
     let escalations_by_cluster = index::EscalationIndex::follow(stores.escalations.clone());
     let deny_policies_by_cluster = index::DenyPolicyIndex::follow(stores.deny_policies.clone());
     let authz = webhook::authz_config(&config);
@@ -253,6 +255,7 @@ fn build_app(
         clusters,
         activity,
         sessions_by_user,
+        debug_sessions_by_user,
         escalations_by_cluster,
         deny_policies_by_cluster,
         access,

@@ -72,15 +72,16 @@ pub struct SessionInput<'a> {
     pub pod_security_overrides: Option<&'a PodSecurityOverrides>,
 }
 
-/// An allow the caller already computed for a debug-session participant (the seam for
-/// debug sessions: pod exec/attach/portforward/log on a pod the session whitelists).
+/// An allow the caller computed with [`crate::debug::access::pod_access`] for a
+/// debug-session participant (the seam for debug sessions: get, exec, attach,
+/// portforward or log on a pod the session whitelists). It decides before DenyPolicies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DebugSessionAllow {
     /// DebugSession name.
     pub session: String,
-    /// The user's role in it (`owner`, `participant`).
+    /// The user's role in it (`owner`, `participant`, `viewer`).
     pub role: String,
-    /// The pod operation allowed (`exec`, `attach`, `portforward`, `log`).
+    /// The pod operation allowed (`get`, `exec`, `attach`, `portforward`, `log`).
     pub operation: String,
 }
 

@@ -175,10 +175,13 @@ impl ResourceAttributes {
         self.group.is_empty() && self.resource == "pods"
     }
 
-    /// True for a named pod request on a subresource a debug session can allow.
+    /// True for a named pod request a debug session can allow: the pod itself (kubectl
+    /// reads it before exec) or one of [`DEBUG_POD_SUBRESOURCES`]. The verb is checked by
+    /// `debug::access`, which computes the allow.
     pub fn is_debug_pod_operation(&self) -> bool {
         self.is_pod()
             && !self.name.is_empty()
-            && DEBUG_POD_SUBRESOURCES.contains(&self.subresource.as_str())
+            && (self.subresource.is_empty()
+                || DEBUG_POD_SUBRESOURCES.contains(&self.subresource.as_str()))
     }
 }

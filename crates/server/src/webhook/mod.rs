@@ -311,6 +311,7 @@ pub async fn decide(app: &App, cluster: &str, request: &SarRequest, now: Timesta
     let watched = WatchedState {
         stores: &app.stores,
         sessions: &app.sessions_by_user,
+        debug_sessions: &app.debug_sessions_by_user,
         escalations: &app.escalations_by_cluster,
         policies: &app.deny_policies_by_cluster,
         prefixes: app.prefixes(),
@@ -326,13 +327,21 @@ pub async fn decide(app: &App, cluster: &str, request: &SarRequest, now: Timesta
         })
         .collect();
     let policies: Vec<&DenyPolicy> = snap.policies.iter().map(|p| p.as_ref()).collect();
+    // Debug-session access decides before DenyPolicies; `log_decision` logs the grant
+    // with the session named in the reason.
+    let debug_allow = breakglass_core::debug::access::pod_access(
+        snap.debug_sessions.iter().map(|s| s.as_ref()),
+        cluster,
+        request,
+        now,
+    );
     let mut input = AuthzInput {
         cluster_name: cluster,
         cluster: snap.cluster.as_ref(),
         request,
         sessions: &inputs,
         policies: &policies,
-        debug_session: None,
+        debug_session: debug_allow.as_ref(),
         escalations_available: snap.escalations_available,
         idp: &snap.idp,
         namespace_labels: NamespaceLabels::NotFetched,

@@ -9,10 +9,12 @@ use std::sync::Arc;
 
 use breakglass_api::breakglass_escalation::PodSecurityOverrides;
 use breakglass_api::breakglass_session::BreakglassSession;
+use breakglass_api::debug_session::DebugSession;
 use breakglass_api::deny_policy::DenyPolicy;
 use breakglass_core::authz::{ClusterInfo, IdpHints, SarRequest};
 use breakglass_core::escalation as esc_core;
 
+use crate::debug::index::DebugSessionIndex;
 use crate::index::{DenyPolicyIndex, EscalationIndex, SessionIndex};
 use crate::store::{ClusterLookup, Stores};
 
@@ -23,6 +25,8 @@ pub struct WatchedState<'a> {
     pub stores: &'a Stores,
     /// Sessions by (cluster, user).
     pub sessions: &'a SessionIndex,
+    /// Active debug sessions by (cluster, participant).
+    pub debug_sessions: &'a DebugSessionIndex,
     /// Ready escalations by the cluster they target.
     pub escalations: &'a EscalationIndex,
     /// DenyPolicies by the clusters they apply to.
@@ -39,6 +43,9 @@ pub struct Snapshot {
     pub sessions: Vec<Arc<BreakglassSession>>,
     /// Pod-security overrides of each session's owning escalation (same order).
     pub overrides: Vec<Option<PodSecurityOverrides>>,
+    /// The user's Active debug sessions on the cluster; looked up only for named pod
+    /// requests, the only ones a debug session can grant.
+    pub debug_sessions: Vec<Arc<DebugSession>>,
     /// The DenyPolicies whose `appliesTo.clusters` covers the cluster (the pipeline
     /// checks the rest of the scope).
     pub policies: Arc<[Arc<DenyPolicy>]>,
@@ -71,6 +78,14 @@ impl WatchedState<'_> {
                 esc.spec.pod_security_overrides.clone()
             })
             .collect();
+        let debug_sessions = if request
+            .resource()
+            .is_some_and(|r| r.is_debug_pod_operation())
+        {
+            self.debug_sessions.get(cluster, &request.user)
+        } else {
+            Vec::new()
+        };
         let idps = stores.identity_providers.all();
         let issuer_idp_name = request.issuer.as_deref().and_then(|iss| {
             idps.iter()
@@ -93,6 +108,7 @@ impl WatchedState<'_> {
             cluster: cluster_info,
             sessions,
             overrides,
+            debug_sessions,
             policies: self.policies.for_cluster(cluster),
             escalations_available,
             idp: IdpHints {
@@ -194,9 +210,11 @@ mod tests {
         let prefixes = vec!["oidc:".to_owned()];
         let escalations = EscalationIndex::new(stores.escalations.clone());
         let policies = DenyPolicyIndex::new(stores.deny_policies.clone());
+        let debug = DebugSessionIndex::default();
         let watched = WatchedState {
             stores: &stores,
             sessions: &index,
+            debug_sessions: &debug,
             escalations: &escalations,
             policies: &policies,
             prefixes: &prefixes,

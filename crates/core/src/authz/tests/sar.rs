@@ -128,6 +128,10 @@ fn debug_pod_operations() {
         "needs a pod name"
     );
     assert!(!pods("status", "web-0", "").is_debug_pod_operation());
-    assert!(!pods("", "web-0", "").is_debug_pod_operation());
+    assert!(
+        pods("", "web-0", "").is_debug_pod_operation(),
+        "the pod itself"
+    );
+    assert!(!pods("", "", "").is_debug_pod_operation());
     assert!(!pods("exec", "web-0", "metrics.k8s.io").is_debug_pod_operation());
 }
