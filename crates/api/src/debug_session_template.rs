@@ -481,6 +481,23 @@ pub struct TerminalSharingConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(default = "default_max_participants", range(min = 1))]
     pub max_participants: Option<i32>,
+    /// Invited users who join become viewers (get and logs of the session's pods, no
+    /// exec, attach or port-forward) instead of participants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(default = "some_false")]
+    pub read_only_participants: Option<bool>,
+}
+
+impl TerminalSharingConfig {
+    /// `maxParticipants`, defaulted (5): everyone who ever joined counts, owner included.
+    pub fn max_participants(&self) -> i32 {
+        self.max_participants.unwrap_or(5)
+    }
+
+    /// `readOnlyParticipants`, defaulted (false).
+    pub fn read_only_participants(&self) -> bool {
+        self.read_only_participants.unwrap_or(false)
+    }
 }
 
 fn default_terminal_provider() -> Option<TerminalSharingProvider> {

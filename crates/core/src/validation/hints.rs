@@ -49,11 +49,6 @@ const HINTS: &[(&str, &str, &str)] = &[
         "renewals are governed by allowRenewal and maxRenewals",
     ),
     (
-        "DebugSessionTemplate",
-        "spec.terminalSharing.readOnlyParticipants",
-        "read-only participants join with the viewer role; there is no template setting",
-    ),
-    (
         "DebugSessionClusterBinding",
         "spec.targetNamespace",
         "a binding sets the namespace with namespaceConstraints.defaultNamespace",
