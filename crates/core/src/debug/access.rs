@@ -20,6 +20,8 @@
 //! additionally as a `create`. Anything else fails closed: a participant without a role,
 //! an unknown verb, a missing session state.
 
+pub mod participants;
+
 use breakglass_api::debug_common::AllowedPodOperations;
 use breakglass_api::debug_session::{DebugSession, DebugSessionParticipant, ParticipantRole};
 use jiff::Timestamp;
