@@ -21,6 +21,7 @@
 //! an unknown verb, a missing session state.
 
 pub mod participants;
+pub mod reasons;
 
 use breakglass_api::debug_common::AllowedPodOperations;
 use breakglass_api::debug_session::{DebugSession, DebugSessionParticipant, ParticipantRole};

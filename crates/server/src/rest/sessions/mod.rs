@@ -150,22 +150,45 @@ const MIRROR_GRACE: Duration = Duration::from_millis(500);
 /// trusted (after a short wait for a just-created session): an unknown name never
 /// becomes a hub request. Only before the first sync is the hub asked.
 pub async fn find(app: &App, name: &str) -> Result<BreakglassSession, ApiError> {
-    find_in(&app.stores.sessions, &app.hub, name).await
+    find_in(&app.stores.sessions, &app.hub, name, None).await
 }
 
-async fn find_in(
-    mirror: &Mirror<BreakglassSession>,
+/// An object of a session kind by name (and, when given, namespace) from `mirror`, with
+/// the same trust in the synced mirror as [`find`]. Shared by escalation and debug
+/// sessions.
+pub(crate) async fn find_in<K>(
+    mirror: &Mirror<K>,
     hub: &Client,
     name: &str,
-) -> Result<BreakglassSession, ApiError> {
+    namespace: Option<&str>,
+) -> Result<K, ApiError>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
     validate_name(name)?;
+    let in_namespace = |found: Vec<Arc<K>>| -> Vec<Arc<K>> {
+        match namespace {
+            Some(ns) => found
+                .into_iter()
+                .filter(|s| s.meta().namespace.as_deref() == Some(ns))
+                .collect(),
+            None => found,
+        }
+    };
     let several = || {
         ApiError::conflict(format!(
             "several sessions are named {name:?}; session names must be unique"
         ))
     };
     let not_found = || ApiError::NotFound(format!("session {name:?} not found"));
-    let one = |mut found: Vec<Arc<BreakglassSession>>| {
+    let one = |found: Vec<Arc<K>>| {
+        let mut found = in_namespace(found);
         if found.len() > 1 {
             return Err(several());
         }
@@ -196,7 +219,7 @@ async fn find_in(
             Err(_) => Err(not_found()),
         };
     }
-    let api: Api<BreakglassSession> = Api::all(hub.clone());
+    let api: Api<K> = Api::all(hub.clone());
     let items = api
         .list(&ListParams::default().fields(&format!("metadata.name={name}")))
         .await?
@@ -331,12 +354,12 @@ mod tests {
             session("b", "twice"),
         ]);
         for name in ["unknown", "random-x7k2p", "a.b"] {
-            let err = find_in(&mirror, &hub, name).await.unwrap_err();
+            let err = find_in(&mirror, &hub, name, None).await.unwrap_err();
             assert_eq!(err.status(), 404, "{name}: {err}");
         }
-        let found = find_in(&mirror, &hub, "known").await.unwrap();
+        let found = find_in(&mirror, &hub, "known", None).await.unwrap();
         assert_eq!(found.metadata.namespace.as_deref(), Some("team"));
-        let err = find_in(&mirror, &hub, "twice").await.unwrap_err();
+        let err = find_in(&mirror, &hub, "twice", None).await.unwrap_err();
         assert_eq!(err.status(), 409, "{err}");
         assert_eq!(
             calls.load(std::sync::atomic::Ordering::SeqCst),
