@@ -1,1 +1,609 @@
-//! End-to-end: debug_access.
+//! End-to-end: the pod access debug sessions grant through the webhook (owner,
+//! participant, viewer, uninvited; DenyPolicies come after; access ends within 1 s of
+//! terminate) and the REST authorization matrix of list/get/approve/reject/renew/
+//! terminate/join/leave.
+//!
+//! The sessions are written onto the hub directly (spec, then status as the reconciler
+//! would write it), so these tests exercise the access and REST code alone.
+
+use std::time::{Duration, Instant};
+
+use breakglass_api::debug_session::DebugSession;
+use breakglass_testenv::TestEnv;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::Api;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+use crate::support::*;
+use crate::webhook::{can_i, delete_policy, policy, until_can_i};
+
+const A: &str = "target-a";
+const B: &str = "target-b";
+const OWNER: &str = "requester@example.com";
+const PARTICIPANT: &str = "requester2@example.com";
+const VIEWER: &str = "approver2@example.com";
+const SESSION_LABEL: &str = "breakglass.telekom.com/debug-session";
+
+/// Creates a DebugSession on the hub and writes `status` onto it.
+async fn debug_session(
+    fx: &Fixture,
+    name: &str,
+    spec: Value,
+    status: Value,
+) -> anyhow::Result<DebugSession> {
+    let api: Api<DebugSession> = Api::namespaced(fx.hub(), &fx.ns);
+    let obj: DebugSession = serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+        "kind": "DebugSession",
+        "metadata": {"name": name, "namespace": fx.ns, "labels": {SESSION_LABEL: name}},
+        "spec": spec,
+    }))?;
+    api.create(&PostParams::default(), &obj).await?;
+    Ok(api
+        .patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({ "status": status })),
+        )
+        .await?)
+}
+
+fn spec(invited: &[&str]) -> Value {
+    json!({
+        "cluster": A,
+        "templateRef": "e2e-debug",
+        "requestedBy": OWNER,
+        "invitedParticipants": invited,
+    })
+}
+
+fn member(user: &str, role: &str) -> Value {
+    json!({"user": user, "role": role, "joinedAt": jiff::Timestamp::now().to_string()})
+}
+
+/// An Active status for one hour with `participants` and pod `ns/pod` allowed.
+fn active(participants: Value, ns: &str, pod: &str, template: Value) -> Value {
+    let now = jiff::Timestamp::now();
+    json!({
+        "state": "Active",
+        "startsAt": now.to_string(),
+        "expiresAt": (now + jiff::SignedDuration::from_hours(1)).to_string(),
+        "participants": participants,
+        "allowedPods": [{"namespace": ns, "name": pod}],
+        "allowedPodOperations": {"exec": true, "attach": true, "logs": true, "portForward": true},
+        "resolvedTemplate": template,
+    })
+}
+
+/// A PendingApproval status whose approvers are `approvers`.
+fn pending(approvers: &[&str]) -> Value {
+    json!({
+        "state": "PendingApproval",
+        "approval": {"required": true},
+        "resolvedTemplate": {"approvers": {"users": approvers}},
+    })
+}
+
+/// Two bare pods in a fresh namespace of target-a: `dbg` (labelled as the session's)
+/// and `other`.
+async fn pods(env: &TestEnv, ns: &str, session: &str) -> anyhow::Result<()> {
+    let client = env.target_client(A).await?;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}}))?,
+        )
+        .await?;
+    let api: Api<Pod> = Api::namespaced(client, ns);
+    for (name, labels) in [
+        ("dbg", json!({SESSION_LABEL: session})),
+        ("other", json!({})),
+    ] {
+        api.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": name, "labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "busybox:stable"}]},
+            }))?,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn remove_namespace(env: &TestEnv, ns: &str) {
+    if let Ok(client) = env.target_client(A).await {
+        let api: Api<Namespace> = Api::all(client);
+        let _ = api.delete(ns, &DeleteParams::background()).await;
+    }
+}
+
+/// Asks the server's webhook directly (for the reason text).
+async fn review(url: &str, user: &str, verb: &str, sub: &str, ns: &str, pod: &str) -> Value {
+    let body = json!({
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+        "spec": {"user": user, "groups": ["system:authenticated"], "resourceAttributes": {
+            "verb": verb, "resource": "pods", "subresource": sub, "namespace": ns, "name": pod, "version": "v1"}},
+    });
+    let reply = RestClient::new(url)
+        .call(
+            "POST",
+            &format!("/api/breakglass/webhook/authorize/{A}"),
+            None,
+            Some(body),
+        )
+        .await;
+    reply
+        .map(|r| r.body["status"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn debug_session_pod_access_by_role() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "dbgacc").await?;
+    let api = RestClient::new(&server.url);
+    let name = format!("debug-access-{}", fx.id);
+    let ns = format!("dbgacc-{}", fx.id);
+    pods(&env, &ns, &name).await?;
+    let result = async {
+        // Joiners become viewers: the template sets readOnlyParticipants.
+        let template = json!({"terminalSharing": {"enabled": true, "readOnlyParticipants": true}});
+        debug_session(
+            &fx,
+            &name,
+            spec(&[PARTICIPANT, VIEWER]),
+            active(
+                json!([member(OWNER, "owner"), member(PARTICIPANT, "participant")]),
+                &ns,
+                "dbg",
+                template,
+            ),
+        )
+        .await?;
+        let owner = token(&env, "requester").await?;
+        let participant = token(&env, "requester2").await?;
+        let viewer = token(&env, "approver2").await?;
+        let nobody = token(&env, "nobody").await?;
+        let n = ns.as_str();
+        let exec = ["create", "pods/exec", "dbg", "-n", n];
+        until_can_i(&env, A, &owner, &exec, true, Duration::from_secs(5)).await?;
+
+        // The viewer joins through the API and gets the viewer role.
+        let joined = api.post_empty(&format!("/api/debugSessions/{name}/join"), &viewer).await?;
+        assert_eq!(joined.status, 200, "{}", joined.text);
+        assert_eq!(joined.body["role"], "viewer");
+        until_can_i(&env, A, &viewer, &["get", "pods", "dbg", "-n", n], true, Duration::from_secs(5)).await?;
+
+        // (who, verb, resource, pod, want)
+        let cases: [(&str, &str, &str, &str, &str, bool); 22] = [
+            ("owner", &owner, "create", "pods/exec", "dbg", true),
+            ("owner", &owner, "get", "pods", "dbg", true),
+            ("owner", &owner, "create", "pods/attach", "dbg", true),
+            ("owner", &owner, "create", "pods/portforward", "dbg", true),
+            ("owner", &owner, "get", "pods/log", "dbg", true),
+            ("owner", &owner, "create", "pods/exec", "other", false),
+            ("owner", &owner, "get", "pods", "other", false),
+            ("owner", &owner, "delete", "pods", "dbg", false),
+            ("participant", &participant, "create", "pods/exec", "dbg", true),
+            ("participant", &participant, "create", "pods/portforward", "dbg", true),
+            ("participant", &participant, "get", "pods/log", "dbg", true),
+            ("participant", &participant, "create", "pods/exec", "other", false),
+            ("viewer", &viewer, "get", "pods", "dbg", true),
+            ("viewer", &viewer, "get", "pods/log", "dbg", true),
+            ("viewer", &viewer, "create", "pods/exec", "dbg", false),
+            ("viewer", &viewer, "create", "pods/attach", "dbg", false),
+            ("viewer", &viewer, "create", "pods/portforward", "dbg", false),
+            ("viewer", &viewer, "get", "pods", "other", false),
+            ("nobody", &nobody, "get", "pods", "dbg", false),
+            ("nobody", &nobody, "create", "pods/exec", "dbg", false),
+            ("nobody", &nobody, "get", "pods/log", "dbg", false),
+            ("nobody", &nobody, "create", "pods/portforward", "dbg", false),
+        ];
+        for (who, tok, verb, res, pod, want) in cases {
+            let got = can_i(&env, A, tok, &[verb, res, pod, "-n", n]).await?;
+            assert_eq!(got, want, "{who}: {verb} {res} {pod}");
+        }
+        assert!(!can_i(&env, A, &owner, &["list", "pods", "-n", n]).await?, "list carries no pod name");
+        assert!(!can_i(&env, B, &owner, &exec).await?, "another cluster");
+
+        // A DenyPolicy blocking exec in the namespace does not block the participant.
+        let policy_name = format!("dbgacc-no-exec-{}", fx.id);
+        policy(
+            &env,
+            &policy_name,
+            json!({"appliesTo": {"clusters": [A]}, "rules": [{"verbs": ["*"], "apiGroups": [""], "resources": ["pods"], "subresources": ["exec"], "namespaces": {"patterns": [n]}}]}),
+        )
+        .await?;
+        let checked = async {
+            wait_for(Duration::from_secs(10), "the DenyPolicy is in effect", || async {
+                let s = review(&server.url, "someone@example.com", "create", "exec", n, "dbg").await;
+                Ok(s["reason"].as_str().unwrap_or_default().contains(&policy_name))
+            })
+            .await?;
+            let s = review(&server.url, PARTICIPANT, "create", "exec", n, "dbg").await;
+            assert_eq!(s["allowed"], true, "{s}");
+            assert_eq!(
+                s["reason"],
+                format!("Allowed by debug session {name} (role: participant, operation: exec)")
+            );
+            assert!(can_i(&env, A, &participant, &exec).await?);
+            anyhow::Ok(())
+        }
+        .await;
+        delete_policy(&env, &policy_name).await?;
+        checked?;
+
+        // The participant leaves: their access ends; the owner's stays.
+        let left = api.post_empty(&format!("/api/debugSessions/{name}/leave"), &participant).await?;
+        assert_eq!(left.status, 200, "{}", left.text);
+        until_can_i(&env, A, &participant, &exec, false, Duration::from_secs(5)).await?;
+        assert!(can_i(&env, A, &owner, &exec).await?);
+
+        // Terminate: access ends within 1 s.
+        let r = api.post_empty(&format!("/api/debugSessions/{name}/terminate"), &participant).await?;
+        assert_eq!(r.status, 403, "a non-owner terminates: {}", r.text);
+        let r = api.post_empty(&format!("/api/debugSessions/{name}/terminate"), &owner).await?;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.state(), "Terminated");
+        assert_eq!(r.body["status"]["message"], format!("Terminated by {OWNER}"));
+        let started = Instant::now();
+        until_can_i(&env, A, &owner, &exec, false, Duration::from_secs(5)).await?;
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(1), "access ended after {took:?}");
+        assert!(!can_i(&env, A, &viewer, &["get", "pods", "dbg", "-n", n]).await?);
+        anyhow::Ok(())
+    }
+    .await;
+    remove_namespace(&env, &ns).await;
+    fx.cleanup().await?;
+    result
+}
+
+#[tokio::test]
+async fn debug_session_access_ends_at_expiry() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let _server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "dbgexp").await?;
+    let name = format!("debug-expiry-{}", fx.id);
+    let ns = format!("dbgexp-{}", fx.id);
+    pods(&env, &ns, &name).await?;
+    let result = async {
+        let mut status = active(json!([member(OWNER, "owner")]), &ns, "dbg", json!({}));
+        let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(6);
+        status["expiresAt"] = json!(expires.to_string());
+        debug_session(&fx, &name, spec(&[]), status).await?;
+        let owner = token(&env, "requester").await?;
+        let exec = ["create", "pods/exec", "dbg", "-n", ns.as_str()];
+        until_can_i(&env, A, &owner, &exec, true, Duration::from_secs(5)).await?;
+        // Nothing writes the state: the pure check ends access by time alone.
+        until_can_i(&env, A, &owner, &exec, false, Duration::from_secs(10)).await?;
+        let late = jiff::Timestamp::now().duration_since(expires);
+        assert!(
+            late < jiff::SignedDuration::from_secs(1),
+            "access ended {late:?} after expiresAt"
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    remove_namespace(&env, &ns).await;
+    fx.cleanup().await?;
+    result
+}
+
+fn path(name: &str, action: &str) -> String {
+    if action.is_empty() {
+        format!("/api/debugSessions/{name}")
+    } else {
+        format!("/api/debugSessions/{name}/{action}")
+    }
+}
+
+/// Names listed for the token's user.
+async fn listed(api: &RestClient, tok: &str, query: &str) -> anyhow::Result<Vec<String>> {
+    let r = api.get(&format!("/api/debugSessions{query}"), tok).await?;
+    anyhow::ensure!(r.status == 200, "list: {}", r.text);
+    Ok(r.body["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str().map(str::to_owned))
+        .collect())
+}
+
+#[tokio::test]
+async fn debug_session_rest_matrix() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    let fx = Fixture::new(&env, "dbgrest").await?;
+    let api = RestClient::new(&server.url);
+    let id = &fx.id;
+    let (mine, theirs, active_name, pend) = (
+        format!("debug-a-{id}"),
+        format!("debug-b-{id}"),
+        format!("debug-c-{id}"),
+        format!("debug-d-{id}"),
+    );
+    // `mine` is approved by approver, `theirs` by approver2; both requested by requester.
+    debug_session(&fx, &mine, spec(&[]), pending(&["approver@example.com"])).await?;
+    debug_session(&fx, &theirs, spec(&[]), pending(&["approver2@example.com"])).await?;
+    debug_session(&fx, &pend, spec(&[]), pending(&["approver@example.com"])).await?;
+    let mut status = active(
+        json!([member(OWNER, "owner")]),
+        "ns",
+        "p",
+        json!({
+            "constraints": {"maxDuration": "2h", "maxRenewals": 1},
+            "terminalSharing": {"maxParticipants": 2},
+        }),
+    );
+    status["expiresAt"] =
+        json!((jiff::Timestamp::now() + jiff::SignedDuration::from_mins(30)).to_string());
+    debug_session(
+        &fx,
+        &active_name,
+        spec(&[PARTICIPANT, "nobody@example.com"]),
+        status,
+    )
+    .await?;
+
+    let owner = token(&env, "requester").await?;
+    let other = token(&env, "requester2").await?;
+    let approver = token(&env, "approver").await?;
+    let approver2 = token(&env, "approver2").await?;
+    let nobody = token(&env, "nobody").await?;
+    let admin = token(&env, "admin").await?;
+    wait_for(
+        Duration::from_secs(10),
+        "the mirror has the sessions",
+        || async { Ok(listed(&api, &owner, "").await?.len() >= 4) },
+    )
+    .await?;
+
+    // Read: (who, token, status of GET mine)
+    for (who, tok, want) in [
+        ("owner", &owner, 200),
+        ("other user", &other, 403),
+        ("approver of this session", &approver, 200),
+        ("approver of another", &approver2, 403),
+        ("nobody", &nobody, 403),
+        ("admin", &admin, 403),
+    ] {
+        let r = api.get(&path(&mine, ""), tok).await?;
+        assert_eq!(r.status, want, "{who}: {}", r.text);
+    }
+    let r = api.get(&path(&mine, ""), &approver).await?;
+    assert_eq!(
+        (r.body["canApprove"].clone(), r.body["canReject"].clone()),
+        (json!(true), json!(true))
+    );
+    let r = api.get(&path(&mine, ""), &owner).await?;
+    assert_eq!(r.body["canApprove"], false, "never the requester");
+    let r = api
+        .get(
+            &format!("/api/v1/debug-sessions/{mine}?namespace={}", fx.ns),
+            &owner,
+        )
+        .await?;
+    assert_eq!(r.status, 200, "alias with namespace hint: {}", r.text);
+    let r = api
+        .get(&path(&format!("debug-unknown-{id}"), ""), &owner)
+        .await?;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let r = api.call("GET", &path(&mine, ""), None, None).await?;
+    assert_eq!(r.status, 401);
+
+    // List: only what the caller may read; filters.
+    let mut all = listed(&api, &owner, "").await?;
+    all.retain(|n| n.ends_with(id.as_str()));
+    all.sort();
+    assert_eq!(
+        all,
+        [
+            mine.clone(),
+            theirs.clone(),
+            active_name.clone(),
+            pend.clone()
+        ]
+    );
+    let for_approver: Vec<String> = listed(&api, &approver, "")
+        .await?
+        .into_iter()
+        .filter(|n| n.ends_with(id.as_str()))
+        .collect();
+    assert!(
+        for_approver.contains(&mine)
+            && for_approver.contains(&pend)
+            && !for_approver.contains(&theirs),
+        "{for_approver:?}"
+    );
+    let for_nobody: Vec<String> = listed(&api, &nobody, "")
+        .await?
+        .into_iter()
+        .filter(|n| n.ends_with(id.as_str()))
+        .collect();
+    assert_eq!(
+        for_nobody,
+        [active_name.clone()],
+        "invitees read the session"
+    );
+    let actives: Vec<String> = listed(&api, &owner, "?state=active&mine=true")
+        .await?
+        .into_iter()
+        .filter(|n| n.ends_with(id.as_str()))
+        .collect();
+    assert_eq!(actives, [active_name.clone()]);
+    let r = api.get("/api/debugSessions?state=Approved", &owner).await?;
+    assert_eq!(r.status, 400, "{}", r.text);
+
+    // Decisions: self-approval, strangers, approvers of other sessions, admin.
+    for (who, tok) in [
+        ("owner", &owner),
+        ("approver of another", &approver2),
+        ("nobody", &nobody),
+        ("admin", &admin),
+        ("other user", &other),
+    ] {
+        for action in ["approve", "reject"] {
+            let r = api.post(&path(&mine, action), tok, json!({})).await?;
+            assert_eq!(r.status, 403, "{who} {action}: {}", r.text);
+        }
+    }
+    let r = api.post_empty(&path(&mine, "approve"), &owner).await?;
+    assert_eq!(r.body["reason"], "SELF_APPROVAL_BLOCKED", "{}", r.text);
+    let r = api
+        .raw(
+            "POST",
+            &path(&mine, "approve"),
+            Some(&approver),
+            r#"{"reason":"ok","extra":1}"#,
+        )
+        .await?;
+    assert!(
+        r.status == 422 && r.text.contains("extra"),
+        "strict body: {} {}",
+        r.status,
+        r.text
+    );
+
+    // Concurrent approve and reject: exactly one wins, the other is 409.
+    let (approve_path, reject_path) = (path(&mine, "approve"), path(&mine, "reject"));
+    let (a, b) = tokio::join!(
+        api.post(&approve_path, &approver, json!({"reason": "looks fine"})),
+        api.post(&reject_path, &approver, json!({"reason": "not today"})),
+    );
+    let mut codes = [a?.status, b?.status];
+    codes.sort_unstable();
+    assert_eq!(codes, [200, 409]);
+    for action in ["approve", "reject"] {
+        let r = api.post_empty(&path(&mine, action), &approver).await?;
+        assert_eq!(r.status, 409, "decided already: {action}: {}", r.text);
+    }
+    let r = api.post_empty(&path(&pend, "approve"), &approver).await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.state(), "PendingApproval", "the reconciler activates");
+    assert_eq!(
+        r.body["status"]["approval"]["approvedBy"],
+        "approver@example.com"
+    );
+    let r = api
+        .post(
+            &path(&theirs, "reject"),
+            &approver2,
+            json!({"reason": "no"}),
+        )
+        .await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.state(), "Terminated");
+
+    // Renew: owner only among these, within limits.
+    let r = api
+        .post(
+            &path(&active_name, "renew"),
+            &other,
+            json!({"extendBy": "30m"}),
+        )
+        .await?;
+    assert_eq!(r.status, 403, "not yet a participant: {}", r.text);
+    let r = api
+        .post(
+            &path(&active_name, "renew"),
+            &owner,
+            json!({"extendBy": "3h"}),
+        )
+        .await?;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert!(r.text.contains("maximum duration"), "{}", r.text);
+    let r = api
+        .post(
+            &path(&active_name, "renew"),
+            &owner,
+            json!({"extendBy": "soon"}),
+        )
+        .await?;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = api
+        .post(&path(&active_name, "renew"), &owner, json!({}))
+        .await?;
+    assert_eq!(r.status, 422, "extendBy is required: {}", r.text);
+    let r = api
+        .post(
+            &path(&active_name, "renew"),
+            &owner,
+            json!({"extendBy": "30m"}),
+        )
+        .await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["renewalCount"], 1);
+    assert!(r.body["newExpiresAt"].is_string());
+    let r = api
+        .post(
+            &path(&active_name, "renew"),
+            &owner,
+            json!({"extendBy": "10m"}),
+        )
+        .await?;
+    assert_eq!(r.status, 403, "maxRenewals 1: {}", r.text);
+    let r = api
+        .post(&path(&pend, "renew"), &owner, json!({"extendBy": "10m"}))
+        .await?;
+    assert_eq!(r.status, 400, "not active: {}", r.text);
+
+    // Join and leave.
+    let r = api
+        .post_empty(&path(&active_name, "join"), &approver2)
+        .await?;
+    assert_eq!(r.status, 403, "not invited: {}", r.text);
+    let r = api.post_empty(&path(&active_name, "join"), &other).await?;
+    assert_eq!(
+        (r.status, r.body["role"].clone()),
+        (200, json!("participant")),
+        "{}",
+        r.text
+    );
+    let r = api.post_empty(&path(&active_name, "join"), &other).await?;
+    assert_eq!(r.status, 409, "{}", r.text);
+    let r = api.post_empty(&path(&active_name, "join"), &nobody).await?;
+    assert_eq!(r.status, 403, "maxParticipants 2: {}", r.text);
+    let r = api.post_empty(&path(&active_name, "leave"), &owner).await?;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = api
+        .post_empty(&path(&active_name, "leave"), &nobody)
+        .await?;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let r = api.post_empty(&path(&active_name, "leave"), &other).await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = api.post_empty(&path(&active_name, "leave"), &other).await?;
+    assert_eq!(r.status, 409, "{}", r.text);
+    let r = api
+        .post_empty(&path(&active_name, "join"), &approver)
+        .await?;
+    assert_eq!(r.status, 403, "readable by nobody else: {}", r.text);
+
+    // Terminate: owner only; pending requests too; ended sessions 409.
+    for tok in [&other, &approver, &admin] {
+        let r = api.post_empty(&path(&pend, "terminate"), tok).await?;
+        assert_eq!(r.status, 403, "{}", r.text);
+    }
+    let r = api
+        .post(&path(&pend, "terminate"), &owner, json!({"force": true}))
+        .await?;
+    assert_eq!(r.status, 400, "no body: {}", r.text);
+    let r = api.post_empty(&path(&pend, "terminate"), &owner).await?;
+    assert_eq!(
+        (r.status, r.state()),
+        (200, "Terminated".to_owned()),
+        "{}",
+        r.text
+    );
+    let r = api.post_empty(&path(&pend, "terminate"), &owner).await?;
+    assert_eq!(r.status, 409, "{}", r.text);
+
+    fx.cleanup().await?;
+    Ok(())
+}

@@ -155,7 +155,12 @@ fn broad_rules() -> Value {
 }
 
 /// `kubectl auth can-i …` as the token's user: true for "yes".
-async fn can_i(env: &TestEnv, cluster: &str, token: &str, args: &[&str]) -> anyhow::Result<bool> {
+pub(crate) async fn can_i(
+    env: &TestEnv,
+    cluster: &str,
+    token: &str,
+    args: &[&str],
+) -> anyhow::Result<bool> {
     let mut full = vec!["auth", "can-i"];
     full.extend_from_slice(args);
     let out = env.kubectl(cluster, Some(token), &full).await?;
@@ -170,7 +175,7 @@ async fn can_i(env: &TestEnv, cluster: &str, token: &str, args: &[&str]) -> anyh
 }
 
 /// Waits until `can_i` gives `want`; returns how long that took.
-async fn until_can_i(
+pub(crate) async fn until_can_i(
     env: &TestEnv,
     cluster: &str,
     token: &str,
@@ -363,7 +368,7 @@ async fn kubectl_follows_the_session_lifecycle() -> anyhow::Result<()> {
     fx.cleanup().await
 }
 
-async fn policy(env: &TestEnv, name: &str, spec: Value) -> anyhow::Result<()> {
+pub(crate) async fn policy(env: &TestEnv, name: &str, spec: Value) -> anyhow::Result<()> {
     let hub = env.hub_client().await?;
     let api: Api<DenyPolicy> = Api::all(hub);
     api.create(
@@ -379,7 +384,7 @@ async fn policy(env: &TestEnv, name: &str, spec: Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn delete_policy(env: &TestEnv, name: &str) -> anyhow::Result<()> {
+pub(crate) async fn delete_policy(env: &TestEnv, name: &str) -> anyhow::Result<()> {
     let api: Api<DenyPolicy> = Api::all(env.hub_client().await?);
     let _ = api.delete(name, &DeleteParams::default()).await;
     Ok(())
