@@ -43,7 +43,7 @@ fn targets(errs: &mut Errors, p: &Path, spec: &DebugSessionClusterBindingSpec) {
             &p.child("clusters"),
             clusters,
             ListRules::unique(),
-            |_, _, _| {},
+            rules::glob,
         );
     }
     if let Some(sel) = &spec.cluster_selector {
@@ -152,23 +152,15 @@ pub fn validate_debug_session_cluster_binding(b: &DebugSessionClusterBinding) ->
     errs
 }
 
-/// Warnings of a DebugSessionClusterBinding: cluster names that look like globs (they
-/// are matched literally), a display-name prefix without a template selector, and
-/// deprecated constraint fields.
+/// Warnings of a DebugSessionClusterBinding: a display-name prefix without a template
+/// selector, and deprecated constraint fields. (Cluster entries are names or glob
+/// patterns; malformed patterns are errors.)
 pub(crate) fn debug_session_cluster_binding_warnings(
     b: &DebugSessionClusterBinding,
 ) -> Vec<Warning> {
     let mut warns = Vec::new();
     let p = Path::new("spec");
     let spec = &b.spec;
-    for (i, c) in spec.clusters.iter().flatten().enumerate() {
-        if crate::glob::has_meta(c) {
-            warns.push(Warning::new(
-                p.child("clusters").index(i),
-                format!("{c:?} is matched as an exact cluster name, not as a pattern; use clusterSelector to select several clusters"),
-            ));
-        }
-    }
     if spec.display_name_prefix.is_some() && spec.template_selector.is_none() {
         warns.push(Warning::new(
             p.child("displayNamePrefix"),

@@ -52,6 +52,15 @@ fn debug_binding_table() {
                 "cluster selector",
                 json!({"spec": {"clusters": null, "clusterSelector": {"matchLabels": {"env": "prod"}}}}),
             ),
+            ok(
+                "glob cluster pattern",
+                json!({"spec": {"clusters": ["prod-*", "stage-[ab]"]}}),
+            ),
+            bad(
+                "malformed glob cluster pattern",
+                json!({"spec": {"clusters": ["prod-[a"]}}),
+                &["spec.clusters[0]: Invalid value: \"prod-[a\": syntax error in glob pattern"],
+            ),
             bad(
                 "no cluster target",
                 json!({"spec": {"clusters": null}}),
@@ -141,11 +150,9 @@ fn debug_binding_warnings() {
         vec![
             ("none", json!({}), vec![]),
             (
-                "glob in clusters",
+                "glob in clusters is a pattern, no warning",
                 json!({"spec": {"clusters": ["prod-*"]}}),
-                vec![
-                    "spec.clusters[0]: \"prod-*\" is matched as an exact cluster name, not as a pattern; use clusterSelector to select several clusters",
-                ],
+                vec![],
             ),
             (
                 "prefix without selector",
