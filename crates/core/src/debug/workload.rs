@@ -10,6 +10,7 @@
 //! Rendered pod templates (`templateString`, the template's `podTemplateString`) are
 //! not built here yet: they fail with [`WorkloadError::RenderedTemplate`].
 
+pub mod plan;
 pub mod scheduling;
 
 use std::collections::BTreeMap;
