@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use breakglass_core::debug::session::DebugTimers;
+use breakglass_core::duration::GoDuration;
 use serde::{Deserialize, Serialize};
 
 /// Errors while reading the configuration file.
@@ -57,7 +59,29 @@ pub struct Config {
     /// REST API rate limits (our addition; the reference hard-codes its limits).
     #[serde(default)]
     pub rate_limits: crate::rate_limit::RateLimitConfig,
+    /// Debug-session timers (the reference has only environment variables for them).
+    #[serde(default)]
+    pub debug_sessions: DebugSessionsConfig,
 }
+
+/// `debugSessions.*`: server-wide debug-session timers, Go durations.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DebugSessionsConfig {
+    /// How long a request may wait for approval, from creation (default 24h).
+    /// `DEBUG_SESSION_APPROVAL_TIMEOUT` overrides it.
+    #[serde(default)]
+    pub approval_timeout: Option<String>,
+    /// How long an ended session is kept before it is deleted (default 168h).
+    /// `DEBUG_SESSION_RETENTION_PERIOD` overrides it.
+    #[serde(default)]
+    pub retention_period: Option<String>,
+}
+
+/// Environment variable overriding `debugSessions.approvalTimeout`.
+pub const ENV_DEBUG_APPROVAL_TIMEOUT: &str = "DEBUG_SESSION_APPROVAL_TIMEOUT";
+/// Environment variable overriding `debugSessions.retentionPeriod`.
+pub const ENV_DEBUG_RETENTION_PERIOD: &str = "DEBUG_SESSION_RETENTION_PERIOD";
 
 /// `webhook.*` settings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -313,6 +337,21 @@ impl Config {
                     .map_err(|message| ConfigError::Invalid { field, message })?;
             }
         }
+        for (field, value) in [
+            (
+                "debugSessions.approvalTimeout",
+                &self.debug_sessions.approval_timeout,
+            ),
+            (
+                "debugSessions.retentionPeriod",
+                &self.debug_sessions.retention_period,
+            ),
+        ] {
+            if let Some(value) = value {
+                parse_go_duration(value)
+                    .map_err(|message| ConfigError::Invalid { field, message })?;
+            }
+        }
         crate::rate_limit::RateLimits::new(&self.rate_limits, &self.server.trusted_proxies)
             .map_err(|err| ConfigError::Invalid {
                 field: match &err {
@@ -355,6 +394,63 @@ impl Config {
     /// Graceful shutdown budget (default 30s).
     pub fn shutdown_timeout(&self) -> Duration {
         duration_or(&self.server.shutdown_timeout, Duration::from_secs(30))
+    }
+}
+
+/// A positive Go duration (hours at most as the unit, as Go's `time.ParseDuration`).
+fn parse_go_duration(value: &str) -> Result<GoDuration, String> {
+    let parsed =
+        GoDuration::parse(value).map_err(|err| format!("{value:?} is not a duration: {err}"))?;
+    if !parsed.is_positive() {
+        return Err(format!("{value:?} must be positive"));
+    }
+    Ok(parsed)
+}
+
+impl Config {
+    /// Applies the reference's environment variables for the debug-session timers.
+    /// The environment wins over the file (as every override of the file does); a
+    /// malformed value is an error naming the variable.
+    pub fn apply_debug_env(
+        &mut self,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        for (var, slot) in [
+            (
+                ENV_DEBUG_APPROVAL_TIMEOUT,
+                &mut self.debug_sessions.approval_timeout,
+            ),
+            (
+                ENV_DEBUG_RETENTION_PERIOD,
+                &mut self.debug_sessions.retention_period,
+            ),
+        ] {
+            if let Some(value) = get(var).filter(|v| !v.trim().is_empty()) {
+                parse_go_duration(value.trim()).map_err(|message| ConfigError::Invalid {
+                    field: var,
+                    message,
+                })?;
+                *slot = Some(value.trim().to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// The debug-session timers in effect (defaults 24h and 168h).
+    pub fn debug_timers(&self) -> DebugTimers {
+        let defaults = DebugTimers::default();
+        let get = |v: &Option<String>, d| {
+            v.as_deref()
+                .and_then(|v| parse_go_duration(v).ok())
+                .unwrap_or(d)
+        };
+        DebugTimers {
+            approval_timeout: get(
+                &self.debug_sessions.approval_timeout,
+                defaults.approval_timeout,
+            ),
+            retention: get(&self.debug_sessions.retention_period, defaults.retention),
+        }
     }
 }
 
@@ -452,6 +548,52 @@ mod tests {
         let testenv = include_str!("../../../config/testenv/config.yaml");
         let config = Config::parse(testenv).unwrap();
         assert_eq!(config.server.listen_address, "127.0.0.1:18080");
+    }
+
+    #[test]
+    fn debug_session_timers_from_file_and_environment() {
+        let mut config =
+            Config::parse("debugSessions:\n  approvalTimeout: 30m\n  retentionPeriod: 2h\n")
+                .unwrap();
+        let t = config.debug_timers();
+        assert_eq!(t.approval_timeout.to_string(), "30m0s");
+        assert_eq!(t.retention.to_string(), "2h0m0s");
+        // The environment wins over the file.
+        config
+            .apply_debug_env(|v| (v == ENV_DEBUG_APPROVAL_TIMEOUT).then(|| "45s".to_owned()))
+            .unwrap();
+        assert_eq!(config.debug_timers().approval_timeout.to_string(), "45s");
+        assert_eq!(config.debug_timers().retention.to_string(), "2h0m0s");
+        // Defaults.
+        let d = Config::default().debug_timers();
+        assert_eq!(d, DebugTimers::default());
+        assert_eq!(d.approval_timeout.to_string(), "24h0m0s");
+        assert_eq!(d.retention.to_string(), "168h0m0s");
+    }
+
+    #[test]
+    fn debug_session_timer_errors_name_the_source() {
+        for (text, field) in [
+            ("debugSessions:\n  approvalTimeout: soon\n", "debugSessions.approvalTimeout"),
+            ("debugSessions:\n  retentionPeriod: -1h\n", "debugSessions.retentionPeriod"),
+            ("debugSessions:\n  retentionPeriod: 0s\n", "debugSessions.retentionPeriod"),
+            ("debugSessions:\n  approvalTimeot: 1h\n", "approvalTimeot"),
+        ] {
+            let err = Config::parse(text).unwrap_err();
+            assert!(err.to_string().contains(field), "{text}: {err}");
+        }
+        for var in [ENV_DEBUG_APPROVAL_TIMEOUT, ENV_DEBUG_RETENTION_PERIOD] {
+            for bad in ["7d", "1 hour", "-5m"] {
+                let err = Config::default()
+                    .apply_debug_env(|v| (v == var).then(|| bad.to_owned()))
+                    .unwrap_err();
+                assert!(err.to_string().contains(var), "{bad}: {err}");
+            }
+        }
+        // Empty variables are ignored.
+        let mut c = Config::default();
+        c.apply_debug_env(|_| Some(String::new())).unwrap();
+        assert_eq!(c, Config::default());
     }
 
     #[test]

@@ -281,6 +281,16 @@ fn writers(
                 stores: a.stores.clone(),
                 bus: a.events.clone(),
                 metrics: a.metrics.clone(),
+                debug: a.config.debug_timers(),
+            })));
+            tasks.push(tokio::spawn(timers::run::<
+                breakglass_api::debug_session::DebugSession,
+            >(timers::Context {
+                hub: a.hub.clone(),
+                stores: a.stores.clone(),
+                bus: a.events.clone(),
+                metrics: a.metrics.clone(),
+                debug: a.config.debug_timers(),
             })));
             tasks.push(tokio::spawn(creation_lock::collect_loop(
                 a.hub.clone(),
@@ -291,6 +301,14 @@ fn writers(
             tasks.push(tokio::spawn(escalation_reconciler::run(
                 a.hub.clone(),
                 a.stores.clone(),
+            )));
+            tasks.push(tokio::spawn(debug::reconcile::run(
+                debug::reconcile::Context {
+                    hub: a.hub.clone(),
+                    stores: a.stores.clone(),
+                    clusters: a.clusters.clone(),
+                    timers: a.config.debug_timers(),
+                },
             )));
             tasks.push(tokio::spawn(deny_policy_reconciler::run(
                 a.hub.clone(),

@@ -180,6 +180,9 @@ async fn main() -> anyhow::Result<()> {
 
     let mut config = Config::load(&args.config_path)
         .with_context(|| format!("loading {}", args.config_path.display()))?;
+    config
+        .apply_debug_env(|var| std::env::var(var).ok())
+        .context("debug-session timers from the environment")?;
     if let Some(addr) = &args.listen_address {
         config.server.listen_address = addr.clone();
     }

@@ -11,6 +11,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use breakglass_api::breakglass_session::BreakglassSession;
+use breakglass_core::debug::session::DebugTimers;
 use breakglass_core::session::{self, Deadline, SessionEvent, TimerAction};
 use jiff::Timestamp;
 use kube::api::{DeleteParams, Preconditions};
@@ -58,11 +59,32 @@ pub struct Context {
     pub bus: EventBus,
     /// Metrics.
     pub metrics: Metrics,
+    /// Server-wide debug-session timers (approval timeout, retention).
+    pub debug: DebugTimers,
+}
+
+/// What a kind's deadline may depend on besides the object itself.
+#[derive(Clone, Copy)]
+pub struct TimerEnv<'a> {
+    /// The mirrors.
+    pub stores: &'a Stores,
+    /// Server-wide debug-session timers.
+    pub debug: &'a DebugTimers,
+}
+
+impl Context {
+    /// The environment deadlines are computed in.
+    pub fn env(&self) -> TimerEnv<'_> {
+        TimerEnv {
+            stores: &self.stores,
+            debug: &self.debug,
+        }
+    }
 }
 
 /// A session kind the timers drive: its deadlines live in its status (a restart loses
 /// nothing) and its transitions are written with optimistic concurrency. Implemented
-/// for BreakglassSession; DebugSession implements it next.
+/// for BreakglassSession and (in `crate::debug::timers`) DebugSession.
 pub trait TimedKind: WithStatus {
     /// An event of the kind's state machine.
     type Event: Send + std::fmt::Debug;
@@ -71,7 +93,7 @@ pub trait TimedKind: WithStatus {
     /// The cluster the object is for (metrics).
     fn cluster(&self) -> &str;
     /// Its earliest timer at `now` (`None`: nothing to do).
-    fn due(&self, stores: &Stores, now: Timestamp) -> Option<Due<Self::Event>>;
+    fn due(&self, env: &TimerEnv<'_>, now: Timestamp) -> Option<Due<Self::Event>>;
     /// Applies a due event and writes the result on the object's resourceVersion.
     fn fire(
         &self,
@@ -92,8 +114,8 @@ impl TimedKind for BreakglassSession {
         &self.spec.cluster
     }
 
-    fn due(&self, stores: &Stores, now: Timestamp) -> Option<Due<SessionEvent>> {
-        due(self, stores, now).map(|d| Due {
+    fn due(&self, env: &TimerEnv<'_>, now: Timestamp) -> Option<Due<SessionEvent>> {
+        due(self, env.stores, now).map(|d| Due {
             at: d.at,
             action: match d.action {
                 TimerAction::Apply(e) => Action::Apply(e),
@@ -196,7 +218,7 @@ pub async fn run<K: TimedKind>(ctx: Context) {
     mirror.wait_synced().await;
     stores.clusters.wait_synced().await;
     let mut schedule = Schedule::default();
-    rescan::<K>(&stores, &mut schedule);
+    rescan::<K>(&ctx, &mut schedule);
     tracing::info!(kind = %K::kind(&()), timers = schedule.len(), "session timers started");
     loop {
         let now = Timestamp::now();
@@ -220,34 +242,34 @@ pub async fn run<K: TimedKind>(ctx: Context) {
                     } else {
                         mirror
                             .get(Some(&c.namespace), &c.name)
-                            .and_then(|s| s.due(&stores, Timestamp::now()))
+                            .and_then(|s| s.due(&ctx.env(), Timestamp::now()))
                             .map(|d| d.at)
                     };
                     schedule.set(key, at);
                 }
-                Ok(_) | Err(RecvError::Lagged(_)) => rescan::<K>(&stores, &mut schedule),
+                Ok(_) | Err(RecvError::Lagged(_)) => rescan::<K>(&ctx, &mut schedule),
                 Err(RecvError::Closed) => return,
             },
             change = cluster_changes.recv() => match change {
                 // A ClusterConfig appeared or disappeared: sessions may need to end.
-                Ok(c) if c.deleted || c.name.is_empty() => rescan::<K>(&stores, &mut schedule),
+                Ok(c) if c.deleted || c.name.is_empty() => rescan::<K>(&ctx, &mut schedule),
                 Ok(_) => {}
-                Err(RecvError::Lagged(_)) => rescan::<K>(&stores, &mut schedule),
+                Err(RecvError::Lagged(_)) => rescan::<K>(&ctx, &mut schedule),
                 Err(RecvError::Closed) => return,
             },
         }
     }
 }
 
-fn rescan<K: TimedKind>(stores: &Stores, schedule: &mut Schedule) {
+fn rescan<K: TimedKind>(ctx: &Context, schedule: &mut Schedule) {
     let now = Timestamp::now();
     *schedule = Schedule::default();
-    for s in K::mirror(stores).all() {
+    for s in K::mirror(&ctx.stores).all() {
         let key = (
             s.meta().namespace.clone().unwrap_or_default(),
             s.meta().name.clone().unwrap_or_default(),
         );
-        schedule.set(key, s.due(stores, now).map(|d| d.at));
+        schedule.set(key, s.due(&ctx.env(), now).map(|d| d.at));
     }
 }
 
@@ -301,7 +323,7 @@ async fn act<K: TimedKind>(
     attempt: u32,
 ) -> Outcome {
     let now = Timestamp::now();
-    let Some(deadline) = object.due(&ctx.stores, now) else {
+    let Some(deadline) = object.due(&ctx.env(), now) else {
         return Outcome::Done;
     };
     if deadline.at > now {
@@ -383,6 +405,14 @@ mod tests {
         }
     }
 
+    fn env(stores: &Stores) -> TimerEnv<'_> {
+        static DEBUG: std::sync::OnceLock<DebugTimers> = std::sync::OnceLock::new();
+        TimerEnv {
+            stores,
+            debug: DEBUG.get_or_init(DebugTimers::default),
+        }
+    }
+
     fn session(status: serde_json::Value) -> BreakglassSession {
         serde_json::from_value(serde_json::json!({
             "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
@@ -398,7 +428,7 @@ mod tests {
     async fn a_session_without_state_is_deleted_after_the_grace() {
         let s = session(serde_json::json!({}));
         let now: Timestamp = "2026-01-01T00:00:10Z".parse().unwrap();
-        let due = TimedKind::due(&s, &stores(&["c1"]), now).expect("a timer");
+        let due = TimedKind::due(&s, &env(&stores(&["c1"])), now).expect("a timer");
         assert_eq!(due.action, Action::Delete);
         assert_eq!(due.at, "2026-01-01T00:01:00Z".parse().unwrap());
         assert_eq!(TimedKind::cluster(&s), "c1");
@@ -408,11 +438,11 @@ mod tests {
     async fn a_live_session_of_a_removed_cluster_ends_now() {
         let s = session(serde_json::json!({"state": "Pending"}));
         let now: Timestamp = "2026-01-01T00:00:10Z".parse().unwrap();
-        let due = TimedKind::due(&s, &stores(&["other"]), now).expect("a timer");
+        let due = TimedKind::due(&s, &env(&stores(&["other"])), now).expect("a timer");
         assert_eq!(due.at, now);
         assert_eq!(due.action, Action::Apply(SessionEvent::ClusterRemoved));
         // With its cluster present, the state machine's own deadline applies.
-        let due = TimedKind::due(&s, &stores(&["c1"]), now);
+        let due = TimedKind::due(&s, &env(&stores(&["c1"])), now);
         assert_ne!(
             due.map(|d| d.action),
             Some(Action::Apply(SessionEvent::ClusterRemoved))

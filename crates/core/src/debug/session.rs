@@ -569,25 +569,35 @@ fn expire(s: &mut DebugStep<'_>) -> Result<State, DebugTransitionError> {
     if s.from != State::Active {
         return Err(s.wrong());
     }
-    let Some(Time(expires)) = s.status.expires_at else {
-        return Err(DebugTransitionError::MissingTimestamp { field: "expiresAt" });
+    let hard_end = hard_end(s.session);
+    let behavior = expiration_behavior(s.session);
+    // A notify-only session that was already notified ends at its hard end.
+    let due = match (s.status.expires_at.as_ref(), behavior) {
+        (Some(Time(e)), _) => *e,
+        (None, ExpirationBehavior::NotifyOnly) => hard_end
+            .clone()
+            .ok_or(DebugTransitionError::MissingTimestamp { field: "startsAt" })??,
+        (None, ExpirationBehavior::Terminate) => {
+            return Err(DebugTransitionError::MissingTimestamp { field: "expiresAt" });
+        }
     };
-    if s.now < expires {
+    if s.now < due {
         return Err(DebugTransitionError::NotDue {
             event: "expire",
-            due: expires,
+            due,
         });
     }
-    Ok(match expiration_behavior(s.session) {
-        ExpirationBehavior::NotifyOnly => {
+    let past_hard_end = matches!(hard_end, Some(Ok(h)) if s.now >= h);
+    Ok(match behavior {
+        ExpirationBehavior::NotifyOnly if !past_hard_end => {
             // The reference clears expiresAt so the session stays usable
-            // and the expiry is reported once.
+            // and the expiry is reported once; it still ends at its hard end.
             s.status.expires_at = None;
-            s.status.message = Some("Session reached its expiry time; the template only notifies, the session stays active".to_owned());
+            s.status.message = Some("Session reached its expiry time; the template only notifies, the session stays active until its maximum duration".to_owned());
             s.notices.push(DebugNotice::ExpiryNotified);
             State::Active
         }
-        ExpirationBehavior::Terminate => {
+        _ => {
             set_ready(
                 &mut s.status,
                 false,
@@ -600,6 +610,32 @@ fn expire(s: &mut DebugStep<'_>) -> Result<State, DebugTransitionError> {
             State::Expired
         }
     })
+}
+
+/// The latest a session may run: `startsAt + maxDuration` (`None` before activation).
+pub fn hard_end(session: &DebugSession) -> Option<Result<Timestamp, DebugTransitionError>> {
+    let Time(starts) = session.status.as_ref()?.starts_at.as_ref()?;
+    Some(after(max_duration(constraints(session)), *starts))
+}
+
+/// When the session is reported as expiring soon: `gracePeriodBeforeExpiry` (default
+/// 15m) before `expiresAt`; `None` without an expiry or a usable grace period.
+pub fn expiring_soon_at(session: &DebugSession) -> Option<Timestamp> {
+    let status = session.status.as_ref()?;
+    let Time(expires) = status.expires_at.as_ref()?;
+    let grace = status
+        .resolved_template
+        .as_ref()
+        .and_then(|t| t.grace_period_before_expiry.as_deref())
+        .unwrap_or(breakglass_api::debug_session_template::DEFAULT_GRACE_PERIOD_BEFORE_EXPIRY);
+    let grace = GoDuration::parse_with_days(grace)
+        .ok()
+        .filter(|g| g.is_positive())?;
+    expires
+        .checked_sub(jiff::SignedDuration::from_nanos(
+            i64::try_from(grace.as_nanos()).ok()?,
+        ))
+        .ok()
 }
 
 fn renew(
@@ -651,6 +687,7 @@ pub fn is_active(session: &DebugSession, now: Timestamp) -> bool {
             .as_ref()
             .and_then(|s| s.expires_at.as_ref())
             .is_none_or(|Time(e)| now < *e)
+        && hard_end(session).is_none_or(|h| h.is_ok_and(|h| now < h))
 }
 
 /// What a controller does when a deadline is reached.
@@ -701,7 +738,13 @@ pub fn next_deadline(
                 DebugSessionEvent::ApprovalTimeout,
             )
         }
-        State::Active => apply_at(status?.expires_at.as_ref()?.0, DebugSessionEvent::Expire),
+        State::Active => {
+            let at = match status?.expires_at.as_ref() {
+                Some(Time(e)) => *e,
+                None => hard_end(session)?.ok()?,
+            };
+            apply_at(at, DebugSessionEvent::Expire)
+        }
         State::Expired | State::Terminated | State::Failed => {
             let base = status
                 .and_then(|s| s.expires_at.as_ref())

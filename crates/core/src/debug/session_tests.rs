@@ -297,12 +297,29 @@ fn expiry_terminates_or_notifies() {
         status: Some(t.status),
         ..notify
     };
-    assert!(is_active(&after_notice, at(100 * H)));
-    assert_eq!(next_deadline(&after_notice, at(H), &timers()), None);
+    // §0.7: a notify-only session still ends at startsAt + maxDuration (4h default).
+    assert!(is_active(&after_notice, at(4 * H - 1)));
+    assert!(!is_active(&after_notice, at(4 * H)));
+    assert_eq!(
+        next_deadline(&after_notice, at(H), &timers()),
+        Some(DebugDeadline {
+            at: at(4 * H),
+            action: DebugTimerAction::Apply(DebugSessionEvent::Expire),
+        })
+    );
     assert_eq!(
         step(&after_notice, DebugSessionEvent::Expire, 2 * H),
-        Err(DebugTransitionError::MissingTimestamp { field: "expiresAt" })
+        Err(DebugTransitionError::NotDue {
+            event: "expire",
+            due: at(4 * H)
+        })
     );
+    let t = step(&after_notice, DebugSessionEvent::Expire, 4 * H).unwrap();
+    assert_eq!(t.to, State::Expired);
+    assert_eq!(t.notices, vec![DebugNotice::Expired]);
+    // Without a grace period set, "expiring soon" is 15 minutes before expiresAt.
+    assert_eq!(expiring_soon_at(&s), Some(at(H - 15 * 60)));
+    assert_eq!(expiring_soon_at(&after_notice), None);
 }
 
 #[test]

@@ -1,8 +1,11 @@
 //! Debug sessions on the hub: reconciling them ([`reconcile`]), writing their workloads
-//! to target clusters and removing them again ([`target`]), and the webhook's index of
-//! the pod access they grant ([`index`]). The pure rules live in
-//! `breakglass_core::debug`; this module only applies them.
+//! to target clusters and removing them again ([`target`]), following their pods
+//! ([`pods`]), their timers ([`timers`]), and the webhook's index of the pod access
+//! they grant ([`index`]). The pure rules live in `breakglass_core::debug`; this module
+//! only applies them.
 
 pub mod index;
+pub mod pods;
 pub mod reconcile;
 pub mod target;
+pub mod timers;

@@ -1,0 +1,184 @@
+//! The reconciler's target side after activation: pod watches feeding
+//! `status.allowedPods`, cleanup of ended or deleted sessions, and the sweep for
+//! leftovers at start.
+
+use std::collections::BTreeSet;
+
+use breakglass_api::debug_session::{DebugSession, DebugSessionState as State};
+use breakglass_core::debug::workload;
+use kube::ResourceExt;
+
+use super::{Context, Key, Reconciler, patch_status, state};
+use crate::clusters::ConnectError;
+use crate::debug::target;
+use crate::session_writes::WriteError;
+
+impl Reconciler {
+    /// Starts (or keeps) the pod watch of `cluster` and refreshes its sessions' pods.
+    pub(super) async fn watch_pods(&mut self, cluster: &str) {
+        match self.ctx.clusters.get_versioned(cluster).await {
+            Ok((client, epoch)) => {
+                self.pods.ensure(cluster, &client, epoch);
+                self.refresh_pods(cluster).await;
+            }
+            Err(e) => {
+                tracing::warn!(cluster, error = %e, "cannot watch debug pods on the cluster");
+            }
+        }
+    }
+
+    /// Brings `allowedPods` of every active session on `cluster` up to date.
+    pub(super) async fn refresh_pods(&mut self, cluster: &str) {
+        let Some(pods) = self.pods.pods(cluster) else {
+            return;
+        };
+        let sessions = self
+            .ctx
+            .stores
+            .debug_sessions
+            .filter(|s| s.spec.cluster == cluster && state(s) == State::Active);
+        for s in sessions {
+            let selector = workload::selector_labels(&s);
+            let mine = pods.iter().filter(|p| {
+                let labels = p.labels();
+                selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+            });
+            let want = workload::allowed_pods(mine.map(AsRef::as_ref));
+            let have = s
+                .status
+                .as_ref()
+                .and_then(|st| st.allowed_pods.clone())
+                .unwrap_or_default();
+            if want == have {
+                continue;
+            }
+            let fields = serde_json::json!({ "allowedPods": want });
+            match patch_status(&self.ctx.hub, &s, fields).await {
+                Ok(()) => {
+                    tracing::info!(debug_session = %s.name_any(), cluster, pods = want.len(), "debug session pods updated");
+                }
+                Err(WriteError::NotFound) => {}
+                Err(e) => {
+                    // Changed meanwhile (or the hub failed): its change event or the
+                    // retry brings it back here.
+                    tracing::debug!(debug_session = %s.name_any(), error = %e, "allowedPods not written");
+                    self.retry_later(super::key_of(&s));
+                }
+            }
+        }
+    }
+
+    /// Deletes everything labelled with an ended session on its target (once per
+    /// leader, and again until it succeeds), then clears `allowedPods`.
+    pub(super) async fn clean(&mut self, s: &DebugSession) -> Result<(), WriteError> {
+        let uid = s.uid().unwrap_or_default();
+        if self.cleaned.contains(&uid) {
+            return Ok(());
+        }
+        match self.ctx.clusters.get(&s.spec.cluster).await {
+            Ok(client) => {
+                match target::delete_labelled(&client, &workload::session_selector(s)).await {
+                    Ok(n) => {
+                        tracing::info!(debug_session = %s.name_any(), cluster = %s.spec.cluster, deleted = n, state = %state(s), "debug session removed from its target");
+                    }
+                    Err(e) => {
+                        tracing::warn!(debug_session = %s.name_any(), error = %e, "debug cleanup failed; retrying");
+                        self.retry_later(super::key_of(s));
+                        return Ok(());
+                    }
+                }
+            }
+            Err(e @ (ConnectError::NotRegistered(_) | ConnectError::Ambiguous(_))) => {
+                tracing::warn!(debug_session = %s.name_any(), error = %e, "debug cleanup impossible: the cluster is gone");
+            }
+            Err(e) => {
+                tracing::warn!(debug_session = %s.name_any(), error = %e, "debug cleanup cannot reach the cluster; retrying");
+                self.retry_later(super::key_of(s));
+                return Ok(());
+            }
+        }
+        let status = s.status.as_ref();
+        if status.is_some_and(|st| st.allowed_pods.is_some()) {
+            patch_status(
+                &self.ctx.hub,
+                s,
+                serde_json::json!({"allowedPods": serde_json::Value::Null}),
+            )
+            .await?;
+        }
+        self.cleaned.insert(uid);
+        Ok(())
+    }
+
+    /// A session object was deleted: remove what it left on its target.
+    pub(super) async fn deleted(&mut self, key: Key) {
+        let Some(cluster) = self.clusters_of.remove(&key) else {
+            return;
+        };
+        let selector = target::owner_selector(&workload::label_value(&key.0), &workload::label_value(&key.1));
+        match self.ctx.clusters.get(&cluster).await {
+            Ok(client) => match target::delete_labelled(&client, &selector).await {
+                Ok(n) => {
+                    tracing::info!(debug_session = %key.1, namespace = %key.0, cluster, deleted = n, "deleted debug session removed from its target");
+                }
+                Err(e) => {
+                    tracing::warn!(debug_session = %key.1, error = %e, "cleanup of a deleted debug session failed; the next start sweeps it");
+                }
+            },
+            Err(e) => {
+                tracing::warn!(debug_session = %key.1, error = %e, "cleanup of a deleted debug session cannot reach its cluster");
+            }
+        }
+    }
+}
+
+/// Deletes, on every registered target, labelled objects whose session is missing or
+/// ended (what a crashed leader left behind).
+pub(super) async fn sweep(ctx: &Context) {
+    let live: BTreeSet<(String, String)> = ctx
+        .stores
+        .debug_sessions
+        .filter(|s| !state(s).is_terminal())
+        .iter()
+        .map(|s| {
+            (
+                workload::label_value(&s.namespace().unwrap_or_default()),
+                workload::label_value(&s.name_any()),
+            )
+        })
+        .collect();
+    let clusters: BTreeSet<String> = ctx
+        .stores
+        .clusters
+        .all()
+        .iter()
+        .map(|c| c.name_any())
+        .collect();
+    for cluster in clusters {
+        let client = match ctx.clusters.get(&cluster).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(cluster, error = %e, "debug leftover sweep skipped the cluster");
+                continue;
+            }
+        };
+        let owners = match target::owners(&client).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(cluster, error = %e, "debug leftover sweep could not list the cluster");
+                continue;
+            }
+        };
+        for owner in owners.difference(&live) {
+            let selector = target::owner_selector(&owner.0, &owner.1);
+            match target::delete_labelled(&client, &selector).await {
+                Ok(n) => {
+                    tracing::info!(cluster, debug_session = %owner.1, namespace = %owner.0, deleted = n, "deleted leftovers of an ended or missing debug session");
+                }
+                Err(e) => {
+                    tracing::warn!(cluster, debug_session = %owner.1, error = %e, "deleting debug leftovers failed");
+                }
+            }
+        }
+    }
+}
