@@ -3,12 +3,15 @@
 //! terminate) and the REST authorization matrix of list/get/approve/reject/renew/
 //! terminate/join/leave.
 //!
-//! The sessions are written onto the hub directly (spec, then status as the reconciler
-//! would write it), so these tests exercise the access and REST code alone.
+//! The sessions are created on the hub from a template that needs approval (so the
+//! leader's reconciler resolves them and waits), then their status is written as the
+//! reconciler would write it at activation, so these tests exercise the access and REST
+//! code without depending on a deployment.
 
 use std::time::{Duration, Instant};
 
 use breakglass_api::debug_session::DebugSession;
+use breakglass_api::debug_session_template::DebugSessionTemplate;
 use breakglass_testenv::TestEnv;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::Api;
@@ -25,7 +28,31 @@ const PARTICIPANT: &str = "requester2@example.com";
 const VIEWER: &str = "approver2@example.com";
 const SESSION_LABEL: &str = "breakglass.telekom.com/debug-session";
 
-/// Creates a DebugSession on the hub and writes `status` onto it.
+/// The test's DebugSessionTemplate `e2e-<id>`: approval by approver@example.com, so
+/// the reconciler resolves a session and waits in PendingApproval.
+async fn template(fx: &Fixture) -> anyhow::Result<String> {
+    let name = format!("e2e-{}", fx.id);
+    let api: Api<DebugSessionTemplate> = Api::all(fx.hub());
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({
+            "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+            "kind": "DebugSessionTemplate",
+            "metadata": {"name": name},
+            "spec": {"approvers": {"users": ["approver@example.com"]}},
+        }))?,
+    )
+    .await?;
+    Ok(name)
+}
+
+async fn remove_template(fx: &Fixture, name: &str) {
+    let api: Api<DebugSessionTemplate> = Api::all(fx.hub());
+    let _ = api.delete(name, &DeleteParams::default()).await;
+}
+
+/// Creates a DebugSession on the hub, waits until the reconciler has it waiting for
+/// approval, and writes `status` onto it.
 async fn debug_session(
     fx: &Fixture,
     name: &str,
@@ -40,6 +67,18 @@ async fn debug_session(
         "spec": spec,
     }))?;
     api.create(&PostParams::default(), &obj).await?;
+    wait_for(
+        Duration::from_secs(10),
+        "the reconciler resolves the session",
+        || {
+            let api = api.clone();
+            async move {
+                let s = api.get(name).await?;
+                Ok(s.state().map(|st| st.as_str()) == Some("PendingApproval"))
+            }
+        },
+    )
+    .await?;
     Ok(api
         .patch_status(
             name,
@@ -49,10 +88,10 @@ async fn debug_session(
         .await?)
 }
 
-fn spec(invited: &[&str]) -> Value {
+fn spec(template: &str, invited: &[&str]) -> Value {
     json!({
         "cluster": A,
-        "templateRef": "e2e-debug",
+        "templateRef": template,
         "requestedBy": OWNER,
         "invitedParticipants": invited,
     })
@@ -85,9 +124,10 @@ fn pending(approvers: &[&str]) -> Value {
     })
 }
 
-/// Two bare pods in a fresh namespace of target-a: `dbg` (labelled as the session's)
-/// and `other`.
-async fn pods(env: &TestEnv, ns: &str, session: &str) -> anyhow::Result<()> {
+/// Two bare pods in a fresh namespace of target-a: `dbg` (labelled as the session's
+/// workload would be, so the reconciler's pod watch lists it) and `other`.
+async fn pods(env: &TestEnv, ns: &str, session: &DebugSession) -> anyhow::Result<()> {
+    let labels = serde_json::to_value(breakglass_core::debug::workload::session_labels(session))?;
     let client = env.target_client(A).await?;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
@@ -97,10 +137,7 @@ async fn pods(env: &TestEnv, ns: &str, session: &str) -> anyhow::Result<()> {
         )
         .await?;
     let api: Api<Pod> = Api::namespaced(client, ns);
-    for (name, labels) in [
-        ("dbg", json!({SESSION_LABEL: session})),
-        ("other", json!({})),
-    ] {
+    for (name, labels) in [("dbg", labels), ("other", json!({}))] {
         api.create(
             &PostParams::default(),
             &serde_json::from_value(json!({
@@ -149,14 +186,14 @@ async fn debug_session_pod_access_by_role() -> anyhow::Result<()> {
     let api = RestClient::new(&server.url);
     let name = format!("debug-access-{}", fx.id);
     let ns = format!("dbgacc-{}", fx.id);
-    pods(&env, &ns, &name).await?;
+    let tpl = template(&fx).await?;
     let result = async {
         // Joiners become viewers: the template sets readOnlyParticipants.
         let template = json!({"terminalSharing": {"enabled": true, "readOnlyParticipants": true}});
-        debug_session(
+        let session = debug_session(
             &fx,
             &name,
-            spec(&[PARTICIPANT, VIEWER]),
+            spec(&tpl, &[PARTICIPANT, VIEWER]),
             active(
                 json!([member(OWNER, "owner"), member(PARTICIPANT, "participant")]),
                 &ns,
@@ -165,6 +202,7 @@ async fn debug_session_pod_access_by_role() -> anyhow::Result<()> {
             ),
         )
         .await?;
+        pods(&env, &ns, &session).await?;
         let owner = token(&env, "requester").await?;
         let participant = token(&env, "requester2").await?;
         let viewer = token(&env, "approver2").await?;
@@ -260,6 +298,7 @@ async fn debug_session_pod_access_by_role() -> anyhow::Result<()> {
     }
     .await;
     remove_namespace(&env, &ns).await;
+    remove_template(&fx, &tpl).await;
     fx.cleanup().await?;
     result
 }
@@ -272,16 +311,17 @@ async fn debug_session_access_ends_at_expiry() -> anyhow::Result<()> {
     let fx = Fixture::new(&env, "dbgexp").await?;
     let name = format!("debug-expiry-{}", fx.id);
     let ns = format!("dbgexp-{}", fx.id);
-    pods(&env, &ns, &name).await?;
+    let tpl = template(&fx).await?;
     let result = async {
         let mut status = active(json!([member(OWNER, "owner")]), &ns, "dbg", json!({}));
         let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(6);
         status["expiresAt"] = json!(expires.to_string());
-        debug_session(&fx, &name, spec(&[]), status).await?;
+        let session = debug_session(&fx, &name, spec(&tpl, &[]), status).await?;
+        pods(&env, &ns, &session).await?;
         let owner = token(&env, "requester").await?;
         let exec = ["create", "pods/exec", "dbg", "-n", ns.as_str()];
         until_can_i(&env, A, &owner, &exec, true, Duration::from_secs(5)).await?;
-        // Nothing writes the state: the pure check ends access by time alone.
+        // The pure check ends access by time, whenever the timers write the state.
         until_can_i(&env, A, &owner, &exec, false, Duration::from_secs(10)).await?;
         let late = jiff::Timestamp::now().duration_since(expires);
         assert!(
@@ -292,6 +332,7 @@ async fn debug_session_access_ends_at_expiry() -> anyhow::Result<()> {
     }
     .await;
     remove_namespace(&env, &ns).await;
+    remove_template(&fx, &tpl).await;
     fx.cleanup().await?;
     result
 }
@@ -323,16 +364,52 @@ async fn debug_session_rest_matrix() -> anyhow::Result<()> {
     let fx = Fixture::new(&env, "dbgrest").await?;
     let api = RestClient::new(&server.url);
     let id = &fx.id;
-    let (mine, theirs, active_name, pend) = (
+    let (mine, theirs, active_name, pend, ended) = (
         format!("debug-a-{id}"),
         format!("debug-b-{id}"),
         format!("debug-c-{id}"),
         format!("debug-d-{id}"),
+        format!("debug-e-{id}"),
     );
-    // `mine` is approved by approver, `theirs` by approver2; both requested by requester.
-    debug_session(&fx, &mine, spec(&[]), pending(&["approver@example.com"])).await?;
-    debug_session(&fx, &theirs, spec(&[]), pending(&["approver2@example.com"])).await?;
-    debug_session(&fx, &pend, spec(&[]), pending(&["approver@example.com"])).await?;
+    let tpl = template(&fx).await?;
+    let result = rest_matrix(
+        &env,
+        &fx,
+        &api,
+        &tpl,
+        [&mine, &theirs, &active_name, &pend, &ended],
+    )
+    .await;
+    remove_template(&fx, &tpl).await;
+    fx.cleanup().await?;
+    result
+}
+
+async fn rest_matrix(
+    env: &TestEnv,
+    fx: &Fixture,
+    api: &RestClient,
+    tpl: &str,
+    [mine, theirs, active_name, pend, ended]: [&String; 5],
+) -> anyhow::Result<()> {
+    let id = &fx.id;
+    // `mine` is approved by approver, `theirs` by approver2; all requested by requester.
+    debug_session(fx, mine, spec(tpl, &[]), pending(&["approver@example.com"])).await?;
+    debug_session(
+        fx,
+        theirs,
+        spec(tpl, &[]),
+        pending(&["approver2@example.com"]),
+    )
+    .await?;
+    debug_session(fx, pend, spec(tpl, &[]), pending(&["approver@example.com"])).await?;
+    debug_session(
+        fx,
+        ended,
+        spec(tpl, &[]),
+        pending(&["approver@example.com"]),
+    )
+    .await?;
     let mut status = active(
         json!([member(OWNER, "owner")]),
         "ns",
@@ -345,9 +422,9 @@ async fn debug_session_rest_matrix() -> anyhow::Result<()> {
     status["expiresAt"] =
         json!((jiff::Timestamp::now() + jiff::SignedDuration::from_mins(30)).to_string());
     debug_session(
-        &fx,
-        &active_name,
-        spec(&[PARTICIPANT, "nobody@example.com"]),
+        fx,
+        active_name,
+        spec(tpl, &[PARTICIPANT, "nobody@example.com"]),
         status,
     )
     .await?;
@@ -361,7 +438,7 @@ async fn debug_session_rest_matrix() -> anyhow::Result<()> {
     wait_for(
         Duration::from_secs(10),
         "the mirror has the sessions",
-        || async { Ok(listed(&api, &owner, "").await?.len() >= 4) },
+        || async { Ok(listed(&api, &owner, "").await?.len() >= 5) },
     )
     .await?;
 
@@ -408,7 +485,8 @@ async fn debug_session_rest_matrix() -> anyhow::Result<()> {
             mine.clone(),
             theirs.clone(),
             active_name.clone(),
-            pend.clone()
+            pend.clone(),
+            ended.clone()
         ]
     );
     let for_approver: Vec<String> = listed(&api, &approver, "")
@@ -417,9 +495,9 @@ async fn debug_session_rest_matrix() -> anyhow::Result<()> {
         .filter(|n| n.ends_with(id.as_str()))
         .collect();
     assert!(
-        for_approver.contains(&mine)
-            && for_approver.contains(&pend)
-            && !for_approver.contains(&theirs),
+        for_approver.contains(mine)
+            && for_approver.contains(pend)
+            && !for_approver.contains(theirs),
         "{for_approver:?}"
     );
     let for_nobody: Vec<String> = listed(&api, &nobody, "")
@@ -550,7 +628,7 @@ async fn debug_session_rest_matrix() -> anyhow::Result<()> {
         .await?;
     assert_eq!(r.status, 403, "maxRenewals 1: {}", r.text);
     let r = api
-        .post(&path(&pend, "renew"), &owner, json!({"extendBy": "10m"}))
+        .post(&path(&ended, "renew"), &owner, json!({"extendBy": "10m"}))
         .await?;
     assert_eq!(r.status, 400, "not active: {}", r.text);
 
@@ -587,23 +665,22 @@ async fn debug_session_rest_matrix() -> anyhow::Result<()> {
 
     // Terminate: owner only; pending requests too; ended sessions 409.
     for tok in [&other, &approver, &admin] {
-        let r = api.post_empty(&path(&pend, "terminate"), tok).await?;
+        let r = api.post_empty(&path(&ended, "terminate"), tok).await?;
         assert_eq!(r.status, 403, "{}", r.text);
     }
     let r = api
-        .post(&path(&pend, "terminate"), &owner, json!({"force": true}))
+        .post(&path(&ended, "terminate"), &owner, json!({"force": true}))
         .await?;
     assert_eq!(r.status, 400, "no body: {}", r.text);
-    let r = api.post_empty(&path(&pend, "terminate"), &owner).await?;
+    let r = api.post_empty(&path(&ended, "terminate"), &owner).await?;
     assert_eq!(
         (r.status, r.state()),
         (200, "Terminated".to_owned()),
         "{}",
         r.text
     );
-    let r = api.post_empty(&path(&pend, "terminate"), &owner).await?;
+    let r = api.post_empty(&path(&ended, "terminate"), &owner).await?;
     assert_eq!(r.status, 409, "{}", r.text);
 
-    fx.cleanup().await?;
     Ok(())
 }

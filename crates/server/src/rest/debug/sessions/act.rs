@@ -38,8 +38,8 @@ pub struct RenewRequest {
 const MAX_EXTEND_BY: usize = 32;
 
 /// The server's debug timers (the approval window a decision must fall into).
-fn timers(_app: &App) -> DebugTimers {
-    DebugTimers::default()
+fn timers(app: &App) -> DebugTimers {
+    app.config.debug_timers()
 }
 
 /// Maps a refusal of the state machine to a status code.
