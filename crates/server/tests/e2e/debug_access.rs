@@ -438,7 +438,10 @@ async fn rest_matrix(
     wait_for(
         Duration::from_secs(10),
         "the mirror has the sessions",
-        || async { Ok(listed(&api, &owner, "").await?.len() >= 5) },
+        || async {
+            let names = listed(api, &owner, "").await?;
+            Ok(names.iter().filter(|n| n.ends_with(id.as_str())).count() >= 5)
+        },
     )
     .await?;
 
