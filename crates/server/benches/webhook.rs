@@ -24,11 +24,13 @@ use std::time::{Duration, Instant};
 use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::BreakglassSession;
 use breakglass_api::cluster_config::ClusterConfig;
+use breakglass_api::debug_session::DebugSession;
 use breakglass_api::deny_policy::DenyPolicy;
 use breakglass_api::identity_provider::IdentityProvider;
 use breakglass_core::authz::{Attributes, SarRequest};
 use breakglass_server::app::{App, Settings};
 use breakglass_server::config::Config;
+use breakglass_server::debug::index::DebugSessionIndex;
 use breakglass_server::store::{Mirror, Stores};
 use breakglass_server::target_access::{AccessError, BoxFuture, TargetAccess};
 use k8s_openapi::api::core::v1::Pod;
@@ -511,6 +513,131 @@ async fn oversized(addr: std::net::SocketAddr, seconds: u64) {
     );
 }
 
+/// Active debug sessions in the debug-session benchmark.
+const DEBUG_SESSIONS: usize = 2_000;
+
+/// `DEBUG_SESSIONS` active debug sessions, each with an owner, a participant and a
+/// viewer (`debug-{owner,peer,viewer}-<i>@example.com`) and two allowed pods.
+fn debug_sessions(now: jiff::Timestamp) -> Vec<Arc<DebugSession>> {
+    let expires = now
+        .checked_add(jiff::SignedDuration::from_hours(1))
+        .unwrap();
+    (0..DEBUG_SESSIONS)
+        .map(|i| {
+            Arc::new(obj(json!({
+                "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "DebugSession",
+                "metadata": {"name": format!("debug-{i}"), "namespace": "breakglass"},
+                "spec": {"cluster": cluster_name(i % CLUSTERS), "templateRef": "t",
+                         "requestedBy": format!("debug-owner-{i}@example.com")},
+                "status": {"state": "Active", "startsAt": now.to_string(), "expiresAt": expires.to_string(),
+                    "participants": [
+                        {"user": format!("debug-owner-{i}@example.com"), "role": "owner"},
+                        {"user": format!("debug-peer-{i}@example.com"), "role": "participant"},
+                        {"user": format!("debug-viewer-{i}@example.com"), "role": "viewer"}],
+                    "allowedPods": [{"namespace": format!("dbg-{i}"), "name": format!("debug-{i}-a")},
+                                    {"namespace": format!("dbg-{i}"), "name": format!("debug-{i}-b")}],
+                    "allowedPodOperations": {"exec": true, "attach": true, "logs": true, "portForward": true}}
+            })))
+        })
+        .collect()
+}
+
+/// Reviews by debug-session participants on their session's cluster: get, exec and
+/// log on an allowed pod (granted by role), or exec on a pod the session does not list.
+fn debug_reviews(count: usize) -> Vec<(String, SarRequest)> {
+    let mut rng = Rng(7);
+    (0..count)
+        .map(|_| {
+            let i = rng.below(DEBUG_SESSIONS);
+            let who = ["owner", "peer", "viewer"][rng.below(3)];
+            let (verb, sub, pod) = match rng.below(4) {
+                0 => ("get", "", format!("debug-{i}-a")),
+                1 => ("get", "log", format!("debug-{i}-b")),
+                2 => ("create", "exec", format!("debug-{i}-a")),
+                _ => ("create", "exec", "web-0".to_owned()),
+            };
+            let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                "spec": {"user": format!("debug-{who}-{i}@example.com"), "groups": ["system:authenticated"],
+                         "resourceAttributes": {"verb": verb, "resource": "pods", "subresource": sub,
+                             "namespace": format!("dbg-{i}"), "name": pod, "version": "v1"}}});
+            let (request, _) =
+                breakglass_server::webhook::parse_review(&serde_json::to_vec(&body).unwrap()).unwrap();
+            (cluster_name(i % CLUSTERS), request)
+        })
+        .collect()
+}
+
+/// Mean in-process decision time over `parsed`, best of `rounds` (the machine is shared,
+/// so the minimum is the least disturbed figure).
+async fn per_decision(
+    app: &App,
+    parsed: &[(String, SarRequest)],
+    now: jiff::Timestamp,
+    rounds: usize,
+) -> (Duration, BTreeMap<String, usize>) {
+    let mut best = Duration::MAX;
+    let mut outcomes = BTreeMap::new();
+    for _ in 0..rounds {
+        outcomes.clear();
+        let started = Instant::now();
+        for (cluster, request) in parsed {
+            let d = breakglass_server::webhook::decide(app, cluster, request, now).await;
+            *outcomes
+                .entry(format!("{}/{}", d.decision_label(), d.trace.stage.name()))
+                .or_default() += 1;
+        }
+        best = best.min(started.elapsed() / parsed.len() as u32);
+    }
+    (best, outcomes)
+}
+
+/// What the debug-session check costs: the mixed corpus (whose users have no debug
+/// session) with the debug index empty and with `DEBUG_SESSIONS` sessions in it,
+/// alternated; then reviews of debug participants, with and without their sessions.
+async fn debug_session_cost(
+    app: &App,
+    index: &DebugSessionIndex,
+    parsed: &[(String, SarRequest)],
+    now: jiff::Timestamp,
+) {
+    let sessions = debug_sessions(now);
+    let fill = || {
+        for s in &sessions {
+            index.apply(s.clone());
+        }
+    };
+    let empty = || {
+        for s in &sessions {
+            index.delete("breakglass", s.metadata.name.as_deref().unwrap_or_default());
+        }
+    };
+    let (mut without, mut with) = (Duration::MAX, Duration::MAX);
+    for _ in 0..5 {
+        empty();
+        without = without.min(per_decision(app, parsed, now, 1).await.0);
+        fill();
+        with = with.min(per_decision(app, parsed, now, 1).await.0);
+    }
+    let extra = |a: Duration, b: Duration| (a.as_secs_f64() / b.as_secs_f64() - 1.0) * 100.0;
+    println!(
+        "users without a debug session: {} per decision with no debug sessions indexed, {} with {DEBUG_SESSIONS} ({:+.1} %)",
+        fmt(without),
+        fmt(with),
+        extra(with, without)
+    );
+    let debug = debug_reviews(20_000);
+    let (granted, mix) = per_decision(app, &debug, now, 5).await;
+    empty();
+    let (ungranted, _) = per_decision(app, &debug, now, 5).await;
+    println!(
+        "debug participants' pod reviews: {} per decision with their sessions ({:+.1} % against the mixed corpus without debug sessions), {} for the same reviews without any session; mix {mix:?}",
+        fmt(granted),
+        extra(granted, without),
+        fmt(ungranted)
+    );
+    fill();
+}
+
 fn main() {
     let seconds: u64 = std::env::var("BENCH_SECONDS")
         .ok()
@@ -545,6 +672,8 @@ fn main() {
             ..Stores::empty()
         };
         let index = breakglass_server::index::SessionIndex::from_sessions(stores.sessions.all());
+        // Empty for the baseline; `debug_session_cost` fills and empties it.
+        let debug_index = DebugSessionIndex::default();
         let escalations_by_cluster =
             breakglass_server::index::EscalationIndex::new(stores.escalations.clone());
         let deny_policies_by_cluster =
@@ -567,7 +696,7 @@ fn main() {
             events: breakglass_server::events::EventBus::new(),
             activity: breakglass_server::activity::ActivityTracker::new(),
             sessions_by_user: index,
-            debug_sessions_by_user: Default::default(),
+            debug_sessions_by_user: debug_index.clone(),
             escalations_by_cluster,
             deny_policies_by_cluster,
             access: Arc::new(LocalAccess::new()),
@@ -601,6 +730,7 @@ fn main() {
         let per = started.elapsed() / parsed.len() as u32;
         println!("decision without HTTP: {} per review, {:.0} reviews/s on one core", fmt(per), 1.0 / per.as_secs_f64());
         println!("decision mix: {outcomes:?}");
+        debug_session_cost(&app, &debug_index, &parsed, now).await;
 
         // Over loopback HTTP.
         let state = breakglass_server::http::AppState {
