@@ -105,7 +105,7 @@ pub fn operations(session: &DebugSession) -> AllowedPodOperations {
     session
         .status
         .as_ref()
-        .and_then(|s| s.allowed_pod_operations.clone())
+        .and_then(|s| s.allowed_pod_operations)
         .unwrap_or(AllowedPodOperations::UNSET)
 }
 

@@ -429,12 +429,12 @@ async fn rest_matrix(
     )
     .await?;
 
-    let owner = token(&env, "requester").await?;
-    let other = token(&env, "requester2").await?;
-    let approver = token(&env, "approver").await?;
-    let approver2 = token(&env, "approver2").await?;
-    let nobody = token(&env, "nobody").await?;
-    let admin = token(&env, "admin").await?;
+    let owner = token(env, "requester").await?;
+    let other = token(env, "requester2").await?;
+    let approver = token(env, "approver").await?;
+    let approver2 = token(env, "approver2").await?;
+    let nobody = token(env, "nobody").await?;
+    let admin = token(env, "admin").await?;
     wait_for(
         Duration::from_secs(10),
         "the mirror has the sessions",
@@ -454,15 +454,15 @@ async fn rest_matrix(
         ("nobody", &nobody, 403),
         ("admin", &admin, 403),
     ] {
-        let r = api.get(&path(&mine, ""), tok).await?;
+        let r = api.get(&path(mine, ""), tok).await?;
         assert_eq!(r.status, want, "{who}: {}", r.text);
     }
-    let r = api.get(&path(&mine, ""), &approver).await?;
+    let r = api.get(&path(mine, ""), &approver).await?;
     assert_eq!(
         (r.body["canApprove"].clone(), r.body["canReject"].clone()),
         (json!(true), json!(true))
     );
-    let r = api.get(&path(&mine, ""), &owner).await?;
+    let r = api.get(&path(mine, ""), &owner).await?;
     assert_eq!(r.body["canApprove"], false, "never the requester");
     let r = api
         .get(
@@ -475,11 +475,11 @@ async fn rest_matrix(
         .get(&path(&format!("debug-unknown-{id}"), ""), &owner)
         .await?;
     assert_eq!(r.status, 404, "{}", r.text);
-    let r = api.call("GET", &path(&mine, ""), None, None).await?;
+    let r = api.call("GET", &path(mine, ""), None, None).await?;
     assert_eq!(r.status, 401);
 
     // List: only what the caller may read; filters.
-    let mut all = listed(&api, &owner, "").await?;
+    let mut all = listed(api, &owner, "").await?;
     all.retain(|n| n.ends_with(id.as_str()));
     all.sort();
     assert_eq!(
@@ -492,7 +492,7 @@ async fn rest_matrix(
             ended.clone()
         ]
     );
-    let for_approver: Vec<String> = listed(&api, &approver, "")
+    let for_approver: Vec<String> = listed(api, &approver, "")
         .await?
         .into_iter()
         .filter(|n| n.ends_with(id.as_str()))
@@ -503,22 +503,22 @@ async fn rest_matrix(
             && !for_approver.contains(theirs),
         "{for_approver:?}"
     );
-    let for_nobody: Vec<String> = listed(&api, &nobody, "")
+    let for_nobody: Vec<String> = listed(api, &nobody, "")
         .await?
         .into_iter()
         .filter(|n| n.ends_with(id.as_str()))
         .collect();
     assert_eq!(
         for_nobody,
-        [active_name.clone()],
+        std::slice::from_ref(active_name),
         "invitees read the session"
     );
-    let actives: Vec<String> = listed(&api, &owner, "?state=active&mine=true")
+    let actives: Vec<String> = listed(api, &owner, "?state=active&mine=true")
         .await?
         .into_iter()
         .filter(|n| n.ends_with(id.as_str()))
         .collect();
-    assert_eq!(actives, [active_name.clone()]);
+    assert_eq!(actives, std::slice::from_ref(active_name));
     let r = api.get("/api/debugSessions?state=Approved", &owner).await?;
     assert_eq!(r.status, 400, "{}", r.text);
 
@@ -531,16 +531,16 @@ async fn rest_matrix(
         ("other user", &other),
     ] {
         for action in ["approve", "reject"] {
-            let r = api.post(&path(&mine, action), tok, json!({})).await?;
+            let r = api.post(&path(mine, action), tok, json!({})).await?;
             assert_eq!(r.status, 403, "{who} {action}: {}", r.text);
         }
     }
-    let r = api.post_empty(&path(&mine, "approve"), &owner).await?;
+    let r = api.post_empty(&path(mine, "approve"), &owner).await?;
     assert_eq!(r.body["reason"], "SELF_APPROVAL_BLOCKED", "{}", r.text);
     let r = api
         .raw(
             "POST",
-            &path(&mine, "approve"),
+            &path(mine, "approve"),
             Some(&approver),
             r#"{"reason":"ok","extra":1}"#,
         )
@@ -553,7 +553,7 @@ async fn rest_matrix(
     );
 
     // Concurrent approve and reject: exactly one wins, the other is 409.
-    let (approve_path, reject_path) = (path(&mine, "approve"), path(&mine, "reject"));
+    let (approve_path, reject_path) = (path(mine, "approve"), path(mine, "reject"));
     let (a, b) = tokio::join!(
         api.post(&approve_path, &approver, json!({"reason": "looks fine"})),
         api.post(&reject_path, &approver, json!({"reason": "not today"})),
@@ -562,10 +562,10 @@ async fn rest_matrix(
     codes.sort_unstable();
     assert_eq!(codes, [200, 409]);
     for action in ["approve", "reject"] {
-        let r = api.post_empty(&path(&mine, action), &approver).await?;
+        let r = api.post_empty(&path(mine, action), &approver).await?;
         assert_eq!(r.status, 409, "decided already: {action}: {}", r.text);
     }
-    let r = api.post_empty(&path(&pend, "approve"), &approver).await?;
+    let r = api.post_empty(&path(pend, "approve"), &approver).await?;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.state(), "PendingApproval", "the reconciler activates");
     assert_eq!(
@@ -573,11 +573,7 @@ async fn rest_matrix(
         "approver@example.com"
     );
     let r = api
-        .post(
-            &path(&theirs, "reject"),
-            &approver2,
-            json!({"reason": "no"}),
-        )
+        .post(&path(theirs, "reject"), &approver2, json!({"reason": "no"}))
         .await?;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.state(), "Terminated");
@@ -585,7 +581,7 @@ async fn rest_matrix(
     // Renew: owner only among these, within limits.
     let r = api
         .post(
-            &path(&active_name, "renew"),
+            &path(active_name, "renew"),
             &other,
             json!({"extendBy": "30m"}),
         )
@@ -593,7 +589,7 @@ async fn rest_matrix(
     assert_eq!(r.status, 403, "not yet a participant: {}", r.text);
     let r = api
         .post(
-            &path(&active_name, "renew"),
+            &path(active_name, "renew"),
             &owner,
             json!({"extendBy": "3h"}),
         )
@@ -602,19 +598,19 @@ async fn rest_matrix(
     assert!(r.text.contains("maximum duration"), "{}", r.text);
     let r = api
         .post(
-            &path(&active_name, "renew"),
+            &path(active_name, "renew"),
             &owner,
             json!({"extendBy": "soon"}),
         )
         .await?;
     assert_eq!(r.status, 400, "{}", r.text);
     let r = api
-        .post(&path(&active_name, "renew"), &owner, json!({}))
+        .post(&path(active_name, "renew"), &owner, json!({}))
         .await?;
     assert_eq!(r.status, 422, "extendBy is required: {}", r.text);
     let r = api
         .post(
-            &path(&active_name, "renew"),
+            &path(active_name, "renew"),
             &owner,
             json!({"extendBy": "30m"}),
         )
@@ -624,65 +620,63 @@ async fn rest_matrix(
     assert!(r.body["newExpiresAt"].is_string());
     let r = api
         .post(
-            &path(&active_name, "renew"),
+            &path(active_name, "renew"),
             &owner,
             json!({"extendBy": "10m"}),
         )
         .await?;
     assert_eq!(r.status, 403, "maxRenewals 1: {}", r.text);
     let r = api
-        .post(&path(&ended, "renew"), &owner, json!({"extendBy": "10m"}))
+        .post(&path(ended, "renew"), &owner, json!({"extendBy": "10m"}))
         .await?;
     assert_eq!(r.status, 400, "not active: {}", r.text);
 
     // Join and leave.
     let r = api
-        .post_empty(&path(&active_name, "join"), &approver2)
+        .post_empty(&path(active_name, "join"), &approver2)
         .await?;
     assert_eq!(r.status, 403, "not invited: {}", r.text);
-    let r = api.post_empty(&path(&active_name, "join"), &other).await?;
+    let r = api.post_empty(&path(active_name, "join"), &other).await?;
     assert_eq!(
         (r.status, r.body["role"].clone()),
         (200, json!("participant")),
         "{}",
         r.text
     );
-    let r = api.post_empty(&path(&active_name, "join"), &other).await?;
+    let r = api.post_empty(&path(active_name, "join"), &other).await?;
     assert_eq!(r.status, 409, "{}", r.text);
-    let r = api.post_empty(&path(&active_name, "join"), &nobody).await?;
+    let r = api.post_empty(&path(active_name, "join"), &nobody).await?;
     assert_eq!(r.status, 403, "maxParticipants 2: {}", r.text);
-    let r = api.post_empty(&path(&active_name, "leave"), &owner).await?;
+    let r = api.post_empty(&path(active_name, "leave"), &owner).await?;
     assert_eq!(r.status, 403, "{}", r.text);
-    let r = api
-        .post_empty(&path(&active_name, "leave"), &nobody)
-        .await?;
+    let r = api.post_empty(&path(active_name, "leave"), &nobody).await?;
     assert_eq!(r.status, 404, "{}", r.text);
-    let r = api.post_empty(&path(&active_name, "leave"), &other).await?;
+    let r = api.post_empty(&path(active_name, "leave"), &other).await?;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = api.post_empty(&path(&active_name, "leave"), &other).await?;
+    let r = api.post_empty(&path(active_name, "leave"), &other).await?;
     assert_eq!(r.status, 409, "{}", r.text);
     let r = api
-        .post_empty(&path(&active_name, "join"), &approver)
+        .post_empty(&path(active_name, "join"), &approver)
         .await?;
     assert_eq!(r.status, 403, "readable by nobody else: {}", r.text);
 
     // Terminate: owner only; pending requests too; ended sessions 409.
     for tok in [&other, &approver, &admin] {
-        let r = api.post_empty(&path(&ended, "terminate"), tok).await?;
+        let r = api.post_empty(&path(ended, "terminate"), tok).await?;
         assert_eq!(r.status, 403, "{}", r.text);
     }
     let r = api
-        .post(&path(&ended, "terminate"), &owner, json!({"force": true}))
+        .post(&path(ended, "terminate"), &owner, json!({"force": true}))
         .await?;
     assert_eq!(r.status, 400, "no body: {}", r.text);
-    let r = api.post_empty(&path(&ended, "terminate"), &owner).await?;
+    let r = api.post_empty(&path(ended, "terminate"), &owner).await?;
     assert_eq!(
         (r.status, r.state()),
         (200, "Terminated".to_owned()),
         "{}",
         r.text
     );
-    let r = api.post_empty(&path(&ended, "terminate"), &owner).await?;
+    let r = api.post_empty(&path(ended, "terminate"), &owner).await?;
     assert_eq!(r.status, 409, "{}", r.text);
 
     Ok(())

@@ -91,7 +91,7 @@ fn summary(session: &DebugSession, relation: &Relation) -> Value {
         "participants": status.and_then(|s| s.participants.clone()).unwrap_or_default(),
         "isParticipant": relation.role.is_some(),
         "allowedPods": status.and_then(|s| s.allowed_pods.clone()).unwrap_or_default(),
-        "allowedPodOperations": status.and_then(|s| s.allowed_pod_operations.clone()),
+        "allowedPodOperations": status.and_then(|s| s.allowed_pod_operations),
         "canApprove": decide,
         "canReject": decide,
     })
