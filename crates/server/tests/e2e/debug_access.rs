@@ -208,14 +208,14 @@ async fn debug_session_pod_access_by_role() -> anyhow::Result<()> {
         let viewer = token(&env, "approver2").await?;
         let nobody = token(&env, "nobody").await?;
         let n = ns.as_str();
-        let exec = ["create", "pods/exec", "dbg", "-n", n];
+        let exec = ["create", "pods/dbg", "--subresource=exec", "-n", n];
         until_can_i(&env, A, &owner, &exec, true, Duration::from_secs(5)).await?;
 
         // The viewer joins through the API and gets the viewer role.
         let joined = api.post_empty(&format!("/api/debugSessions/{name}/join"), &viewer).await?;
         assert_eq!(joined.status, 200, "{}", joined.text);
         assert_eq!(joined.body["role"], "viewer");
-        until_can_i(&env, A, &viewer, &["get", "pods", "dbg", "-n", n], true, Duration::from_secs(5)).await?;
+        until_can_i(&env, A, &viewer, &["get", "pods/dbg", "-n", n], true, Duration::from_secs(5)).await?;
 
         // (who, verb, resource, pod, want)
         let cases: [(&str, &str, &str, &str, &str, bool); 22] = [
@@ -243,7 +243,15 @@ async fn debug_session_pod_access_by_role() -> anyhow::Result<()> {
             ("nobody", &nobody, "create", "pods/portforward", "dbg", false),
         ];
         for (who, tok, verb, res, pod, want) in cases {
-            let got = can_i(&env, A, tok, &[verb, res, pod, "-n", n]).await?;
+            // `kubectl auth can-i create pods/NAME --subresource=exec`
+            let (kind, sub) = res.split_once('/').unwrap_or((res, ""));
+            let target = format!("{kind}/{pod}");
+            let flag = format!("--subresource={sub}");
+            let mut args = vec![verb, target.as_str(), "-n", n];
+            if !sub.is_empty() {
+                args.push(flag.as_str());
+            }
+            let got = can_i(&env, A, tok, &args).await?;
             assert_eq!(got, want, "{who}: {verb} {res} {pod}");
         }
         assert!(!can_i(&env, A, &owner, &["list", "pods", "-n", n]).await?, "list carries no pod name");
@@ -292,8 +300,9 @@ async fn debug_session_pod_access_by_role() -> anyhow::Result<()> {
         let started = Instant::now();
         until_can_i(&env, A, &owner, &exec, false, Duration::from_secs(5)).await?;
         let took = started.elapsed();
+        note(&format!("debug access ended {took:?} after terminate"));
         assert!(took < Duration::from_secs(1), "access ended after {took:?}");
-        assert!(!can_i(&env, A, &viewer, &["get", "pods", "dbg", "-n", n]).await?);
+        assert!(!can_i(&env, A, &viewer, &["get", "pods/dbg", "-n", n]).await?);
         anyhow::Ok(())
     }
     .await;
@@ -319,11 +328,18 @@ async fn debug_session_access_ends_at_expiry() -> anyhow::Result<()> {
         let session = debug_session(&fx, &name, spec(&tpl, &[]), status).await?;
         pods(&env, &ns, &session).await?;
         let owner = token(&env, "requester").await?;
-        let exec = ["create", "pods/exec", "dbg", "-n", ns.as_str()];
+        let exec = [
+            "create",
+            "pods/dbg",
+            "--subresource=exec",
+            "-n",
+            ns.as_str(),
+        ];
         until_can_i(&env, A, &owner, &exec, true, Duration::from_secs(5)).await?;
         // The pure check ends access by time, whenever the timers write the state.
         until_can_i(&env, A, &owner, &exec, false, Duration::from_secs(10)).await?;
         let late = jiff::Timestamp::now().duration_since(expires);
+        note(&format!("debug access ended {late:?} after expiresAt"));
         assert!(
             late < jiff::SignedDuration::from_secs(1),
             "access ended {late:?} after expiresAt"
