@@ -323,7 +323,8 @@ async fn debug_session_access_ends_at_expiry() -> anyhow::Result<()> {
     let tpl = template(&fx).await?;
     let result = async {
         let mut status = active(json!([member(OWNER, "owner")]), &ns, "dbg", json!({}));
-        let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(6);
+        // Whole seconds: status timestamps are stored with second precision.
+        let expires = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + 6)?;
         status["expiresAt"] = json!(expires.to_string());
         let session = debug_session(&fx, &name, spec(&tpl, &[]), status).await?;
         pods(&env, &ns, &session).await?;
@@ -341,7 +342,7 @@ async fn debug_session_access_ends_at_expiry() -> anyhow::Result<()> {
         let late = jiff::Timestamp::now().duration_since(expires);
         note(&format!("debug access ended {late:?} after expiresAt"));
         assert!(
-            late < jiff::SignedDuration::from_secs(1),
+            late >= jiff::SignedDuration::ZERO && late < jiff::SignedDuration::from_secs(1),
             "access ended {late:?} after expiresAt"
         );
         anyhow::Ok(())
