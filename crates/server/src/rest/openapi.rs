@@ -105,6 +105,14 @@ fn webhook_op() -> Value {
 
 /// Builds the document.
 pub fn document() -> Value {
+    let mut doc = base_document();
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        paths.extend(super::debug::sessions::openapi::paths());
+    }
+    doc
+}
+
+fn base_document() -> Value {
     let mut generator = SchemaSettings::openapi3().into_generator();
     let create = generator.subschema_for::<CreateSessionRequest>().to_value();
     let decision = generator.subschema_for::<DecisionRequest>().to_value();

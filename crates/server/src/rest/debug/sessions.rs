@@ -27,6 +27,7 @@ use crate::session_writes::{WriteError, conditional_status_patch};
 
 mod act;
 mod members;
+pub mod openapi;
 mod read;
 
 /// The canonical prefix and the feature documents' alias.
