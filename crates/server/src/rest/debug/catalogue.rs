@@ -299,3 +299,67 @@ pub async fn pod_template(
         .ok_or_else(|| not_found("debug pod template", &name))?;
     Ok(Json(PodTemplateView::of(&t)))
 }
+
+/// OpenAPI paths of this module.
+pub fn openapi() -> serde_json::Map<String, Value> {
+    use crate::rest::openapi::{error_response, query_params};
+    let templates_query =
+        serde_json::to_value(schemars::schema_for!(TemplatesQuery)).unwrap_or(Value::Null);
+    let clusters_query =
+        serde_json::to_value(schemars::schema_for!(ClustersQuery)).unwrap_or(Value::Null);
+    let name = |what: &str| {
+        json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"},
+               "description": what})
+    };
+    let list = json!({"get": {
+    "summary": "Debug session templates the caller may request: only templates a route (the template's own allowed clusters or an active binding) admits the caller to; hidden ones with includeHidden, ones without a Ready cluster with includeUnavailable. Sorted by priority (highest first), then name",
+    "security": [{"bearer": []}],
+    "parameters": query_params(&templates_query),
+    "responses": {
+        "200": {"description": "`{templates: [{name, displayName, description, mode, workloadType, podTemplateRef, targetNamespace, constraints, allowedClusters, allowedGroups, requiresApproval, schedulingOptions, namespaceConstraints{allowedPatterns, allowedLabelSelectors, deniedPatterns, deniedLabelSelectors, defaultNamespace, allowUserNamespace}, extraDeployVariables, priority, hidden, deprecated, deprecationMessage, hasAvailableClusters, availableClusterCount}], total}`; scheduling options and variables filtered by the caller's groups"},
+        "401": error_response("Missing or invalid bearer token"),
+        "503": error_response("The server's view of templates is still loading"),
+    }}});
+    let cluster_params: Vec<Value> = std::iter::once(name("DebugSessionTemplate name"))
+        .chain(query_params(&clusters_query))
+        .collect();
+    let clusters = json!({"get": {
+    "summary": "Clusters the caller may request one template on, with every binding option in the order a request without bindingRef considers them",
+    "security": [{"bearer": []}],
+    "parameters": cluster_params,
+    "responses": {
+        "200": {"description": "`{templateName, templateDisplayName, clusters: [{name, displayName, environment, location, site, tenant, status{healthy}, bindingRef, bindingOptions: [{bindingRef{name, namespace, displayNamePrefix}, displayName, constraints, schedulingConstraints{summary, nodeSelector, deniedNodeLabels, tolerations}, schedulingOptions, namespaceConstraints, impersonation{enabled, serviceAccount, namespace}, requiredAuxiliaryResourceCategories, approval{required, approverGroups, approverUsers, canAutoApprove}, requestReason, approvalReason, notification{enabled}}], + the first option's fields}]}`"},
+        "401": error_response("Missing or invalid bearer token"),
+        "404": error_response("No such template, or no route admits the caller"),
+    }}});
+    let pods = json!({"get": {
+    "summary": "DebugPodTemplates",
+    "security": [{"bearer": []}],
+    "responses": {
+        "200": {"description": "`{templates: [{name, displayName, description, kind (structured|templateString), containers: [{name, image}]}], total}`"},
+        "401": error_response("Missing or invalid bearer token"),
+    }}});
+    let pod = json!({"get": {
+    "summary": "One DebugPodTemplate",
+    "security": [{"bearer": []}],
+    "parameters": [name("DebugPodTemplate name")],
+    "responses": {
+        "200": {"description": "`{name, displayName, description, kind, containers}`"},
+        "401": error_response("Missing or invalid bearer token"),
+        "404": error_response("No such pod template"),
+    }}});
+    let mut paths = serde_json::Map::new();
+    for (path, op) in [
+        ("/api/debugSessions/templates", &list),
+        ("/api/v1/debug-session-templates", &list),
+        ("/api/debugSessions/templates/{name}/clusters", &clusters),
+        ("/api/v1/debug-session-templates/{name}/clusters", &clusters),
+        ("/api/debugSessions/podTemplates", &pods),
+        ("/api/v1/debug-pod-templates", &pods),
+        ("/api/debugSessions/podTemplates/{name}", &pod),
+        ("/api/v1/debug-pod-templates/{name}", &pod),
+    ] {
+        paths.insert(path.to_owned(), op.clone());
+    }
+    paths
+}

@@ -393,3 +393,28 @@ async fn create_locked(
     template_lock.release().await;
     result
 }
+
+/// OpenAPI paths of this module (`POST` only: the list is another module's).
+pub fn openapi(generator: &mut schemars::SchemaGenerator) -> serde_json::Map<String, Value> {
+    use crate::rest::openapi::error_response;
+    let body = generator
+        .subschema_for::<CreateDebugSessionRequest>()
+        .to_value();
+    let op = json!({"post": {
+    "summary": "Request a debug session: created without status (the reconciler resolves, asks for approval or activates)",
+    "security": [{"bearer": []}],
+    "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
+    "responses": {
+        "201": {"description": "The DebugSession object plus `warnings: [string]` (e.g. `Target namespace defaulted to 'X'`)"},
+        "400": error_response("Invalid body (unknown field, missing templateRef/cluster), or a field refused: requestedDuration over maxDuration, reason rules, targetNamespace not allowed, unknown scheduling option or nodeSelector conflict, undeclared extraDeployValues key, unknown or malformed bindingRef; the message starts with the field"),
+        "401": error_response("Missing or invalid bearer token, or no user claim"),
+        "403": error_response("Not allowed: no route admits the caller, the cluster is unknown, ambiguous by tenant or not Ready, the template is not available there, bindingRef inactive / for another template or cluster / not admitting the caller, scheduling option or variable not allowed, or a limit reached (maxConcurrentSessions, maxActiveSessionsPerUser, maxActiveSessionsTotal)"),
+        "404": error_response("No such template"),
+        "409": error_response("Several ClusterConfigs share the cluster name, or another creation for the template held the lock too long"),
+        "429": error_response("Session creation rate limit (rateLimits.sessionCreation)"),
+    }}});
+    let mut paths = serde_json::Map::new();
+    paths.insert("/api/debugSessions".to_owned(), op.clone());
+    paths.insert("/api/v1/debug-sessions".to_owned(), op);
+    paths
+}
