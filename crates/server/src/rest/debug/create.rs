@@ -39,6 +39,7 @@ use crate::error::ApiError;
 use crate::http::{AppState, Caller};
 use crate::identity;
 use crate::rest::body;
+use crate::rest::views::MetaView;
 use crate::store::ClusterLookup;
 
 /// Longest template, cluster or binding reference accepted.
@@ -169,10 +170,16 @@ pub async fn create(
         body::strict(&raw).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let target_namespace = check_shape(&req)?;
     let (session, warnings) = request_session(&state.app, &caller, &req, target_namespace).await?;
-    let mut out = serde_json::to_value(&session).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Some(obj) = out.as_object_mut() {
-        obj.insert("warnings".to_owned(), json!(warnings));
-    }
+    // The explicit client view (no annotations, managed fields or finalizers); a new
+    // session has no status yet.
+    let out = json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+        "kind": "DebugSession",
+        "metadata": MetaView::of(&session.metadata),
+        "spec": session.spec,
+        "status": session.status,
+        "warnings": warnings,
+    });
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
