@@ -67,6 +67,20 @@ impl RequesterOwned {
         }
     }
 
+    /// The caller under `claim`; a token without the claim (or with an unverified
+    /// e-mail as the claim) is refused.
+    pub fn strict(
+        app: &App,
+        caller: &Identity,
+        claim: crate::config::UserIdentifierClaim,
+    ) -> Result<Self, identity::IdentityError> {
+        Ok(Self {
+            user: Person::of_caller(caller, claim)?.id,
+            email: identity::verified_email(caller).map(str::to_owned),
+            groups: identity::groups(app.prefixes(), caller),
+        })
+    }
+
     /// Borrowed form for the core rules.
     pub fn as_requester(&self) -> Requester<'_> {
         Requester {

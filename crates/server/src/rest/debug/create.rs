@@ -263,18 +263,13 @@ async fn request_session(
             ))
         })?;
     let cluster_arg = req.cluster.trim();
-    let claim = identity::claim_for_cluster(&app.config, &app.stores, cluster_arg);
-    let me = RequesterOwned::new(app, caller, claim);
-    if me.user.is_empty() {
-        return Err(ApiError::Unauthorized(format!(
-            "your token has no {} claim, which names users here",
-            identity::claim_name(claim)
-        )));
-    }
-    let requester = me.as_requester();
     let now = jiff::Timestamp::now();
     let bindings = snapshot.bindings();
-    if !admitted_anywhere(&template, &bindings, &requester, now) {
+    // Before the cluster is known, the caller is named under the claim of the cluster
+    // the argument names (the server-wide claim when it names none).
+    let claim = identity::claim_for_cluster(&app.config, &app.stores, cluster_arg);
+    let first = RequesterOwned::new(app, caller, claim);
+    if !admitted_anywhere(&template, &bindings, &first.as_requester(), now) {
         return Err(ApiError::forbidden(format!(
             "you are not allowed to request debug session template {template_name:?}"
         )));
@@ -286,6 +281,9 @@ async fn request_session(
             "cluster {cluster:?} is not ready; try again later"
         )));
     }
+    // The session's user is the cluster's claim, exactly as its apiserver names users.
+    let me = RequesterOwned::strict(app, caller, identity::claim_for(&app.config, Some(&cc)))?;
+    let requester = me.as_requester();
     let choice = resolve::choose(
         &template,
         &bindings,
