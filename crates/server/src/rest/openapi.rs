@@ -15,14 +15,14 @@ pub async fn serve() -> Json<Value> {
     Json(document())
 }
 
-fn error_response(description: &str) -> Value {
+pub(crate) fn error_response(description: &str) -> Value {
     json!({
         "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     })
 }
 
-fn json_response(description: &str, schema: Value) -> Value {
+pub(crate) fn json_response(description: &str, schema: Value) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": schema}}})
 }
 
@@ -30,7 +30,7 @@ fn reference(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn query_params(schema: &Value) -> Vec<Value> {
+pub(crate) fn query_params(schema: &Value) -> Vec<Value> {
     let props = schema
         .get("properties")
         .and_then(Value::as_object)
@@ -105,14 +105,6 @@ fn webhook_op() -> Value {
 
 /// Builds the document.
 pub fn document() -> Value {
-    let mut doc = base_document();
-    if let Some(paths) = doc["paths"].as_object_mut() {
-        paths.extend(super::debug::sessions::openapi::paths());
-    }
-    doc
-}
-
-fn base_document() -> Value {
     let mut generator = SchemaSettings::openapi3().into_generator();
     let create = generator.subschema_for::<CreateSessionRequest>().to_value();
     let decision = generator.subschema_for::<DecisionRequest>().to_value();
@@ -121,6 +113,7 @@ fn base_document() -> Value {
     let list_query = serde_json::to_value(schemars::schema_for!(ListQuery)).unwrap_or(Value::Null);
     let esc_query =
         serde_json::to_value(schemars::schema_for!(EscalationQuery)).unwrap_or(Value::Null);
+    let debug_paths = debug_paths(&mut generator);
     let mut schemas: Map<String, Value> = generator.take_definitions(true);
     schemas.insert(
         "Error".to_owned(),
@@ -158,7 +151,7 @@ fn base_document() -> Value {
             }
         }})
     };
-    json!({
+    let doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "breakglass API",
@@ -229,7 +222,31 @@ fn base_document() -> Value {
                 ("400", "Not pending, or the approval window has closed"), ("403", "Not an approver"),
                 ("422", "Mandatory approval reason missing or invalid")]),
         }
-    })
+    });
+    with_paths(doc, debug_paths)
+}
+
+/// The debug-session routes' paths, documented next to their handlers.
+fn debug_paths(generator: &mut schemars::SchemaGenerator) -> Map<String, Value> {
+    let mut paths = super::debug::catalogue::openapi();
+    paths.extend(super::debug::create::openapi(generator));
+    // The read and action routes share `/api/debugSessions` with create: merge by method.
+    for (path, ops) in super::debug::sessions::openapi::paths() {
+        match (paths.get_mut(&path), ops) {
+            (Some(Value::Object(existing)), Value::Object(ops)) => existing.extend(ops),
+            (_, ops) => {
+                paths.insert(path, ops);
+            }
+        }
+    }
+    paths
+}
+
+fn with_paths(mut doc: Value, extra: Map<String, Value>) -> Value {
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        paths.extend(extra);
+    }
+    doc
 }
 
 #[cfg(test)]
@@ -260,7 +277,12 @@ mod tests {
         let doc = document();
         let paths = doc["paths"].as_object().unwrap();
         // Every path literal of the API and webhook routers, however it is formatted.
-        let sources = [include_str!("mod.rs"), include_str!("../webhook/mod.rs")];
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("../webhook/mod.rs"),
+            include_str!("debug/catalogue.rs"),
+            include_str!("debug/create.rs"),
+        ];
         let mut routes = 0;
         for source in sources {
             for piece in source.split("route(").skip(1) {

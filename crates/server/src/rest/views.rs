@@ -66,7 +66,8 @@ pub struct OwnerView {
 }
 
 impl MetaView {
-    fn of(meta: &ObjectMeta) -> Self {
+    /// The client view of `meta`.
+    pub fn of(meta: &ObjectMeta) -> Self {
         Self {
             name: meta.name.clone().unwrap_or_default(),
             namespace: meta.namespace.clone().unwrap_or_default(),
