@@ -574,9 +574,18 @@ mod tests {
     #[test]
     fn debug_session_timer_errors_name_the_source() {
         for (text, field) in [
-            ("debugSessions:\n  approvalTimeout: soon\n", "debugSessions.approvalTimeout"),
-            ("debugSessions:\n  retentionPeriod: -1h\n", "debugSessions.retentionPeriod"),
-            ("debugSessions:\n  retentionPeriod: 0s\n", "debugSessions.retentionPeriod"),
+            (
+                "debugSessions:\n  approvalTimeout: soon\n",
+                "debugSessions.approvalTimeout",
+            ),
+            (
+                "debugSessions:\n  retentionPeriod: -1h\n",
+                "debugSessions.retentionPeriod",
+            ),
+            (
+                "debugSessions:\n  retentionPeriod: 0s\n",
+                "debugSessions.retentionPeriod",
+            ),
             ("debugSessions:\n  approvalTimeot: 1h\n", "approvalTimeot"),
         ] {
             let err = Config::parse(text).unwrap_err();

@@ -19,12 +19,12 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use breakglass_api::common::FailMode;
 use breakglass_api::debug_session::{
     DebugSession, DebugSessionConditionType, DebugSessionState as State, DebugSessionStatus,
     DeployedResourceRef,
 };
 use breakglass_api::debug_session_template::DebugSessionTemplateSpec;
-use breakglass_api::common::FailMode;
 use breakglass_core::condition;
 use breakglass_core::debug::session::{self as machine, DebugSessionEvent, DebugTimers};
 use breakglass_core::debug::workload::{self, WorkloadInput, plan, scheduling};
@@ -158,8 +158,7 @@ impl Reconciler {
 
     async fn reconcile(&mut self, s: &DebugSession) {
         let key = key_of(s);
-        self.clusters_of
-            .insert(key.clone(), s.spec.cluster.clone());
+        self.clusters_of.insert(key.clone(), s.spec.cluster.clone());
         if s.metadata.deletion_timestamp.is_some() {
             return;
         }
@@ -222,7 +221,12 @@ impl Reconciler {
         if !resolved.approval_required {
             return self.activate(s, staged).await;
         }
-        let t = match machine::apply(&staged, DebugSessionEvent::RequireApproval, now, &self.ctx.timers) {
+        let t = match machine::apply(
+            &staged,
+            DebugSessionEvent::RequireApproval,
+            now,
+            &self.ctx.timers,
+        ) {
             Ok(t) => t,
             Err(e) => return self.fail(s, staged.status, e.to_string()).await,
         };
@@ -233,14 +237,22 @@ impl Reconciler {
 
     /// Deploys `staged` (the session with its resolution recorded) and writes it Active
     /// on `original`'s resourceVersion; a failed deployment fails the session.
-    async fn activate(&mut self, original: &DebugSession, staged: DebugSession) -> Result<(), WriteError> {
+    async fn activate(
+        &mut self,
+        original: &DebugSession,
+        staged: DebugSession,
+    ) -> Result<(), WriteError> {
         let Some(effective) = staged
             .status
             .as_ref()
             .and_then(|st| st.resolved_template.clone())
         else {
             return self
-                .fail(original, staged.status, "session has no resolved template".to_owned())
+                .fail(
+                    original,
+                    staged.status,
+                    "session has no resolved template".to_owned(),
+                )
                 .await;
         };
         let (deployed, message) = match self.deploy(&staged, &effective).await {
@@ -289,14 +301,24 @@ impl Reconciler {
             return Ok((Vec::new(), None));
         }
         let cluster = &session.spec.cluster;
-        let client = self.ctx.clusters.get(cluster).await.map_err(connect_failure)?;
+        let client = self
+            .ctx
+            .clusters
+            .get(cluster)
+            .await
+            .map_err(connect_failure)?;
         let ns = workload::target_namespace(session, effective);
-        if !target::namespace_exists(&client, &ns).await.map_err(target_failure)? {
+        if !target::namespace_exists(&client, &ns)
+            .await
+            .map_err(target_failure)?
+        {
             let missing = format!("target namespace {ns} does not exist on cluster {cluster}");
             return match effective.fail_mode {
                 Some(FailMode::Open) => Ok((
                     Vec::new(),
-                    Some(format!("{missing}; failMode open: active without a workload")),
+                    Some(format!(
+                        "{missing}; failMode open: active without a workload"
+                    )),
                 )),
                 _ => Err(DeployFailure::Fail(missing)),
             };
@@ -304,7 +326,12 @@ impl Reconciler {
         let pod_template = match &effective.pod_template_ref {
             Some(r) => match self.ctx.stores.debug_pod_templates.get(None, &r.name) {
                 Some(p) => Some(p),
-                None => return Err(DeployFailure::Fail(format!("pod template not found: {}", r.name))),
+                None => {
+                    return Err(DeployFailure::Fail(format!(
+                        "pod template not found: {}",
+                        r.name
+                    )));
+                }
             },
             None => None,
         };
@@ -365,12 +392,24 @@ impl Reconciler {
     }
 }
 
-
-fn set_deployed(status: &mut DebugSessionStatus, count: usize, message: Option<&str>, now: Timestamp) {
+fn set_deployed(
+    status: &mut DebugSessionStatus,
+    count: usize,
+    message: Option<&str>,
+    now: Timestamp,
+) {
     let (value, reason, text) = match (count, message) {
         (0, Some(m)) => (condition::FALSE, "NotDeployed", m.to_owned()),
-        (0, None) => (condition::TRUE, "NothingToDeploy", "The template deploys no workload".to_owned()),
-        (n, _) => (condition::TRUE, "Deployed", format!("{n} resource(s) deployed")),
+        (0, None) => (
+            condition::TRUE,
+            "NothingToDeploy",
+            "The template deploys no workload".to_owned(),
+        ),
+        (n, _) => (
+            condition::TRUE,
+            "Deployed",
+            format!("{n} resource(s) deployed"),
+        ),
     };
     let c = condition::new(
         DebugSessionConditionType::ResourcesDeployed.as_str(),
@@ -401,8 +440,13 @@ fn target_failure(e: TargetError) -> DeployFailure {
 }
 
 /// Patches `allowedPods` (or other status fields) conditionally on `s`'s version.
-async fn patch_status(hub: &Client, s: &DebugSession, fields: serde_json::Value) -> Result<(), WriteError> {
-    let patch = session_writes::conditional_status_patch(s.metadata.resource_version.as_deref(), fields);
+async fn patch_status(
+    hub: &Client,
+    s: &DebugSession,
+    fields: serde_json::Value,
+) -> Result<(), WriteError> {
+    let patch =
+        session_writes::conditional_status_patch(s.metadata.resource_version.as_deref(), fields);
     session_writes::api_of(hub, s)
         .patch_status(&s.name_any(), &PatchParams::default(), &patch)
         .await?;

@@ -150,7 +150,11 @@ pub async fn delete_labelled(client: &Client, selector: &str) -> Result<usize, T
     Ok(deleted)
 }
 
-async fn delete_all<K>(client: &Client, selector: &str, dp: DeleteParams) -> Result<usize, TargetError>
+async fn delete_all<K>(
+    client: &Client,
+    selector: &str,
+    dp: DeleteParams,
+) -> Result<usize, TargetError>
 where
     K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
         + Clone
@@ -169,7 +173,10 @@ where
         if item.metadata.deletion_timestamp.is_some() && kind != "Pod" {
             continue;
         }
-        match Api::<K>::namespaced(client.clone(), &ns).delete(&name, &dp).await {
+        match Api::<K>::namespaced(client.clone(), &ns)
+            .delete(&name, &dp)
+            .await
+        {
             Ok(_) => deleted += 1,
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(kube_err(format!("deleting {kind} {ns}/{name}"))(e)),

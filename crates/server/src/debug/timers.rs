@@ -3,9 +3,7 @@
 //! notice, and deletion after retention. Activation and deployment are the
 //! reconciler's ([`super::reconcile`]), so an approved session has no timer here.
 
-use breakglass_api::debug_session::{
-    DebugSession, DebugSessionState as State, DebugSessionStatus,
-};
+use breakglass_api::debug_session::{DebugSession, DebugSessionState as State, DebugSessionStatus};
 use breakglass_core::condition;
 use breakglass_core::debug::session::{self, DebugSessionEvent, DebugTimerAction};
 use jiff::Timestamp;
@@ -129,13 +127,8 @@ impl TimedKind for DebugSession {
             DebugTimerEvent::ExpiringSoon => {
                 let mut status = self.status.clone().unwrap_or_default();
                 let message = notice_for(self).unwrap_or_default();
-                let c = condition::new(
-                    EXPIRING_SOON,
-                    condition::TRUE,
-                    "GracePeriod",
-                    &message,
-                    now,
-                );
+                let c =
+                    condition::new(EXPIRING_SOON, condition::TRUE, "GracePeriod", &message, now);
                 condition::set(status.conditions.get_or_insert_with(Vec::new), c);
                 status.message = Some(EXPIRING_SOON_MESSAGE.to_owned());
                 session_writes::write_status(&ctx.hub, self, status).await?;
@@ -205,7 +198,9 @@ mod tests {
     #[tokio::test]
     async fn pending_and_approved_sessions_belong_to_the_reconciler() {
         assert_eq!(due_of(&session(json!({})), "2026-01-01T00:00:00Z"), None);
-        let approved = session(json!({"state": "PendingApproval", "approval": {"approvedAt": "2026-01-01T00:01:00Z"}}));
+        let approved = session(
+            json!({"state": "PendingApproval", "approval": {"approvedAt": "2026-01-01T00:01:00Z"}}),
+        );
         assert_eq!(due_of(&approved, "2026-01-01T00:02:00Z"), None);
         let waiting = session(json!({"state": "PendingApproval"}));
         assert_eq!(
@@ -230,13 +225,24 @@ mod tests {
         assert_eq!(d.action, Action::Apply(DebugTimerEvent::ExpiringSoon));
         // Once noticed, the expiry is next.
         let message = notice_for(&s).unwrap();
-        let c = condition::new(EXPIRING_SOON, condition::TRUE, "GracePeriod", &message, t("2026-01-01T00:50:00Z"));
+        let c = condition::new(
+            EXPIRING_SOON,
+            condition::TRUE,
+            "GracePeriod",
+            &message,
+            t("2026-01-01T00:50:00Z"),
+        );
         s.status.as_mut().unwrap().conditions = Some(vec![c]);
         let d = due_of(&s, "2026-01-01T00:51:00Z").unwrap();
         assert_eq!(d.at, t("2026-01-01T01:00:00Z"));
-        assert_eq!(d.action, Action::Apply(DebugTimerEvent::Apply(DebugSessionEvent::Expire)));
+        assert_eq!(
+            d.action,
+            Action::Apply(DebugTimerEvent::Apply(DebugSessionEvent::Expire))
+        );
         // A renewal moves the expiry: a new notice is due.
-        s.status.as_mut().unwrap().expires_at = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t("2026-01-01T02:00:00Z")));
+        s.status.as_mut().unwrap().expires_at = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t("2026-01-01T02:00:00Z")),
+        );
         let d = due_of(&s, "2026-01-01T00:51:00Z").unwrap();
         assert_eq!(d.action, Action::Apply(DebugTimerEvent::ExpiringSoon));
         assert_eq!(d.at, t("2026-01-01T01:50:00Z"));

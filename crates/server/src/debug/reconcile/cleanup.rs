@@ -115,7 +115,10 @@ impl Reconciler {
         let Some(cluster) = self.clusters_of.remove(&key) else {
             return;
         };
-        let selector = target::owner_selector(&workload::label_value(&key.0), &workload::label_value(&key.1));
+        let selector = target::owner_selector(
+            &workload::label_value(&key.0),
+            &workload::label_value(&key.1),
+        );
         match self.ctx.clusters.get(&cluster).await {
             Ok(client) => match target::delete_labelled(&client, &selector).await {
                 Ok(n) => {
