@@ -11,7 +11,7 @@ use breakglass_api::debug_session::{DebugSession, DeployedResourceRef};
 use breakglass_core::debug::workload::{self, Workload};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
-use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::core::NamespaceResourceScope;
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
@@ -67,15 +67,17 @@ pub async fn node_names(client: &Client) -> Result<Vec<String>, TargetError> {
 }
 
 /// Creates the workload, or accepts the one already there when it carries this
-/// session's labels (a redeploy after a lost status write). Returns what was deployed.
+/// session's labels (a redeploy after a lost status write); with `reapply` that one is
+/// updated to `workload`. Returns what was deployed.
 pub async fn deploy(
     client: &Client,
     session: &DebugSession,
     workload: &Workload,
+    reapply: bool,
 ) -> Result<DeployedResourceRef, TargetError> {
     match workload {
-        Workload::DaemonSet(ds) => create_owned(client, session, ds).await,
-        Workload::Deployment(d) => create_owned(client, session, d).await,
+        Workload::DaemonSet(ds) => create_owned(client, session, ds, reapply).await,
+        Workload::Deployment(d) => create_owned(client, session, d, reapply).await,
     }
 }
 
@@ -83,6 +85,7 @@ async fn create_owned<K>(
     client: &Client,
     session: &DebugSession,
     object: &K,
+    reapply: bool,
 ) -> Result<DeployedResourceRef, TargetError>
 where
     K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
@@ -113,7 +116,14 @@ where
                     name,
                 });
             }
-            existing
+            if reapply {
+                let pp = PatchParams::apply("breakglass").force();
+                api.patch(&name, &pp, &Patch::Apply(object))
+                    .await
+                    .map_err(kube_err(format!("updating {kind} {ns}/{name}")))?
+            } else {
+                existing
+            }
         }
         Err(e) => return Err(kube_err(format!("creating {kind} {ns}/{name}"))(e)),
     };
