@@ -5,7 +5,8 @@
 //!   (`spec.bindingRef`) into the effective configuration, record it
 //!   (`status.resolvedTemplate`, `resolvedBinding`, `approval.required`), then wait for
 //!   approval (`PendingApproval`) or deploy and activate;
-//! * `PendingApproval` with `approval.approvedBy` recorded: deploy and activate;
+//! * `PendingApproval` with the approval recorded (`approval.approvedBy` and
+//!   `approvedAt`, as the state machine's `Approve` writes them): deploy and activate;
 //! * `Active`: keep `status.allowedPods` equal to the session's pods on the target
 //!   (a pod watch per cluster, [`super::pods`]);
 //! * `Expired`/`Terminated`/`Failed`, or the object deleted: delete everything
@@ -168,7 +169,7 @@ impl Reconciler {
             .status
             .as_ref()
             .and_then(|st| st.approval.as_ref())
-            .is_some_and(|a| a.approved_at.is_some() || a.approved_by.is_some());
+            .is_some_and(|a| a.approved_at.is_some());
         let result = match state(s) {
             State::Pending => self.pending(s).await,
             State::PendingApproval if approved => {
