@@ -567,3 +567,83 @@ async fn approval_timeout_retention_and_crash_leftovers() -> anyhow::Result<()> 
     server.stop()?;
     d.cleanup().await
 }
+
+/// The server with exactly the rights of `config/rbac/` (hub.yaml on the hub,
+/// target.yaml on target-a, both as ServiceAccounts) deploys, follows and removes a
+/// debug workload.
+#[tokio::test]
+async fn the_documented_target_rights_are_enough_for_debug_workloads() -> anyhow::Result<()> {
+    use crate::rbac::{apply_roles, service_account_kubeconfig};
+    use breakglass_api::cluster_config::ClusterConfig;
+    use k8s_openapi::api::core::v1::Secret;
+
+    let Some(env) = env()? else { return Ok(()) };
+    let _exclusive = exclusive().await?;
+    let hub = env.hub_client().await?;
+    apply_roles(&hub, "hub.yaml").await?;
+    apply_roles(&env.target_client(TARGET).await?, "target.yaml").await?;
+    let mut d = Debug::new(&env, "lp").await?;
+    let id = d.fx.id.clone();
+    let hub_kubeconfig = service_account_kubeconfig(
+        &env,
+        "hub",
+        (SYSTEM_NS, "breakglass-e2e-hub"),
+        "breakglass-hub",
+        Some("breakglass-leader-election"),
+    )
+    .await?;
+    let hub_path = work_dir().join(format!("hub-sa-dbg-{id}.kubeconfig"));
+    std::fs::write(&hub_path, hub_kubeconfig)?;
+    let cluster = format!("dbg-lp-{id}");
+    let target_kubeconfig = service_account_kubeconfig(
+        &env,
+        TARGET,
+        ("default", "breakglass-e2e-target"),
+        "breakglass-target",
+        None,
+    )
+    .await?;
+    let secrets: Api<Secret> = Api::namespaced(hub.clone(), SYSTEM_NS);
+    secrets
+        .create(&PostParams::default(), &serde_json::from_value(json!({
+            "metadata": {"name": format!("{cluster}-kubeconfig")}, "stringData": {"value": target_kubeconfig}}))?)
+        .await?;
+    let ccs: Api<ClusterConfig> = Api::namespaced(hub.clone(), SYSTEM_NS);
+    ccs.create(&PostParams::default(), &serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "ClusterConfig",
+        "metadata": {"name": cluster, "namespace": SYSTEM_NS},
+        "spec": {"tenant": format!("tenant-{cluster}"), "kubeconfigSecretRef": {"name": format!("{cluster}-kubeconfig"), "namespace": SYSTEM_NS}}}))?)
+        .await?;
+
+    let lease = format!("dbg-lp-{id}");
+    let mut spec = ServerSpec::on_free_port(&lease, "dbg-least-privilege")?;
+    spec.kubeconfig = Some(hub_path);
+    let server = ServerProcess::start(&env, spec).await?;
+    wait_leader(&env, &lease, "dbg-least-privilege", Duration::from_secs(40)).await?;
+
+    // Glob deniedNodes need the node list; the DaemonSet then runs on one worker.
+    let template = d
+        .templates(json!({"schedulingConstraints": {"deniedNodes": ["*-worker2"]}}))
+        .await?;
+    let name = d
+        .session("lp", &template, json!({"cluster": cluster}))
+        .await?;
+    let result = async {
+        d.wait_state(&name, "Active", Duration::from_secs(30))
+            .await?;
+        let nodes = d.wait_pods(&name, 1).await?;
+        anyhow::ensure!(nodes == ["target-a-worker"], "{nodes:?}");
+        patch_debug_status(&d.fx.hub(), &d.fx.ns, &name, json!({"state": "Terminated"})).await?;
+        d.wait_gone(&name, Duration::from_secs(10)).await
+    }
+    .await;
+    if let Err(e) = result {
+        anyhow::bail!("{e}; server log:\n{}", server.log_text());
+    }
+    server.stop()?;
+    let _ = ccs.delete(&cluster, &DeleteParams::default()).await;
+    let _ = secrets
+        .delete(&format!("{cluster}-kubeconfig"), &DeleteParams::default())
+        .await;
+    d.cleanup().await
+}
