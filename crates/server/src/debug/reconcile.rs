@@ -484,7 +484,9 @@ fn target_failure(e: TargetError) -> DeployFailure {
             source: kube::Error::Api(a),
             ..
         } if matches!(a.code, 400 | 403 | 404 | 422) => DeployFailure::Fail(e.to_string()),
-        TargetError::Kube { .. } => DeployFailure::Retry(e.to_string()),
+        TargetError::Kube { .. } | TargetError::Timeout { .. } => {
+            DeployFailure::Retry(e.to_string())
+        }
     }
 }
 
