@@ -632,9 +632,7 @@ pub fn expiring_soon_at(session: &DebugSession) -> Option<Timestamp> {
         .ok()
         .filter(|g| g.is_positive())?;
     expires
-        .checked_sub(jiff::SignedDuration::from_nanos(
-            i64::try_from(grace.as_nanos()).ok()?,
-        ))
+        .checked_sub(jiff::SignedDuration::from_nanos(grace.as_nanos()))
         .ok()
 }
 

@@ -1,6 +1,8 @@
 //! Watches of the session pods on each target (one per cluster with an active session,
 //! on the `managed-by=breakglass` label), so `status.allowedPods` follows the pods as
-//! they are scheduled, become ready, restart or go away — without polling.
+//! they are scheduled, become ready, restart or go away — without polling. The same
+//! clusters' node names are watched too: a node that appears or goes away may change
+//! what a glob `deniedNodes` pattern excludes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,7 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use breakglass_core::debug::workload;
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::PartialObjectMeta;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::{self, Event};
@@ -27,16 +30,18 @@ pub struct PodWatches {
     watches: HashMap<String, Watch>,
     tasks: JoinSet<()>,
     dirty: mpsc::UnboundedSender<String>,
+    nodes: mpsc::UnboundedSender<String>,
 }
 
 impl PodWatches {
-    /// No watches yet; every change on a watched cluster sends the cluster's name on
-    /// `dirty`.
-    pub fn new(dirty: mpsc::UnboundedSender<String>) -> Self {
+    /// No watches yet; every pod change on a watched cluster sends the cluster's name
+    /// on `dirty`, every change of its node names on `nodes`.
+    pub fn new(dirty: mpsc::UnboundedSender<String>, nodes: mpsc::UnboundedSender<String>) -> Self {
         Self {
             watches: HashMap::new(),
             tasks: JoinSet::new(),
             dirty,
+            nodes,
         }
     }
 
@@ -73,6 +78,11 @@ impl PodWatches {
                 }
             }
         });
+        self.tasks.spawn(watch_nodes(
+            client.clone(),
+            cluster.to_owned(),
+            self.nodes.clone(),
+        ));
         tracing::info!(cluster, "watching debug session pods");
         self.watches.insert(
             cluster.to_owned(),
@@ -88,5 +98,43 @@ impl PodWatches {
     pub fn pods(&self, cluster: &str) -> Option<Vec<Arc<Pod>>> {
         let w = self.watches.get(cluster)?;
         w.synced.load(Ordering::Acquire).then(|| w.store.state())
+    }
+}
+
+/// Sends `cluster` on `changed` whenever the set of its node names changes after the
+/// first complete list.
+async fn watch_nodes(client: Client, cluster: String, changed: mpsc::UnboundedSender<String>) {
+    let api: Api<PartialObjectMeta<Node>> = Api::all(client);
+    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+    futures::pin_mut!(stream);
+    let mut names = std::collections::BTreeSet::new();
+    let mut listing = std::collections::BTreeSet::new();
+    let mut synced = false;
+    while let Some(event) = stream.next().await {
+        let before = names.clone();
+        let done = matches!(event, Ok(Event::InitDone));
+        match event {
+            Ok(Event::Init) => listing.clear(),
+            Ok(Event::InitApply(n)) => {
+                listing.insert(n.metadata.name.unwrap_or_default());
+            }
+            Ok(Event::InitDone) => {
+                names = std::mem::take(&mut listing);
+            }
+            Ok(Event::Apply(n)) => {
+                names.insert(n.metadata.name.unwrap_or_default());
+            }
+            Ok(Event::Delete(n)) => {
+                names.remove(&n.metadata.name.unwrap_or_default());
+            }
+            Err(e) => {
+                tracing::warn!(cluster = %cluster, error = %e, "node watch failed, retrying");
+                continue;
+            }
+        }
+        if synced && names != before && changed.send(cluster.clone()).is_err() {
+            return;
+        }
+        synced |= done;
     }
 }

@@ -5,7 +5,8 @@
 //!   (`spec.bindingRef`) into the effective configuration, record it
 //!   (`status.resolvedTemplate`, `resolvedBinding`, `approval.required`), then wait for
 //!   approval (`PendingApproval`) or deploy and activate;
-//! * `PendingApproval` with `approval.approvedBy` recorded: deploy and activate;
+//! * `PendingApproval` with the approval recorded (`approval.approvedBy` and
+//!   `approvedAt`, as the state machine's `Approve` writes them): deploy and activate;
 //! * `Active`: keep `status.allowedPods` equal to the session's pods on the target
 //!   (a pod watch per cluster, [`super::pods`]);
 //! * `Expired`/`Terminated`/`Failed`, or the object deleted: delete everything
@@ -91,9 +92,10 @@ pub async fn run(ctx: Context) {
     sweep(&ctx).await;
     let (retry, mut retries) = mpsc::unbounded_channel::<Key>();
     let (dirty, mut dirty_clusters) = mpsc::unbounded_channel::<String>();
+    let (nodes, mut node_changes) = mpsc::unbounded_channel::<String>();
     let mut r = Reconciler {
         ctx,
-        pods: PodWatches::new(dirty),
+        pods: PodWatches::new(dirty, nodes),
         retry,
         clusters_of: HashMap::new(),
         cleaned: HashSet::new(),
@@ -109,6 +111,7 @@ pub async fn run(ctx: Context) {
                 Err(RecvError::Closed) => return,
             },
             Some(key) = retries.recv() => r.reconcile_key(&key).await,
+            Some(cluster) = node_changes.recv() => r.nodes_changed(&cluster).await,
             Some(cluster) = dirty_clusters.recv() => {
                 // Coalesce a burst of pod events into one pass per cluster.
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -166,7 +169,7 @@ impl Reconciler {
             .status
             .as_ref()
             .and_then(|st| st.approval.as_ref())
-            .is_some_and(|a| a.approved_at.is_some() || a.approved_by.is_some());
+            .is_some_and(|a| a.approved_at.is_some());
         let result = match state(s) {
             State::Pending => self.pending(s).await,
             State::PendingApproval if approved => {
@@ -297,6 +300,16 @@ impl Reconciler {
         session: &DebugSession,
         effective: &DebugSessionTemplateSpec,
     ) -> Result<(Vec<DeployedResourceRef>, Option<String>), DeployFailure> {
+        self.deploy_with(session, effective, false).await
+    }
+
+    /// Builds and creates the workload; `reapply` updates an existing one of the session.
+    async fn deploy_with(
+        &self,
+        session: &DebugSession,
+        effective: &DebugSessionTemplateSpec,
+        reapply: bool,
+    ) -> Result<(Vec<DeployedResourceRef>, Option<String>), DeployFailure> {
         if !workload::deploys_workload(effective) {
             return Ok((Vec::new(), None));
         }
@@ -350,7 +363,7 @@ impl Reconciler {
         };
         input.node_names = &nodes;
         let built = workload::build(&input).map_err(|e| DeployFailure::Fail(e.to_string()))?;
-        let deployed = target::deploy(&client, session, &built)
+        let deployed = target::deploy(&client, session, &built, reapply)
             .await
             .map_err(target_failure)?;
         tracing::info!(debug_session = %session.name_any(), cluster, kind = built.kind(), namespace = %ns, "debug workload deployed");
@@ -380,6 +393,42 @@ impl Reconciler {
         session_writes::write_status(&self.ctx.hub, original, t.status).await?;
         tracing::warn!(debug_session = %original.name_any(), namespace = ?original.namespace(), cluster = %original.spec.cluster, %message, "debug session failed");
         Ok(())
+    }
+
+    /// The target's nodes changed: workloads whose glob `deniedNodes` depend on the node
+    /// names are rebuilt and applied again.
+    async fn nodes_changed(&mut self, cluster: &str) {
+        let sessions = self
+            .ctx
+            .stores
+            .debug_sessions
+            .filter(|s| s.spec.cluster == cluster && state(s) == State::Active);
+        for s in sessions {
+            let Some(effective) = s
+                .status
+                .as_ref()
+                .and_then(|st| st.resolved_template.clone())
+            else {
+                continue;
+            };
+            let probe = WorkloadInput {
+                session: &s,
+                effective: &effective,
+                pod_template: None,
+                node_names: &[],
+            };
+            if !workload::deploys_workload(&effective) || !scheduling::depends_on_nodes(&probe) {
+                continue;
+            }
+            match self.deploy_with(&s, &effective, true).await {
+                Ok(_) => {
+                    tracing::info!(debug_session = %s.name_any(), cluster, "debug workload re-applied after a node change")
+                }
+                Err(DeployFailure::Fail(e) | DeployFailure::Retry(e)) => {
+                    tracing::warn!(debug_session = %s.name_any(), cluster, error = %e, "re-applying a debug workload after a node change failed");
+                }
+            }
+        }
     }
 
     /// Best effort: removes whatever a failed deployment left.
@@ -435,7 +484,9 @@ fn target_failure(e: TargetError) -> DeployFailure {
             source: kube::Error::Api(a),
             ..
         } if matches!(a.code, 400 | 403 | 404 | 422) => DeployFailure::Fail(e.to_string()),
-        TargetError::Kube { .. } => DeployFailure::Retry(e.to_string()),
+        TargetError::Kube { .. } | TargetError::Timeout { .. } => {
+            DeployFailure::Retry(e.to_string())
+        }
     }
 }
 

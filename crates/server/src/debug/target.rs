@@ -11,7 +11,7 @@ use breakglass_api::debug_session::{DebugSession, DeployedResourceRef};
 use breakglass_core::debug::workload::{self, Workload};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
-use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::core::NamespaceResourceScope;
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
@@ -31,6 +31,12 @@ pub enum TargetError {
         #[source]
         source: kube::Error,
     },
+    /// The target did not answer in time.
+    #[error("{what}: no answer within {secs} s", secs = TARGET_TIMEOUT.as_secs())]
+    Timeout {
+        /// What was attempted.
+        what: &'static str,
+    },
     /// An object of the workload's name exists and belongs to something else.
     #[error("{kind} {namespace}/{name} already exists and does not belong to this session")]
     Foreign {
@@ -43,6 +49,19 @@ pub enum TargetError {
     },
 }
 
+/// The longest one target operation may take: a hung target must not stall the
+/// reconciler, which serves every cluster.
+pub const TARGET_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+async fn bounded<T>(
+    what: &'static str,
+    work: impl std::future::Future<Output = Result<T, TargetError>>,
+) -> Result<T, TargetError> {
+    tokio::time::timeout(TARGET_TIMEOUT, work)
+        .await
+        .unwrap_or(Err(TargetError::Timeout { what }))
+}
+
 fn kube_err(what: impl Into<String>) -> impl FnOnce(kube::Error) -> TargetError {
     let what = what.into();
     move |source| TargetError::Kube { what, source }
@@ -50,39 +69,51 @@ fn kube_err(what: impl Into<String>) -> impl FnOnce(kube::Error) -> TargetError 
 
 /// Whether namespace `name` exists on the target.
 pub async fn namespace_exists(client: &Client, name: &str) -> Result<bool, TargetError> {
-    Api::<Namespace>::all(client.clone())
-        .get_opt(name)
-        .await
-        .map(|n| n.is_some())
-        .map_err(kube_err(format!("reading namespace {name}")))
+    bounded("reading the target namespace", async {
+        Api::<Namespace>::all(client.clone())
+            .get_opt(name)
+            .await
+            .map(|n| n.is_some())
+            .map_err(kube_err(format!("reading namespace {name}")))
+    })
+    .await
 }
 
 /// The names of the target's nodes (to expand glob `deniedNodes`).
 pub async fn node_names(client: &Client) -> Result<Vec<String>, TargetError> {
-    let nodes = Api::<Node>::all(client.clone())
-        .list_metadata(&ListParams::default())
-        .await
-        .map_err(kube_err("listing nodes"))?;
-    Ok(nodes.items.into_iter().map(|n| n.name_any()).collect())
+    bounded("listing nodes", async {
+        let nodes = Api::<Node>::all(client.clone())
+            .list_metadata(&ListParams::default())
+            .await
+            .map_err(kube_err("listing nodes"))?;
+        Ok(nodes.items.into_iter().map(|n| n.name_any()).collect())
+    })
+    .await
 }
 
 /// Creates the workload, or accepts the one already there when it carries this
-/// session's labels (a redeploy after a lost status write). Returns what was deployed.
+/// session's labels (a redeploy after a lost status write); with `reapply` that one is
+/// updated to `workload`. Returns what was deployed.
 pub async fn deploy(
     client: &Client,
     session: &DebugSession,
     workload: &Workload,
+    reapply: bool,
 ) -> Result<DeployedResourceRef, TargetError> {
-    match workload {
-        Workload::DaemonSet(ds) => create_owned(client, session, ds).await,
-        Workload::Deployment(d) => create_owned(client, session, d).await,
-    }
+    bounded("deploying the workload", async {
+        match workload {
+            Workload::DaemonSet(ds) => create_owned(client, session, ds, reapply).await,
+            Workload::Deployment(d) => create_owned(client, session, d, reapply).await,
+        }
+    })
+    .await
 }
 
 async fn create_owned<K>(
     client: &Client,
     session: &DebugSession,
     object: &K,
+    reapply: bool,
 ) -> Result<DeployedResourceRef, TargetError>
 where
     K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
@@ -113,7 +144,14 @@ where
                     name,
                 });
             }
-            existing
+            if reapply {
+                let pp = PatchParams::apply("breakglass").force();
+                api.patch(&name, &pp, &Patch::Apply(object))
+                    .await
+                    .map_err(kube_err(format!("updating {kind} {ns}/{name}")))?
+            } else {
+                existing
+            }
         }
         Err(e) => return Err(kube_err(format!("creating {kind} {ns}/{name}"))(e)),
     };
@@ -139,15 +177,18 @@ fn static_kind(kind: &str) -> &'static str {
 /// pods go with them), then any pod left, without a grace period (debug pods hold no
 /// state worth waiting for). Returns how many objects were deleted.
 pub async fn delete_labelled(client: &Client, selector: &str) -> Result<usize, TargetError> {
-    let mut deleted = 0;
-    deleted += delete_all::<DaemonSet>(client, selector, DeleteParams::background()).await?;
-    deleted += delete_all::<Deployment>(client, selector, DeleteParams::background()).await?;
-    let now = DeleteParams {
-        grace_period_seconds: Some(0),
-        ..DeleteParams::background()
-    };
-    deleted += delete_all::<Pod>(client, selector, now).await?;
-    Ok(deleted)
+    bounded("deleting the session's objects", async {
+        let mut deleted = 0;
+        deleted += delete_all::<DaemonSet>(client, selector, DeleteParams::background()).await?;
+        deleted += delete_all::<Deployment>(client, selector, DeleteParams::background()).await?;
+        let now = DeleteParams {
+            grace_period_seconds: Some(0),
+            ..DeleteParams::background()
+        };
+        deleted += delete_all::<Pod>(client, selector, now).await?;
+        Ok(deleted)
+    })
+    .await
 }
 
 async fn delete_all<K>(
@@ -188,39 +229,42 @@ where
 /// The sessions (hub namespace, name label values) that own labelled objects on the
 /// target.
 pub async fn owners(client: &Client) -> Result<BTreeSet<(String, String)>, TargetError> {
-    let selector = workload::managed_selector();
-    let lp = ListParams::default().labels(&selector);
-    let mut out = BTreeSet::new();
-    let mut add = |labels: Option<BTreeMap<String, String>>| {
-        if let Some(o) = labels.as_ref().and_then(workload::owner_of) {
-            out.insert(o);
+    bounded("listing labelled objects", async {
+        let selector = workload::managed_selector();
+        let lp = ListParams::default().labels(&selector);
+        let mut out = BTreeSet::new();
+        let mut add = |labels: Option<BTreeMap<String, String>>| {
+            if let Some(o) = labels.as_ref().and_then(workload::owner_of) {
+                out.insert(o);
+            }
+        };
+        for ds in Api::<DaemonSet>::all(client.clone())
+            .list_metadata(&lp)
+            .await
+            .map_err(kube_err("listing DaemonSets"))?
+            .items
+        {
+            add(ds.metadata.labels);
         }
-    };
-    for ds in Api::<DaemonSet>::all(client.clone())
-        .list_metadata(&lp)
-        .await
-        .map_err(kube_err("listing DaemonSets"))?
-        .items
-    {
-        add(ds.metadata.labels);
-    }
-    for d in Api::<Deployment>::all(client.clone())
-        .list_metadata(&lp)
-        .await
-        .map_err(kube_err("listing Deployments"))?
-        .items
-    {
-        add(d.metadata.labels);
-    }
-    for p in Api::<Pod>::all(client.clone())
-        .list_metadata(&lp)
-        .await
-        .map_err(kube_err("listing pods"))?
-        .items
-    {
-        add(p.metadata.labels);
-    }
-    Ok(out)
+        for d in Api::<Deployment>::all(client.clone())
+            .list_metadata(&lp)
+            .await
+            .map_err(kube_err("listing Deployments"))?
+            .items
+        {
+            add(d.metadata.labels);
+        }
+        for p in Api::<Pod>::all(client.clone())
+            .list_metadata(&lp)
+            .await
+            .map_err(kube_err("listing pods"))?
+            .items
+        {
+            add(p.metadata.labels);
+        }
+        Ok(out)
+    })
+    .await
 }
 
 /// The selector of an owner as [`owners`] reports it.

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 /// Applies the ClusterRoles and Roles of a file in `config/rbac/`.
-async fn apply_roles(client: &kube::Client, file: &str) -> anyhow::Result<Vec<String>> {
+pub(crate) async fn apply_roles(client: &kube::Client, file: &str) -> anyhow::Result<Vec<String>> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../config/rbac")
         .join(file);
@@ -54,7 +54,7 @@ async fn apply_roles(client: &kube::Client, file: &str) -> anyhow::Result<Vec<St
 
 /// A ServiceAccount bound to `cluster_role` (and to `role` in the ServiceAccount's namespace), and a
 /// kubeconfig with a token of it.
-async fn service_account_kubeconfig(
+pub(crate) async fn service_account_kubeconfig(
     env: &TestEnv,
     cluster: &str,
     (sa_ns, name): (&str, &str),
