@@ -698,3 +698,122 @@ async fn rest_matrix(
 
     Ok(())
 }
+
+/// The whole path through the other branches' code: a request through the REST API, an
+/// approval, the controller's DaemonSet on target-a, `allowedPods` from the real pods,
+/// then kubectl as owner, invited participant and stranger; terminate ends it.
+#[tokio::test]
+async fn requested_approved_deployed_then_used() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "dbgflow").await?;
+    let api = RestClient::new(&server.url);
+    let ns = format!("dbgflow-{}", fx.id);
+    let target = env.target_client(A).await?;
+    Api::<Namespace>::all(target.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}}))?,
+        )
+        .await?;
+    let name = format!("flow-{}", fx.id);
+    let hub = fx.hub();
+    let create = |kind: &'static str, plural: &'static str, spec: Value| {
+        let hub = hub.clone();
+        let name = name.clone();
+        async move {
+            let gvk =
+                kube::api::GroupVersionKind::gvk("breakglass.t-caas.telekom.com", "v1alpha1", kind);
+            let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
+            let api: Api<kube::api::DynamicObject> = Api::all_with(hub, &ar);
+            let obj: kube::api::DynamicObject = serde_json::from_value(json!({
+                "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": kind,
+                "metadata": {"name": name}, "spec": spec}))?;
+            api.create(&PostParams::default(), &obj).await?;
+            anyhow::Ok(())
+        }
+    };
+    let result = async {
+        create("DebugPodTemplate", "debugpodtemplates", json!({
+            "template": {"spec": {"containers": [{"name": "debug", "image": "busybox:stable", "command": ["sleep", "infinity"]}]}},
+        }))
+        .await?;
+        create("DebugSessionTemplate", "debugsessiontemplates", json!({
+            "podTemplateRef": {"name": name},
+            "targetNamespace": ns,
+            "allowed": {"clusters": [A], "groups": ["developers"]},
+            "approvers": {"users": ["approver@example.com"]},
+        }))
+        .await?;
+        let owner = token(&env, "requester").await?;
+        let participant = token(&env, "requester2").await?;
+        let approver = token(&env, "approver").await?;
+        let nobody = token(&env, "nobody").await?;
+        let r = api
+            .post("/api/debugSessions", &owner, json!({"templateRef": name, "cluster": A,
+                "reason": "debugging the network", "invitedParticipants": [PARTICIPANT]}))
+            .await?;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let session = r.name();
+        let get = path(&session, "");
+        wait_for(Duration::from_secs(15), "PendingApproval", || async {
+            Ok(api.get(&get, &owner).await?.state() == "PendingApproval")
+        })
+        .await?;
+        let r = api.post_empty(&path(&session, "approve"), &owner).await?;
+        assert_eq!(r.status, 403, "self-approval: {}", r.text);
+        let r = api.post(&path(&session, "approve"), &approver, json!({"reason": "go ahead"})).await?;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let started = Instant::now();
+        let pod = loop {
+            let r = api.get(&get, &owner).await?;
+            let pod = r.body["status"]["allowedPods"][0]["name"]
+                .as_str()
+                .map(str::to_owned);
+            if let (true, Some(pod)) = (r.state() == "Active", pod) {
+                break pod;
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(30),
+                "not Active with allowed pods after 30 s: {}",
+                r.text
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let pod = format!("pods/{pod}");
+        let exec = ["create", pod.as_str(), "--subresource=exec", "-n", ns.as_str()];
+        until_can_i(&env, A, &owner, &exec, true, Duration::from_secs(5)).await?;
+        assert!(!can_i(&env, A, &participant, &exec).await?, "not joined yet");
+        let r = api.post_empty(&path(&session, "join"), &participant).await?;
+        assert_eq!((r.status, r.body["role"].clone()), (200, json!("participant")), "{}", r.text);
+        until_can_i(&env, A, &participant, &exec, true, Duration::from_secs(5)).await?;
+        assert!(!can_i(&env, A, &nobody, &exec).await?);
+        assert!(!can_i(&env, A, &owner, &["get", pod.as_str(), "--subresource=log", "-n", ns.as_str()]).await?,
+            "logs are off by default");
+        let r = api.post_empty(&path(&session, "terminate"), &owner).await?;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let started = Instant::now();
+        until_can_i(&env, A, &participant, &exec, false, Duration::from_secs(5)).await?;
+        let took = started.elapsed();
+        note(&format!("debug access (real flow) ended {took:?} after terminate"));
+        assert!(took < Duration::from_secs(1), "access ended after {took:?}");
+        anyhow::Ok(())
+    }
+    .await;
+    for (plural, kind) in [
+        ("debugsessiontemplates", "DebugSessionTemplate"),
+        ("debugpodtemplates", "DebugPodTemplate"),
+    ] {
+        let gvk =
+            kube::api::GroupVersionKind::gvk("breakglass.t-caas.telekom.com", "v1alpha1", kind);
+        let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
+        let api: Api<kube::api::DynamicObject> = Api::all_with(fx.hub(), &ar);
+        let _ = api.delete(&name, &DeleteParams::default()).await;
+    }
+    let _ = Api::<Namespace>::all(target)
+        .delete(&ns, &DeleteParams::background())
+        .await;
+    fx.cleanup().await?;
+    result
+}
