@@ -47,7 +47,7 @@ pub async fn join(
     body::none(&raw)?;
     let now = Timestamp::now();
     let email = identity::verified_email(&caller);
-    let (written, role) = with_retry(app, &name, hint.namespace.as_deref(), |session| {
+    let (written, (role, user)) = with_retry(app, &name, hint.namespace.as_deref(), |session| {
         let relation = Relation::of(app, &caller, session);
         relation.readable()?;
         let Some(user) = relation.user.as_deref() else {
@@ -60,12 +60,13 @@ pub async fn join(
             email,
             display_name: caller.name.as_deref(),
         };
-        participants::join(session, &who, now).map_err(join_error)
+        let (status, role) = participants::join(session, &who, now).map_err(join_error)?;
+        Ok((status, (role, user.to_owned())))
     })
     .await?;
     tracing::info!(
         session = %name, cluster = %written.spec.cluster, role = role.as_str(),
-        user = ?caller.preferred_username, "debug session joined"
+        user = %user, "debug session joined"
     );
     Ok(Json(json!({
         "message": format!("Joined debug session {name} as {}", role.as_str()),
@@ -85,15 +86,15 @@ pub async fn leave(
     let app: &App = &state.app;
     body::none(&raw)?;
     let now = Timestamp::now();
-    let (written, ()) = with_retry(app, &name, hint.namespace.as_deref(), |session| {
+    let (written, user) = with_retry(app, &name, hint.namespace.as_deref(), |session| {
         let relation = Relation::of(app, &caller, session);
         relation.readable()?;
-        let user = relation.user.as_deref().unwrap_or_default();
-        let status = participants::leave(session, user, now).map_err(leave_error)?;
-        Ok((status, ()))
+        let user = relation.user.unwrap_or_default();
+        let status = participants::leave(session, &user, now).map_err(leave_error)?;
+        Ok((status, user))
     })
     .await?;
-    tracing::info!(session = %name, cluster = %written.spec.cluster, "debug session left");
+    tracing::info!(session = %name, cluster = %written.spec.cluster, user = %user, "debug session left");
     Ok(Json(
         json!({"message": format!("Left debug session {name}")}),
     ))
