@@ -394,6 +394,26 @@ fn debug_session_seam_comes_before_deny_policies() {
     );
     assert_eq!(d.deny_source(), "debug-session");
 
+    // A viewer's `get` on the pod itself (what kubectl reads before exec) passes the
+    // seam too, ahead of a policy denying every pod verb.
+    let no_pods = policy(
+        "no-pods",
+        "{rules: [{verbs: ['*'], apiGroups: [''], resources: [pods]}]}",
+    );
+    let mut viewer =
+        World::new(request(res("get", "pods").ns("default").named("web-0"))).policy(no_pods);
+    viewer.debug = Some(DebugSessionAllow {
+        session: "dbg-1".into(),
+        role: "viewer".into(),
+        operation: "get".into(),
+    });
+    let d = viewer.decide();
+    assert_allowed(&d);
+    assert_eq!(
+        d.reason,
+        "Allowed by debug session dbg-1 (role: viewer, operation: get)"
+    );
+
     // The seam only covers pod operations: otherwise it is ignored (and noted).
     let w = World {
         request: request(res("get", "secrets").ns("default")),
