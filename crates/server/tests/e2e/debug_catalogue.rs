@@ -845,7 +845,10 @@ async fn limits_are_enforced_at_creation() -> anyhow::Result<()> {
     let t = d
         .template(
             "t",
+            // Approvers keep the sessions waiting (non-terminal) whatever the
+            // reconciler does meanwhile.
             json!({"podTemplateRef": {"name": pod}, "allowed": {"groups": ["developers"]},
+            "approvers": {"groups": ["sre-leads"]},
             "constraints": {"maxConcurrentSessions": 3}}),
         )
         .await?;
