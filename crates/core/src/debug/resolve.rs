@@ -17,7 +17,8 @@
 //! Without `bindingRef`, the binding among those that grant the cluster *and*
 //! admit the requester with the highest `priority` wins, then
 //! namespace/name; the template's own route is used only when no binding
-//! admits. An explicit `bindingRef` must name an existing binding (else 400)
+//! admits. Bindings marked `hidden` are used only when named by `bindingRef`
+//! (they are not offered by discovery either). An explicit `bindingRef` must name an existing binding (else 400)
 //! that is active, applies to the template, grants the cluster and admits the
 //! requester (else 403).
 
@@ -297,7 +298,8 @@ pub fn choose<'a>(
         .iter()
         .copied()
         .filter(|b| {
-            binding_active(&b.spec, ask.now)
+            b.spec.hidden != Some(true)
+                && binding_active(&b.spec, ask.now)
                 && binding_applies(&b.spec, template)
                 && binding_grants_cluster(&b.spec, cluster)
         })

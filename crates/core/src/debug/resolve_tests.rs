@@ -296,6 +296,23 @@ fn inactive_and_foreign_bindings_are_skipped() {
 }
 
 #[test]
+fn hidden_bindings_only_by_name() {
+    let t = template("t", None);
+    let c = cluster("prod-1", &[], true);
+    let mut hidden = binding("hidden", "t", &["prod-1"]);
+    hidden.spec.hidden = Some(true);
+    let none: Vec<String> = Vec::new();
+    let bob = requester("bob", &none);
+    let implicit = choose(&t, &[&hidden], &c, &ask(&bob, None)).err();
+    assert!(
+        matches!(implicit, Some(ResolveError::NotAvailable { .. })),
+        "{implicit:?}"
+    );
+    let named = choose(&t, &[&hidden], &c, &ask(&bob, Some("breakglass/hidden")));
+    assert!(named.is_ok_and(|c| c.binding.is_some()));
+}
+
+#[test]
 fn template_route_when_no_binding_admits() {
     let t = template(
         "t",

@@ -1,8 +1,8 @@
 //! Discovery: the templates a caller may request ([`list_templates`]) and, for
 //! one template, the clusters and binding options ([`template_clusters`]).
 //!
-//! Only routes that admit the caller count. Bindings marked `hidden` still
-//! authorize requests but are neither counted nor offered. Cluster counts
+//! Only routes that admit the caller count. Bindings marked `hidden` are left
+//! out entirely: they authorize only requests that name them (`bindingRef`). Cluster counts
 //! include Ready clusters only; the cluster list shows every granted cluster
 //! with its health. Scheduling options and extra deploy variables are
 //! filtered by the caller's user and groups.
@@ -158,7 +158,7 @@ pub fn list_templates(
         let mut available: BTreeSet<usize> = BTreeSet::new();
         for g in bindings
             .iter()
-            .filter(|g| binding_applies(&g.binding.spec, template))
+            .filter(|g| !hidden(g.binding) && binding_applies(&g.binding.spec, template))
         {
             if !admits(
                 effective_allowed(&template.spec, Some(&g.binding.spec)),
@@ -167,9 +167,7 @@ pub fn list_templates(
                 continue;
             }
             admitted = true;
-            if !hidden(g.binding) {
-                available.extend(g.clusters.iter().filter(|&&i| cat.clusters[i].is_ready()));
-            }
+            available.extend(g.clusters.iter().filter(|&&i| cat.clusters[i].is_ready()));
         }
         if admits(effective_allowed(&template.spec, None), requester) {
             let direct: Vec<usize> = (0..cat.clusters.len())
@@ -457,15 +455,13 @@ fn routes<'a>(
     let mut out = Vec::new();
     for g in granted(cat) {
         let b = g.binding;
-        if !binding_applies(&b.spec, template)
+        if hidden(b)
+            || !binding_applies(&b.spec, template)
             || !admits(effective_allowed(&template.spec, Some(&b.spec)), requester)
         {
             continue;
         }
         admitted = true;
-        if hidden(b) {
-            continue;
-        }
         let eff_ns = merge_namespace_constraints(
             template.spec.namespace_constraints.as_ref(),
             b.spec.namespace_constraints.as_ref(),

@@ -262,7 +262,13 @@ async fn discovery_differs_per_user() -> anyhow::Result<()> {
     let alias = api
         .get("/api/v1/debug-session-templates", &requester)
         .await?;
-    assert_eq!(template_names(&alias), names);
+    // (Other tests add templates meanwhile: compare this test's own.)
+    let own = |v: Vec<String>| -> Vec<String> {
+        v.into_iter()
+            .filter(|n| [&dev, &sre, &hidden].contains(&n))
+            .collect()
+    };
+    assert_eq!(own(template_names(&alias)), own(names));
 
     // The approver (sre-leads): the SRE template on target-a only.
     let theirs = api.get("/api/debugSessions/templates", &approver).await?;
@@ -415,6 +421,18 @@ async fn requests_choose_bindings_by_priority_and_glob() -> anyhow::Result<()> {
     .await?;
     d.visible(&api, &requester, &t).await?;
     let ns = d.ns();
+    // Every binding has reached the server: target-a offers high, then low.
+    let view_path = format!("/api/debugSessions/templates/{t}/clusters");
+    wait_for(Duration::from_secs(20), "bindings mirrored", || async {
+        let r = api.get(&view_path, &requester).await?;
+        let a = r.body["clusters"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == "target-a"))
+            .cloned()
+            .unwrap_or_default();
+        Ok(a["bindingOptions"].as_array().map(Vec::len) == Some(2))
+    })
+    .await?;
 
     let on_a = create(
         &api,
@@ -574,13 +592,36 @@ async fn create_refusal_matrix() -> anyhow::Result<()> {
             .create(&PostParams::default(), &cc)
             .await?;
     }
+    // A uniquely named ClusterConfig that never becomes Ready (its Secret is missing).
+    let not_ready = d.name("nr");
+    let nr: breakglass_api::ClusterConfig = serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "ClusterConfig",
+        "metadata": {"name": not_ready, "namespace": d.ns()},
+        "spec": {"kubeconfigSecretRef": {"name": "none", "namespace": d.ns(), "key": "value"}}}))?;
+    Api::<breakglass_api::ClusterConfig>::namespaced(d.hub.clone(), &d.ns())
+        .create(&PostParams::default(), &nr)
+        .await?;
     d.binding(
         "dup",
-        json!({"templateRef": {"name": t}, "clusters": [dup]}),
+        json!({"templateRef": {"name": t}, "clusters": [dup, not_ready]}),
     )
     .await?;
     d.visible(&api, &requester, &t).await?;
     d.visible(&api, &requester, &other).await?;
+    // The server sees the three new ClusterConfigs (two named alike).
+    let path = format!("/api/debugSessions/templates/{t}/clusters");
+    wait_for(Duration::from_secs(20), "clusters mirrored", || async {
+        let r = api.get(&path, &requester).await?;
+        let names: Vec<String> = r.body["clusters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| c["name"].as_str().map(str::to_owned))
+            .collect();
+        Ok(names.iter().filter(|n| **n == dup).count() == 2 && names.contains(&not_ready))
+    })
+    .await?;
     let ns = d.ns();
     let ok = || json!({"templateRef": t, "cluster": "target-a", "reason": "node is down"});
     let patch = |p: Value| with(ok(), p);
@@ -709,6 +750,13 @@ async fn create_refusal_matrix() -> anyhow::Result<()> {
             "not configured",
         ),
         (
+            "cluster not ready",
+            &requester,
+            patch(json!({"cluster": not_ready})),
+            403,
+            "not ready",
+        ),
+        (
             "binding of another template",
             &requester,
             patch(json!({"bindingRef": format!("{ns}/{b_other}")})),
@@ -738,7 +786,16 @@ async fn create_refusal_matrix() -> anyhow::Result<()> {
         ),
     ];
     for (what, who, body, status, fragment) in cases {
-        let r = create(&api, who, body).await?;
+        // The server's mirrors may trail the objects just created: retry a while
+        // before judging (a wrong answer still fails, only later).
+        let mut r = create(&api, who, body.clone()).await?;
+        let started = std::time::Instant::now();
+        while (r.status != status || !r.text.contains(fragment))
+            && started.elapsed() < Duration::from_secs(10)
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            r = create(&api, who, body.clone()).await?;
+        }
         assert_eq!(r.status, status, "{what}: {}", r.text);
         let error = r.body["error"].as_str().unwrap_or_default();
         assert!(
@@ -788,7 +845,10 @@ async fn limits_are_enforced_at_creation() -> anyhow::Result<()> {
     let t = d
         .template(
             "t",
+            // Approvers keep the sessions waiting (non-terminal) whatever the
+            // reconciler does meanwhile.
             json!({"podTemplateRef": {"name": pod}, "allowed": {"groups": ["developers"]},
+            "approvers": {"groups": ["sre-leads"]},
             "constraints": {"maxConcurrentSessions": 3}}),
         )
         .await?;

@@ -423,3 +423,51 @@ pub fn openapi(generator: &mut schemars::SchemaGenerator) -> serde_json::Map<Str
     paths.insert("/api/v1/debug-sessions".to_owned(), op);
     paths
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list (another module) and the create share `/api/debugSessions`: merging
+    /// a GET route there with these routes must not panic.
+    #[test]
+    fn list_and_create_share_the_path() {
+        let list: Router<AppState> = Router::new()
+            .route("/api/debugSessions", axum::routing::get(|| async { "" }))
+            .route(
+                "/api/v1/debug-sessions",
+                axum::routing::get(|| async { "" }),
+            );
+        let _merged = list.merge(routes());
+    }
+
+    #[test]
+    fn shape_checks_name_the_field() {
+        let req =
+            |v: Value| serde_json::from_value::<CreateDebugSessionRequest>(v).unwrap_or_default();
+        for (body, field) in [
+            (json!({"cluster": "c"}), "templateRef"),
+            (json!({"templateRef": "t"}), "cluster"),
+            (
+                json!({"templateRef": "t", "cluster": "c".repeat(400)}),
+                "cluster",
+            ),
+            (
+                json!({"templateRef": "t", "cluster": "c", "namespace": "a", "targetNamespace": "b"}),
+                "namespace",
+            ),
+            (
+                json!({"templateRef": "t", "cluster": "c", "reason": "r".repeat(5000)}),
+                "reason",
+            ),
+        ] {
+            let err = check_shape(&req(body))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.starts_with(field), "{field}: {err}");
+        }
+        let alias = req(json!({"templateRef": "t", "cluster": "c", "namespace": "a"}));
+        assert_eq!(check_shape(&alias).ok().flatten().as_deref(), Some("a"));
+    }
+}
