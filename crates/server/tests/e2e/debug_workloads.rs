@@ -473,6 +473,33 @@ async fn approval_path_and_deployment_failures() -> anyhow::Result<()> {
         msg.contains("does-not-exist") && msg.starts_with("failed to deploy resources"),
         "{msg}"
     );
+
+    // failMode open: Active without a workload, saying why; kubectl-debug mode deploys nothing.
+    let open = format!("{template}-open");
+    d.create("DebugSessionTemplate", "debugsessiontemplates", &open, json!({
+        "podTemplateRef": {"name": template}, "targetNamespace": "does-not-exist", "failMode": "open",
+    }))
+    .await?;
+    let kd = format!("{template}-kd");
+    d.create(
+        "DebugSessionTemplate",
+        "debugsessiontemplates",
+        &kd,
+        json!({"mode": "kubectl-debug"}),
+    )
+    .await?;
+    for (session, tpl, want) in [("open", &open, Some("failMode open")), ("kd", &kd, None)] {
+        let n = d.session(session, tpl, json!({})).await?;
+        let s = d.wait_state(&n, "Active", Duration::from_secs(30)).await?;
+        let st = s.status.unwrap_or_default();
+        assert_eq!(st.deployed_resources, None, "{session}");
+        let msg = st.message.unwrap_or_default();
+        match want {
+            Some(w) => assert!(msg.contains(w) && msg.contains("does-not-exist"), "{msg}"),
+            None => assert_eq!(msg, ""),
+        }
+        assert_eq!(d.labelled(&n).await?, 0);
+    }
     d.cleanup().await
 }
 
