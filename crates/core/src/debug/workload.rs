@@ -61,6 +61,9 @@ pub enum WorkloadError {
     /// ANDing required node affinities produced too many terms.
     #[error("required node affinity would need {0} terms (at most {max})", max = scheduling::MAX_NODE_SELECTOR_TERMS)]
     TooManyAffinityTerms(usize),
+    /// `deniedNodes` names more nodes than a pod spec should carry.
+    #[error("deniedNodes excludes {0} nodes (at most {max}); use deniedNodeLabels", max = scheduling::MAX_DENIED_NODES)]
+    TooManyDeniedNodes(usize),
     /// A `deniedNodes` pattern is malformed.
     #[error("deniedNodes pattern {0:?} is malformed")]
     BadDeniedNodePattern(String),

@@ -327,6 +327,14 @@ fn denied_nodes_exact_and_glob_become_field_requirements() {
             field("gpu-1")
         ]
     );
+    let many: Vec<String> = (0..=scheduling::MAX_DENIED_NODES)
+        .map(|i| format!("n{i}"))
+        .collect();
+    let t = template(json!({"schedulingConstraints": {"deniedNodes": many}}));
+    assert_eq!(
+        build_with(&s, &t, &basic_pod(), &[]).unwrap_err(),
+        WorkloadError::TooManyDeniedNodes(scheduling::MAX_DENIED_NODES + 1)
+    );
     let t = template(json!({"schedulingConstraints": {"deniedNodes": ["[bad"]}}));
     assert_eq!(
         build_with(&s, &t, &basic_pod(), &nodes).unwrap_err(),

@@ -234,7 +234,7 @@ impl Reconciler {
             Err(e) => return self.fail(s, staged.status, e.to_string()).await,
         };
         session_writes::write_status(&self.ctx.hub, s, t.status).await?;
-        tracing::info!(debug_session = %s.name_any(), namespace = ?s.namespace(), cluster = %s.spec.cluster, user = %s.spec.requested_by, "debug session awaits approval");
+        tracing::info!(debug_session = %s.name_any(), namespace = %s.namespace().unwrap_or_default(), cluster = %s.spec.cluster, user = %s.spec.requested_by, "debug session awaits approval");
         Ok(())
     }
 
@@ -284,7 +284,7 @@ impl Reconciler {
         session_writes::write_status(&self.ctx.hub, original, status).await?;
         tracing::info!(
             debug_session = %original.name_any(),
-            namespace = ?original.namespace(),
+            namespace = %original.namespace().unwrap_or_default(),
             cluster = %original.spec.cluster,
             user = %original.spec.requested_by,
             approved_by = ?staged.status.as_ref().and_then(|s| s.approval.as_ref()).and_then(|a| a.approved_by.clone()),
@@ -391,7 +391,7 @@ impl Reconciler {
             }
         };
         session_writes::write_status(&self.ctx.hub, original, t.status).await?;
-        tracing::warn!(debug_session = %original.name_any(), namespace = ?original.namespace(), cluster = %original.spec.cluster, %message, "debug session failed");
+        tracing::warn!(debug_session = %original.name_any(), namespace = %original.namespace().unwrap_or_default(), cluster = %original.spec.cluster, reason = %message, "debug session failed");
         Ok(())
     }
 

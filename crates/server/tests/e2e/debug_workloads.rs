@@ -473,6 +473,33 @@ async fn approval_path_and_deployment_failures() -> anyhow::Result<()> {
         msg.contains("does-not-exist") && msg.starts_with("failed to deploy resources"),
         "{msg}"
     );
+
+    // failMode open: Active without a workload, saying why; kubectl-debug mode deploys nothing.
+    let open = format!("{template}-open");
+    d.create("DebugSessionTemplate", "debugsessiontemplates", &open, json!({
+        "podTemplateRef": {"name": template}, "targetNamespace": "does-not-exist", "failMode": "open",
+    }))
+    .await?;
+    let kd = format!("{template}-kd");
+    d.create(
+        "DebugSessionTemplate",
+        "debugsessiontemplates",
+        &kd,
+        json!({"mode": "kubectl-debug"}),
+    )
+    .await?;
+    for (session, tpl, want) in [("open", &open, Some("failMode open")), ("kd", &kd, None)] {
+        let n = d.session(session, tpl, json!({})).await?;
+        let s = d.wait_state(&n, "Active", Duration::from_secs(30)).await?;
+        let st = s.status.unwrap_or_default();
+        assert_eq!(st.deployed_resources, None, "{session}");
+        let msg = st.message.unwrap_or_default();
+        match want {
+            Some(w) => assert!(msg.contains(w) && msg.contains("does-not-exist"), "{msg}"),
+            None => assert_eq!(msg, ""),
+        }
+        assert_eq!(d.labelled(&n).await?, 0);
+    }
     d.cleanup().await
 }
 
@@ -645,5 +672,91 @@ async fn the_documented_target_rights_are_enough_for_debug_workloads() -> anyhow
     let _ = secrets
         .delete(&format!("{cluster}-kubeconfig"), &DeleteParams::default())
         .await;
+    d.cleanup().await
+}
+
+/// A node added after deployment that matches a glob `deniedNodes` pattern is excluded
+/// too: the leader watches the target's nodes and re-applies the workload.
+#[tokio::test]
+async fn a_new_node_matching_a_denied_glob_gets_no_debug_pod() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::Node;
+
+    let Some(env) = env()? else { return Ok(()) };
+    // Exclusive: a new node would otherwise receive other tests' DaemonSet pods.
+    let _exclusive = exclusive().await?;
+    let lease = format!(
+        "dbg-nodes-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    );
+    let server = ServerProcess::start(&env, ServerSpec::on_free_port(&lease, "wl-nodes")?).await?;
+    wait_leader(&env, &lease, "wl-nodes", Duration::from_secs(40)).await?;
+    let mut d = Debug::new(&env, "nodes").await?;
+    let template = d
+        .templates(json!({"schedulingConstraints": {"deniedNodes": ["*-extra-*"]}}))
+        .await?;
+    let name = d.session("nodes", &template, json!({})).await?;
+    d.wait_state(&name, "Active", Duration::from_secs(30))
+        .await?;
+    d.wait_pods(&name, 2).await?;
+
+    let node_name = format!("{TARGET}-extra-{}", d.fx.id);
+    let nodes: Api<Node> = Api::all(d.target.clone());
+    nodes
+        .create(&PostParams::default(), &serde_json::from_value(json!({
+            "metadata": {
+                "name": node_name,
+                "labels": {"kubernetes.io/hostname": node_name, "kubernetes.io/os": "linux", "type": "kwok"},
+                "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            },
+        }))?)
+        .await?;
+    let result = async {
+        let dss = Api::<DaemonSet>::namespaced(d.target.clone(), &d.target_ns);
+        wait_for(
+            Duration::from_secs(20),
+            "the DaemonSet excludes the new node",
+            || async {
+                let ds = dss.get(&name).await?;
+                let text = serde_json::to_string(&ds.spec)?;
+                Ok(text.contains(&node_name))
+            },
+        )
+        .await?;
+        let pods = Api::<Pod>::namespaced(d.target.clone(), &d.target_ns);
+        let api = d.sessions();
+        wait_for(
+            Duration::from_secs(30),
+            "no debug pod on the new node, two on the workers",
+            || async {
+                let on_new = pods
+                    .list(&ListParams::default().labels(&format!("{SESSION_LABEL}={name}")))
+                    .await?
+                    .items
+                    .iter()
+                    .any(|p| {
+                        p.spec.as_ref().and_then(|s| s.node_name.as_deref())
+                            == Some(node_name.as_str())
+                    });
+                let listed = api
+                    .get(&name)
+                    .await?
+                    .status
+                    .and_then(|s| s.allowed_pods)
+                    .unwrap_or_default();
+                Ok(!on_new
+                    && listed.len() == 2
+                    && listed
+                        .iter()
+                        .all(|p| p.node_name.as_deref() != Some(node_name.as_str())))
+            },
+        )
+        .await
+    }
+    .await;
+    let _ = nodes.delete(&node_name, &DeleteParams::default()).await;
+    if let Err(e) = result {
+        anyhow::bail!("{e}; server log:\n{}", server.log_text());
+    }
+    server.stop()?;
     d.cleanup().await
 }

@@ -102,7 +102,11 @@ pub fn node_specs(cluster: &str) -> Vec<(String, Value)> {
     ]
 }
 
-/// Creates the simulated nodes of a target and the hub identity's binding.
+/// The default namespace of debug-session workloads, created on every target.
+pub const DEBUG_NAMESPACE: &str = "breakglass-debug";
+
+/// Creates the simulated nodes of a target, the debug namespace and the hub identity's
+/// binding.
 pub async fn setup_target(layout: &Layout, cluster: &str) -> anyhow::Result<()> {
     let client = client(&layout.kubeconfig(cluster)).await?;
     let nodes: Api<Node> = Api::all(client.clone());
@@ -112,6 +116,26 @@ pub async fn setup_target(layout: &Layout, cluster: &str) -> anyhow::Result<()> 
             .await
             .with_context(|| format!("creating node {name} on {cluster}"))?;
     }
+    // The default namespace of debug-session workloads, as an operator would create it.
+    let namespaces: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("", "v1", "Namespace"),
+            "namespaces",
+        ),
+    );
+    namespaces
+        .patch(
+            DEBUG_NAMESPACE,
+            &apply_params(),
+            &Patch::Apply(&json!({
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": DEBUG_NAMESPACE},
+            })),
+        )
+        .await
+        .with_context(|| format!("creating namespace {DEBUG_NAMESPACE} on {cluster}"))?;
     let crbs: Api<DynamicObject> = Api::all_with(
         client.clone(),
         &ApiResource::from_gvk_with_plural(

@@ -28,6 +28,9 @@ use k8s_openapi::api::core::v1::{
 use super::{WorkloadError, WorkloadInput};
 use crate::glob;
 
+/// Most nodes `deniedNodes` may exclude (one field requirement each, in every term).
+pub const MAX_DENIED_NODES: usize = 1000;
+
 /// Most required node-affinity terms a pod may end up with (their cross product grows fast).
 pub const MAX_NODE_SELECTOR_TERMS: usize = 128;
 
@@ -237,6 +240,9 @@ pub fn denials(
         } else {
             names.insert(pattern.clone());
         }
+    }
+    if names.len() > MAX_DENIED_NODES {
+        return Err(WorkloadError::TooManyDeniedNodes(names.len()));
     }
     let fields = names
         .into_iter()
