@@ -750,10 +750,18 @@ async fn requested_approved_deployed_then_used() -> anyhow::Result<()> {
         let participant = token(&env, "requester2").await?;
         let approver = token(&env, "approver").await?;
         let nobody = token(&env, "nobody").await?;
-        let r = api
-            .post("/api/debugSessions", &owner, json!({"templateRef": name, "cluster": A,
-                "reason": "debugging the network", "invitedParticipants": [PARTICIPANT]}))
-            .await?;
+        let body = json!({"templateRef": name, "cluster": A,
+            "reason": "debugging the network", "invitedParticipants": [PARTICIPANT]});
+        // Other tests request as the same user at the same time: a 409 for a creation in
+        // progress is retried, as a client would.
+        let mut r = api.post("/api/debugSessions", &owner, body.clone()).await?;
+        for _ in 0..20 {
+            if r.status != 409 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            r = api.post("/api/debugSessions", &owner, body.clone()).await?;
+        }
         assert_eq!(r.status, 201, "{}", r.text);
         let session = r.name();
         let get = path(&session, "");
