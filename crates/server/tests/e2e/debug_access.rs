@@ -29,18 +29,31 @@ const VIEWER: &str = "approver2@example.com";
 const SESSION_LABEL: &str = "breakglass.telekom.com/debug-session";
 
 /// The test's DebugSessionTemplate `e2e-<id>`: approval by approver@example.com, so
-/// the reconciler resolves a session and waits in PendingApproval.
-async fn template(fx: &Fixture) -> anyhow::Result<String> {
+/// the reconciler resolves a session and waits in PendingApproval. Returns once the
+/// server (whose mirror the reconciler reads) has it.
+async fn template(env: &TestEnv, fx: &Fixture, api: &RestClient) -> anyhow::Result<String> {
     let name = format!("e2e-{}", fx.id);
-    let api: Api<DebugSessionTemplate> = Api::all(fx.hub());
-    api.create(
-        &PostParams::default(),
-        &serde_json::from_value(json!({
-            "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
-            "kind": "DebugSessionTemplate",
-            "metadata": {"name": name},
-            "spec": {"approvers": {"users": ["approver@example.com"]}},
-        }))?,
+    let templates: Api<DebugSessionTemplate> = Api::all(fx.hub());
+    templates
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+                "kind": "DebugSessionTemplate",
+                "metadata": {"name": name},
+                "spec": {"allowed": {"clusters": [A]}, "approvers": {"users": ["approver@example.com"]}},
+            }))?,
+        )
+        .await?;
+    let owner = token(env, "requester").await?;
+    let path = "/api/debugSessions/templates?includeHidden=true&includeUnavailable=true";
+    wait_for(
+        Duration::from_secs(20),
+        "the server has the template",
+        || async {
+            let r = api.get(path, &owner).await?;
+            Ok(r.text.contains(&format!("\"{name}\"")))
+        },
     )
     .await?;
     Ok(name)
@@ -186,7 +199,7 @@ async fn debug_session_pod_access_by_role() -> anyhow::Result<()> {
     let api = RestClient::new(&server.url);
     let name = format!("debug-access-{}", fx.id);
     let ns = format!("dbgacc-{}", fx.id);
-    let tpl = template(&fx).await?;
+    let tpl = template(&env, &fx, &api).await?;
     let result = async {
         // Joiners become viewers: the template sets readOnlyParticipants.
         let template = json!({"terminalSharing": {"enabled": true, "readOnlyParticipants": true}});
@@ -315,12 +328,13 @@ async fn debug_session_pod_access_by_role() -> anyhow::Result<()> {
 #[tokio::test]
 async fn debug_session_access_ends_at_expiry() -> anyhow::Result<()> {
     let Some(env) = env()? else { return Ok(()) };
-    let _server = shared_server(&env).await?;
+    let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "dbgexp").await?;
+    let api = RestClient::new(&server.url);
     let name = format!("debug-expiry-{}", fx.id);
     let ns = format!("dbgexp-{}", fx.id);
-    let tpl = template(&fx).await?;
+    let tpl = template(&env, &fx, &api).await?;
     let result = async {
         let mut status = active(json!([member(OWNER, "owner")]), &ns, "dbg", json!({}));
         // Whole seconds: status timestamps are stored with second precision.
@@ -388,7 +402,7 @@ async fn debug_session_rest_matrix() -> anyhow::Result<()> {
         format!("debug-d-{id}"),
         format!("debug-e-{id}"),
     );
-    let tpl = template(&fx).await?;
+    let tpl = template(&env, &fx, &api).await?;
     let result = rest_matrix(
         &env,
         &fx,
@@ -750,6 +764,12 @@ async fn requested_approved_deployed_then_used() -> anyhow::Result<()> {
         let participant = token(&env, "requester2").await?;
         let approver = token(&env, "approver").await?;
         let nobody = token(&env, "nobody").await?;
+        // The server must have the new templates before a request can name them.
+        wait_for(Duration::from_secs(10), "the template is offered", || async {
+            let r = api.get("/api/debugSessions/templates?includeUnavailable=true", &owner).await?;
+            Ok(r.text.contains(&format!("\"{name}\"")))
+        })
+        .await?;
         let body = json!({"templateRef": name, "cluster": A,
             "reason": "debugging the network", "invitedParticipants": [PARTICIPANT]});
         // Other tests request as the same user at the same time: a 409 for a creation in
