@@ -553,6 +553,54 @@ async fn rest_matrix(
     let r = api.get("/api/debugSessions?state=Approved", &owner).await?;
     assert_eq!(r.status, 400, "{}", r.text);
 
+    // Every route, for everyone with no relation to the session (another requester, an
+    // approver of another session, nobody, admin): 403, and never a change.
+    let routes = [
+        "",
+        "approve",
+        "reject",
+        "renew",
+        "terminate",
+        "join",
+        "leave",
+    ];
+    for (who, tok) in [
+        ("other user", &other),
+        ("approver of another", &approver2),
+        ("nobody", &nobody),
+        ("admin", &admin),
+    ] {
+        for route in routes {
+            let r = if route.is_empty() {
+                api.get(&path(mine, ""), tok).await?
+            } else {
+                let body = if route == "renew" {
+                    json!({"extendBy": "10m"})
+                } else {
+                    json!({})
+                };
+                api.post(&path(mine, route), tok, body).await?
+            };
+            assert_eq!(r.status, 403, "{who} {route}: {}", r.text);
+        }
+    }
+    for route in routes {
+        let unknown = format!("debug-unknown-{id}");
+        let r = if route.is_empty() {
+            api.get(&path(&unknown, ""), &owner).await?
+        } else {
+            let body = if route == "renew" {
+                json!({"extendBy": "10m"})
+            } else {
+                json!({})
+            };
+            api.post(&path(&unknown, route), &owner, body).await?
+        };
+        assert_eq!(r.status, 404, "unknown session {route}: {}", r.text);
+    }
+    let r = api.get(&path(mine, ""), &owner).await?;
+    assert_eq!(r.state(), "PendingApproval", "nothing changed: {}", r.text);
+
     // Decisions: self-approval, strangers, approvers of other sessions, admin.
     for (who, tok) in [
         ("owner", &owner),
