@@ -77,13 +77,28 @@ pub(crate) struct Relation {
 impl Relation {
     /// The caller's relation to `session`.
     pub fn of(app: &App, caller: &Identity, session: &DebugSession) -> Self {
+        Self::with_groups(
+            app,
+            caller,
+            &identity::groups(app.prefixes(), caller),
+            session,
+        )
+    }
+
+    /// As [`Self::of`], with the caller's groups (prefixes stripped) computed once for
+    /// many sessions.
+    pub fn with_groups(
+        app: &App,
+        caller: &Identity,
+        groups: &[String],
+        session: &DebugSession,
+    ) -> Self {
         let claim = identity::claim_for_cluster(&app.config, &app.stores, &session.spec.cluster);
         let person = Person::of_caller(caller, claim).ok();
         let user = person.map(|p| p.id);
         let email = identity::verified_email(caller);
         let requested_by = session.spec.requested_by.as_str();
         let owner = user.as_deref() == Some(requested_by);
-        let groups = identity::groups(app.prefixes(), caller);
         // The self-approval block covers every name the caller could be.
         let maybe_requester =
             identity::might_be_requester(owner, caller, requested_by, user.is_none());
@@ -95,7 +110,7 @@ impl Relation {
                 &approval::Caller {
                     user: user.as_deref().unwrap_or_default(),
                     email,
-                    groups: &groups,
+                    groups,
                 },
             )
         };

@@ -106,6 +106,7 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let app: &App = &state.app;
     let states = parse_states(q.state.as_deref())?;
+    let groups = crate::identity::groups(app.prefixes(), &caller);
     let mut sessions: Vec<_> = app
         .stores
         .debug_sessions
@@ -118,7 +119,7 @@ pub async fn list(
             states.as_ref().is_none_or(|v| v.contains(&st))
         })
         .filter_map(|s| {
-            let relation = Relation::of(app, &caller, &s);
+            let relation = Relation::with_groups(app, &caller, &groups, &s);
             let mine = relation.owner || relation.joined_ever;
             (relation.may_read() && (q.mine != Some(true) || mine)).then_some((s, relation))
         })
