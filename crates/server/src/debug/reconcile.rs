@@ -178,7 +178,9 @@ impl Reconciler {
             }
             State::PendingApproval => Ok(()),
             State::Active => {
-                self.watch_pods(&s.spec.cluster).await;
+                if !self.watch_pods(&s.spec.cluster).await {
+                    self.retry_later(key.clone());
+                }
                 Ok(())
             }
             State::Expired | State::Terminated | State::Failed => self.clean(s).await,
@@ -291,7 +293,8 @@ impl Reconciler {
             deployed = deployed_count,
             "debug session activated: access granted to its owner"
         );
-        self.watch_pods(&original.spec.cluster).await;
+        // A failure here is retried by the session's own change event (it is Active now).
+        let _ = self.watch_pods(&original.spec.cluster).await;
         Ok(())
     }
 

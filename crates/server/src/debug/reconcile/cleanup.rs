@@ -14,15 +14,20 @@ use crate::debug::target;
 use crate::session_writes::WriteError;
 
 impl Reconciler {
-    /// Starts (or keeps) the pod watch of `cluster` and refreshes its sessions' pods.
-    pub(super) async fn watch_pods(&mut self, cluster: &str) {
+    /// Starts (or keeps) the pod watch of `cluster` and refreshes its sessions' pods;
+    /// false when its client could not be built for a passing reason (the caller retries).
+    pub(super) async fn watch_pods(&mut self, cluster: &str) -> bool {
         match self.ctx.clusters.get_versioned(cluster).await {
             Ok((client, epoch)) => {
                 self.pods.ensure(cluster, &client, epoch);
                 self.refresh_pods(cluster).await;
+                true
             }
             Err(e) => {
                 tracing::warn!(cluster, error = %e, "cannot watch debug pods on the cluster");
+                // Only a hub hiccup is worth retrying soon; a missing or broken
+                // ClusterConfig stays so until someone fixes it.
+                !matches!(e, ConnectError::Hub { .. })
             }
         }
     }
