@@ -274,24 +274,20 @@ fn writers(
         let a = app.clone();
         let mut tasks = Vec::new();
         if enable_cleanup {
+            // One context for both kinds: the same hub, mirrors, bus and timer settings.
+            let ctx = timers::Context {
+                hub: a.hub.clone(),
+                stores: a.stores.clone(),
+                bus: a.events.clone(),
+                metrics: a.metrics.clone(),
+                debug: a.config.debug_timers(),
+            };
             tasks.push(tokio::spawn(timers::run::<
                 breakglass_api::breakglass_session::BreakglassSession,
-            >(timers::Context {
-                hub: a.hub.clone(),
-                stores: a.stores.clone(),
-                bus: a.events.clone(),
-                metrics: a.metrics.clone(),
-                debug: a.config.debug_timers(),
-            })));
+            >(ctx.clone())));
             tasks.push(tokio::spawn(timers::run::<
                 breakglass_api::debug_session::DebugSession,
-            >(timers::Context {
-                hub: a.hub.clone(),
-                stores: a.stores.clone(),
-                bus: a.events.clone(),
-                metrics: a.metrics.clone(),
-                debug: a.config.debug_timers(),
-            })));
+            >(ctx)));
             tasks.push(tokio::spawn(creation_lock::collect_loop(
                 a.hub.clone(),
                 a.settings.lock_namespace.clone(),
