@@ -14,5 +14,6 @@ pub mod limits;
 pub mod namespace;
 pub mod selector;
 pub mod session;
+pub mod template;
 pub mod user_reason;
 pub mod validation;

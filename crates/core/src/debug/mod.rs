@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod approval;
+pub mod deploy;
 pub mod merge;
 pub mod request;
 pub mod resolve;
