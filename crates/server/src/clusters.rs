@@ -93,10 +93,15 @@ struct Entry {
     fingerprint: (String, i64, String),
     secret: (String, String),
     client: Client,
+    /// What `client` was built from, to derive impersonating clients.
+    config: kube::Config,
     /// Increases with every client built, so caches that hold on to a client (watches)
     /// can tell that it was replaced.
     epoch: u64,
 }
+
+/// An impersonating client and the epoch of the cluster client it was derived from.
+type Impersonating = (u64, Client);
 
 /// Cached clients of the target clusters, shared by all handlers.
 #[derive(Clone)]
@@ -104,8 +109,15 @@ pub struct ClusterClients {
     hub: Client,
     stores: Stores,
     entries: Arc<Mutex<HashMap<String, Entry>>>,
+    /// Impersonating clients by (cluster, user), with the epoch of the client they
+    /// were derived from (a rebuilt cluster client makes them stale).
+    impersonating: Arc<Mutex<HashMap<(String, String), Impersonating>>>,
     epochs: Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// At most this many impersonating clients are cached (identities come from templates,
+/// so a handful per cluster; the cap keeps a misconfiguration from growing the cache).
+const MAX_IMPERSONATING: usize = 256;
 
 impl ClusterClients {
     /// An empty cache.
@@ -114,6 +126,7 @@ impl ClusterClients {
             hub,
             stores,
             entries: Arc::new(Mutex::new(HashMap::new())),
+            impersonating: Arc::new(Mutex::new(HashMap::new())),
             epochs: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         }
     }
@@ -142,7 +155,7 @@ impl ClusterClients {
                 return Ok((e.client.clone(), e.epoch));
             }
         }
-        let (client, secret, secret_rv) = connect(&self.hub, &cc).await?;
+        let (client, config, secret, secret_rv) = connect(&self.hub, &cc).await?;
         let epoch = self
             .epochs
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -153,10 +166,48 @@ impl ClusterClients {
                 fingerprint: (uid, generation, secret_rv),
                 secret,
                 client: client.clone(),
+                config,
                 epoch,
             },
         );
         Ok((client, epoch))
+    }
+
+    /// A client of `cluster` that acts as `user` (`Impersonate-User`, e.g.
+    /// `system:serviceaccount:ns:name`), derived from the cluster's client and cached
+    /// per (cluster, user); rebuilt whenever the cluster's client is.
+    pub async fn impersonating(&self, cluster: &str, user: &str) -> Result<Client, ConnectError> {
+        let (_, epoch) = self.get_versioned(cluster).await?;
+        let key = (cluster.to_owned(), user.to_owned());
+        if let Some((e, c)) = self.impersonating.lock().await.get(&key)
+            && *e == epoch
+        {
+            return Ok(c.clone());
+        }
+        let mut config = {
+            let entries = self.entries.lock().await;
+            entries
+                .values()
+                .find(|e| e.epoch == epoch)
+                .map(|e| e.config.clone())
+                // Rebuilt meanwhile: the next call derives from the new client.
+                .ok_or_else(|| {
+                    ConnectError::Invalid(format!(
+                        "the client of cluster {cluster:?} changed meanwhile"
+                    ))
+                })?
+        };
+        config.auth_info.impersonate = Some(user.to_owned());
+        config.auth_info.impersonate_groups = None;
+        let client = Client::try_from(config).map_err(|e| {
+            ConnectError::Invalid(format!("impersonating {user} on cluster {cluster:?}: {e}"))
+        })?;
+        let mut cache = self.impersonating.lock().await;
+        if cache.len() >= MAX_IMPERSONATING {
+            cache.clear();
+        }
+        cache.insert(key, (epoch, client.clone()));
+        Ok(client)
     }
 
     /// Drops cached clients whose kubeconfig lives in Secret `namespace/name` (unless
@@ -180,12 +231,21 @@ impl ClusterClients {
         for k in &stale {
             entries.remove(k);
         }
+        drop(entries);
+        self.impersonating
+            .lock()
+            .await
+            .retain(|(c, _), _| !stale.contains(c));
         stale
     }
 
-    /// Drops the cached client of one cluster.
+    /// Drops the cached client of one cluster (and the clients impersonating on it).
     pub async fn invalidate(&self, cluster: &str) {
         self.entries.lock().await.remove(cluster);
+        self.impersonating
+            .lock()
+            .await
+            .retain(|(c, _), _| c != cluster);
     }
 }
 
@@ -205,11 +265,12 @@ fn secret_ref(cc: &ClusterConfig) -> Result<&SecretKeyReference, ConnectError> {
 }
 
 /// Builds a client from the ClusterConfig's kubeconfig Secret. Returns the client,
-/// the Secret's namespace and name, and its resourceVersion.
+/// the configuration it was built from, the Secret's namespace and name, and its
+/// resourceVersion.
 async fn connect(
     hub: &Client,
     cc: &ClusterConfig,
-) -> Result<(Client, (String, String), String), ConnectError> {
+) -> Result<(Client, kube::Config, (String, String), String), ConnectError> {
     let r = secret_ref(cc)?;
     let key = r
         .key
@@ -243,9 +304,9 @@ async fn connect(
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .map_err(|e| parse(e.to_string()))?;
-    let client = Client::try_from(config).map_err(|e| parse(e.to_string()))?;
+    let client = Client::try_from(config.clone()).map_err(|e| parse(e.to_string()))?;
     let rv = secret.metadata.resource_version.clone().unwrap_or_default();
-    Ok((client, (r.namespace.clone(), r.name.clone()), rv))
+    Ok((client, config, (r.namespace.clone(), r.name.clone()), rv))
 }
 
 /// Probes `cluster`: builds (or reuses) its client and asks for the server version.

@@ -1,13 +1,15 @@
 //! Debug sessions, pure: which templates a caller may request where and with what
 //! effective configuration ([`resolve`], [`merge`]), what a request becomes
 //! ([`request`]), who approves ([`approval`]), the
-//! workloads deployed on a target ([`workload`]), the pod access a session grants
+//! workloads deployed on a target ([`workload`], [`deploy`]) and whether they are ready
+//! ([`readiness`]), the pod access a session grants
 //! ([`access`]) and the state machine ([`session`]).
 
 pub mod access;
 pub mod approval;
 pub mod deploy;
 pub mod merge;
+pub mod readiness;
 pub mod request;
 pub mod resolve;
 pub mod session;

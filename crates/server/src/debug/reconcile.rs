@@ -20,15 +20,12 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use breakglass_api::common::FailMode;
 use breakglass_api::debug_session::{
     DebugSession, DebugSessionConditionType, DebugSessionState as State, DebugSessionStatus,
-    DeployedResourceRef,
 };
-use breakglass_api::debug_session_template::DebugSessionTemplateSpec;
 use breakglass_core::condition;
 use breakglass_core::debug::session::{self as machine, DebugSessionEvent, DebugTimers};
-use breakglass_core::debug::workload::{self, WorkloadInput, plan, scheduling};
+use breakglass_core::debug::workload::plan;
 use jiff::Timestamp;
 use kube::api::PatchParams;
 use kube::{Client, ResourceExt};
@@ -36,17 +33,21 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 use super::pods::PodWatches;
-use super::target::{self, TargetError};
-use crate::clusters::{ClusterClients, ConnectError};
+use crate::clusters::ClusterClients;
 use crate::session_writes::{self, WriteError};
 use crate::store::Stores;
 
 mod cleanup;
+mod deploy;
+mod readiness;
 
 use cleanup::sweep;
 
 /// How long to wait before retrying after a target or hub error.
 const RETRY: Duration = Duration::from_secs(3);
+/// How often the readiness of auxiliary and pod-template resources not yet ready is
+/// read again.
+const READINESS_REFRESH: Duration = Duration::from_secs(10);
 
 type Key = (String, String);
 
@@ -63,14 +64,6 @@ pub struct Context {
     pub timers: DebugTimers,
 }
 
-/// Why a deployment did not happen.
-enum DeployFailure {
-    /// For good: the session fails with this message.
-    Fail(String),
-    /// For now (the target or hub did not answer): try again later.
-    Retry(String),
-}
-
 struct Reconciler {
     ctx: Context,
     pods: PodWatches,
@@ -79,6 +72,9 @@ struct Reconciler {
     clusters_of: HashMap<Key, String>,
     /// Terminal sessions (by UID) whose target objects were deleted by this leader.
     cleaned: HashSet<String>,
+    /// Failed deployment attempts by session UID (transient target failures are
+    /// retried a few times before `failMode` decides).
+    attempts: HashMap<String, u32>,
 }
 
 /// Runs until aborted (when leadership ends; the pod watches stop with it).
@@ -99,7 +95,10 @@ pub async fn run(ctx: Context) {
         retry,
         clusters_of: HashMap::new(),
         cleaned: HashSet::new(),
+        attempts: HashMap::new(),
     };
+    let mut readiness = tokio::time::interval(READINESS_REFRESH);
+    readiness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     r.rescan().await;
     loop {
         tokio::select! {
@@ -112,6 +111,7 @@ pub async fn run(ctx: Context) {
             },
             Some(key) = retries.recv() => r.reconcile_key(&key).await,
             Some(cluster) = node_changes.recv() => r.nodes_changed(&cluster).await,
+            _ = readiness.tick() => r.refresh_readiness().await,
             Some(cluster) = dirty_clusters.recv() => {
                 // Coalesce a burst of pod events into one pass per cluster.
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -240,139 +240,6 @@ impl Reconciler {
         Ok(())
     }
 
-    /// Deploys `staged` (the session with its resolution recorded) and writes it Active
-    /// on `original`'s resourceVersion; a failed deployment fails the session.
-    async fn activate(
-        &mut self,
-        original: &DebugSession,
-        staged: DebugSession,
-    ) -> Result<(), WriteError> {
-        let Some(effective) = staged
-            .status
-            .as_ref()
-            .and_then(|st| st.resolved_template.clone())
-        else {
-            return self
-                .fail(
-                    original,
-                    staged.status,
-                    "session has no resolved template".to_owned(),
-                )
-                .await;
-        };
-        let (deployed, message) = match self.deploy(&staged, &effective).await {
-            Ok(d) => d,
-            Err(DeployFailure::Retry(e)) => {
-                tracing::warn!(debug_session = %original.name_any(), error = %e, "deploying debug workload failed for now; retrying");
-                self.retry_later(key_of(original));
-                return Ok(());
-            }
-            Err(DeployFailure::Fail(e)) => {
-                self.remove_from_target(&staged).await;
-                let message = format!("failed to deploy resources: {e}");
-                return self.fail(original, staged.status, message).await;
-            }
-        };
-        let now = Timestamp::now();
-        let t = match machine::apply(&staged, DebugSessionEvent::Activate, now, &self.ctx.timers) {
-            Ok(t) => t,
-            Err(e) => return self.fail(original, staged.status, e.to_string()).await,
-        };
-        let mut status = t.status;
-        let deployed_count = deployed.len();
-        plan::activated(&staged, &mut status, deployed, now);
-        set_deployed(&mut status, deployed_count, message.as_deref(), now);
-        status.message = message;
-        session_writes::write_status(&self.ctx.hub, original, status).await?;
-        tracing::info!(
-            debug_session = %original.name_any(),
-            namespace = %original.namespace().unwrap_or_default(),
-            cluster = %original.spec.cluster,
-            user = %original.spec.requested_by,
-            approved_by = ?staged.status.as_ref().and_then(|s| s.approval.as_ref()).and_then(|a| a.approved_by.clone()),
-            deployed = deployed_count,
-            "debug session activated: access granted to its owner"
-        );
-        // A failure here is retried by the session's own change event (it is Active now).
-        let _ = self.watch_pods(&original.spec.cluster).await;
-        Ok(())
-    }
-
-    async fn deploy(
-        &self,
-        session: &DebugSession,
-        effective: &DebugSessionTemplateSpec,
-    ) -> Result<(Vec<DeployedResourceRef>, Option<String>), DeployFailure> {
-        self.deploy_with(session, effective, false).await
-    }
-
-    /// Builds and creates the workload; `reapply` updates an existing one of the session.
-    async fn deploy_with(
-        &self,
-        session: &DebugSession,
-        effective: &DebugSessionTemplateSpec,
-        reapply: bool,
-    ) -> Result<(Vec<DeployedResourceRef>, Option<String>), DeployFailure> {
-        if !workload::deploys_workload(effective) {
-            return Ok((Vec::new(), None));
-        }
-        let cluster = &session.spec.cluster;
-        let client = self
-            .ctx
-            .clusters
-            .get(cluster)
-            .await
-            .map_err(connect_failure)?;
-        let ns = workload::target_namespace(session, effective);
-        if !target::namespace_exists(&client, &ns)
-            .await
-            .map_err(target_failure)?
-        {
-            let missing = format!("target namespace {ns} does not exist on cluster {cluster}");
-            return match effective.fail_mode {
-                Some(FailMode::Open) => Ok((
-                    Vec::new(),
-                    Some(format!(
-                        "{missing}; failMode open: active without a workload"
-                    )),
-                )),
-                _ => Err(DeployFailure::Fail(missing)),
-            };
-        }
-        let pod_template = match &effective.pod_template_ref {
-            Some(r) => match self.ctx.stores.debug_pod_templates.get(None, &r.name) {
-                Some(p) => Some(p),
-                None => {
-                    return Err(DeployFailure::Fail(format!(
-                        "pod template not found: {}",
-                        r.name
-                    )));
-                }
-            },
-            None => None,
-        };
-        let mut input = WorkloadInput {
-            session,
-            effective,
-            pod_template: pod_template
-                .as_deref()
-                .map(|p| (p.metadata.name.as_deref().unwrap_or_default(), &p.spec)),
-            node_names: &[],
-        };
-        let nodes = if scheduling::depends_on_nodes(&input) {
-            target::node_names(&client).await.map_err(target_failure)?
-        } else {
-            Vec::new()
-        };
-        input.node_names = &nodes;
-        let built = workload::build(&input).map_err(|e| DeployFailure::Fail(e.to_string()))?;
-        let deployed = target::deploy(&client, session, &built, reapply)
-            .await
-            .map_err(target_failure)?;
-        tracing::info!(debug_session = %session.name_any(), cluster, kind = built.kind(), namespace = %ns, "debug workload deployed");
-        Ok((vec![deployed], None))
-    }
-
     async fn fail(
         &self,
         original: &DebugSession,
@@ -396,51 +263,6 @@ impl Reconciler {
         session_writes::write_status(&self.ctx.hub, original, t.status).await?;
         tracing::warn!(debug_session = %original.name_any(), namespace = %original.namespace().unwrap_or_default(), cluster = %original.spec.cluster, reason = %message, "debug session failed");
         Ok(())
-    }
-
-    /// The target's nodes changed: workloads whose glob `deniedNodes` depend on the node
-    /// names are rebuilt and applied again.
-    async fn nodes_changed(&mut self, cluster: &str) {
-        let sessions = self
-            .ctx
-            .stores
-            .debug_sessions
-            .filter(|s| s.spec.cluster == cluster && state(s) == State::Active);
-        for s in sessions {
-            let Some(effective) = s
-                .status
-                .as_ref()
-                .and_then(|st| st.resolved_template.clone())
-            else {
-                continue;
-            };
-            let probe = WorkloadInput {
-                session: &s,
-                effective: &effective,
-                pod_template: None,
-                node_names: &[],
-            };
-            if !workload::deploys_workload(&effective) || !scheduling::depends_on_nodes(&probe) {
-                continue;
-            }
-            match self.deploy_with(&s, &effective, true).await {
-                Ok(_) => {
-                    tracing::info!(debug_session = %s.name_any(), cluster, "debug workload re-applied after a node change")
-                }
-                Err(DeployFailure::Fail(e) | DeployFailure::Retry(e)) => {
-                    tracing::warn!(debug_session = %s.name_any(), cluster, error = %e, "re-applying a debug workload after a node change failed");
-                }
-            }
-        }
-    }
-
-    /// Best effort: removes whatever a failed deployment left.
-    async fn remove_from_target(&self, s: &DebugSession) {
-        if let Ok(client) = self.ctx.clusters.get(&s.spec.cluster).await
-            && let Err(e) = target::delete_labelled(&client, &workload::session_selector(s)).await
-        {
-            tracing::warn!(debug_session = %s.name_any(), error = %e, "removing a failed deployment failed; the terminal cleanup retries");
-        }
     }
 }
 
@@ -471,26 +293,6 @@ fn set_deployed(
         now,
     );
     condition::set(status.conditions.get_or_insert_with(Vec::new), c);
-}
-
-fn connect_failure(e: ConnectError) -> DeployFailure {
-    match e {
-        ConnectError::Hub { .. } => DeployFailure::Retry(e.to_string()),
-        other => DeployFailure::Fail(other.to_string()),
-    }
-}
-
-fn target_failure(e: TargetError) -> DeployFailure {
-    match &e {
-        TargetError::Foreign { .. } => DeployFailure::Fail(e.to_string()),
-        TargetError::Kube {
-            source: kube::Error::Api(a),
-            ..
-        } if matches!(a.code, 400 | 403 | 404 | 422) => DeployFailure::Fail(e.to_string()),
-        TargetError::Kube { .. } | TargetError::Timeout { .. } => {
-            DeployFailure::Retry(e.to_string())
-        }
-    }
 }
 
 /// Patches `allowedPods` (or other status fields) conditionally on `s`'s version.

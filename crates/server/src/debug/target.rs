@@ -1,21 +1,17 @@
-//! Writes on target clusters: deploying a session's workload and removing everything
-//! labelled with a session again (also leftovers of sessions a crashed leader never
-//! cleaned up).
+//! Target clusters, the controller's side: reading what a deployment needs, and removing
+//! everything labelled with a session again (also leftovers of sessions a crashed
+//! leader never cleaned up). Applying a plan is [`super::apply`].
 //!
 //! Everything is found by label, never by a name remembered in the session's status,
 //! so objects created just before a crash (the status write lost) are found as well.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use breakglass_api::debug_session::{DebugSession, DeployedResourceRef};
-use breakglass_core::debug::workload::{self, Workload};
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::core::NamespaceResourceScope;
-use kube::{Api, Client, Resource, ResourceExt};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use breakglass_core::debug::deploy::{KNOWN_KINDS, KindInfo};
+use breakglass_core::debug::workload;
+use k8s_openapi::api::core::v1::{Namespace, Node};
+use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams};
+use kube::{Api, Client, ResourceExt};
 
 use crate::hub_answer::is_not_found;
 
@@ -37,23 +33,14 @@ pub enum TargetError {
         /// What was attempted.
         what: &'static str,
     },
-    /// An object of the workload's name exists and belongs to something else.
-    #[error("{kind} {namespace}/{name} already exists and does not belong to this session")]
-    Foreign {
-        /// Kind.
-        kind: &'static str,
-        /// Namespace.
-        namespace: String,
-        /// Name.
-        name: String,
-    },
 }
 
 /// The longest one target operation may take: a hung target must not stall the
 /// reconciler, which serves every cluster.
 pub const TARGET_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
-async fn bounded<T>(
+/// Runs `work` within [`TARGET_TIMEOUT`].
+pub async fn bounded<T>(
     what: &'static str,
     work: impl std::future::Future<Output = Result<T, TargetError>>,
 ) -> Result<T, TargetError> {
@@ -62,7 +49,8 @@ async fn bounded<T>(
         .unwrap_or(Err(TargetError::Timeout { what }))
 }
 
-fn kube_err(what: impl Into<String>) -> impl FnOnce(kube::Error) -> TargetError {
+/// Wraps a kube error with what was attempted.
+pub fn kube_err(what: impl Into<String>) -> impl FnOnce(kube::Error) -> TargetError {
     let what = what.into();
     move |source| TargetError::Kube { what, source }
 }
@@ -91,176 +79,156 @@ pub async fn node_names(client: &Client) -> Result<Vec<String>, TargetError> {
     .await
 }
 
-/// Creates the workload, or accepts the one already there when it carries this
-/// session's labels (a redeploy after a lost status write); with `reapply` that one is
-/// updated to `workload`. Returns what was deployed.
-pub async fn deploy(
-    client: &Client,
-    session: &DebugSession,
-    workload: &Workload,
-    reapply: bool,
-) -> Result<DeployedResourceRef, TargetError> {
-    bounded("deploying the workload", async {
-        match workload {
-            Workload::DaemonSet(ds) => create_owned(client, session, ds, reapply).await,
-            Workload::Deployment(d) => create_owned(client, session, d, reapply).await,
-        }
-    })
-    .await
-}
+/// The workload kinds and pods, looked at by cleanup whatever [`KNOWN_KINDS`] holds
+/// (sessions deployed before plans existed have only these).
+const BASE_KINDS: &[KindInfo] = &[
+    KindInfo {
+        group: "apps",
+        version: "v1",
+        kind: "DaemonSet",
+        plural: "daemonsets",
+        namespaced: true,
+    },
+    KindInfo {
+        group: "apps",
+        version: "v1",
+        kind: "Deployment",
+        plural: "deployments",
+        namespaced: true,
+    },
+    KindInfo {
+        group: "",
+        version: "v1",
+        kind: "Pod",
+        plural: "pods",
+        namespaced: true,
+    },
+];
 
-async fn create_owned<K>(
-    client: &Client,
-    session: &DebugSession,
-    object: &K,
-    reapply: bool,
-) -> Result<DeployedResourceRef, TargetError>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + Serialize
-        + DeserializeOwned
-        + std::fmt::Debug,
-{
-    let ns = object.meta().namespace.clone().unwrap_or_default();
-    let name = object.name_any();
-    let kind = K::kind(&()).into_owned();
-    let api: Api<K> = Api::namespaced(client.clone(), &ns);
-    let created = match api.create(&PostParams::default(), object).await {
-        Ok(o) => o,
-        Err(kube::Error::Api(e)) if e.code == 409 => {
-            let existing = api
-                .get(&name)
-                .await
-                .map_err(kube_err(format!("reading {kind} {ns}/{name}")))?;
-            let ours = workload::selector_labels(session);
-            if !ours
-                .iter()
-                .all(|(k, v)| existing.labels().get(k) == Some(v))
-            {
-                return Err(TargetError::Foreign {
-                    kind: static_kind(&kind),
-                    namespace: ns,
-                    name,
-                });
-            }
-            if reapply {
-                let pp = PatchParams::apply("breakglass").force();
-                api.patch(&name, &pp, &Patch::Apply(object))
-                    .await
-                    .map_err(kube_err(format!("updating {kind} {ns}/{name}")))?
-            } else {
-                existing
-            }
-        }
-        Err(e) => return Err(kube_err(format!("creating {kind} {ns}/{name}"))(e)),
-    };
-    Ok(DeployedResourceRef {
-        api_version: K::api_version(&()).into_owned(),
-        kind,
-        name,
-        namespace: Some(ns),
-        source: Some("workload".to_owned()),
-        uid: created.meta().uid.clone(),
-    })
-}
+/// Namespaces: created for a session (`createIfNotExists`), deleted with it.
+pub const NAMESPACE: KindInfo = KindInfo {
+    group: "",
+    version: "v1",
+    kind: "Namespace",
+    plural: "namespaces",
+    namespaced: false,
+};
 
-fn static_kind(kind: &str) -> &'static str {
-    match kind {
-        "DaemonSet" => "DaemonSet",
-        "Deployment" => "Deployment",
-        _ => "object",
+/// Every namespaced kind cleanup deletes, in deletion order: workloads first (their
+/// pods go with them), then everything a plan can hold, pods last. Namespaces are
+/// handled apart (after everything in them).
+pub fn cleanup_kinds() -> Vec<&'static KindInfo> {
+    let mut kinds: Vec<&'static KindInfo> = BASE_KINDS.iter().take(2).collect();
+    for k in KNOWN_KINDS.iter().chain(BASE_KINDS.iter().skip(2)) {
+        let seen = kinds
+            .iter()
+            .any(|have| have.group == k.group && have.kind == k.kind);
+        if !seen && k.namespaced {
+            kinds.push(k);
+        }
     }
+    kinds
 }
 
-/// Deletes every object matching `selector` on the target: workloads first (their
-/// pods go with them), then any pod left, without a grace period (debug pods hold no
-/// state worth waiting for). Returns how many objects were deleted.
+/// The kind of an object recorded in a status (`apiVersion`, `kind`), when cleanup knows it.
+pub fn kind_of(api_version: &str, kind: &str) -> Option<&'static KindInfo> {
+    cleanup_kinds()
+        .into_iter()
+        .chain(std::iter::once(&NAMESPACE))
+        .find(|k| k.kind == kind && k.api_version() == api_version)
+}
+
+/// A dynamic API resource for `kind`.
+pub fn api_resource(kind: &KindInfo) -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(kind.group, kind.version, kind.kind),
+        kind.plural,
+    )
+}
+
+/// Deletes every object matching `selector` on the target, of every kind a session
+/// can create ([`cleanup_kinds`]): workloads first, then the rest, pods without a
+/// grace period (debug pods hold no state worth waiting for), and finally namespaces
+/// carrying the selector — only namespaces created for the session do, so a namespace
+/// we did not create is never deleted. Returns how many objects were deleted.
 pub async fn delete_labelled(client: &Client, selector: &str) -> Result<usize, TargetError> {
     bounded("deleting the session's objects", async {
         let mut deleted = 0;
-        deleted += delete_all::<DaemonSet>(client, selector, DeleteParams::background()).await?;
-        deleted += delete_all::<Deployment>(client, selector, DeleteParams::background()).await?;
-        let now = DeleteParams {
-            grace_period_seconds: Some(0),
-            ..DeleteParams::background()
-        };
-        deleted += delete_all::<Pod>(client, selector, now).await?;
+        for kind in cleanup_kinds() {
+            let dp = if kind.kind == "Pod" {
+                DeleteParams {
+                    grace_period_seconds: Some(0),
+                    ..DeleteParams::background()
+                }
+            } else {
+                DeleteParams::background()
+            };
+            deleted += delete_all(client, kind, selector, &dp).await?;
+        }
+        deleted += delete_all(client, &NAMESPACE, selector, &DeleteParams::background()).await?;
         Ok(deleted)
     })
     .await
 }
 
-async fn delete_all<K>(
+async fn delete_all(
     client: &Client,
+    kind: &KindInfo,
     selector: &str,
-    dp: DeleteParams,
-) -> Result<usize, TargetError>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-{
-    let kind = K::kind(&()).into_owned();
-    let list = Api::<K>::all(client.clone())
+    dp: &DeleteParams,
+) -> Result<usize, TargetError> {
+    let ar = api_resource(kind);
+    let list = Api::<DynamicObject>::all_with(client.clone(), &ar)
         .list_metadata(&ListParams::default().labels(selector))
         .await
-        .map_err(kube_err(format!("listing {kind}s labelled {selector}")))?;
+        .map_err(kube_err(format!(
+            "listing {}s labelled {selector}",
+            kind.kind
+        )))?;
     let mut deleted = 0;
     for item in list.items {
-        let ns = item.metadata.namespace.clone().unwrap_or_default();
         let name = item.metadata.name.clone().unwrap_or_default();
-        if item.metadata.deletion_timestamp.is_some() && kind != "Pod" {
+        // A pod keeps its grace period once deleting; ask again without one.
+        if item.metadata.deletion_timestamp.is_some() && kind.kind != "Pod" {
             continue;
         }
-        match Api::<K>::namespaced(client.clone(), &ns)
-            .delete(&name, &dp)
-            .await
-        {
+        let api: Api<DynamicObject> = match item.metadata.namespace.as_deref() {
+            Some(ns) if kind.namespaced => Api::namespaced_with(client.clone(), ns, &ar),
+            _ => Api::all_with(client.clone(), &ar),
+        };
+        match api.delete(&name, dp).await {
             Ok(_) => deleted += 1,
             Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(kube_err(format!("deleting {kind} {ns}/{name}"))(e)),
+            Err(e) => {
+                let ns = item.metadata.namespace.unwrap_or_default();
+                return Err(kube_err(format!("deleting {} {ns}/{name}", kind.kind))(e));
+            }
         }
     }
     Ok(deleted)
 }
 
 /// The sessions (hub namespace, name label values) that own labelled objects on the
-/// target.
+/// target, among every kind cleanup deletes and namespaces.
 pub async fn owners(client: &Client) -> Result<BTreeSet<(String, String)>, TargetError> {
     bounded("listing labelled objects", async {
         let selector = workload::managed_selector();
         let lp = ListParams::default().labels(&selector);
         let mut out = BTreeSet::new();
-        let mut add = |labels: Option<BTreeMap<String, String>>| {
-            if let Some(o) = labels.as_ref().and_then(workload::owner_of) {
-                out.insert(o);
+        for kind in cleanup_kinds()
+            .into_iter()
+            .chain(std::iter::once(&NAMESPACE))
+        {
+            let items = Api::<DynamicObject>::all_with(client.clone(), &api_resource(kind))
+                .list_metadata(&lp)
+                .await
+                .map_err(kube_err(format!("listing {}s", kind.kind)))?
+                .items;
+            for item in items {
+                if let Some(o) = item.metadata.labels.as_ref().and_then(workload::owner_of) {
+                    out.insert(o);
+                }
             }
-        };
-        for ds in Api::<DaemonSet>::all(client.clone())
-            .list_metadata(&lp)
-            .await
-            .map_err(kube_err("listing DaemonSets"))?
-            .items
-        {
-            add(ds.metadata.labels);
-        }
-        for d in Api::<Deployment>::all(client.clone())
-            .list_metadata(&lp)
-            .await
-            .map_err(kube_err("listing Deployments"))?
-            .items
-        {
-            add(d.metadata.labels);
-        }
-        for p in Api::<Pod>::all(client.clone())
-            .list_metadata(&lp)
-            .await
-            .map_err(kube_err("listing pods"))?
-            .items
-        {
-            add(p.metadata.labels);
         }
         Ok(out)
     })

@@ -4,8 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use breakglass_api::debug_session::{DebugSession, DebugSessionState as State};
+use breakglass_api::debug_session::{
+    DebugSession, DebugSessionState as State, DebugSessionStatus, RenderedResourceStatus,
+};
 use breakglass_core::debug::workload;
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
 use super::{Context, Key, Reconciler, patch_status, state};
@@ -81,18 +85,16 @@ impl Reconciler {
             return Ok(());
         }
         match self.ctx.clusters.get(&s.spec.cluster).await {
-            Ok(client) => {
-                match target::delete_labelled(&client, &workload::session_selector(s)).await {
-                    Ok(n) => {
-                        tracing::info!(debug_session = %s.name_any(), cluster = %s.spec.cluster, deleted = n, state = %state(s), "debug session removed from its target");
-                    }
-                    Err(e) => {
-                        tracing::warn!(debug_session = %s.name_any(), error = %e, "debug cleanup failed; retrying");
-                        self.retry_later(super::key_of(s));
-                        return Ok(());
-                    }
+            Ok(client) => match target::delete_labelled(&client, &selector(s)).await {
+                Ok(n) => {
+                    tracing::info!(debug_session = %s.name_any(), cluster = %s.spec.cluster, deleted = n, state = %state(s), "debug session removed from its target");
                 }
-            }
+                Err(e) => {
+                    tracing::warn!(debug_session = %s.name_any(), error = %e, "debug cleanup failed; retrying");
+                    self.retry_later(super::key_of(s));
+                    return Ok(());
+                }
+            },
             Err(e @ (ConnectError::NotRegistered(_) | ConnectError::Ambiguous(_))) => {
                 tracing::warn!(debug_session = %s.name_any(), error = %e, "debug cleanup impossible: the cluster is gone");
             }
@@ -102,14 +104,15 @@ impl Reconciler {
                 return Ok(());
             }
         }
-        let status = s.status.as_ref();
-        if status.is_some_and(|st| st.allowed_pods.is_some()) {
-            patch_status(
-                &self.ctx.hub,
-                s,
-                serde_json::json!({"allowedPods": serde_json::Value::Null}),
-            )
-            .await?;
+        let mut fields = serde_json::Map::new();
+        if let Some(st) = s.status.as_ref() {
+            if st.allowed_pods.is_some() {
+                fields.insert("allowedPods".to_owned(), serde_json::Value::Null);
+            }
+            fields.extend(mark_deleted(st, Timestamp::now()));
+        }
+        if !fields.is_empty() {
+            patch_status(&self.ctx.hub, s, serde_json::Value::Object(fields)).await?;
         }
         self.cleaned.insert(uid);
         Ok(())
@@ -138,6 +141,72 @@ impl Reconciler {
             }
         }
     }
+}
+
+/// The selector cleanup deletes by for a session: everything labelled with it.
+pub(super) fn selector(s: &DebugSession) -> String {
+    workload::session_selector(s)
+}
+
+/// Status fields marking the session's deployed auxiliary and pod-template resources
+/// deleted (those with `deleteAfter: false` stay); empty when nothing changes.
+fn mark_deleted(
+    st: &DebugSessionStatus,
+    now: Timestamp,
+) -> serde_json::Map<String, serde_json::Value> {
+    let at = Time(now);
+    let kept: BTreeSet<&str> = st
+        .resolved_template
+        .as_ref()
+        .and_then(|t| t.auxiliary_resources.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|r| !r.delete_after())
+        .map(|r| r.name.as_str())
+        .collect();
+    let mut out = serde_json::Map::new();
+    let mark = |r: &mut RenderedResourceStatus| {
+        let due = r.created == Some(true) && r.deleted != Some(true);
+        if due {
+            r.deleted = Some(true);
+            r.deleted_at = Some(at.clone());
+        }
+        due
+    };
+    if let Some(aux) = &st.auxiliary_resource_statuses {
+        let mut aux = aux.clone();
+        let mut changed = false;
+        for a in aux.iter_mut().filter(|a| !kept.contains(a.name.as_str())) {
+            if a.created == Some(true) && a.deleted != Some(true) {
+                a.deleted = Some(true);
+                a.deleted_at = Some(at.clone());
+                changed = true;
+            }
+            for r in a.additional_resources.iter_mut().flatten() {
+                changed |= mark(r);
+            }
+        }
+        if changed {
+            out.insert(
+                "auxiliaryResourceStatuses".to_owned(),
+                serde_json::json!(aux),
+            );
+        }
+    }
+    if let Some(pt) = &st.pod_template_resource_statuses {
+        let mut pt = pt.clone();
+        let mut changed = false;
+        for r in &mut pt {
+            changed |= mark(r);
+        }
+        if changed {
+            out.insert(
+                "podTemplateResourceStatuses".to_owned(),
+                serde_json::json!(pt),
+            );
+        }
+    }
+    out
 }
 
 /// Deletes, on every registered target, labelled objects whose session is missing or

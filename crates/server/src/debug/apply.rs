@@ -1,0 +1,402 @@
+//! Applying a session's [`DeployPlan`] on its target cluster.
+//!
+//! The namespace first (used when it exists, never touched then; created with the
+//! plan's labels when missing and allowed), then every object in plan order by
+//! server-side apply with our field manager. Before each write the object is read with
+//! the controller's identity: one that exists without this session's labels is foreign
+//! and is never applied over; one with them is applied again (idempotent after a lost
+//! status write). Writes go through the writer client — the controller, or the
+//! ServiceAccount the plan impersonates — reads through the controller.
+//!
+//! What happened to each object is collected in [`Applied`], also when applying stops
+//! half-way, so a failed session's status says which object failed and why.
+
+use breakglass_api::debug_common::AuxiliaryResourceFailurePolicy as Policy;
+use breakglass_api::debug_session::{
+    AuxiliaryResourceStatus, DebugSession, DeployedResourceRef, PodTemplateResourceStatus,
+    RenderedResourceStatus,
+};
+use breakglass_core::debug::deploy::{DeployPlan, KindInfo, PlannedObject, Source};
+use breakglass_core::debug::readiness;
+use breakglass_core::debug::workload;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{DynamicObject, Patch, PatchParams};
+use kube::{Api, Client};
+
+use super::target::{self, NAMESPACE, TargetError, api_resource, bounded, kube_err};
+
+/// Our field manager on every target write.
+pub const FIELD_MANAGER: &str = "breakglass";
+
+/// Where and as whom a plan is applied.
+pub struct Target<'a> {
+    /// The cluster's name (for messages).
+    pub cluster: &'a str,
+    /// The controller's identity: reads and foreign-object checks.
+    pub controller: &'a Client,
+    /// Writes: the controller, or a client impersonating [`Self::identity`].
+    pub writer: &'a Client,
+    /// The impersonated user (`system:serviceaccount:ns:name`), when writes are impersonated.
+    pub identity: Option<&'a str>,
+}
+
+/// What applying a plan did, object by object.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Applied {
+    /// Every object written (namespace included when created), for `status.deployedResources`.
+    pub deployed: Vec<DeployedResourceRef>,
+    /// One entry per auxiliary resource of the plan.
+    pub auxiliary: Vec<AuxiliaryResourceStatus>,
+    /// One entry per extra document of a rendered pod template.
+    pub pod_template: Vec<PodTemplateResourceStatus>,
+    /// What the requester should know: plan warnings and `warn` failures.
+    pub notes: Vec<String>,
+}
+
+/// Why applying a plan stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// A refusal — an object that is not ours, a write the target forbids or rejects,
+    /// impersonation that cannot work: the session fails whatever its `failMode`.
+    #[error("{0}")]
+    Refused(String),
+    /// The target could not do it: `failMode` decides; `transient` failures (no answer,
+    /// server errors) are worth a few retries first.
+    #[error("{message}")]
+    Infra {
+        /// What failed.
+        message: String,
+        /// Worth retrying.
+        transient: bool,
+    },
+}
+
+impl ApplyError {
+    fn from_target(e: TargetError, target: &Target<'_>, verb: &str, what: &str) -> Self {
+        match &e {
+            TargetError::Kube {
+                source: kube::Error::Api(a),
+                ..
+            } if a.code == 403 && target.identity.is_some() => Self::Refused(format!(
+                "impersonation: {} may not {verb} {what}: {}",
+                target.identity.unwrap_or_default(),
+                a.message
+            )),
+            TargetError::Kube {
+                source: kube::Error::Api(a),
+                ..
+            } if matches!(a.code, 400 | 403 | 404 | 409 | 422) => Self::Refused(e.to_string()),
+            TargetError::Kube {
+                source: kube::Error::Api(a),
+                ..
+            } if a.code < 500 && a.code != 429 => Self::Infra {
+                message: e.to_string(),
+                transient: false,
+            },
+            _ => Self::Infra {
+                message: e.to_string(),
+                transient: true,
+            },
+        }
+    }
+}
+
+/// Applies `plan` for `session` on `target`, recording every step in `applied`.
+pub async fn apply(
+    target: &Target<'_>,
+    session: &DebugSession,
+    plan: &DeployPlan,
+    applied: &mut Applied,
+    now: jiff::Timestamp,
+) -> Result<(), ApplyError> {
+    applied.notes.extend(plan.warnings.iter().cloned());
+    ensure_namespace(target, plan, applied).await?;
+    for object in &plan.objects {
+        let result = apply_object(target, session, object).await;
+        record(applied, object, &result, now);
+        let Err(e) = result else { continue };
+        match &object.source {
+            Source::Auxiliary {
+                name,
+                failure_policy: Policy::Ignore,
+                ..
+            } => {
+                tracing::info!(debug_session = %name_of(session), resource = %name, error = %e, "auxiliary resource failed; ignored (failurePolicy ignore)");
+            }
+            Source::Auxiliary {
+                name,
+                failure_policy: Policy::Warn,
+                ..
+            } => applied
+                .notes
+                .push(format!("auxiliary resource {name} failed: {e}")),
+            Source::Auxiliary { name, .. } => {
+                return Err(retag(e, |m| format!("auxiliary resource {name}: {m}")));
+            }
+            Source::PodTemplateResource => {
+                return Err(retag(e, |m| format!("pod template resource: {m}")));
+            }
+            Source::Workload | Source::ResourceQuota | Source::DisruptionBudget => {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn name_of(session: &DebugSession) -> &str {
+    session.metadata.name.as_deref().unwrap_or_default()
+}
+
+fn retag(e: ApplyError, f: impl FnOnce(&str) -> String) -> ApplyError {
+    match e {
+        ApplyError::Refused(m) => ApplyError::Refused(f(&m)),
+        ApplyError::Infra { message, transient } => ApplyError::Infra {
+            message: f(&message),
+            transient,
+        },
+    }
+}
+
+/// Uses the plan's namespace when it exists; creates it (as the writer) when it is
+/// missing and the plan allows it; otherwise fails (an infrastructure failure:
+/// `failMode` decides).
+async fn ensure_namespace(
+    target: &Target<'_>,
+    plan: &DeployPlan,
+    applied: &mut Applied,
+) -> Result<(), ApplyError> {
+    let ns = &plan.namespace;
+    let exists = target::namespace_exists(target.controller, &ns.name)
+        .await
+        .map_err(|e| ApplyError::from_target(e, target, "read", "namespaces"))?;
+    if exists {
+        return Ok(());
+    }
+    if !ns.create_if_missing {
+        return Err(ApplyError::Infra {
+            message: format!(
+                "target namespace {} does not exist on cluster {}",
+                ns.name, target.cluster
+            ),
+            transient: false,
+        });
+    }
+    let object = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": ns.name, "labels": ns.labels},
+    });
+    let created = server_side_apply(target.writer, &NAMESPACE, None, &ns.name, &object, false)
+        .await
+        .map_err(|e| {
+            ApplyError::from_target(e, target, "create", &format!("namespace {}", ns.name))
+        })?;
+    tracing::info!(namespace = %ns.name, cluster = target.cluster, "created the debug session's namespace");
+    applied.deployed.push(DeployedResourceRef {
+        api_version: "v1".to_owned(),
+        kind: "Namespace".to_owned(),
+        name: ns.name.clone(),
+        namespace: None,
+        source: Some("namespace".to_owned()),
+        uid: created.metadata.uid,
+    });
+    Ok(())
+}
+
+/// What applying one object produced.
+struct Written {
+    uid: Option<String>,
+    readiness: readiness::Readiness,
+}
+
+async fn apply_object(
+    target: &Target<'_>,
+    session: &DebugSession,
+    object: &PlannedObject,
+) -> Result<Written, ApplyError> {
+    let kind = object.kind;
+    let ns = object.namespace.as_deref();
+    let what = match ns {
+        Some(ns) => format!("{} {ns}/{}", kind.kind, object.name),
+        None => format!("{} {}", kind.kind, object.name),
+    };
+    let existing = read(target.controller, kind, ns, &object.name)
+        .await
+        .map_err(|e| ApplyError::from_target(e, target, "read", &what))?;
+    let ours = workload::selector_labels(session);
+    if let Some(existing) = &existing {
+        let labels = &existing.metadata.labels;
+        if !ours
+            .iter()
+            .all(|(k, v)| labels.as_ref().and_then(|l| l.get(k)) == Some(v))
+        {
+            return Err(ApplyError::Refused(format!(
+                "{what} already exists and does not belong to this session"
+            )));
+        }
+    }
+    let verb = if existing.is_some() {
+        "update"
+    } else {
+        "create"
+    };
+    let place = match ns {
+        Some(ns) => format!("{} in {ns}", kind.kind),
+        None => kind.kind.to_owned(),
+    };
+    // Force only over our own object (a field taken by someone else since is ours to
+    // set back); a new object needs no force.
+    let written = server_side_apply(
+        target.writer,
+        kind,
+        ns,
+        &object.name,
+        &object.object,
+        existing.is_some(),
+    )
+    .await
+    .map_err(|e| ApplyError::from_target(e, target, verb, &place))?;
+    let value = serde_json::to_value(&written).unwrap_or_default();
+    Ok(Written {
+        uid: written.metadata.uid,
+        readiness: readiness::assess(kind.kind, &value),
+    })
+}
+
+/// Reads one object (`None` when it does not exist).
+pub async fn read(
+    client: &Client,
+    kind: &KindInfo,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<Option<DynamicObject>, TargetError> {
+    let ar = api_resource(kind);
+    let api: Api<DynamicObject> = match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+        None => Api::all_with(client.clone(), &ar),
+    };
+    bounded("reading an object", async {
+        api.get_opt(name)
+            .await
+            .map_err(kube_err(format!("reading {} {name}", kind.kind)))
+    })
+    .await
+}
+
+async fn server_side_apply(
+    client: &Client,
+    kind: &KindInfo,
+    namespace: Option<&str>,
+    name: &str,
+    object: &serde_json::Value,
+    force: bool,
+) -> Result<DynamicObject, TargetError> {
+    let ar = api_resource(kind);
+    let api: Api<DynamicObject> = match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+        None => Api::all_with(client.clone(), &ar),
+    };
+    let mut pp = PatchParams::apply(FIELD_MANAGER);
+    pp.force = force;
+    bounded("applying an object", async {
+        api.patch(name, &pp, &Patch::Apply(object))
+            .await
+            .map_err(kube_err(format!("applying {} {name}", kind.kind)))
+    })
+    .await
+}
+
+/// Records the outcome of applying `object` in `applied`.
+fn record(
+    applied: &mut Applied,
+    object: &PlannedObject,
+    result: &Result<Written, ApplyError>,
+    now: jiff::Timestamp,
+) {
+    let kind = object.kind;
+    if let Ok(w) = result {
+        applied.deployed.push(DeployedResourceRef {
+            api_version: kind.api_version(),
+            kind: kind.kind.to_owned(),
+            name: object.name.clone(),
+            namespace: object.namespace.clone(),
+            source: Some(source_name(&object.source)),
+            uid: w.uid.clone(),
+        });
+    }
+    let rendered = RenderedResourceStatus {
+        api_version: kind.api_version(),
+        kind: kind.kind.to_owned(),
+        name: object.name.clone(),
+        namespace: object.namespace.clone(),
+        created: Some(result.is_ok()),
+        created_at: result.is_ok().then_some(Time(now)),
+        ready: result.as_ref().ok().map(|w| w.readiness.is_ready()),
+        deleted: None,
+        deleted_at: None,
+        error: result.as_ref().err().map(ToString::to_string),
+    };
+    match &object.source {
+        Source::PodTemplateResource => applied.pod_template.push(rendered),
+        Source::Auxiliary { name, category, .. } => {
+            let readiness = result
+                .as_ref()
+                .ok()
+                .map(|w| w.readiness.as_str().to_owned());
+            record_auxiliary(applied, name, category.as_deref(), rendered, readiness);
+        }
+        Source::Workload | Source::ResourceQuota | Source::DisruptionBudget => {}
+    }
+}
+
+/// The first object of an auxiliary resource fills its status; further documents of
+/// the same resource go to `additionalResources`. An error on any of them is the
+/// resource's error.
+fn record_auxiliary(
+    applied: &mut Applied,
+    name: &str,
+    category: Option<&str>,
+    rendered: RenderedResourceStatus,
+    readiness: Option<String>,
+) {
+    if let Some(st) = applied.auxiliary.iter_mut().find(|s| s.name == name) {
+        if rendered.error.is_some() {
+            st.error.clone_from(&rendered.error);
+        }
+        if rendered.ready == Some(false) || rendered.error.is_some() {
+            st.ready = Some(false);
+        }
+        st.additional_resources
+            .get_or_insert_with(Vec::new)
+            .push(rendered);
+        return;
+    }
+    applied.auxiliary.push(AuxiliaryResourceStatus {
+        name: name.to_owned(),
+        category: category.map(str::to_owned),
+        api_version: Some(rendered.api_version),
+        kind: Some(rendered.kind),
+        resource_name: Some(rendered.name),
+        namespace: rendered.namespace,
+        created: rendered.created,
+        created_at: rendered.created_at,
+        ready: rendered.ready,
+        ready_status: readiness,
+        deleted: None,
+        deleted_at: None,
+        error: rendered.error,
+        additional_resources: None,
+    });
+}
+
+/// `status.deployedResources[].source` of an object.
+pub fn source_name(source: &Source) -> String {
+    match source {
+        Source::Workload => "workload".to_owned(),
+        Source::ResourceQuota => "resourceQuota".to_owned(),
+        Source::DisruptionBudget => "podDisruptionBudget".to_owned(),
+        Source::PodTemplateResource => "podTemplateResource".to_owned(),
+        Source::Auxiliary { name, .. } => format!("auxiliary:{name}"),
+    }
+}
