@@ -400,3 +400,185 @@ pub fn source_name(source: &Source) -> String {
         Source::Auxiliary { name, .. } => format!("auxiliary:{name}"),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn api_error(code: u16) -> TargetError {
+        TargetError::Kube {
+            what: "applying ConfigMap c".to_owned(),
+            source: kube::Error::Api(
+                kube::core::Status::failure("configmaps is forbidden", "Forbidden")
+                    .with_code(code)
+                    .boxed(),
+            ),
+        }
+    }
+
+    fn target<'a>(client: &'a Client, identity: Option<&'a str>) -> Target<'a> {
+        Target {
+            cluster: "c",
+            controller: client,
+            writer: client,
+            identity,
+        }
+    }
+
+    fn client() -> Client {
+        let config = kube::Config::new("http://127.0.0.1:1".parse().unwrap());
+        Client::try_from(config).unwrap()
+    }
+
+    #[tokio::test]
+    async fn refusals_fail_whatever_the_fail_mode_and_server_trouble_is_infrastructure() {
+        let c = client();
+        let as_sa = target(&c, Some("system:serviceaccount:ns:sa"));
+        assert_eq!(
+            ApplyError::from_target(api_error(403), &as_sa, "create", "ConfigMap in ns"),
+            ApplyError::Refused(
+                "impersonation: system:serviceaccount:ns:sa may not create ConfigMap in ns: configmaps is forbidden"
+                    .to_owned()
+            )
+        );
+        let plain = target(&c, None);
+        for code in [400, 403, 404, 409, 422] {
+            assert!(
+                matches!(
+                    ApplyError::from_target(api_error(code), &plain, "create", "x"),
+                    ApplyError::Refused(m) if m.starts_with("applying ConfigMap c: ")
+                ),
+                "{code}"
+            );
+        }
+        for code in [429, 500, 503] {
+            assert!(matches!(
+                ApplyError::from_target(api_error(code), &plain, "create", "x"),
+                ApplyError::Infra {
+                    transient: true,
+                    ..
+                }
+            ));
+        }
+        assert!(matches!(
+            ApplyError::from_target(api_error(410), &plain, "create", "x"),
+            ApplyError::Infra {
+                transient: false,
+                ..
+            }
+        ));
+        let timeout = TargetError::Timeout { what: "applying" };
+        assert!(matches!(
+            ApplyError::from_target(timeout, &plain, "create", "x"),
+            ApplyError::Infra {
+                transient: true,
+                ..
+            }
+        ));
+    }
+
+    static CM: KindInfo = KindInfo {
+        group: "",
+        version: "v1",
+        kind: "ConfigMap",
+        plural: "configmaps",
+        namespaced: true,
+    };
+
+    fn planned(name: &str, source: Source) -> PlannedObject {
+        PlannedObject {
+            kind: &CM,
+            name: name.to_owned(),
+            namespace: Some("ns".to_owned()),
+            object: serde_json::json!({}),
+            source,
+        }
+    }
+
+    fn aux(name: &str) -> Source {
+        Source::Auxiliary {
+            name: name.to_owned(),
+            category: Some("net".to_owned()),
+            failure_policy: Policy::Fail,
+            delete_after: true,
+        }
+    }
+
+    #[test]
+    fn further_documents_of_an_auxiliary_resource_are_its_additional_resources() {
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        let mut applied = Applied::default();
+        let ok = |r: readiness::Readiness| -> Result<Written, ApplyError> {
+            Ok(Written {
+                uid: Some("u".to_owned()),
+                readiness: r,
+            })
+        };
+        record(
+            &mut applied,
+            &planned("a1", aux("a")),
+            &ok(readiness::Readiness::Current),
+            now,
+        );
+        record(
+            &mut applied,
+            &planned("a2", aux("a")),
+            &ok(readiness::Readiness::InProgress),
+            now,
+        );
+        let failed = Err(ApplyError::Refused("no".to_owned()));
+        record(&mut applied, &planned("b1", aux("b")), &failed, now);
+        record(
+            &mut applied,
+            &planned("x", Source::PodTemplateResource),
+            &ok(readiness::Readiness::Current),
+            now,
+        );
+        record(
+            &mut applied,
+            &planned("w", Source::Workload),
+            &ok(readiness::Readiness::InProgress),
+            now,
+        );
+
+        let sources: Vec<String> = applied
+            .deployed
+            .iter()
+            .map(|d| d.source.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            sources,
+            [
+                "auxiliary:a",
+                "auxiliary:a",
+                "podTemplateResource",
+                "workload"
+            ]
+        );
+        assert_eq!(applied.auxiliary.len(), 2);
+        let a = &applied.auxiliary[0];
+        assert_eq!(
+            (
+                a.resource_name.as_deref(),
+                a.category.as_deref(),
+                a.ready,
+                a.ready_status.as_deref()
+            ),
+            (Some("a1"), Some("net"), Some(false), Some("Current")),
+            "not ready while a further document is not"
+        );
+        let extra = a.additional_resources.as_ref().unwrap();
+        assert_eq!(
+            (extra[0].name.as_str(), extra[0].ready),
+            ("a2", Some(false))
+        );
+        let b = &applied.auxiliary[1];
+        assert_eq!(
+            (b.created, b.created_at.is_none(), b.error.as_deref()),
+            (Some(false), true, Some("no"))
+        );
+        assert_eq!(applied.pod_template.len(), 1);
+        assert_eq!(applied.pod_template[0].ready, Some(true));
+    }
+}

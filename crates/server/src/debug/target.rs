@@ -118,15 +118,19 @@ pub const NAMESPACE: KindInfo = KindInfo {
 /// pods go with them), then everything a plan can hold, pods last. Namespaces are
 /// handled apart (after everything in them).
 pub fn cleanup_kinds() -> Vec<&'static KindInfo> {
+    let same = |a: &KindInfo, b: &KindInfo| a.group == b.group && a.kind == b.kind;
     let mut kinds: Vec<&'static KindInfo> = BASE_KINDS.iter().take(2).collect();
-    for k in KNOWN_KINDS.iter().chain(BASE_KINDS.iter().skip(2)) {
-        let seen = kinds
-            .iter()
-            .any(|have| have.group == k.group && have.kind == k.kind);
-        if !seen && k.namespaced {
+    for k in KNOWN_KINDS {
+        if k.namespaced
+            && !BASE_KINDS
+                .iter()
+                .chain(kinds.iter().copied())
+                .any(|b| same(b, k))
+        {
             kinds.push(k);
         }
     }
+    kinds.extend(BASE_KINDS.iter().skip(2));
     kinds
 }
 
@@ -242,4 +246,33 @@ pub fn owner_selector(namespace_label: &str, name_label: &str) -> String {
         breakglass_api::labels::DEBUG_SESSION,
         workload::SESSION_NAMESPACE
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleanup_looks_at_workloads_first_pods_last_and_every_known_kind_once() {
+        let kinds: Vec<&str> = cleanup_kinds().iter().map(|k| k.kind).collect();
+        assert_eq!(kinds[..2], ["DaemonSet", "Deployment"]);
+        assert_eq!(kinds.last(), Some(&"Pod"));
+        for known in KNOWN_KINDS.iter().filter(|k| k.namespaced) {
+            let n = cleanup_kinds()
+                .iter()
+                .filter(|k| k.group == known.group && k.kind == known.kind)
+                .count();
+            assert_eq!(n, 1, "{}", known.kind);
+        }
+        assert!(kinds.iter().all(|k| *k != "Namespace"));
+        assert_eq!(
+            kind_of("apps/v1", "Deployment").map(|k| k.plural),
+            Some("deployments")
+        );
+        assert_eq!(
+            kind_of("v1", "Namespace").map(|k| k.plural),
+            Some("namespaces")
+        );
+        assert_eq!(kind_of("v2", "Deployment"), None);
+    }
 }

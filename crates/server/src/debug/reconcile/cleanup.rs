@@ -259,3 +259,46 @@ pub(super) async fn sweep(ctx: &Context) {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleanup_marks_created_resources_deleted_except_those_kept() {
+        let status: DebugSessionStatus = serde_json::from_value(serde_json::json!({
+            "resolvedTemplate": {"auxiliaryResources": [
+                {"name": "gone"}, {"name": "kept", "deleteAfter": false}, {"name": "failed"}]},
+            "auxiliaryResourceStatuses": [
+                {"name": "gone", "created": true, "additionalResources": [
+                    {"apiVersion": "v1", "kind": "Secret", "name": "s", "created": true}]},
+                {"name": "kept", "created": true},
+                {"name": "failed", "created": false, "error": "no"}],
+            "podTemplateResourceStatuses": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "c", "created": true}],
+        }))
+        .unwrap();
+        let now = Timestamp::UNIX_EPOCH;
+        let fields = mark_deleted(&status, now);
+        let aux = fields["auxiliaryResourceStatuses"].as_array().unwrap();
+        let deleted: Vec<(&str, bool)> = aux
+            .iter()
+            .map(|a| (a["name"].as_str().unwrap(), a["deleted"] == true))
+            .collect();
+        assert_eq!(
+            deleted,
+            [("gone", true), ("kept", false), ("failed", false)]
+        );
+        assert_eq!(aux[0]["additionalResources"][0]["deleted"], true);
+        assert!(aux[0]["deletedAt"].is_string());
+        assert_eq!(fields["podTemplateResourceStatuses"][0]["deleted"], true);
+
+        // Marked once: nothing left to change.
+        let mut again = status.clone();
+        again.auxiliary_resource_statuses =
+            serde_json::from_value(fields["auxiliaryResourceStatuses"].clone()).unwrap();
+        again.pod_template_resource_statuses =
+            serde_json::from_value(fields["podTemplateResourceStatuses"].clone()).unwrap();
+        assert!(mark_deleted(&again, now).is_empty());
+    }
+}
