@@ -26,6 +26,9 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
+mod flows;
+mod sessions;
+
 const TARGET: &str = "target-a";
 
 static CONFIG_MAP: KindInfo = KindInfo {
