@@ -110,7 +110,7 @@ pub async fn apply(
     now: jiff::Timestamp,
 ) -> Result<(), ApplyError> {
     applied.notes.extend(plan.warnings.iter().cloned());
-    ensure_namespace(target, plan, applied).await?;
+    ensure_namespace(target, session, plan, applied).await?;
     for object in &plan.objects {
         let result = apply_object(target, session, object).await;
         record(applied, object, &result, now);
@@ -163,6 +163,7 @@ fn retag(e: ApplyError, f: impl FnOnce(&str) -> String) -> ApplyError {
 /// `failMode` decides).
 async fn ensure_namespace(
     target: &Target<'_>,
+    session: &DebugSession,
     plan: &DeployPlan,
     applied: &mut Applied,
 ) -> Result<(), ApplyError> {
@@ -182,10 +183,14 @@ async fn ensure_namespace(
             transient: false,
         });
     }
+    // The session's labels are what makes cleanup delete the namespace later (and only
+    // a namespace carrying them): they are asserted whatever the plan's labels say.
+    let mut labels = ns.labels.clone();
+    labels.extend(workload::session_labels(session));
     let object = serde_json::json!({
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": ns.name, "labels": ns.labels},
+        "metadata": {"name": ns.name, "labels": labels},
     });
     let created = server_side_apply(target.writer, &NAMESPACE, None, &ns.name, &object, false)
         .await
