@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 mod flows;
+mod least;
 mod sessions;
 
 const TARGET: &str = "target-a";
