@@ -8,6 +8,7 @@ pub mod access;
 pub mod approval;
 pub mod deploy;
 pub mod merge;
+pub mod render;
 pub mod request;
 pub mod resolve;
 pub mod session;
