@@ -313,6 +313,19 @@ string_enum! {
     }
 }
 
+/// A kind of Kubernetes object by API group and kind (`*` for every kind of the group).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceKindRef {
+    /// API group (`""` for the core group).
+    #[serde(default)]
+    #[schemars(length(max = 253))]
+    pub group: String,
+    /// Kind, or `*` for every kind of the group.
+    #[schemars(length(min = 1, max = 63))]
+    pub kind: String,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Extra deploy variables
 

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::debug_common::{
     AllowedPodOperations, DebugApprovalReasonConfig, DebugRequestReasonConfig, DebugSessionAllowed,
     DebugSessionApprovers, DebugSessionConstraintsOverride, DebugSessionNotificationConfig,
-    ImpersonationConfig, NamespaceConstraintsOverride, SchedulingConstraints, SchedulingOptions,
-    some_false,
+    ImpersonationConfig, NamespaceConstraintsOverride, ResourceKindRef, SchedulingConstraints,
+    SchedulingOptions, some_false,
 };
 use crate::macros::string_enum;
 
@@ -106,6 +106,11 @@ pub struct DebugSessionClusterBindingSpec {
     /// Enables or disables auxiliary resource categories.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auxiliary_resource_overrides: Option<BTreeMap<String, bool>>,
+    /// Kinds auxiliary resources and extra pod-template documents may not create on this
+    /// binding's clusters (removed from the template's allowed kinds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub denied_auxiliary_resource_kinds: Option<Vec<ResourceKindRef>>,
     /// The binding is off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(default = "some_false")]

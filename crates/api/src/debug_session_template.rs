@@ -16,7 +16,7 @@ use crate::debug_common::{
     AllowedPodOperations, AuxiliaryResource, DEFAULT_TARGET_NAMESPACE, DebugApprovalReasonConfig,
     DebugRequestReasonConfig, DebugSessionAllowed, DebugSessionApprovers, DebugSessionConstraints,
     DebugSessionNotificationConfig, ExtraDeployVariable, ImpersonationConfig, NamespaceConstraints,
-    SchedulingConstraints, SchedulingOptions, some_false, some_true,
+    ResourceKindRef, SchedulingConstraints, SchedulingOptions, some_false, some_true,
 };
 use crate::macros::string_enum;
 
@@ -150,6 +150,12 @@ pub struct DebugSessionTemplateSpec {
     /// Auxiliary resource categories that are always deployed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required_auxiliary_resource_categories: Option<Vec<String>>,
+    /// Kinds auxiliary resources and extra pod-template documents may create; narrows the
+    /// built-in list (ServiceAccount, ConfigMap, Secret, PersistentVolumeClaim, Service,
+    /// NetworkPolicy, Role, RoleBinding, PodDisruptionBudget), never widens it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub allowed_auxiliary_resource_kinds: Option<Vec<ResourceKindRef>>,
     /// E-mail behaviour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification: Option<DebugSessionNotificationConfig>,

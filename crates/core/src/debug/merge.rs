@@ -13,7 +13,10 @@
 //! * `constraints` are merged field by field (durations only when positive);
 //! * `schedulingConstraints` are added onto the template's
 //!   ([`merge_scheduling_constraints`]);
-//! * required auxiliary categories are the union;
+//! * required auxiliary categories are the union; `auxiliaryResourceOverrides` are
+//!   written over the template's `auxiliaryResourceDefaults`;
+//! * the binding's `deniedAuxiliaryResourceKinds` are removed from the template's
+//!   allowed kinds (written out kind by kind; see [`kinds::narrow`]);
 //! * `allowedPodOperations` can only be switched off by a binding;
 //! * binding labels and annotations are added (binding wins per key);
 //! * namespace constraints follow [`merge_namespace_constraints`].
@@ -31,6 +34,7 @@ use breakglass_api::debug_session_template::DebugSessionTemplateSpec;
 use k8s_openapi::api::core::v1::{NodeSelector, NodeSelectorRequirement, NodeSelectorTerm};
 use thiserror::Error;
 
+use crate::debug::deploy::kinds;
 use crate::duration::GoDuration;
 use crate::glob;
 use crate::namespace::{self, AllowDeny};
@@ -67,6 +71,24 @@ pub fn effective_template(
     out.required_auxiliary_resource_categories = union(
         template.required_auxiliary_resource_categories.as_deref(),
         b.required_auxiliary_resource_categories.as_deref(),
+    );
+    // A binding's category switches are written over the template's defaults: the
+    // deploy plan reads one map (category first, then resource name).
+    if let Some(o) = b
+        .auxiliary_resource_overrides
+        .as_ref()
+        .filter(|o| !o.is_empty())
+    {
+        let mut defaults = template
+            .auxiliary_resource_defaults
+            .clone()
+            .unwrap_or_default();
+        defaults.extend(o.iter().map(|(k, v)| (k.clone(), *v)));
+        out.auxiliary_resource_defaults = Some(defaults);
+    }
+    out.allowed_auxiliary_resource_kinds = kinds::narrow(
+        template.allowed_auxiliary_resource_kinds.as_deref(),
+        b.denied_auxiliary_resource_kinds.as_deref(),
     );
     out.allowed_pod_operations = restrict_pod_operations(
         template.allowed_pod_operations.as_ref(),

@@ -10,6 +10,7 @@ pub mod approval;
 pub mod deploy;
 pub mod merge;
 pub mod readiness;
+pub mod render;
 pub mod request;
 pub mod resolve;
 pub mod session;

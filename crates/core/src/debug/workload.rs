@@ -7,19 +7,24 @@
 //! of [`scheduling`]. Everything created for a session carries the same labels, so
 //! cleanup finds it with [`session_selector`] (also after a crash).
 //!
-//! Rendered pod templates (`templateString`, the template's `podTemplateString`) are
-//! not built here yet: they fail with [`WorkloadError::RenderedTemplate`].
+//! [`build`] takes the structured pod template; rendered pod templates (`templateString`,
+//! the template's `podTemplateString`) are read by [`rendered`] and shaped by the same
+//! [`assemble`], called from the deploy plan.
 
+pub mod overrides;
 pub mod plan;
+pub mod rendered;
 pub mod scheduling;
 
 use std::collections::BTreeMap;
 
 use breakglass_api::debug_common::DEFAULT_TARGET_NAMESPACE;
-use breakglass_api::debug_pod_template::{DebugPodSpec, DebugPodTemplateSpec};
+use breakglass_api::debug_pod_template::{
+    DebugPodSpec, DebugPodSpecTemplate, DebugPodTemplateSpec,
+};
 use breakglass_api::debug_session::{AllowedPodRef, DebugSession, PodContainerStatus};
 use breakglass_api::debug_session_template::{
-    DebugSessionMode, DebugSessionTemplateSpec, DebugWorkloadType,
+    DebugPodOverrides, DebugSessionMode, DebugSessionTemplateSpec, DebugWorkloadType,
 };
 use breakglass_api::labels;
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec};
@@ -33,6 +38,13 @@ pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "breakglass";
 /// Hub namespace of the owning DebugSession (names are unique only per namespace).
 pub const SESSION_NAMESPACE: &str = "breakglass.telekom.com/debug-session-namespace";
+/// What a target object is to its session: `workload`, `quota`, `pdb`, `pod-template`
+/// (an extra document of a rendered pod template) or `auxiliary`.
+pub const DEBUG_RESOURCE: &str = "breakglass.telekom.com/debug-resource";
+/// The `name` of the auxiliary resource an object was rendered from.
+pub const AUXILIARY_RESOURCE: &str = "breakglass.telekom.com/auxiliary-resource";
+/// `true` on objects that outlive their session (auxiliary `deleteAfter: false`).
+pub const DEBUG_KEEP: &str = "breakglass.telekom.com/debug-keep";
 
 /// Why no workload could be built; the message is shown on the session.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -70,6 +82,41 @@ pub enum WorkloadError {
     /// `replicas` below one.
     #[error("replicas must be at least 1, got {0}")]
     Replicas(i32),
+    /// The first rendered document is of a kind that is no pod.
+    #[error(
+        "the pod template's first document is a {api_version} {kind}; it must be a PodSpec, a v1 Pod, or an apps/v1 Deployment or DaemonSet"
+    )]
+    RenderedKind {
+        /// Its apiVersion.
+        api_version: String,
+        /// Its kind.
+        kind: String,
+    },
+    /// The rendered workload kind differs from `workloadType`.
+    #[error("template renders a {rendered} but workloadType is {configured}; these must match")]
+    KindMismatch {
+        /// What the template renders.
+        rendered: String,
+        /// The effective `workloadType` (default DaemonSet).
+        configured: &'static str,
+    },
+    /// The rendered pod is malformed.
+    #[error("the pod template's first document is not a usable pod: {0}")]
+    RenderedPod(String),
+    /// The rendered pod sets a field debug pods may not set.
+    #[error("the pod template sets {0}, which a debug pod may not set")]
+    PodField(String),
+    /// The pod has no container.
+    #[error("the pod template has no containers (at least one is required)")]
+    NoContainers,
+    /// A container override names no container of the pod.
+    #[error("{field}: the pod has no container named {name:?}")]
+    OverrideContainer {
+        /// Which overrides (`podOverrides`, `podOverridesTemplate`).
+        field: &'static str,
+        /// The container name.
+        name: String,
+    },
 }
 
 /// The workload of a session.
@@ -95,6 +142,14 @@ impl Workload {
         match self {
             Self::DaemonSet(d) => &d.metadata,
             Self::Deployment(d) => &d.metadata,
+        }
+    }
+
+    /// The object as JSON (with apiVersion and kind).
+    pub fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        match self {
+            Self::DaemonSet(d) => serde_json::to_value(d),
+            Self::Deployment(d) => serde_json::to_value(d),
         }
     }
 
@@ -220,6 +275,12 @@ pub fn session_selector(session: &DebugSession) -> String {
     to_selector(&selector_labels(session))
 }
 
+/// The label selector of what the server deletes when the session ends: the session's
+/// objects except those marked [`DEBUG_KEEP`].
+pub fn cleanup_selector(session: &DebugSession) -> String {
+    format!("{},!{DEBUG_KEEP}", session_selector(session))
+}
+
 /// The label selector of everything breakglass manages on a target.
 pub fn managed_selector() -> String {
     format!("{MANAGED_BY}={MANAGED_BY_VALUE},{}", labels::DEBUG_SESSION)
@@ -240,7 +301,32 @@ pub fn owner_of(object_labels: &BTreeMap<String, String>) -> Option<(String, Str
     ))
 }
 
-/// Builds the session's workload.
+/// The pod a workload runs, before the session shapes it: from the structured
+/// `DebugPodTemplate` or from a rendered template's first document.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PodParts {
+    /// The pod spec (restart policy and scheduling not yet applied).
+    pub spec: PodSpec,
+    /// Labels of the pods.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations of the pods.
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl PodParts {
+    /// The parts of a structured pod template.
+    pub fn structured(t: &DebugPodSpecTemplate) -> Self {
+        let meta = t.metadata.as_ref();
+        Self {
+            spec: pod_spec(&t.spec),
+            labels: meta.and_then(|m| m.labels.clone()).unwrap_or_default(),
+            annotations: meta.and_then(|m| m.annotations.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Builds the session's workload from a STRUCTURED pod template (rendered sources are
+/// planned by [`crate::debug::deploy::plan`]).
 pub fn build(input: &WorkloadInput<'_>) -> Result<Workload, WorkloadError> {
     let effective = input.effective;
     if effective
@@ -267,25 +353,50 @@ pub fn build(input: &WorkloadInput<'_>) -> Result<Workload, WorkloadError> {
         }
         return Err(WorkloadError::EmptyPodTemplate(pt_name.to_owned()));
     };
-    let mut spec = pod_spec(&structured.spec);
+    assemble(input, PodParts::structured(structured), &[])
+}
+
+/// Shapes a pod into the session's workload: the pod overrides (the structured
+/// `podOverrides`, then `extra_overrides`, e.g. a rendered `podOverridesTemplate`), the
+/// scheduling rules, `restartPolicy: Always`, the session's labels (ours win over the
+/// template's and the pod's) and selector. Structured and rendered pods share this path,
+/// so every rule holds for both.
+pub fn assemble(
+    input: &WorkloadInput<'_>,
+    parts: PodParts,
+    extra_overrides: &[&DebugPodOverrides],
+) -> Result<Workload, WorkloadError> {
+    let effective = input.effective;
+    let PodParts {
+        mut spec,
+        labels: own_pod_labels,
+        annotations: own_pod_annotations,
+    } = parts;
+    if spec.containers.is_empty() {
+        return Err(WorkloadError::NoContainers);
+    }
+    if let Some(o) = &effective.pod_overrides {
+        overrides::apply(&mut spec, o, "podOverrides")?;
+    }
+    for o in extra_overrides {
+        overrides::apply(&mut spec, o, "podOverridesTemplate")?;
+    }
     scheduling::shape(&mut spec, input)?;
+    // Whatever the source said: debug workloads restart their pods.
+    spec.restart_policy = Some("Always".to_owned());
 
     let session = input.session;
     let name = session.metadata.name.clone().unwrap_or_default();
-    let own = session_labels(session);
+    let mut own = session_labels(session);
+    own.insert(DEBUG_RESOURCE.to_owned(), "workload".to_owned());
     let mut object_labels = effective.labels.clone().unwrap_or_default();
     object_labels.extend(own.clone());
     let mut pod_labels = effective.labels.clone().unwrap_or_default();
-    let pod_meta = structured.metadata.as_ref();
-    pod_labels.extend(pod_meta.and_then(|m| m.labels.clone()).unwrap_or_default());
+    pod_labels.extend(own_pod_labels);
     // Ours last: nothing a template says may rename or hide the owning session.
     pod_labels.extend(own);
     let mut pod_annotations = effective.annotations.clone().unwrap_or_default();
-    pod_annotations.extend(
-        pod_meta
-            .and_then(|m| m.annotations.clone())
-            .unwrap_or_default(),
-    );
+    pod_annotations.extend(own_pod_annotations);
     let metadata = ObjectMeta {
         name: Some(name),
         namespace: Some(target_namespace(session, effective)),
@@ -347,9 +458,9 @@ pub fn replicas(effective: &DebugSessionTemplateSpec) -> Result<i32, WorkloadErr
     Ok(cap.map_or(wanted, |m| wanted.min(m)))
 }
 
-/// The structured pod spec as a Kubernetes PodSpec; debug workloads always restart
-/// their pods (a DaemonSet or Deployment accepts nothing else).
-fn pod_spec(s: &DebugPodSpec) -> PodSpec {
+/// The debug pod spec as a Kubernetes PodSpec; debug workloads always restart their
+/// pods (a DaemonSet or Deployment accepts nothing else).
+pub fn pod_spec(s: &DebugPodSpec) -> PodSpec {
     PodSpec {
         security_context: s.security_context.clone(),
         containers: s.containers.clone(),

@@ -110,6 +110,17 @@ pub async fn apply(
     now: jiff::Timestamp,
 ) -> Result<(), ApplyError> {
     applied.notes.extend(plan.warnings.iter().cloned());
+    // Left out while planning (could not be rendered; `ignore`/`warn`, the latter
+    // already among the warnings): recorded like a resource that failed to apply.
+    for skipped in &plan.skipped {
+        applied.auxiliary.push(AuxiliaryResourceStatus {
+            name: skipped.name.clone(),
+            category: skipped.category.clone(),
+            created: Some(false),
+            error: Some(skipped.message.clone()),
+            ..AuxiliaryResourceStatus::default()
+        });
+    }
     ensure_namespace(target, session, plan, applied).await?;
     for object in &plan.objects {
         let result = apply_object(target, session, object).await;

@@ -213,10 +213,11 @@ async fn delete_all(
 }
 
 /// The sessions (hub namespace, name label values) that own labelled objects on the
-/// target, among every kind cleanup deletes and namespaces.
+/// target, among every kind cleanup deletes and namespaces (objects kept after their
+/// session, `deleteAfter: false`, do not count).
 pub async fn owners(client: &Client) -> Result<BTreeSet<(String, String)>, TargetError> {
     bounded("listing labelled objects", async {
-        let selector = workload::managed_selector();
+        let selector = format!("{},!{}", workload::managed_selector(), workload::DEBUG_KEEP);
         let lp = ListParams::default().labels(&selector);
         let mut out = BTreeSet::new();
         for kind in cleanup_kinds()
@@ -239,12 +240,14 @@ pub async fn owners(client: &Client) -> Result<BTreeSet<(String, String)>, Targe
     .await
 }
 
-/// The selector of an owner as [`owners`] reports it.
+/// The cleanup selector of an owner as [`owners`] reports it (objects kept after the
+/// session, `deleteAfter: false`, excluded).
 pub fn owner_selector(namespace_label: &str, name_label: &str) -> String {
     format!(
-        "{}={name_label},{}={namespace_label}",
+        "{}={name_label},{}={namespace_label},!{}",
         breakglass_api::labels::DEBUG_SESSION,
-        workload::SESSION_NAMESPACE
+        workload::SESSION_NAMESPACE,
+        workload::DEBUG_KEEP
     )
 }
 

@@ -129,6 +129,7 @@ fn plan(ns: &str, create: bool, objects: Vec<PlannedObject>) -> DeployPlan {
         fail_mode: FailMode::Closed,
         objects,
         warnings: Vec::new(),
+        skipped: Vec::new(),
     }
 }
 

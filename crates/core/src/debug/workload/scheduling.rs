@@ -45,18 +45,10 @@ pub fn constraints<'a>(input: &WorkloadInput<'a>) -> Option<&'a SchedulingConstr
         .or(input.effective.scheduling_constraints.as_ref())
 }
 
-/// Applies every scheduling rule to `spec`.
+/// Applies every scheduling rule after the pod overrides (which
+/// [`super::assemble`] applies first) to `spec`.
 pub fn shape(spec: &mut PodSpec, input: &WorkloadInput<'_>) -> Result<(), WorkloadError> {
     let effective = input.effective;
-    if let Some(o) = effective
-        .pod_overrides
-        .as_ref()
-        .and_then(|o| o.spec.as_ref())
-    {
-        spec.host_network = o.host_network.or(spec.host_network);
-        spec.host_pid = o.host_pid.or(spec.host_pid);
-        spec.host_ipc = o.host_ipc.or(spec.host_ipc);
-    }
     if let Some(a) = &effective.affinity_overrides {
         spec.affinity = Some(a.clone());
     }

@@ -143,9 +143,10 @@ impl Reconciler {
     }
 }
 
-/// The selector cleanup deletes by for a session: everything labelled with it.
+/// The selector cleanup deletes by for a session: everything labelled with it except
+/// auxiliary resources kept after the session (`deleteAfter: false`).
 pub(super) fn selector(s: &DebugSession) -> String {
-    workload::session_selector(s)
+    workload::cleanup_selector(s)
 }
 
 /// Status fields marking the session's deployed auxiliary and pod-template resources

@@ -13,7 +13,7 @@ use breakglass_api::debug_session::{DebugSession, DebugSessionState as State, De
 use breakglass_api::debug_session_template::DebugSessionTemplateSpec;
 use breakglass_core::debug::deploy::{self, DeployInput};
 use breakglass_core::debug::session::{self as machine, DebugSessionEvent};
-use breakglass_core::debug::workload::{self, WorkloadInput, plan, scheduling};
+use breakglass_core::debug::workload::{WorkloadInput, plan, scheduling};
 use jiff::Timestamp;
 use kube::ResourceExt;
 
@@ -194,15 +194,13 @@ impl Reconciler {
 
     /// Plans the session's deployment and applies it on its target (again, for a
     /// session already deployed: every write is an idempotent server-side apply).
+    /// `kubectl-debug` templates plan no workload, but may deploy auxiliary resources.
     pub(super) async fn deploy(
         &self,
         session: &DebugSession,
         effective: &DebugSessionTemplateSpec,
         applied: &mut Applied,
     ) -> Result<(), DeployFailure> {
-        if !workload::deploys_workload(effective) {
-            return Ok(());
-        }
         let cluster = &session.spec.cluster;
         let clusters = &self.ctx.clusters;
         let client = clusters.get(cluster).await.map_err(connect_failure)?;
@@ -228,6 +226,11 @@ impl Reconciler {
             now,
         };
         let plan = deploy::plan(&input).map_err(|e| DeployFailure::Refused(e.to_string()))?;
+        if plan.objects.is_empty() && plan.skipped.is_empty() {
+            // kubectl-debug templates without auxiliary resources: nothing to deploy,
+            // so nothing the namespace or the target could fail.
+            return Ok(());
+        }
         let (writer, identity) = match &plan.impersonate {
             Some(sa) => {
                 impersonation::require_service_account(&client, sa, cluster).await?;

@@ -177,24 +177,17 @@ async fn quota_and_budget_exist_with_the_computed_values() -> anyhow::Result<()>
     d.cleanup().await
 }
 
-const NETPOL: &str = r#"apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: deny-{{ .session.name }}
-spec:
-  podSelector: {}
-  policyTypes: [Ingress]
-"#;
+fn netpol() -> Value {
+    json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "deny-ingress"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}})
+}
 
 /// Port 0 is invalid: the apiserver rejects the Service (422).
-const BAD_SERVICE: &str = r#"apiVersion: v1
-kind: Service
-metadata:
-  name: bad-{{ .session.name }}
-spec:
-  ports:
-  - port: 0
-"#;
+fn bad_service() -> Value {
+    json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad"},
+        "spec": {"ports": [{"port": 0}]}})
+}
 
 /// A required NetworkPolicy exists before the pods and is reported ready; an auxiliary
 /// resource the target rejects is recorded and ignored under `ignore`, and under `fail`
@@ -207,7 +200,7 @@ async fn auxiliary_resources_come_first_and_follow_their_failure_policy() -> any
     let mut d = Deploy::new(&env, "aux").await?;
     let spec = |policy: &str| {
         json!({
-            "auxiliaryResources": [aux("netpol", "network", NETPOL, "fail"), aux("svc", "service", BAD_SERVICE, policy)],
+            "auxiliaryResources": [aux("netpol", "network", netpol(), "fail"), aux("svc", "service", bad_service(), policy)],
             "requiredAuxiliaryResourceCategories": ["network", "service"],
         })
     };
@@ -350,7 +343,7 @@ async fn impersonated_sessions_deploy_as_the_service_account() -> anyhow::Result
     let ns = d.ns.clone();
     let extra = json!({
         "impersonation": {"serviceAccountRef": {"name": "deployer", "namespace": ns}},
-        "auxiliaryResources": [aux("netpol", "network", NETPOL, "fail")],
+        "auxiliaryResources": [aux("netpol", "network", netpol(), "fail")],
         "requiredAuxiliaryResourceCategories": ["network"],
     });
     let template = d.templates("imp", busybox(), extra).await?;

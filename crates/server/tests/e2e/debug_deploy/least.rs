@@ -17,13 +17,9 @@ use crate::support::*;
 
 const SYSTEM_NS: &str = "breakglass-system";
 
-const CONFIG: &str = r#"apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: settings-{{ .session.name }}
-data:
-  k: v
-"#;
+fn config() -> serde_json::Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"k": "v"}})
+}
 
 #[tokio::test]
 async fn the_documented_target_rights_are_enough_for_deploy_plans() -> anyhow::Result<()> {
@@ -79,7 +75,7 @@ async fn the_documented_target_rights_are_enough_for_deploy_plans() -> anyhow::R
                 "namespaceConstraints": {"createIfNotExists": true},
                 "resourceQuota": {"maxPods": 3},
                 "podDisruptionBudget": {"enabled": true, "minAvailable": 1},
-                "auxiliaryResources": [aux("settings", "config", CONFIG, "fail")],
+                "auxiliaryResources": [aux("settings", "config", config(), "fail")],
                 "requiredAuxiliaryResourceCategories": ["config"],
             }))
             .await?;
@@ -119,7 +115,7 @@ async fn the_documented_target_rights_are_enough_for_deploy_plans() -> anyhow::R
             .templates("lpimp", busybox(), json!({
                 "allowed": allowed,
                 "impersonation": {"serviceAccountRef": {"name": "deployer", "namespace": ns}},
-                "auxiliaryResources": [aux("settings", "config", CONFIG, "fail")],
+                "auxiliaryResources": [aux("settings", "config", config(), "fail")],
                 "requiredAuxiliaryResourceCategories": ["config"],
             }))
             .await?;

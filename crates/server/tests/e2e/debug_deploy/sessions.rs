@@ -336,9 +336,9 @@ pub(super) fn busybox() -> Value {
     }]}}})
 }
 
-/// An auxiliary resource of category `category` rendered from `template`.
-pub(super) fn aux(name: &str, category: &str, template: &str, policy: &str) -> Value {
-    json!({"name": name, "category": category, "templateString": template, "failurePolicy": policy})
+/// An auxiliary resource of category `category`: the structured object `template`.
+pub(super) fn aux(name: &str, category: &str, template: Value, policy: &str) -> Value {
+    json!({"name": name, "category": category, "template": template, "failurePolicy": policy})
 }
 
 pub(super) fn labels_of(o: &Value) -> BTreeMap<String, String> {
