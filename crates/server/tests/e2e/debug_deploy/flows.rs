@@ -260,11 +260,22 @@ async fn a_created_namespace_goes_with_the_session_and_fail_mode_open_activates_
     let fresh = format!("dd-fresh-{}", d.id());
     let extra = json!({
         "targetNamespace": fresh,
-        "namespaceConstraints": {"createIfNotExists": true, "namespaceLabels": {"team": "sre"}},
+        "namespaceConstraints": {"defaultNamespace": fresh, "createIfNotExists": true, "namespaceLabels": {"team": "sre"}},
     });
     let template = d.templates("create", busybox(), extra).await?;
     let name = d.session("create", &template, json!({})).await?;
-    d.wait_state(&name, "Active").await?;
+    let s = d.wait_state(&name, "Active").await?;
+    let st = s.status.unwrap_or_default();
+    let deployed = st.deployed_resources.unwrap_or_default();
+    assert_eq!(
+        (
+            deployed[0].kind.as_str(),
+            deployed[0].name.as_str(),
+            deployed[0].source.as_deref()
+        ),
+        ("Namespace", fresh.as_str(), Some("namespace")),
+        "{deployed:?}"
+    );
     let ns = Api::<Namespace>::all(d.target.clone()).get(&fresh).await?;
     let labels = ns.metadata.labels.unwrap_or_default();
     assert_eq!(labels.get("team").map(String::as_str), Some("sre"));

@@ -72,7 +72,7 @@ async fn the_documented_target_rights_are_enough_for_deploy_plans() -> anyhow::R
         let full = d
             .templates("lpfull", busybox(), json!({
                 "allowed": allowed, "targetNamespace": fresh,
-                "namespaceConstraints": {"createIfNotExists": true},
+                "namespaceConstraints": {"defaultNamespace": fresh, "createIfNotExists": true},
                 "resourceQuota": {"maxPods": 3},
                 "podDisruptionBudget": {"enabled": true, "minAvailable": 1},
                 "auxiliaryResources": [aux("settings", "config", config(), "fail")],
