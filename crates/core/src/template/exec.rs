@@ -328,7 +328,10 @@ impl<'a> State<'a> {
             Operand::Nil => err(first.at, "nil is not a command"),
             op => {
                 if has_args {
-                    return err(first.at, format!("can't give argument to non-function {op}"));
+                    return err(
+                        first.at,
+                        format!("can't give argument to non-function {op}"),
+                    );
                 }
                 self.arg(dot, first)
             }

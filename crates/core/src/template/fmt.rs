@@ -152,9 +152,7 @@ fn number_or_star(
         let arg = args.get(*next);
         *next += 1;
         return match arg {
-            Some(Value::Int(i)) if i.unsigned_abs() <= MAX_WIDTH as u64 => {
-                usize::try_from(*i).ok()
-            }
+            Some(Value::Int(i)) if i.unsigned_abs() <= MAX_WIDTH as u64 => usize::try_from(*i).ok(),
             _ => {
                 *bad = Some(format!("%!({what})"));
                 None

@@ -309,7 +309,8 @@ impl<'a> Lexer<'a> {
                         "true" => Tok::Bool(true),
                         "false" => Tok::Bool(false),
                         "nil" => Tok::Nil,
-                        _ => Keyword::from_word(w).map_or_else(|| Tok::Ident(w.to_owned()), Tok::Keyword),
+                        _ => Keyword::from_word(w)
+                            .map_or_else(|| Tok::Ident(w.to_owned()), Tok::Keyword),
                     };
                     self.word(tok, at, len)?;
                 }
@@ -410,7 +411,10 @@ impl<'a> Lexer<'a> {
         let value = unescape(&rest[1..end], '\'').map_err(|m| LexError { at, message: m })?;
         let mut chars = value.chars();
         let (Some(c), None) = (chars.next(), chars.next()) else {
-            return self.err(at, format!("malformed character constant: {}", &rest[..=end]));
+            return self.err(
+                at,
+                format!("malformed character constant: {}", &rest[..=end]),
+            );
         };
         self.pos += end + 1;
         self.push(Tok::Char(c), at);
@@ -552,5 +556,6 @@ fn hex_escape(chars: &mut std::str::Chars<'_>, n: usize) -> Result<char, String>
             .ok_or_else(|| "invalid syntax: bad hex escape".to_owned())?;
         v = v * 16 + d;
     }
-    char::from_u32(v).ok_or_else(|| format!("invalid syntax: escape value {v:#x} is not a character"))
+    char::from_u32(v)
+        .ok_or_else(|| format!("invalid syntax: escape value {v:#x} is not a character"))
 }

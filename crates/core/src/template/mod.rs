@@ -10,6 +10,11 @@
 //! scalars. Whatever a user types ends up as (part of) one scalar, never as a key, a
 //! list item or a new document.
 //!
+//! Consequence for functions that add YAML syntax (`quote`, `toYaml`, …): they escape
+//! the clean parts of their input only and append tainted parts unchanged
+//! ([`Text::push_text`]), because a tainted range is substituted into the *parsed*
+//! scalar as it is — escaping it would put the escape characters into the value.
+//!
 //! Layout:
 //! - [`value`]: values and tainted text.
 //! - `lex`, `parse`, `ast`: the template language, with positions for every error.

@@ -333,10 +333,9 @@ impl Parser<'_> {
 
     fn add_define(&mut self, at: usize, name: &str, body: Vec<Node>) -> Result<()> {
         match self.defines.get(name) {
-            Some(old) if !is_empty(old) && !is_empty(&body) => err(
-                at,
-                format!("multiple definition of template {name:?}"),
-            ),
+            Some(old) if !is_empty(old) && !is_empty(&body) => {
+                err(at, format!("multiple definition of template {name:?}"))
+            }
             Some(old) if is_empty(&body) && !is_empty(old) => Ok(()),
             _ => {
                 self.defines.insert(name.to_owned(), body);
@@ -369,7 +368,10 @@ impl Parser<'_> {
                 | Tok::LParen => cmds.push(self.command()?),
                 Tok::Pipe if !cmds.is_empty() => return err(t.at, "missing command after |"),
                 other => {
-                    return err(t.at, format!("unexpected {} in {context}", other.describe()));
+                    return err(
+                        t.at,
+                        format!("unexpected {} in {context}", other.describe()),
+                    );
                 }
             }
         }
@@ -513,7 +515,12 @@ impl Parser<'_> {
                 };
                 Operand::Chain(Box::new(pipe), fields)
             }
-            other => return err(arg.at, format!("unexpected . after term {:?}", other.to_string())),
+            other => {
+                return err(
+                    arg.at,
+                    format!("unexpected . after term {:?}", other.to_string()),
+                );
+            }
         };
         Ok(Some(Arg { at: arg.at, op }))
     }
@@ -534,7 +541,10 @@ impl Parser<'_> {
             Tok::Field(name) => Operand::Field(vec![name]),
             Tok::Bool(b) => Operand::Bool(b),
             Tok::Char(c) => Operand::Int(i64::from(u32::from(c))),
-            Tok::Number(n) => number(&n).map_err(|m| ParseError { at: t.at, message: m })?,
+            Tok::Number(n) => number(&n).map_err(|m| ParseError {
+                at: t.at,
+                message: m,
+            })?,
             Tok::Str(s) => Operand::Str(s),
             Tok::LParen => {
                 self.next();
@@ -595,7 +605,10 @@ fn check_arity(spec: &FuncSpec, got: usize, at: usize) -> Result<()> {
     };
     err(
         at,
-        format!("wrong number of args for {}: want {want} got {got}", spec.name),
+        format!(
+            "wrong number of args for {}: want {want} got {got}",
+            spec.name
+        ),
     )
 }
 
