@@ -10,6 +10,11 @@
 //! scalars. Whatever a user types ends up as (part of) one scalar, never as a key, a
 //! list item or a new document.
 //!
+//! Consequence for functions that add YAML syntax (`quote`, `toYaml`, …): they escape
+//! the clean parts of their input only and append tainted parts unchanged
+//! ([`Text::push_text`]), because a tainted range is substituted into the *parsed*
+//! scalar as it is — escaping it would put the escape characters into the value.
+//!
 //! Layout:
 //! - [`value`]: values and tainted text.
 //! - `lex`, `parse`, `ast`: the template language, with positions for every error.
@@ -17,8 +22,20 @@
 //! - `output`: placeholders and YAML documents.
 //! - [`funcs`]: the function library (Go's builtins live with `exec`).
 
+mod ast;
+mod builtins;
+mod exec;
+mod fmt;
 pub mod funcs;
+mod lex;
+mod output;
+mod parse;
 pub mod value;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -76,6 +93,8 @@ pub enum TemplateError {
 #[derive(Debug, Clone)]
 pub struct Template {
     name: String,
+    source: Arc<str>,
+    tree: Arc<parse::Tree>,
 }
 
 /// Limits on one execution.
@@ -109,15 +128,45 @@ pub struct Rendered {
 /// The largest template source accepted.
 pub const MAX_SOURCE_BYTES: usize = 256 * 1024;
 
+/// Line and column (1-based, column in characters) of byte offset `at` in `src`.
+fn position(src: &str, at: usize) -> Position {
+    let before = src.get(..at).unwrap_or(src);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Position {
+        line: before.matches('\n').count() + 1,
+        column: before[line_start..].chars().count() + 1,
+    }
+}
+
 impl Template {
     /// Parses `source`; unknown functions, unbalanced blocks and wrong argument counts of
     /// known functions are errors here, with their position.
     pub fn parse(name: &str, source: &str) -> Result<Self, TemplateError> {
-        let _ = source;
-        Err(TemplateError::Parse {
+        Self::parse_with(name, source, &builtins::lookup_all)
+    }
+
+    /// [`Template::parse`] with another function table (tests).
+    pub(crate) fn parse_with(
+        name: &str,
+        source: &str,
+        lookup: &dyn Fn(&str) -> Option<funcs::FuncSpec>,
+    ) -> Result<Self, TemplateError> {
+        if source.len() > MAX_SOURCE_BYTES {
+            return Err(TemplateError::Parse {
+                name: name.to_owned(),
+                pos: Position { line: 1, column: 1 },
+                message: format!("template is larger than {MAX_SOURCE_BYTES} bytes"),
+            });
+        }
+        let tree = parse::parse(name, source, lookup).map_err(|e| TemplateError::Parse {
             name: name.to_owned(),
-            pos: Position::default(),
-            message: "template engine not implemented yet".to_owned(),
+            pos: position(source, e.at),
+            message: e.message,
+        })?;
+        Ok(Self {
+            name: name.to_owned(),
+            source: Arc::from(source),
+            tree: Arc::new(tree),
         })
     }
 
@@ -133,11 +182,17 @@ impl Template {
         now: jiff::Timestamp,
         budget: Budget,
     ) -> Result<Rendered, TemplateError> {
-        let _ = (data, now, budget);
-        Err(TemplateError::Exec {
+        let env = funcs::FuncEnv { now };
+        let text = exec::execute(&self.tree, &self.name, data, env, budget).map_err(|e| {
+            TemplateError::Exec {
+                name: self.name.clone(),
+                pos: position(&self.source, e.at),
+                message: e.message,
+            }
+        })?;
+        Ok(Rendered {
             name: self.name.clone(),
-            pos: Position::default(),
-            message: "template engine not implemented yet".to_owned(),
+            text,
         })
     }
 }
@@ -157,9 +212,6 @@ impl Rendered {
     /// Parses the output as a stream of YAML documents (empty documents skipped), with
     /// untrusted text substituted inside scalars only.
     pub fn documents(&self) -> Result<Vec<serde_json::Value>, TemplateError> {
-        Err(TemplateError::Yaml {
-            name: self.name.clone(),
-            message: "template engine not implemented yet".to_owned(),
-        })
+        output::documents(&self.name, &self.text)
     }
 }

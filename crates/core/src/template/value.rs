@@ -285,27 +285,10 @@ impl Value {
     }
 }
 
-/// A float as Go's `%v` prints it: shortest representation, exponent for very large or
-/// small magnitudes (`1e+21`, `1e-05`).
+/// A float as Go's `%v` prints it: shortest digits, exponent form below 1e-4 and from
+/// 1e+06 on (`1e+06`, `1e-05`), as `strconv.FormatFloat(f, 'g', -1, 64)` does.
 pub fn format_float(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".to_owned();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
-    }
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-4..1e21).contains(&abs) {
-        let s = format!("{f:e}");
-        // Rust writes `1e21` / `1e-5`; Go writes `1e+21` / `1e-05`.
-        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let (sign, digits) = match exp.strip_prefix('-') {
-            Some(d) => ('-', d),
-            None => ('+', exp),
-        };
-        return format!("{mantissa}e{sign}{digits:0>2}");
-    }
-    format!("{f}")
+    super::fmt::go_g(f, None)
 }
 
 #[cfg(test)]
@@ -349,6 +332,9 @@ mod tests {
         assert_eq!(format_float(1e21), "1e+21");
         assert_eq!(format_float(1e-5), "1e-05");
         assert_eq!(format_float(3.0), "3");
+        assert_eq!(format_float(1e6), "1e+06");
+        assert_eq!(format_float(123_456.0), "123456");
+        assert_eq!(format_float(0.0001), "0.0001");
     }
 
     #[test]

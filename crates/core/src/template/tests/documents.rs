@@ -1,0 +1,112 @@
+//! `Rendered::documents`: multi-document YAML, empty documents skipped, untrusted
+//! values substituted inside scalars only.
+
+use serde_json::json;
+
+use super::{TemplateError, Value, run_value};
+
+fn docs(src: &str, data: serde_json::Value) -> Result<Vec<serde_json::Value>, TemplateError> {
+    run_value(src, &Value::from_json(&data, true))?.documents()
+}
+
+#[test]
+fn documents_are_parsed_and_empty_ones_skipped() {
+    let src = "---\n# only a comment\n---\na: 1\nb: [x, z]\n---\n\n---\nc: {d: true}\n";
+    let got = docs(src, json!({})).unwrap();
+    assert_eq!(
+        got,
+        vec![json!({"a": 1, "b": ["x", "z"]}), json!({"c": {"d": true}})]
+    );
+    assert!(docs("", json!({})).unwrap().is_empty());
+}
+
+#[test]
+fn yaml_1_1_scalars_as_kubernetes_reads_them() {
+    let got = docs("mode: 0755\non: yes\nq: \"0755\"\nl: [y, n]\n", json!({})).unwrap();
+    assert_eq!(
+        got,
+        vec![json!({"mode": 493, "on": true, "q": "0755", "l": [true, false]})]
+    );
+}
+
+#[test]
+fn inert_values_keep_their_yaml_type() {
+    let src = "replicas: {{ .vars.n }}\nenabled: {{ .vars.b }}\nimage: {{ .vars.img }}\n";
+    let got = docs(
+        src,
+        json!({"vars": {"n": "3", "b": "true", "img": "reg.io/app:1.2"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        got,
+        vec![json!({"replicas": 3, "enabled": true, "image": "reg.io/app:1.2"})]
+    );
+}
+
+#[test]
+fn hostile_values_stay_inside_one_scalar() {
+    let evil = "x\nkind: Secret\n---\nmalicious: [1, 2]";
+    let src =
+        "kind: Pod\nname: {{ .vars.x }}\nquoted: \"{{ .vars.x }}\"\nlist: [a, {{ .vars.x }}]\n";
+    let got = docs(src, json!({"vars": {"x": evil}})).unwrap();
+    assert_eq!(
+        got,
+        vec![json!({"kind": "Pod", "name": evil, "quoted": evil, "list": ["a", evil]})]
+    );
+}
+
+#[test]
+fn values_in_keys_block_scalars_and_comments() {
+    let src = "labels:\n  {{ .vars.k }}: v\nscript: |{{ .vars.s | nindent 2 }}\n# {{ .vars.s }}\n";
+    let got = docs(
+        src,
+        json!({"vars": {"k": "a: b", "s": "echo 1\n: not a key\n- x"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        got,
+        vec![json!({"labels": {"a: b": "v"}, "script": "echo 1\n: not a key\n- x\n"})]
+    );
+}
+
+#[test]
+fn quote_and_to_yaml_shape_the_document_and_keep_values_whole() {
+    let src = "a: {{ .vars.x | quote }}\nm:\n{{ .vars.m | toYaml | nindent 2 }}\n";
+    let got = docs(src, json!({"vars": {"x": "\"]}{", "m": {"k": "v: w"}}})).unwrap();
+    assert_eq!(got, vec![json!({"a": "\"]}{", "m": {"k": "v: w"}})]);
+}
+
+#[test]
+fn keys_equal_after_substitution_are_an_error() {
+    let src = "{{ .vars.a }}: 1\n{{ .vars.b }}: 2\n";
+    let e = docs(src, json!({"vars": {"a": "x y", "b": "x y"}})).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "template t: rendered output is not valid YAML: document 1: two mapping keys are \
+         equal once values are substituted"
+    );
+}
+
+#[test]
+fn yaml_errors_name_the_document_and_never_the_value() {
+    let src = "a: 1\n---\nb: [\n";
+    let e = docs(src, json!({})).unwrap_err();
+    let TemplateError::Yaml { message, .. } = &e else {
+        panic!("{e:?}");
+    };
+    assert!(message.starts_with("document 2: "), "{message}");
+    let src = "a: {{ .vars.x }}\na: 2\n";
+    let e = docs(src, json!({"vars": {"x": "secret value!"}})).unwrap_err();
+    assert!(!e.to_string().contains("secret"), "{e}");
+}
+
+#[test]
+fn placeholder_prefix_avoids_text_already_present() {
+    // A value that looks like a placeholder is just text.
+    let src = "a: {{ .vars.x }}\nb: bgtkxq0z\n";
+    let got = docs(src, json!({"vars": {"x": "bgtkxq0z bgtkxxq0z"}})).unwrap();
+    assert_eq!(
+        got,
+        vec![json!({"a": "bgtkxq0z bgtkxxq0z", "b": "bgtkxq0z"})]
+    );
+}

@@ -1,0 +1,1 @@
+//! Property tests: no injection, no panics, budgets hold.
