@@ -41,6 +41,14 @@ pub(super) enum DeployFailure {
     Retry(String),
 }
 
+impl DeployFailure {
+    fn message(&self) -> &str {
+        match self {
+            Self::Refused(m) | Self::Retry(m) | Self::Infra { message: m, .. } => m,
+        }
+    }
+}
+
 impl From<ApplyError> for DeployFailure {
     fn from(e: ApplyError) -> Self {
         match e {
@@ -68,6 +76,7 @@ fn target_failure(e: target::TargetError) -> DeployFailure {
 }
 
 /// How a failed deployment ends.
+#[derive(Debug, PartialEq, Eq)]
 enum Outcome {
     /// Try again later (nothing removed).
     Retry,
@@ -127,32 +136,23 @@ impl Reconciler {
         self.write_active(original, &staged, applied, message).await
     }
 
-    /// Decides what a failed deployment does.
+    /// Decides what a failed deployment does, counting the session's attempts.
     fn outcome(
         &mut self,
         uid: &str,
         effective: &DebugSessionTemplateSpec,
         failure: DeployFailure,
     ) -> Outcome {
-        match failure {
-            DeployFailure::Retry(e) => {
-                tracing::warn!(error = %e, "deploying a debug session failed for now; retrying");
-                Outcome::Retry
-            }
-            DeployFailure::Refused(m) => Outcome::Fail(m),
-            DeployFailure::Infra { message, transient } => {
-                let attempts = self.attempts.entry(uid.to_owned()).or_insert(0);
-                *attempts += 1;
-                if transient && *attempts < MAX_ATTEMPTS {
-                    tracing::warn!(error = %message, attempt = *attempts, "deploying a debug session failed; retrying");
-                    return Outcome::Retry;
-                }
-                match effective.fail_mode {
-                    Some(FailMode::Open) => Outcome::Open(message),
-                    _ => Outcome::Fail(message),
-                }
-            }
+        let attempts = self.attempts.entry(uid.to_owned()).or_insert(0);
+        let fail_mode = effective.fail_mode.unwrap_or(FailMode::Closed);
+        let outcome = decide(attempts, fail_mode, failure);
+        if matches!(outcome, Outcome::Retry) {
+            tracing::warn!(
+                attempt = *attempts,
+                "deploying a debug session failed for now; retrying"
+            );
         }
+        outcome
     }
 
     async fn write_active(
@@ -308,10 +308,78 @@ impl Reconciler {
     }
 }
 
+/// What a failed deployment does: the hub not answering is retried without limit;
+/// refusals fail; infrastructure failures follow `fail_mode`, transient ones only after
+/// [`MAX_ATTEMPTS`] (counted in `attempts`).
+fn decide(attempts: &mut u32, fail_mode: FailMode, failure: DeployFailure) -> Outcome {
+    match failure {
+        DeployFailure::Retry(_) => Outcome::Retry,
+        DeployFailure::Refused(m) => Outcome::Fail(m),
+        DeployFailure::Infra { message, transient } => {
+            *attempts += 1;
+            if transient && *attempts < MAX_ATTEMPTS {
+                return Outcome::Retry;
+            }
+            match fail_mode {
+                FailMode::Open => Outcome::Open(message),
+                FailMode::Closed => Outcome::Fail(message),
+            }
+        }
+    }
+}
+
 /// Writes the per-resource statuses of `applied` into `status`.
 fn record_statuses(status: &mut DebugSessionStatus, applied: &Applied) {
     status.auxiliary_resource_statuses =
         (!applied.auxiliary.is_empty()).then(|| applied.auxiliary.clone());
     status.pod_template_resource_statuses =
         (!applied.pod_template.is_empty()).then(|| applied.pod_template.clone());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn infra(transient: bool) -> DeployFailure {
+        DeployFailure::Infra {
+            message: "no answer".to_owned(),
+            transient,
+        }
+    }
+
+    #[test]
+    fn refusals_fail_whatever_the_fail_mode() {
+        for mode in [FailMode::Open, FailMode::Closed] {
+            let refused = DeployFailure::Refused("foreign".to_owned());
+            assert_eq!(
+                decide(&mut 0, mode, refused),
+                Outcome::Fail("foreign".to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn infrastructure_failures_follow_the_fail_mode_transient_ones_after_retries() {
+        assert_eq!(
+            decide(&mut 0, FailMode::Open, infra(false)),
+            Outcome::Open("no answer".to_owned())
+        );
+        assert_eq!(
+            decide(&mut 0, FailMode::Closed, infra(false)),
+            Outcome::Fail("no answer".to_owned())
+        );
+        let mut attempts = 0;
+        for _ in 1..MAX_ATTEMPTS {
+            assert_eq!(
+                decide(&mut attempts, FailMode::Open, infra(true)),
+                Outcome::Retry
+            );
+        }
+        assert_eq!(
+            decide(&mut attempts, FailMode::Open, infra(true)),
+            Outcome::Open("no answer".to_owned())
+        );
+        let hub = DeployFailure::Retry("hub".to_owned());
+        assert_eq!(decide(&mut attempts, FailMode::Closed, hub), Outcome::Retry);
+    }
 }
