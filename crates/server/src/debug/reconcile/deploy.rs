@@ -145,12 +145,10 @@ impl Reconciler {
     ) -> Outcome {
         let attempts = self.attempts.entry(uid.to_owned()).or_insert(0);
         let fail_mode = effective.fail_mode.unwrap_or(FailMode::Closed);
+        let error = failure.message().to_owned();
         let outcome = decide(attempts, fail_mode, failure);
         if matches!(outcome, Outcome::Retry) {
-            tracing::warn!(
-                attempt = *attempts,
-                "deploying a debug session failed for now; retrying"
-            );
+            tracing::warn!(attempt = *attempts, error = %error, "deploying a debug session failed for now; retrying");
         }
         outcome
     }
