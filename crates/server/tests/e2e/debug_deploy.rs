@@ -46,6 +46,13 @@ static DEPLOYMENT: KindInfo = KindInfo {
     plural: "deployments",
     namespaced: true,
 };
+static BUDGET: KindInfo = KindInfo {
+    group: "policy",
+    version: "v1",
+    kind: "PodDisruptionBudget",
+    plural: "poddisruptionbudgets",
+    namespaced: true,
+};
 static SERVICE: KindInfo = KindInfo {
     group: "",
     version: "v1",
@@ -198,6 +205,14 @@ async fn a_plan_creates_its_namespace_applies_in_order_and_cleanup_removes_it() 
                 json!({"data": {"k": "v"}}),
                 aux("settings", Policy::Fail),
             ),
+            object(
+                &s,
+                &BUDGET,
+                &ns,
+                "budget",
+                json!({"spec": {"minAvailable": 0, "selector": {"matchLabels": {"app": "none"}}}}),
+                aux("budget", Policy::Fail),
+            ),
             deployment(&s, &ns, &name),
         ],
     );
@@ -225,8 +240,15 @@ async fn a_plan_creates_its_namespace_applies_in_order_and_cleanup_removes_it() 
         [
             ("Namespace", Some("namespace")),
             ("ConfigMap", Some("auxiliary:settings")),
+            ("PodDisruptionBudget", Some("auxiliary:budget")),
             ("Deployment", Some("workload"))
         ]
+    );
+    // A budget is not ready until its controller has observed it (never at creation).
+    let budget = &applied.auxiliary[1];
+    assert_eq!(
+        (budget.ready, budget.ready_status.as_deref()),
+        (Some(false), Some("InProgress"))
     );
     assert!(applied.deployed.iter().all(|d| d.uid.is_some()));
     assert_eq!(applied.notes, ["Target namespace defaulted"]);

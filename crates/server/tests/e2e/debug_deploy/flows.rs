@@ -183,6 +183,12 @@ fn netpol() -> Value {
         "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}})
 }
 
+/// Not ready until the disruption controller has observed it.
+fn budget() -> Value {
+    json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "aux-budget"},
+        "spec": {"minAvailable": 0, "selector": {"matchLabels": {"app": "none"}}}})
+}
+
 /// Port 0 is invalid: the apiserver rejects the Service (422).
 fn bad_service() -> Value {
     json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad"},
@@ -200,7 +206,11 @@ async fn auxiliary_resources_come_first_and_follow_their_failure_policy() -> any
     let mut d = Deploy::new(&env, "aux").await?;
     let spec = |policy: &str| {
         json!({
-            "auxiliaryResources": [aux("netpol", "network", netpol(), "fail"), aux("svc", "service", bad_service(), policy)],
+            "auxiliaryResources": [
+                aux("netpol", "network", netpol(), "fail"),
+                aux("budget", "network", budget(), "fail"),
+                aux("svc", "service", bad_service(), policy),
+            ],
             "requiredAuxiliaryResourceCategories": ["network", "service"],
         })
     };
@@ -228,8 +238,36 @@ async fn auxiliary_resources_come_first_and_follow_their_failure_policy() -> any
         svc.error.as_deref().is_some_and(|e| e.contains("Invalid")),
         "{svc:?}"
     );
+    // Readiness is read again while the session is Active: the budget becomes Current.
+    let api = d.sessions();
+    wait_for(
+        Duration::from_secs(40),
+        "the budget reported ready",
+        || async {
+            let st = api.get(&name).await?.status.unwrap_or_default();
+            let aux = st.auxiliary_resource_statuses.unwrap_or_default();
+            Ok(aux.iter().any(|a| {
+                a.name == "budget"
+                    && a.ready == Some(true)
+                    && a.ready_status.as_deref() == Some("Current")
+            }))
+        },
+    )
+    .await?;
     d.terminate(&name).await?;
     d.wait_clean(&name).await?;
+    wait_for(
+        Duration::from_secs(10),
+        "created auxiliary resources marked deleted",
+        || async {
+            let st = api.get(&name).await?.status.unwrap_or_default();
+            let aux = st.auxiliary_resource_statuses.unwrap_or_default();
+            Ok(aux
+                .iter()
+                .all(|a| (a.created == Some(true)) == (a.deleted == Some(true))))
+        },
+    )
+    .await?;
 
     let fail = d.templates("fail", busybox(), spec("fail")).await?;
     let name = d.session("fail", &fail, json!({})).await?;
