@@ -328,6 +328,6 @@ fn leaf(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #[path = "render_tests.rs"]
 mod tests;
