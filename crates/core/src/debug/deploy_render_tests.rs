@@ -401,3 +401,35 @@ fn rendered_auxiliary_failures_follow_the_policy() {
     assert!(p.warnings.is_empty());
     assert!(p.skipped[0].message.contains("ticket is required"));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever a requester types, the plan has the same objects and keys, and the
+        /// value arrives as one exact string (also through `quote` and string building).
+        #[test]
+        fn user_values_never_change_the_plan_structure(
+            ticket in "[ -~\n\t]{0,40}|(---|\\{\\{|\n- |: |#|&a |\\*a|!!str |\"|').{0,10}",
+        ) {
+            let s = session(json!({"extraDeployValues": {"ticket": ticket.clone(), "image": ticket.clone()}}));
+            let src = "containers:\n  - name: c\n    image: x-{{ .vars.image }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  plain: {{ .vars.ticket }}\n  quoted: {{ .vars.ticket | quote }}\n  built: pre-{{ .vars.ticket }}-post\n";
+            let p = plan_for(&s, &with_vars(json!({})), Some(&rendered_pod(src))).unwrap();
+            prop_assert_eq!(p.objects.len(), 2);
+            let data = p.objects[0].object["data"].as_object().unwrap();
+            prop_assert_eq!(data.len(), 3);
+            prop_assert_eq!(data["quoted"].as_str(), Some(ticket.as_str()));
+            let built = format!("pre-{ticket}-post");
+            prop_assert_eq!(data["built"].as_str(), Some(built.as_str()));
+            // Unquoted: the same text, or a typed scalar of it when it is a plain word.
+            let plain = &data["plain"];
+            prop_assert!(plain.as_str() == Some(ticket.as_str()) || !plain.is_string() || ticket.is_empty(), "{plain:?} vs {ticket:?}");
+            let container = &pod_spec_of(&p)["containers"][0];
+            let image = format!("x-{ticket}");
+            prop_assert_eq!(container["image"].as_str(), Some(image.as_str()));
+            prop_assert_eq!(container.as_object().unwrap().len(), 2);
+        }
+    }
+}
