@@ -155,12 +155,12 @@ fn the_first_document_decides_the_workload() {
         (
             "containers: [{name: c, image: busybox}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
             json!({}),
-            "pod template \"netshoot\": document 2 has no metadata.name",
+            "netshoot.templateString: document 2 has no metadata.name",
         ),
         (
             "containers: [{name: c, image: busybox}]\n---\nkind: ConfigMap\nmetadata: {name: x}\n",
             json!({}),
-            "pod template \"netshoot\": document 2 has no apiVersion",
+            "netshoot.templateString: document 2 has no apiVersion",
         ),
         (
             "containers: [{name: c, image: busybox}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n",
@@ -175,7 +175,7 @@ fn the_first_document_decides_the_workload() {
         (
             "{{- /* nothing */ -}}\n",
             json!({}),
-            "pod template \"netshoot\": renders no documents",
+            "netshoot.templateString: renders no documents",
         ),
     ];
     for (src, t, want) in cases {
@@ -190,7 +190,7 @@ fn the_first_document_decides_the_workload() {
     .unwrap_err();
     assert!(
         err.to_string()
-            .starts_with("pod template \"netshoot\": template pod template \"netshoot\": line 1"),
+            .starts_with("template netshoot.templateString: line 1"),
         "{err}"
     );
 }
@@ -383,8 +383,9 @@ fn rendered_auxiliary_failures_follow_the_policy() {
     };
     let err = plan_for(&s, &res("fail"), Some(&structured_pod(json!({})))).unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with("auxiliary resource \"cfg\": template auxiliaryResources[cfg]: line 4"),
+        err.to_string().starts_with(
+            "auxiliary resource \"cfg\": template auxiliaryResources[cfg].templateString: line 4"
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("ticket is required"), "{err}");
@@ -432,4 +433,92 @@ mod properties {
             prop_assert_eq!(container.as_object().unwrap().len(), 2);
         }
     }
+}
+
+/// Feature document 001's `templateString` examples (dynamic-debug-pod, storage-debug-pod).
+#[test]
+fn feature_document_pod_templates_render() {
+    let dynamic = r#"containers:
+  - name: debug-{{ .session.name | trunc 15 }}
+    image: {{ .vars.image | default "alpine:latest" }}
+    command: ["sleep", "infinity"]
+    env:
+      - name: SESSION_NAME
+        value: {{ .session.name | quote }}
+      - name: CLUSTER
+        value: {{ .session.cluster | quote }}
+      - name: REQUESTED_BY
+        value: {{ .session.requestedBy | quote }}
+    resources:
+      limits:
+        cpu: {{ .vars.cpuLimit | default "500m" }}
+        memory: {{ .vars.memoryLimit | default "256Mi" }}
+{{- if eq .vars.hostNetwork "true" }}
+hostNetwork: true
+{{- end }}
+"#;
+    let s = session(json!({"extraDeployValues": {"hostNetwork": true}}));
+    let p = plan_for(&s, &with_vars(json!({})), Some(&rendered_pod(dynamic))).unwrap();
+    let spec = pod_spec_of(&p);
+    assert_eq!(spec["hostNetwork"], true);
+    let c = &spec["containers"][0];
+    assert_eq!(c["name"], "debug-debug-requester");
+    assert_eq!(c["image"], "alpine:latest");
+    assert_eq!(
+        c["env"][2],
+        json!({"name": "REQUESTED_BY", "value": "requester@example.com"})
+    );
+    assert_eq!(
+        c["resources"]["limits"],
+        json!({"cpu": "500m", "memory": "256Mi"})
+    );
+
+    let storage = r#"# First document: PodSpec
+containers:
+  - name: fio
+    image: wallnerryan/fiotools:latest
+    command: ["sleep", "infinity"]
+    volumeMounts:
+      - name: test-volume
+        mountPath: /data
+volumes:
+  - name: test-volume
+    persistentVolumeClaim:
+      claimName: pvc-{{ .session.name | trunc 20 }}
+---
+# Second document: PVC (created before pod starts)
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: pvc-{{ .session.name | trunc 20 }}
+spec:
+  accessModes:
+    - ReadWriteOnce
+  storageClassName: {{ .vars.storageClass | default "standard" }}
+  resources:
+    requests:
+      storage: {{ .vars.pvcSize | default "10Gi" }}
+---
+# nothing here
+"#;
+    let t = template(
+        json!({"extraDeployVariables": [{"name": "pvcSize", "inputType": "storageSize"}]}),
+    );
+    let s = session(json!({"extraDeployValues": {"pvcSize": "20Gi"}}));
+    let p = plan_for(&s, &t, Some(&rendered_pod(storage))).unwrap();
+    assert_eq!(p.objects.len(), 2);
+    let pvc = &p.objects[0];
+    assert_eq!(
+        (pvc.kind.kind, pvc.name.as_str()),
+        ("PersistentVolumeClaim", "pvc-debug-requester-targ")
+    );
+    assert_eq!(
+        pvc.object["spec"]["resources"]["requests"]["storage"],
+        "20Gi"
+    );
+    assert_eq!(pvc.object["spec"]["storageClassName"], "standard");
+    assert_eq!(
+        pod_spec_of(&p)["volumes"][0]["persistentVolumeClaim"]["claimName"],
+        "pvc-debug-requester-targ"
+    );
 }
