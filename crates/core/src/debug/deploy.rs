@@ -22,6 +22,7 @@ use thiserror::Error;
 
 use crate::debug::render;
 use crate::debug::workload::{self, WorkloadError};
+use crate::template::TemplateError;
 
 pub mod auxiliary;
 pub mod kinds;
@@ -230,8 +231,13 @@ pub enum DeployError {
     /// The workload cannot be built.
     #[error(transparent)]
     Workload(#[from] WorkloadError),
-    /// A template could not be rendered (pod template, override template, or an
-    /// auxiliary resource whose `failurePolicy` is `fail`).
+    /// The pod template or the override template could not be rendered (the message
+    /// names the template: `podTemplateString`, `<pod template>.templateString`,
+    /// `podOverridesTemplate`).
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// A rendered template's output is unusable, or an auxiliary resource whose
+    /// `failurePolicy` is `fail` could not be rendered.
     #[error("{what}: {message}")]
     Render {
         /// Which template.

@@ -531,3 +531,6 @@ fn cleanup_selector_spares_kept_objects() {
 
 #[path = "deploy_aux_tests.rs"]
 mod aux;
+
+#[path = "deploy_render_tests.rs"]
+mod rendered;

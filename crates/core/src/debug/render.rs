@@ -253,9 +253,11 @@ pub fn documents(
     now: jiff::Timestamp,
 ) -> Result<Vec<Json>, TemplateError> {
     let template = Template::parse(name, source)?;
-    let docs = template
+    let mut docs = template
         .execute(data, now, Budget::default())?
         .documents()?;
+    // A document of nothing but comments is as empty as a blank one.
+    docs.retain(|d| !d.is_null());
     if docs.len() > MAX_DOCUMENTS {
         return Err(TemplateError::Yaml {
             name: name.to_owned(),
@@ -328,6 +330,6 @@ fn leaf(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #[path = "render_tests.rs"]
 mod tests;

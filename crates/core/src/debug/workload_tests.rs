@@ -496,3 +496,65 @@ mod properties {
         }
     }
 }
+
+/// The fields a rendered pod spec may set are exactly the CRD's DebugPodTemplate
+/// `template.spec` properties (the list cannot drift from the type).
+#[test]
+fn rendered_pod_fields_match_the_structured_pod_spec() {
+    let crd = breakglass_api::crds::all()
+        .into_iter()
+        .find(|c| c.spec.names.kind == "DebugPodTemplate")
+        .unwrap();
+    let schema = crd.spec.versions[0]
+        .schema
+        .as_ref()
+        .and_then(|s| s.open_api_v3_schema.as_ref())
+        .unwrap();
+    let props = |s: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps,
+                 key: &str| { s.properties.as_ref().unwrap().get(key).unwrap().clone() };
+    let spec = props(&props(&props(schema, "spec"), "template"), "spec");
+    let mut keys: Vec<&str> = spec
+        .properties
+        .as_ref()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    let mut fields = rendered::POD_SPEC_FIELDS.to_vec();
+    fields.sort_unstable();
+    assert_eq!(keys, fields);
+}
+
+#[test]
+fn first_documents_read_as_pods() {
+    let doc = json!({"containers": [{"name": "c", "image": "i"}], "hostPID": true, "restartPolicy": "Never"});
+    let parts = rendered::first_document(&doc, DebugWorkloadType::DaemonSet).unwrap();
+    assert_eq!(parts.spec.host_pid, Some(true));
+    assert_eq!(parts.spec.automount_service_account_token, Some(false));
+    for (doc, want) in [
+        (
+            json!("text"),
+            "the pod template's first document is not a usable pod: the first document is not a mapping",
+        ),
+        (
+            json!({"containers": "x"}),
+            "the pod template's first document is not a usable pod: containers: invalid type: string \"x\", expected a sequence",
+        ),
+        (
+            json!({"apiVersion": "v1", "kind": "Pod"}),
+            "the pod template's first document is not a usable pod: the Pod document has no spec",
+        ),
+        (
+            json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "spec": {}}),
+            "the pod template's first document is not a usable pod: the DaemonSet document has no spec.template",
+        ),
+        (
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": {"a": 1}}, "spec": {"containers": [{"name": "c"}]}}),
+            "the pod template's first document is not a usable pod: metadata.labels must map strings to strings",
+        ),
+    ] {
+        let err = rendered::first_document(&doc, DebugWorkloadType::DaemonSet).unwrap_err();
+        assert_eq!(err.to_string(), want);
+    }
+}

@@ -96,12 +96,13 @@ fn render_docs(
     data: &Value,
     now: jiff::Timestamp,
 ) -> Result<Vec<Json>, String> {
-    let name = format!("auxiliaryResources[{}]", res.name);
+    let name = format!("auxiliaryResources[{}].templateString", res.name);
     let docs = match (&res.template_string, &res.template) {
         (Some(source), _) => {
             render::documents(&name, source, data, now).map_err(|e| e.to_string())?
         }
         (None, Some(raw)) => {
+            let name = format!("auxiliaryResources[{}].template", res.name);
             vec![render::structured(&name, &raw.0, data, now).map_err(|e| e.to_string())?]
         }
         (None, None) => return Err("has neither templateString nor template".to_owned()),

@@ -41,7 +41,7 @@ pub(super) fn workload(
             return Err(WorkloadError::NoPodTemplate.into());
         };
         match nonempty(pt.template_string.as_ref()) {
-            Some(s) => Some((format!("pod template {name:?}"), s)),
+            Some(s) => Some((format!("{name}.templateString"), s)),
             None if pt.template.is_some() => None,
             None => return Err(WorkloadError::EmptyPodTemplate(name.to_owned()).into()),
         }
@@ -72,9 +72,7 @@ fn rendered_pod(
         what: what.to_owned(),
         message,
     };
-    let mut docs = render::documents(what, source, data, input.now)
-        .map_err(|e| render_err(e.to_string()))?
-        .into_iter();
+    let mut docs = render::documents(what, source, data, input.now)?.into_iter();
     let Some(first) = docs.next() else {
         return Err(render_err("renders no documents".to_owned()));
     };
@@ -104,8 +102,7 @@ fn override_template(
         what: "podOverridesTemplate".to_owned(),
         message,
     };
-    let docs = render::documents("podOverridesTemplate", source, data, now)
-        .map_err(|e| err(e.to_string()))?;
+    let docs = render::documents("podOverridesTemplate", source, data, now)?;
     let doc = match docs.as_slice() {
         [] => return Ok(None),
         [one] => one,
