@@ -154,7 +154,8 @@ pub fn api_resource(kind: &KindInfo) -> ApiResource {
 /// can create ([`cleanup_kinds`]): workloads first, then the rest, pods without a
 /// grace period (debug pods hold no state worth waiting for), and finally namespaces
 /// carrying the selector — only namespaces created for the session do, so a namespace
-/// we did not create is never deleted. Returns how many objects were deleted.
+/// we did not create is never deleted; nor is one holding objects kept after their
+/// session. Returns how many objects were deleted.
 pub async fn delete_labelled(client: &Client, selector: &str) -> Result<usize, TargetError> {
     bounded("deleting the session's objects", async {
         let mut deleted = 0;
@@ -169,7 +170,7 @@ pub async fn delete_labelled(client: &Client, selector: &str) -> Result<usize, T
             };
             deleted += delete_all(client, kind, selector, &dp).await?;
         }
-        deleted += delete_all(client, &NAMESPACE, selector, &DeleteParams::background()).await?;
+        deleted += delete_namespaces(client, selector).await?;
         Ok(deleted)
     })
     .await
@@ -210,6 +211,54 @@ async fn delete_all(
         }
     }
     Ok(deleted)
+}
+
+/// Deletes the namespaces matching `selector` (created for a session), except one that
+/// still holds objects kept after their session (`deleteAfter: false`): deleting the
+/// namespace would delete them too.
+async fn delete_namespaces(client: &Client, selector: &str) -> Result<usize, TargetError> {
+    let ar = api_resource(&NAMESPACE);
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+    let list = api
+        .list_metadata(&ListParams::default().labels(selector))
+        .await
+        .map_err(kube_err(format!("listing namespaces labelled {selector}")))?;
+    let mut deleted = 0;
+    for ns in list.items {
+        let name = ns.metadata.name.unwrap_or_default();
+        if ns.metadata.deletion_timestamp.is_some() || holds_kept(client, &name).await? {
+            continue;
+        }
+        match api.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => deleted += 1,
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(kube_err(format!("deleting namespace {name}"))(e)),
+        }
+    }
+    Ok(deleted)
+}
+
+/// Whether namespace `ns` holds an object marked to outlive its session.
+async fn holds_kept(client: &Client, ns: &str) -> Result<bool, TargetError> {
+    let lp = ListParams::default()
+        .labels(&format!("{}=true", workload::DEBUG_KEEP))
+        .limit(1);
+    for kind in cleanup_kinds() {
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &api_resource(kind));
+        let found = api
+            .list_metadata(&lp)
+            .await
+            .map_err(kube_err(format!("listing kept {}s in {ns}", kind.kind)))?;
+        if !found.items.is_empty() {
+            tracing::info!(
+                namespace = ns,
+                kind = kind.kind,
+                "a session's namespace is kept: it holds objects with deleteAfter: false"
+            );
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The sessions (hub namespace, name label values) that own labelled objects on the

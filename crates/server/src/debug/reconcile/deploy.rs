@@ -13,7 +13,7 @@ use breakglass_api::debug_session::{DebugSession, DebugSessionState as State, De
 use breakglass_api::debug_session_template::DebugSessionTemplateSpec;
 use breakglass_core::debug::deploy::{self, DeployInput};
 use breakglass_core::debug::session::{self as machine, DebugSessionEvent};
-use breakglass_core::debug::workload::{WorkloadInput, plan, scheduling};
+use breakglass_core::debug::workload::{self, WorkloadInput, plan, scheduling};
 use jiff::Timestamp;
 use kube::ResourceExt;
 
@@ -296,10 +296,12 @@ impl Reconciler {
         }
     }
 
-    /// Best effort: removes whatever a failed deployment left (controller identity).
+    /// Best effort: removes whatever a failed deployment left (controller identity) —
+    /// everything, `deleteAfter: false` resources too: they outlive a session that ran,
+    /// not one that never started.
     pub(super) async fn remove_from_target(&self, s: &DebugSession) {
         if let Ok(client) = self.ctx.clusters.get(&s.spec.cluster).await
-            && let Err(e) = target::delete_labelled(&client, &super::cleanup::selector(s)).await
+            && let Err(e) = target::delete_labelled(&client, &workload::session_selector(s)).await
         {
             tracing::warn!(debug_session = %s.name_any(), error = %e, "removing a failed deployment failed; the terminal cleanup retries");
         }

@@ -446,3 +446,58 @@ async fn impersonated_sessions_deploy_as_the_service_account() -> anyhow::Result
     d.wait_clean(&name).await?;
     d.cleanup().await
 }
+
+/// An auxiliary resource with `deleteAfter: false` outlives its session, and so does
+/// the namespace created for the session while it holds one; everything else goes.
+#[tokio::test]
+async fn kept_resources_and_their_namespace_outlive_the_session() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let _server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let mut d = Deploy::new(&env, "keep").await?;
+    let fresh = format!("dd-keep-fresh-{}", d.id());
+    let mut kept = aux(
+        "notes",
+        "notes",
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "notes"}, "data": {"k": "v"}}),
+        "fail",
+    );
+    kept["deleteAfter"] = json!(false);
+    let extra = json!({
+        "targetNamespace": fresh,
+        "namespaceConstraints": {"defaultNamespace": fresh, "createIfNotExists": true},
+        "auxiliaryResources": [kept],
+        "requiredAuxiliaryResourceCategories": ["notes"],
+    });
+    let template = d.templates("keep", busybox(), extra).await?;
+    let name = d.session("keep", &template, json!({})).await?;
+    d.wait_state(&name, "Active").await?;
+    d.terminate(&name).await?;
+    wait_for(
+        Duration::from_secs(20),
+        "everything but the kept objects gone",
+        || async {
+            let left = d.labelled(&name).await?;
+            Ok(left
+                == [
+                    format!("ConfigMap/{fresh}/notes"),
+                    format!("Namespace/{fresh}"),
+                ])
+        },
+    )
+    .await?;
+    let api = d.sessions();
+    wait_for(Duration::from_secs(10), "cleanup recorded", || async {
+        let st = api.get(&name).await?.status.unwrap_or_default();
+        Ok(st.allowed_pods.is_none())
+    })
+    .await?;
+    let st = api.get(&name).await?.status.unwrap_or_default();
+    let notes = st.auxiliary_resource_statuses.unwrap_or_default();
+    assert_eq!(
+        notes[0].deleted, None,
+        "a kept resource is not marked deleted"
+    );
+    d.namespace_to_remove(&fresh);
+    d.cleanup().await
+}

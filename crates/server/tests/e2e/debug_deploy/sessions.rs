@@ -83,6 +83,11 @@ impl Deploy {
         Ok(())
     }
 
+    /// Removes `name` on the target at cleanup.
+    pub(super) fn namespace_to_remove(&mut self, name: &str) {
+        self.namespaces.push(name.to_owned());
+    }
+
     async fn create(&mut self, kind: &'static str, name: &str, spec: Value) -> anyhow::Result<()> {
         let plural = match kind {
             "DebugPodTemplate" => "debugpodtemplates",
