@@ -501,3 +501,72 @@ async fn kept_resources_and_their_namespace_outlive_the_session() -> anyhow::Res
     d.namespace_to_remove(&fresh);
     d.cleanup().await
 }
+
+/// A target that does not answer (a registered cluster whose apiserver is down) is an
+/// infrastructure failure: retried, then `failMode` decides — `open` activates without
+/// a workload, `closed` fails.
+#[tokio::test]
+async fn an_unreachable_target_is_retried_then_fail_mode_decides() -> anyhow::Result<()> {
+    use breakglass_api::cluster_config::ClusterConfig;
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::{DeleteParams, PostParams};
+
+    let Some(env) = env()? else { return Ok(()) };
+    let _server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let mut d = Deploy::new(&env, "down").await?;
+    let cluster = format!("dd-down-{}", d.id());
+    // target-a's kubeconfig, pointing at a port nothing listens on.
+    let text = std::fs::read_to_string(env.kubeconfig("target-a")?)?;
+    let down = text.replace(&env.server_url("target-a")?, "https://127.0.0.1:1");
+    anyhow::ensure!(down != text, "server URL not found in the kubeconfig");
+    let hub = env.hub_client().await?;
+    let system = "breakglass-system";
+    let secrets: Api<Secret> = Api::namespaced(hub.clone(), system);
+    let secret = format!("{cluster}-kubeconfig");
+    secrets
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+            "metadata": {"name": secret}, "stringData": {"value": down}}))?,
+        )
+        .await?;
+    let ccs: Api<ClusterConfig> = Api::namespaced(hub.clone(), system);
+    ccs.create(&PostParams::default(), &serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "ClusterConfig",
+        "metadata": {"name": cluster, "namespace": system},
+        "spec": {"tenant": format!("tenant-{cluster}"), "kubeconfigSecretRef": {"name": secret, "namespace": system}}}))?)
+        .await?;
+    let result = async {
+        let allowed = json!({"clusters": [cluster], "groups": ["developers"]});
+        for (mode, state, prefix) in [
+            (
+                "open",
+                "Active",
+                "failMode open: active without a workload: ",
+            ),
+            ("closed", "Failed", "failed to deploy resources: "),
+        ] {
+            let t = d
+                .templates(
+                    mode,
+                    busybox(),
+                    json!({"allowed": allowed, "failMode": mode}),
+                )
+                .await?;
+            let name = d.session(mode, &t, json!({"cluster": cluster})).await?;
+            let s = d.wait_state(&name, state).await?;
+            let msg = s.status.and_then(|st| st.message).unwrap_or_default();
+            anyhow::ensure!(
+                msg.starts_with(prefix) && msg.contains("listing nodes"),
+                "{mode}: {msg}"
+            );
+        }
+        Ok(())
+    }
+    .await;
+    let _ = ccs.delete(&cluster, &DeleteParams::default()).await;
+    let _ = secrets.delete(&secret, &DeleteParams::default()).await;
+    result?;
+    d.cleanup().await
+}
