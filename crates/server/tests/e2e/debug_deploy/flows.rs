@@ -140,6 +140,76 @@ spec:
         "{msg}"
     );
     assert!(d.labelled(&name).await?.is_empty());
+
+    // An extra pod-template document the target rejects fails the session, and what
+    // was applied before it is removed.
+    let bad_doc = json!({"templateString": r#"containers:
+- name: debug
+  image: busybox:stable
+  resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 100m, memory: 64Mi}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: fine
+data: {a: b}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: broken
+spec:
+  ports:
+  - port: 0
+"#});
+    let t = d.templates("baddoc", bad_doc, json!({})).await?;
+    let name = d.session("baddoc", &t, json!({})).await?;
+    let s = d.wait_state(&name, "Failed").await?;
+    let st = s.status.unwrap_or_default();
+    let msg = st.message.clone().unwrap_or_default();
+    assert!(
+        msg.starts_with(
+            "failed to deploy resources: pod template resource: applying Service broken"
+        ),
+        "{msg}"
+    );
+    let docs: Vec<(String, Option<bool>)> = st
+        .pod_template_resource_statuses
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.name, r.created))
+        .collect();
+    assert_eq!(
+        docs,
+        [
+            ("fine".to_owned(), Some(true)),
+            ("broken".to_owned(), Some(false))
+        ]
+    );
+    d.wait_clean(&name).await?;
+
+    // An object of the plan's name that someone else owns is never applied over.
+    Api::<DynamicObject>::namespaced_with(
+        d.target.clone(),
+        &d.ns,
+        &kube::api::ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "ConfigMap"), "configmaps"),
+    )
+    .patch("theirs", &PatchParams::apply("someone-else"), &Patch::Apply(&json!({
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "theirs"}, "data": {"owner": "them"}})))
+    .await?;
+    let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "theirs"}, "data": {"owner": "us"}});
+    let extra = json!({"auxiliaryResources": [aux("theirs", "config", theirs, "fail")], "requiredAuxiliaryResourceCategories": ["config"]});
+    let t = d.templates("foreign", busybox(), extra).await?;
+    let name = d.session("foreign", &t, json!({})).await?;
+    let s = d.wait_state(&name, "Failed").await?;
+    let msg = s.status.and_then(|st| st.message).unwrap_or_default();
+    let ns = &d.ns;
+    assert_eq!(
+        msg,
+        format!(
+            "failed to deploy resources: auxiliary resource theirs: ConfigMap {ns}/theirs already exists and does not belong to this session"
+        )
+    );
     d.cleanup().await
 }
 
@@ -268,6 +338,25 @@ async fn auxiliary_resources_come_first_and_follow_their_failure_policy() -> any
         },
     )
     .await?;
+
+    // warn: Active, the error recorded and in the session's message.
+    let warn = d.templates("warn", busybox(), spec("warn")).await?;
+    let name = d.session("warn", &warn, json!({})).await?;
+    let s = d.wait_state(&name, "Active").await?;
+    let st = s.status.unwrap_or_default();
+    let msg = st.message.unwrap_or_default();
+    assert!(
+        msg.contains("auxiliary resource svc failed: ") && msg.contains("Invalid"),
+        "{msg}"
+    );
+    let svc = st
+        .auxiliary_resource_statuses
+        .unwrap_or_default()
+        .into_iter()
+        .find(|a| a.name == "svc");
+    assert!(svc.is_some_and(|a| a.error.is_some() && a.created == Some(false)));
+    d.terminate(&name).await?;
+    d.wait_clean(&name).await?;
 
     let fail = d.templates("fail", busybox(), spec("fail")).await?;
     let name = d.session("fail", &fail, json!({})).await?;
