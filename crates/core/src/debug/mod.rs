@@ -2,7 +2,8 @@
 //! effective configuration ([`resolve`], [`merge`]), what a request becomes
 //! ([`request`]), who approves ([`approval`]), the
 //! workloads deployed on a target ([`workload`]), the pod access a session grants
-//! ([`access`]) and the state machine ([`session`]).
+//! ([`access`]), the state machine ([`session`]) and the requester's variable values
+//! ([`vars`]).
 
 pub mod access;
 pub mod approval;
@@ -11,4 +12,5 @@ pub mod merge;
 pub mod request;
 pub mod resolve;
 pub mod session;
+pub mod vars;
 pub mod workload;
