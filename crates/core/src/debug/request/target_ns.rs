@@ -226,7 +226,7 @@ mod tests {
             match (want, &got) {
                 (Ok(()), Ok(())) => {}
                 (Err(w), Err(g)) => assert!(g.contains(w), "{ns} {live:?}: {g}"),
-                _ => panic!("{ns} {live:?}: {got:?}, want {want:?}"),
+                _ => unreachable!("{ns} {live:?}: {got:?}, want {want:?}"),
             }
         }
     }

@@ -355,18 +355,19 @@ async fn read_namespace(app: &App, cluster: &str, ns: &str) -> Result<LiveNamesp
             "targetNamespace: cannot read namespace {ns:?} on cluster {cluster:?} to check its labels: {reason}"
         ))
     };
-    let client = app
-        .clusters
-        .get(cluster)
-        .await
-        .map_err(|e| refuse(e.to_string()))?;
-    let api: Api<Namespace> = Api::all(client);
-    match tokio::time::timeout(NAMESPACE_READ_TIMEOUT, api.get_metadata_opt(ns)).await {
+    let read = async {
+        let client = app.clusters.get(cluster).await.map_err(|e| e.to_string())?;
+        Api::<Namespace>::all(client)
+            .get_metadata_opt(ns)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    match tokio::time::timeout(NAMESPACE_READ_TIMEOUT, read).await {
         Err(_) => Err(refuse(format!(
             "no answer within {}s",
             NAMESPACE_READ_TIMEOUT.as_secs()
         ))),
-        Ok(Err(e)) => Err(refuse(e.to_string())),
+        Ok(Err(e)) => Err(refuse(e)),
         Ok(Ok(None)) => Ok(LiveNamespace::Missing),
         Ok(Ok(Some(meta))) => Ok(LiveNamespace::Exists(
             meta.metadata.labels.unwrap_or_default(),
