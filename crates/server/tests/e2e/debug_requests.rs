@@ -621,3 +621,95 @@ async fn scheduling_options_default_required_and_highmem_placement() -> anyhow::
     .await?;
     d.cleanup().await
 }
+
+#[tokio::test]
+async fn an_unreachable_target_refuses_label_decisions() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let mut d = Requests::new(&env, "rqcut").await?;
+    let api = RestClient::new(&server.url);
+    let requester = token(&env, "requester").await?;
+    let ns = d.fx.as_ref().map(|f| f.ns.clone()).unwrap_or_default();
+    // A cluster reaching target-a through a proxy the test can freeze.
+    let upstream: std::net::SocketAddr = env
+        .server_url(TARGET)?
+        .trim_start_matches("https://")
+        .parse()?;
+    let proxy = FreezableProxy::start(upstream).await?;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(d.hub.clone(), SYSTEM_NS);
+    let original = secrets.get("target-a-kubeconfig").await?;
+    let text = original
+        .data
+        .as_ref()
+        .and_then(|m| m.get("value"))
+        .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+        .unwrap_or_default();
+    let cluster = d.name("rq-cut");
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(d.hub.clone(), &ns)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": cluster},
+                "stringData": {"value": proxy.rewrite(&text)}}))?,
+        )
+        .await?;
+    let cc: breakglass_api::ClusterConfig = serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "ClusterConfig",
+        "metadata": {"name": cluster, "namespace": ns},
+        "spec": {"kubeconfigSecretRef": {"name": cluster, "namespace": ns, "key": "value"}}}))?;
+    let configs: Api<breakglass_api::ClusterConfig> = Api::namespaced(d.hub.clone(), &ns);
+    configs.create(&PostParams::default(), &cc).await?;
+    wait_for(Duration::from_secs(30), "proxied cluster Ready", || async {
+        let cc = configs.get(&cluster).await?;
+        Ok(cc
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True"))
+    })
+    .await?;
+    let pod = d.pod_template().await?;
+    let t = d
+        .template(
+            "rqcut",
+            &pod,
+            json!({
+                "allowed": {"clusters": [cluster], "groups": ["developers"]},
+                "approvers": {"groups": ["nobody-approves"]},
+                "namespaceConstraints": {
+                    "allowUserNamespace": true,
+                    "allowedNamespaces": {"selectorTerms": [{"matchLabels": {"debug-enabled": "true"}}]},
+                }
+            }),
+        )
+        .await?;
+    visible(&api, &requester, &t).await?;
+    let ask = json!({"templateRef": t, "cluster": cluster, "reason": "cut off", "targetNamespace": "kube-public"});
+    // Reachable: the labels are read and decide.
+    let r = create(&api, &requester, ask.clone()).await?;
+    refused(
+        &r,
+        400,
+        "targetNamespace: namespace \"kube-public\" is not allowed",
+        "reachable",
+    );
+    // Cut off (the cluster is still Ready): refused within the read timeout, naming
+    // the namespace and the reason.
+    proxy.freeze();
+    let started = std::time::Instant::now();
+    let r = create(&api, &requester, ask).await?;
+    let took = started.elapsed();
+    proxy.thaw();
+    refused(
+        &r,
+        400,
+        &format!(
+            "targetNamespace: cannot read namespace \"kube-public\" on cluster {cluster:?} to check its labels"
+        ),
+        "unreachable",
+    );
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    d.cleanup().await
+}
