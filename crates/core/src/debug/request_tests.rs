@@ -790,3 +790,69 @@ fn typed_values_are_stored_normalised_with_defaults() {
             )])))
     );
 }
+
+#[test]
+fn option_constraints_merge_onto_the_effective_ones() {
+    use k8s_openapi::api::core::v1::Toleration;
+    let toleration = |key: &str| Toleration {
+        key: Some(key.into()),
+        operator: Some("Exists".into()),
+        ..Default::default()
+    };
+    let t = template(DebugSessionTemplateSpec {
+        scheduling_constraints: Some(SchedulingConstraints {
+            tolerations: Some(vec![toleration("base")]),
+            denied_node_labels: Some(map(&[("gpu", "a100")])),
+            ..Default::default()
+        }),
+        scheduling_options: Some(SchedulingOptions {
+            required: Some(true),
+            options: vec![SchedulingOption {
+                name: "wide".into(),
+                display_name: "Wide".into(),
+                default: Some(true),
+                scheduling_constraints: Some(SchedulingConstraints {
+                    tolerations: Some(vec![toleration("extra")]),
+                    denied_node_labels: Some(map(&[("gpu", "*")])),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+        }),
+        ..Default::default()
+    });
+    let resolved = run(&t, None, &Asked::default())
+        .ok()
+        .and_then(|p| p.spec.resolved_scheduling_constraints)
+        .unwrap_or_default();
+    let keys: Vec<Option<String>> = resolved
+        .tolerations
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| t.key)
+        .collect();
+    assert_eq!(
+        keys,
+        [Some("base".into()), Some("extra".into())],
+        "appended"
+    );
+    assert_eq!(
+        resolved.denied_node_labels,
+        Some(map(&[("gpu", "*")])),
+        "* dominates"
+    );
+    // A default option the requester may not choose is refused, not silently applied.
+    let mut restricted = t.clone();
+    if let Some(o) = restricted
+        .spec
+        .scheduling_options
+        .as_mut()
+        .and_then(|o| o.options.first_mut())
+    {
+        o.allowed_groups = Some(strings(&["sre"]));
+    }
+    assert_eq!(
+        field_of(&run(&restricted, None, &Asked::default())),
+        Some((false, "selectedSchedulingOption".into()))
+    );
+}
