@@ -2,8 +2,7 @@
 //! effective configuration ([`resolve`], [`merge`]), what a request becomes
 //! ([`request`]), who approves ([`approval`]), the
 //! workloads deployed on a target ([`workload`]), the pod access a session grants
-//! ([`access`]), the state machine ([`session`]) and the requester's variable values
-//! ([`vars`]).
+//! ([`access`]) and the state machine ([`session`]).
 
 pub mod access;
 pub mod approval;
