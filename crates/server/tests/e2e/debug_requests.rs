@@ -424,8 +424,13 @@ async fn namespace_selector_terms_judge_live_labels() -> anyhow::Result<()> {
     };
     let t = d.template("rqns", &pod, rules(false)).await?;
     let t_create = d.template("rqnsc", &pod, rules(true)).await?;
+    // Its default is a namespace that carries a denied label.
+    let mut protected_default = rules(false);
+    protected_default["namespaceConstraints"]["defaultNamespace"] = json!(protected);
+    let t_default = d.template("rqnsd", &pod, protected_default).await?;
     visible(&api, &requester, &t).await?;
     visible(&api, &requester, &t_create).await?;
+    visible(&api, &requester, &t_default).await?;
     let ask = |template: &str, ns: &str| json!({"templateRef": template, "cluster": TARGET, "reason": "namespace rules", "targetNamespace": ns});
 
     let r = create(&api, &requester, ask(&t, &opted_in)).await?;
@@ -477,6 +482,19 @@ async fn namespace_selector_terms_judge_live_labels() -> anyhow::Result<()> {
     .await?;
     assert_eq!(r.status, 201, "default: {}", r.text);
     assert_eq!(r.body["spec"]["targetNamespace"], "breakglass-debug");
+    // The default skips the allow lists but not the deny terms: labels are live state.
+    let r = create(
+        &api,
+        &requester,
+        json!({"templateRef": t_default, "cluster": TARGET, "reason": "namespace rules"}),
+    )
+    .await?;
+    refused(
+        &r,
+        400,
+        &format!("targetNamespace: namespace {protected:?} is denied by its labels"),
+        "default with a denied label",
+    );
     d.cleanup().await
 }
 
@@ -533,6 +551,26 @@ async fn scheduling_options_default_required_and_highmem_placement() -> anyhow::
         .await?;
     visible(&api, &requester, &t).await?;
     visible(&api, &requester, &t_strict).await?;
+    // The catalogue offers each caller only the options they may choose.
+    let approver = token(&env, "approver").await?;
+    visible(&api, &approver, &t).await?;
+    let path = "/api/debugSessions/templates?includeHidden=true&includeUnavailable=true";
+    let offered = |r: &Reply| -> Vec<String> {
+        catalogue_entry(r, &t)
+            .and_then(|e| e["schedulingOptions"]["options"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|o| o["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(
+        offered(&api.get(path, &requester).await?),
+        ["standard", "highmem"]
+    );
+    assert_eq!(
+        offered(&api.get(path, &approver).await?),
+        ["standard", "highmem", "gpu"]
+    );
     let ask = |template: &str, option: Option<&str>| {
         let mut b = json!({"templateRef": template, "cluster": TARGET, "reason": "scheduling"});
         if let Some(o) = option {
