@@ -463,3 +463,43 @@ fn definition_checks() {
     b.default = Some(json!("maybe"));
     assert_eq!(fields(&b), vec!["default: must be true or false"]);
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Decimal text is read as Rust reads it (never `inf`/`nan`), and a number
+        /// variable stores the same value whether it came as text or as JSON.
+        #[test]
+        fn decimal_text_agrees_with_json(int in -1_000_000i64..1_000_000, frac in 0u32..1000) {
+            let text = format!("{int}.{frac:03}");
+            let parsed = parse_decimal(&text);
+            prop_assert_eq!(parsed, text.parse::<f64>().ok());
+            let v = var("n", ExtraDeployInputType::Number);
+            let from_text = normalise(&v, &json!(text), None);
+            let from_json = normalise(&v, &json!(parsed.unwrap_or_default()), None);
+            prop_assert_eq!(from_text, from_json);
+            let whole = normalise(&v, &json!(int.to_string()), None);
+            prop_assert_eq!(whole, Ok(json!(int)));
+        }
+
+        /// Whatever a requester sends, a multiSelect stores distinct declared, enabled
+        /// option values or refuses.
+        #[test]
+        fn multi_select_stores_only_distinct_options(items in proptest::collection::vec("[a-d ,]{0,4}", 0..6)) {
+            let mut v = var("m", ExtraDeployInputType::MultiSelect);
+            v.options = Some(vec![opt("a", false, &[]), opt("b", false, &[]), opt("c", true, &[])]);
+            for input in [json!(items.join(",")), json!(items)] {
+                if let Ok(Value::Array(stored)) = normalise(&v, &input, Some(&[])) {
+                    let mut seen = HashSet::new();
+                    for s in &stored {
+                        prop_assert!(s == "a" || s == "b", "{s}");
+                        prop_assert!(seen.insert(s.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
