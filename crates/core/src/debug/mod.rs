@@ -14,4 +14,5 @@ pub mod render;
 pub mod request;
 pub mod resolve;
 pub mod session;
+pub mod vars;
 pub mod workload;
