@@ -12,8 +12,9 @@
 //! * `Expired`/`Terminated`/`Failed`, or the object deleted: delete everything
 //!   labelled with the session on the target and clear `allowedPods`.
 //!
-//! At start (leadership won) every registered target is searched for labelled objects
-//! whose session is gone or ended — leftovers of a crash — and they are deleted.
+//! At start (leadership won), and every ten minutes, every registered target is
+//! searched for labelled objects whose session is gone or ended — leftovers of a crash
+//! or of a failed cleanup — and they are deleted.
 //! Every status write is conditional on the resourceVersion it was computed from; a
 //! conflict means the session changed meanwhile, and its change event brings it back.
 
@@ -45,6 +46,9 @@ use cleanup::sweep;
 
 /// How long to wait before retrying after a target or hub error.
 const RETRY: Duration = Duration::from_secs(3);
+/// How often every registered target is swept again for leftovers of ended or
+/// deleted sessions (a cleanup that failed when the session ended or was deleted).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 /// How often the readiness of auxiliary and pod-template resources not yet ready is
 /// read again.
 const READINESS_REFRESH: Duration = Duration::from_secs(10);
@@ -99,6 +103,9 @@ pub async fn run(ctx: Context) {
     };
     let mut readiness = tokio::time::interval(READINESS_REFRESH);
     readiness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sweeps =
+        tokio::time::interval_at(tokio::time::Instant::now() + SWEEP_INTERVAL, SWEEP_INTERVAL);
+    sweeps.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     r.rescan().await;
     loop {
         tokio::select! {
@@ -112,6 +119,7 @@ pub async fn run(ctx: Context) {
             Some(key) = retries.recv() => r.reconcile_key(&key).await,
             Some(cluster) = node_changes.recv() => r.nodes_changed(&cluster).await,
             _ = readiness.tick() => r.refresh_readiness().await,
+            _ = sweeps.tick() => sweep(&r.ctx).await,
             Some(cluster) = dirty_clusters.recv() => {
                 // Coalesce a burst of pod events into one pass per cluster.
                 tokio::time::sleep(Duration::from_millis(100)).await;
