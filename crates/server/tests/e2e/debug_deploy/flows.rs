@@ -512,7 +512,7 @@ async fn impersonated_sessions_deploy_as_the_service_account() -> anyhow::Result
     admin_apply(&d, &ns, json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "deployer"},
         "rules": [{"apiGroups": ["", "apps", "networking.k8s.io", "policy"],
             "resources": ["configmaps", "daemonsets", "deployments", "networkpolicies", "resourcequotas", "poddisruptionbudgets"],
-            "verbs": ["get", "create", "patch"]}]})).await?;
+            "verbs": ["create", "patch"]}]})).await?;
     admin_apply(&d, &ns, json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "deployer"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
         "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": ns}]})).await?;

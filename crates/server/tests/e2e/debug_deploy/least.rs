@@ -107,7 +107,7 @@ async fn the_documented_target_rights_are_enough_for_deploy_plans() -> anyhow::R
         };
         admin(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "deployer"}})).await?;
         admin(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "deployer"},
-            "rules": [{"apiGroups": ["", "apps"], "resources": ["configmaps", "daemonsets"], "verbs": ["get", "create", "patch"]}]})).await?;
+            "rules": [{"apiGroups": ["", "apps"], "resources": ["configmaps", "daemonsets"], "verbs": ["create", "patch"]}]})).await?;
         admin(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "deployer"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
             "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": ns}]})).await?;
