@@ -135,3 +135,95 @@ async fn the_documented_target_rights_are_enough_for_deploy_plans() -> anyhow::R
         .await;
     d.cleanup().await
 }
+
+/// What a crashed leader may leave — objects of every kind and a namespace it created,
+/// labelled with a session that no longer exists — is found by label and deleted when
+/// a leader starts; an object marked to outlive its session stays.
+#[tokio::test]
+async fn leftovers_of_every_kind_are_swept_when_a_leader_starts() -> anyhow::Result<()> {
+    use breakglass_core::debug::workload;
+
+    let Some(env) = env()? else { return Ok(()) };
+    let _exclusive = exclusive().await?;
+    let mut d = Deploy::new(&env, "sweep").await?;
+    let ghost = format!("ghost-{}", d.id());
+    let session: breakglass_api::debug_session::DebugSession = serde_json::from_value(json!({
+        "metadata": {"name": ghost, "namespace": "e2e-gone"},
+        "spec": {"cluster": "target-a", "templateRef": "gone", "requestedBy": "requester@example.com"},
+    }))?;
+    let labels = workload::session_labels(&session);
+    let created_ns = format!("dd-sweep-ns-{}", d.id());
+    d.namespace(&created_ns, json!(labels)).await?;
+    let ns = d.ns.clone();
+    let mut kept = labels.clone();
+    kept.insert(workload::DEBUG_KEEP.to_owned(), "true".to_owned());
+    let docs = [
+        (
+            "",
+            "ConfigMap",
+            "configmaps",
+            json!({"metadata": {"name": "left", "labels": labels}, "data": {"a": "b"}}),
+        ),
+        (
+            "",
+            "ConfigMap",
+            "configmaps",
+            json!({"metadata": {"name": "kept", "labels": kept}, "data": {"a": "b"}}),
+        ),
+        (
+            "networking.k8s.io",
+            "NetworkPolicy",
+            "networkpolicies",
+            json!({"metadata": {"name": "left", "labels": labels}, "spec": {"podSelector": {}}}),
+        ),
+        (
+            "",
+            "ResourceQuota",
+            "resourcequotas",
+            json!({"metadata": {"name": "left", "labels": labels}, "spec": {"hard": {"pods": "1"}}}),
+        ),
+    ];
+    for (group, kind, plural, mut doc) in docs {
+        doc["apiVersion"] = json!(if group.is_empty() {
+            "v1".to_owned()
+        } else {
+            format!("{group}/v1")
+        });
+        doc["kind"] = json!(kind);
+        let ar = kube::api::ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(group, "v1", kind),
+            plural,
+        );
+        let name = doc["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        Api::<DynamicObject>::namespaced_with(d.target.clone(), &ns, &ar)
+            .patch(
+                &name,
+                &PatchParams::apply("crashed-leader"),
+                &Patch::Apply(&doc),
+            )
+            .await?;
+    }
+    let left = d.labelled(&ghost).await?;
+    anyhow::ensure!(left.len() == 5, "{left:?}");
+
+    let lease = format!("dd-sweep-{}", d.id());
+    let server = ServerProcess::start(&env, ServerSpec::on_free_port(&lease, "dd-sweep")?).await?;
+    wait_leader(&env, &lease, "dd-sweep", Duration::from_secs(40)).await?;
+    let result = wait_for(Duration::from_secs(30), "leftovers swept", || async {
+        let left = d.labelled(&ghost).await?;
+        Ok(left == [format!("ConfigMap/{ns}/kept")])
+    })
+    .await;
+    if let Err(e) = result {
+        anyhow::bail!(
+            "{e}: {:?}; server log:\n{}",
+            d.labelled(&ghost).await?,
+            server.log_text()
+        );
+    }
+    server.stop()?;
+    d.cleanup().await
+}
