@@ -4,18 +4,39 @@
 //! `len`, `index`, `slice`, `print*`, comparisons, `html`, `js`, `urlquery`) are part
 //! of the engine.
 //!
-//! Deliberately absent: anything that reads the server's environment or filesystem
-//! (`env`, `expandenv`, `getHostByName`), and randomness (`rand*`, `uuidv4`), which
-//! would make a render unrepeatable.
+//! Deliberately absent: anything that reads the server's environment or network
+//! (`env`, `expandenv`, `getHostByName`), randomness (`rand*`, `uuidv4`, `shuffle`),
+//! which would make a render unrepeatable, and key generation (`genPrivateKey`,
+//! `genCA`, `genSelfSignedCert`, …), which would put key material into manifests.
+//! `docs/template-functions.md` documents every function.
 //!
-//! Taint rule: a function that merely computes a string returns [`Text::derived`]
+//! Taint rule: a function that merely computes a string returns [`Text::derived`](super::value::Text::derived)
 //! (tainted as a whole when any input is). A function that wraps its input in YAML or
 //! JSON syntax (`quote`, `squote`, `yamlQuote`, `toJson`, `toYaml`, `indent`, …) writes
-//! the syntax as clean text and the input with [`Text::push_text`], so the syntax it
+//! the syntax as clean text and the input with [`Text::push_text`](super::value::Text::push_text), so the syntax it
 //! adds still shapes the document while the input stays a scalar.
 
-#[allow(unused_imports)] // Text is named in the docs and used by the library.
-use super::value::{Text, Value};
+use super::value::Value;
+
+mod args;
+mod casing;
+mod dates;
+mod dicts;
+mod encoding;
+mod flow;
+mod golayout;
+mod k8s;
+mod lists;
+mod math;
+mod regexp;
+mod serialize;
+mod strings;
+mod syntax;
+
+#[cfg(test)]
+mod tests;
+
+pub use args::{MAX_ITEMS, MAX_STRING};
 
 /// What a function may read besides its arguments.
 #[derive(Debug, Clone, Copy)]
@@ -52,9 +73,157 @@ pub struct FuncSpec {
     pub max_args: Option<usize>,
 }
 
+const fn spec(
+    name: &'static str,
+    func: Func,
+    min_args: usize,
+    max_args: Option<usize>,
+) -> FuncSpec {
+    FuncSpec {
+        name,
+        func,
+        min_args,
+        max_args,
+    }
+}
+
+/// The table, sorted by name (byte order) so `lookup` can search it.
+static LIBRARY: &[FuncSpec] = &[
+    spec("abbrev", casing::abbrev, 2, Some(2)),
+    spec("add", math::add, 0, None),
+    spec("add1", math::add1, 1, Some(1)),
+    spec("adler32sum", encoding::adler32sum, 1, Some(1)),
+    spec("ago", dates::ago, 1, Some(1)),
+    spec("append", lists::append, 2, Some(2)),
+    spec("atoi", math::atoi, 1, Some(1)),
+    spec("b32dec", encoding::b32dec, 1, Some(1)),
+    spec("b32enc", encoding::b32enc, 1, Some(1)),
+    spec("b64dec", encoding::b64dec, 1, Some(1)),
+    spec("b64enc", encoding::b64enc, 1, Some(1)),
+    spec("camelcase", casing::camelcase, 1, Some(1)),
+    spec("cat", strings::cat, 0, None),
+    spec("ceil", math::ceil, 1, Some(1)),
+    spec("coalesce", flow::coalesce, 0, None),
+    spec("compact", lists::compact, 1, Some(1)),
+    spec("concat", lists::concat, 0, None),
+    spec("contains", strings::contains, 2, Some(2)),
+    spec("date", dates::date, 2, Some(2)),
+    spec("dateInZone", dates::date_in_zone, 3, Some(3)),
+    spec("dateModify", dates::date_modify, 2, Some(2)),
+    spec("default", flow::default, 1, Some(2)),
+    spec("dict", dicts::dict, 0, None),
+    spec("dig", dicts::dig, 3, None),
+    spec("div", math::div, 2, Some(2)),
+    spec("duration", dates::duration, 1, Some(1)),
+    spec("durationRound", dates::duration_round, 1, Some(1)),
+    spec("empty", flow::empty, 1, Some(1)),
+    spec("fail", flow::fail, 1, Some(1)),
+    spec("first", lists::first, 1, Some(1)),
+    spec("float64", math::float64, 1, Some(1)),
+    spec("floor", math::floor, 1, Some(1)),
+    spec("formatQuantity", k8s::format_quantity, 1, Some(1)),
+    spec("fromJson", serialize::from_json, 1, Some(1)),
+    spec("fromYaml", serialize::from_yaml, 1, Some(1)),
+    spec("get", dicts::get, 2, Some(2)),
+    spec("has", lists::has, 2, Some(2)),
+    spec("hasKey", dicts::has_key, 2, Some(2)),
+    spec("hasPrefix", strings::has_prefix, 2, Some(2)),
+    spec("hasSuffix", strings::has_suffix, 2, Some(2)),
+    spec("htmlDate", dates::html_date, 1, Some(1)),
+    spec("htmlDateInZone", dates::html_date_in_zone, 2, Some(2)),
+    spec("indent", syntax::indent, 2, Some(2)),
+    spec("initial", lists::initial, 1, Some(1)),
+    spec("initials", casing::initials, 1, Some(1)),
+    spec("int", math::int, 1, Some(1)),
+    spec("int64", math::int, 1, Some(1)),
+    spec("join", strings::join, 2, Some(2)),
+    spec("k8sName", k8s::k8s_name, 1, Some(1)),
+    spec("kebabcase", casing::kebabcase, 1, Some(1)),
+    spec("keys", dicts::keys, 0, None),
+    spec("last", lists::last, 1, Some(1)),
+    spec("list", lists::list, 0, None),
+    spec("lower", strings::lower, 1, Some(1)),
+    spec("max", math::max, 1, None),
+    spec("merge", dicts::merge, 1, None),
+    spec("mergeOverwrite", dicts::merge_overwrite, 1, None),
+    spec("min", math::min, 1, None),
+    spec("mod", math::modulo, 2, Some(2)),
+    spec("mul", math::mul, 1, None),
+    spec("nindent", syntax::nindent, 2, Some(2)),
+    spec("nospace", strings::nospace, 1, Some(1)),
+    spec("now", dates::now, 0, Some(0)),
+    spec("omit", dicts::omit, 1, None),
+    spec("parseQuantity", k8s::parse_quantity, 1, Some(1)),
+    spec("pick", dicts::pick, 1, None),
+    spec("pluck", dicts::pluck, 1, None),
+    spec("plural", strings::plural, 3, Some(3)),
+    spec("prepend", lists::prepend, 2, Some(2)),
+    spec("push", lists::append, 2, Some(2)),
+    spec("quote", syntax::quote, 0, None),
+    spec("regexFind", regexp::regex_find, 2, Some(2)),
+    spec("regexFindAll", regexp::regex_find_all, 3, Some(3)),
+    spec("regexMatch", regexp::regex_match, 2, Some(2)),
+    spec("regexQuoteMeta", regexp::regex_quote_meta, 1, Some(1)),
+    spec("regexReplaceAll", regexp::regex_replace_all, 3, Some(3)),
+    spec(
+        "regexReplaceAllLiteral",
+        regexp::regex_replace_all_literal,
+        3,
+        Some(3),
+    ),
+    spec("regexSplit", regexp::regex_split, 3, Some(3)),
+    spec("repeat", strings::repeat, 2, Some(2)),
+    spec("replace", strings::replace, 3, Some(3)),
+    spec("required", flow::required, 2, Some(2)),
+    spec("rest", lists::rest, 1, Some(1)),
+    spec("reverse", lists::reverse, 1, Some(1)),
+    spec("round", math::round, 2, Some(3)),
+    spec("seq", lists::seq, 1, Some(3)),
+    spec("set", dicts::set, 3, Some(3)),
+    spec("sha1sum", encoding::sha1sum, 1, Some(1)),
+    spec("sha256sum", encoding::sha256sum, 1, Some(1)),
+    spec("snakecase", casing::snakecase, 1, Some(1)),
+    spec("sortAlpha", strings::sort_alpha, 1, Some(1)),
+    spec("split", strings::split, 2, Some(2)),
+    spec("splitList", strings::split_list, 2, Some(2)),
+    spec("splitn", strings::splitn, 3, Some(3)),
+    spec("squote", syntax::squote, 0, None),
+    spec("sub", math::sub, 2, Some(2)),
+    spec("substr", strings::substr, 3, Some(3)),
+    spec("swapcase", casing::swapcase, 1, Some(1)),
+    spec("ternary", flow::ternary, 3, Some(3)),
+    spec("title", casing::title, 1, Some(1)),
+    spec("toDate", dates::to_date, 2, Some(2)),
+    spec("toJson", serialize::to_json, 1, Some(1)),
+    spec("toPrettyJson", serialize::to_pretty_json, 1, Some(1)),
+    spec("toRawJson", serialize::to_raw_json, 1, Some(1)),
+    spec("toString", strings::to_string, 1, Some(1)),
+    spec("toStrings", strings::to_strings, 1, Some(1)),
+    spec("toYaml", serialize::to_yaml, 1, Some(1)),
+    spec("trim", strings::trim, 1, Some(1)),
+    spec("trimAll", strings::trim_all, 2, Some(2)),
+    spec("trimPrefix", strings::trim_prefix, 2, Some(2)),
+    spec("trimSuffix", strings::trim_suffix, 2, Some(2)),
+    spec("trunc", strings::trunc, 2, Some(2)),
+    spec("truncName", k8s::trunc_name, 2, Some(2)),
+    spec("uniq", lists::uniq, 1, Some(1)),
+    spec("unixEpoch", dates::unix_epoch, 1, Some(1)),
+    spec("unset", dicts::unset, 2, Some(2)),
+    spec("until", lists::until, 1, Some(1)),
+    spec("untilStep", lists::until_step, 3, Some(3)),
+    spec("untitle", casing::untitle, 1, Some(1)),
+    spec("upper", strings::upper, 1, Some(1)),
+    spec("values", dicts::values, 1, Some(1)),
+    spec("without", lists::without, 1, None),
+    spec("wrap", casing::wrap, 2, Some(2)),
+    spec("wrapWith", casing::wrap_with, 3, Some(3)),
+    spec("yamlQuote", syntax::yaml_quote, 1, Some(1)),
+    spec("yamlSafe", syntax::yaml_safe, 1, Some(1)),
+];
+
 /// Every library function, sorted by name.
 pub fn library() -> &'static [FuncSpec] {
-    &[]
+    LIBRARY
 }
 
 /// The library function called `name`.

@@ -1,0 +1,112 @@
+//! Math: `add`, `add1`, `sub`, `mul`, `div`, `mod`, `max`, `min` on 64-bit integers
+//! (arguments converted with Sprig's `toInt64`: floats truncated, numeric strings
+//! parsed, anything else 0; overflow wraps as in Go), `floor`, `ceil`, `round` on
+//! floats, and the conversions `int`, `int64`, `float64`, `atoi`. Division or modulo by
+//! zero is an error. Results are numbers, never tainted.
+
+use super::FuncEnv;
+use super::FuncError;
+use super::args::{self, to_float64, to_int64};
+use crate::template::value::Value;
+
+/// `add N…`: the sum.
+pub fn add(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    Ok(Value::Int(
+        a.iter().map(to_int64).fold(0i64, i64::wrapping_add),
+    ))
+}
+
+/// `add1 N`: `N + 1`.
+pub fn add1(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    Ok(Value::Int(to_int64(args::arg(a, 0)?).wrapping_add(1)))
+}
+
+/// `sub A B`: `A - B`.
+pub fn sub(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    let (x, y) = pair(a)?;
+    Ok(Value::Int(x.wrapping_sub(y)))
+}
+
+/// `mul A B…`: the product.
+pub fn mul(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    Ok(Value::Int(
+        a.iter().map(to_int64).fold(1i64, i64::wrapping_mul),
+    ))
+}
+
+/// `div A B`: `A / B`, truncated toward zero; B = 0 is an error.
+pub fn div(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    let (x, y) = pair(a)?;
+    if y == 0 {
+        return Err(FuncError::new("integer divide by zero"));
+    }
+    Ok(Value::Int(x.wrapping_div(y)))
+}
+
+/// `mod A B`: the remainder of `A / B` (sign of `A`); B = 0 is an error.
+pub fn modulo(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    let (x, y) = pair(a)?;
+    if y == 0 {
+        return Err(FuncError::new("integer divide by zero"));
+    }
+    Ok(Value::Int(x.wrapping_rem(y)))
+}
+
+fn pair(a: &[Value]) -> Result<(i64, i64), FuncError> {
+    Ok((to_int64(args::arg(a, 0)?), to_int64(args::arg(a, 1)?)))
+}
+
+/// `max A B…`: the largest.
+pub fn max(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    let first = to_int64(args::arg(a, 0)?);
+    Ok(Value::Int(a.iter().map(to_int64).fold(first, i64::max)))
+}
+
+/// `min A B…`: the smallest.
+pub fn min(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    let first = to_int64(args::arg(a, 0)?);
+    Ok(Value::Int(a.iter().map(to_int64).fold(first, i64::min)))
+}
+
+/// `floor X`: the largest integer not above `X`, as a float.
+pub fn floor(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    Ok(Value::Float(to_float64(args::arg(a, 0)?).floor()))
+}
+
+/// `ceil X`: the smallest integer not below `X`, as a float.
+pub fn ceil(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    Ok(Value::Float(to_float64(args::arg(a, 0)?).ceil()))
+}
+
+/// `round X PLACES [HALF]`: `X` rounded to `PLACES` decimals; a remainder at or above
+/// `HALF` (default .5) rounds away from zero.
+pub fn round(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    let x = to_float64(args::arg(a, 0)?);
+    let places = args::int(a, 1)?.clamp(-308, 308);
+    let half = a.get(2).map_or(0.5, to_float64);
+    let pow = 10f64.powi(i32::try_from(places).unwrap_or(0));
+    let digit = pow * x;
+    let (int_part, frac) = (digit.trunc(), digit.fract());
+    let rounded = if frac.abs() >= half {
+        int_part + frac.signum()
+    } else {
+        int_part
+    };
+    Ok(Value::Float(rounded / pow))
+}
+
+/// `int V` / `int64 V`: Sprig's integer conversion.
+pub fn int(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    Ok(Value::Int(to_int64(args::arg(a, 0)?)))
+}
+
+/// `float64 V`: Sprig's float conversion.
+pub fn float64(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    Ok(Value::Float(to_float64(args::arg(a, 0)?)))
+}
+
+/// `atoi S`: the decimal integer in `S`, 0 when it is not one.
+pub fn atoi(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    let s = args::string(a, 0)?;
+    Ok(Value::Int(s.parse().unwrap_or(0)))
+}
