@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
 
-use super::{Budget, TemplateError, Value, parse};
+use super::{Budget, Template, TemplateError, Value, parse};
 
 /// A benign value that occurs nowhere else in the templates below.
 const BENIGN: &str = "benignvalue";
@@ -31,14 +31,21 @@ const TEMPLATES: &[&str] = &[
     "env:\n- name: X\n  value: {{ .vars.x }}\n- name: Y\n  value: y\n",
     "{{ if .vars.x }}a: {{ .vars.x }}{{ end }}\nb: 1\n",
     "a: {{ .vars.x }}{{ .vars.x }}\n",
+    "a: {{ .vars.x | squote }}\n",
+    "a: {{ .vars.x | toJson }}\nb: {{ .vars.m | toJson }}\n",
+    "a: {{ .vars.x | yamlQuote }}\n",
+    "spec:\n  {{- .vars.m | toYaml | nindent 2 }}\n  c: 1\n",
+    "l:\n{{ list .vars.x \"b\" | toYaml | indent 2 }}\n",
+    "{{ dict \"k\" .vars.x \"j\" 1 | toYaml }}\n",
 ];
 
 fn data(x: &str) -> Value {
     Value::from_json(&json!({"vars": {"x": x, "m": {"k": x}}}), true)
 }
 
+/// Renders with the real function library.
 fn render_docs(src: &str, x: &str) -> Result<Vec<Json>, TemplateError> {
-    parse(src)?
+    Template::parse("t", src)?
         .execute(&data(x), super::now(), Budget::default())?
         .documents()
 }
