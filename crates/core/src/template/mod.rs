@@ -160,7 +160,7 @@ impl Template {
                 message: format!("template is larger than {MAX_SOURCE_BYTES} bytes"),
             });
         }
-        let tree = parse::parse(name, source, lookup).map_err(|e| TemplateError::Parse {
+        let tree = parse::parse(source, lookup).map_err(|e| TemplateError::Parse {
             name: name.to_owned(),
             pos: position(source, e.at),
             message: e.message,
@@ -185,13 +185,12 @@ impl Template {
         budget: Budget,
     ) -> Result<Rendered, TemplateError> {
         let env = funcs::FuncEnv { now };
-        let text = exec::execute(&self.tree, &self.name, data, env, budget).map_err(|e| {
-            TemplateError::Exec {
+        let text =
+            exec::execute(&self.tree, data, env, budget).map_err(|e| TemplateError::Exec {
                 name: self.name.clone(),
                 pos: position(&self.source, e.at),
                 message: e.message,
-            }
-        })?;
+            })?;
         Ok(Rendered {
             name: self.name.clone(),
             text,
