@@ -276,6 +276,7 @@ fn bounded_input(t: &Text) -> Result<(), FuncError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use std::collections::BTreeMap;
 
@@ -360,7 +361,7 @@ mod tests {
             "k".to_owned(),
             Value::tainted_str("a\"b: c\n- d"),
         )]));
-        for out in [to_yaml(&[v.clone()], &e), to_json(&[v], &e)] {
+        for out in [to_yaml(std::slice::from_ref(&v), &e), to_json(&[v], &e)] {
             let Ok(Value::Str(t)) = out else {
                 panic!("not a string");
             };
