@@ -39,7 +39,26 @@ fn the_documented_set_is_present() {
     for name in names.split_whitespace() {
         assert!(lookup(name).is_some(), "{name} is missing");
     }
-    assert_eq!(library().len(), names.split_whitespace().count());
+}
+
+#[test]
+fn must_variants_and_old_names_are_aliases() {
+    for (alias, name) in [
+        ("mustToJson", "toJson"),
+        ("mustRegexReplaceAll", "regexReplaceAll"),
+        ("mustMergeOverwrite", "mergeOverwrite"),
+        ("mustFirst", "first"),
+        ("mustToDate", "toDate"),
+        ("trimall", "trimAll"),
+        ("tuple", "list"),
+        ("biggest", "max"),
+        ("date_in_zone", "dateInZone"),
+        ("date_modify", "dateModify"),
+    ] {
+        let (a, n) = (lookup(alias).unwrap(), lookup(name).unwrap());
+        assert!(std::ptr::fn_addr_eq(a.func, n.func), "{alias}");
+        assert_eq!((a.min_args, a.max_args), (n.min_args, n.max_args), "{alias}");
+    }
 }
 
 #[test]

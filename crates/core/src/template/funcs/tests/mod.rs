@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod collections;
+mod extras;
 mod formats;
 mod library;
 mod numbers;
