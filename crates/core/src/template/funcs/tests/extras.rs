@@ -13,8 +13,16 @@ fn types_and_kinds() {
         ("kindOf", vec![Value::Float(1.0)], s("float64")),
         ("kindIs", vec![s("map"), m(&[])], Value::Bool(true)),
         ("kindIs", vec![s("string"), i(1)], Value::Bool(false)),
-        ("typeIs", vec![s("bool"), Value::Bool(false)], Value::Bool(true)),
-        ("deepEqual", vec![strs(&["a"]), l(vec![t("a")])], Value::Bool(true)),
+        (
+            "typeIs",
+            vec![s("bool"), Value::Bool(false)],
+            Value::Bool(true),
+        ),
+        (
+            "deepEqual",
+            vec![strs(&["a"]), l(vec![t("a")])],
+            Value::Bool(true),
+        ),
         ("deepEqual", vec![i(1), s("1")], Value::Bool(false)),
         ("deepCopy", vec![m(&[("a", i(1))])], m(&[("a", i(1))])),
     ]);
@@ -45,7 +53,11 @@ fn chunks_octal_and_paths() {
         ("isAbs", vec![s("a")], Value::Bool(false)),
     ]);
     errors(&[
-        ("chunk", vec![i(0), l(vec![])], "argument 1: the chunk size must be positive"),
+        (
+            "chunk",
+            vec![i(0), l(vec![])],
+            "argument 1: the chunk size must be positive",
+        ),
         ("chunk", vec![i(1), s("x")], "cannot chunk type string"),
     ]);
 }

@@ -57,7 +57,11 @@ fn must_variants_and_old_names_are_aliases() {
     ] {
         let (a, n) = (lookup(alias).unwrap(), lookup(name).unwrap());
         assert!(std::ptr::fn_addr_eq(a.func, n.func), "{alias}");
-        assert_eq!((a.min_args, a.max_args), (n.min_args, n.max_args), "{alias}");
+        assert_eq!(
+            (a.min_args, a.max_args),
+            (n.min_args, n.max_args),
+            "{alias}"
+        );
     }
 }
 
