@@ -30,6 +30,7 @@ mod k8s;
 mod lists;
 mod math;
 mod regexp;
+mod semver;
 mod serialize;
 mod strings;
 mod syntax;
@@ -225,6 +226,8 @@ static LIBRARY: &[FuncSpec] = &[
     spec("rest", lists::rest, 1, Some(1)),
     spec("reverse", lists::reverse, 1, Some(1)),
     spec("round", math::round, 2, Some(3)),
+    spec("semver", semver::semver, 1, Some(1)),
+    spec("semverCompare", semver::semver_compare, 2, Some(2)),
     spec("seq", lists::seq, 1, Some(3)),
     spec("set", dicts::set, 3, Some(3)),
     spec("sha1sum", encoding::sha1sum, 1, Some(1)),
