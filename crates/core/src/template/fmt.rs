@@ -1,5 +1,5 @@
 //! Go's `fmt` as templates reach it: `print`, `println` and `printf` with the verbs
-//! `%v %s %q %d %t %f %F %e %E %g %G %x %X %o %O %b %c %U %%`, the flags `- + # 0` and
+//! `%v %T %s %q %d %t %f %F %e %E %g %G %x %X %o %O %b %c %U %%`, the flags `- + # 0` and
 //! space, width and precision (also `*`). Bad verbs, missing and extra arguments print
 //! the way Go prints them (`%!d(string=x)`, `%!d(MISSING)`, `%!(EXTRA int=1)`).
 //!
@@ -176,7 +176,8 @@ fn number_or_star(
 /// Formats one argument for one verb (with padding).
 fn format_one(verb: char, spec: Spec, v: &Value) -> String {
     let body = match (verb, v) {
-        ('v', Value::Nil) => Some("<nil>".to_owned()),
+        ('v', Value::Nil) | ('T', Value::Nil) => Some("<nil>".to_owned()),
+        ('T', v) => Some(go_type(v).to_owned()),
         ('v' | 's', Value::Str(t)) => Some(truncate(t.as_str(), spec.prec)),
         ('v' | 's', Value::List(_) | Value::Map(_)) => Some(v.to_go_string()),
         ('v' | 't', Value::Bool(b)) => Some(b.to_string()),

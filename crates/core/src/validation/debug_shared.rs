@@ -20,7 +20,8 @@ const DEFAULT_MIN_REASON: i64 = 10;
 /// Default of `requestReason.maxLength`.
 const DEFAULT_MAX_REASON: i64 = 1000;
 
-/// Checks a Go template source, reporting the first structural error.
+/// Checks a Go template source with the engine's parser, reporting the first error
+/// with its line and column.
 pub(crate) fn template_source(errs: &mut Errors, p: &Path, source: &str) {
     if let Err(e) = gotemplate::check(source) {
         errs.push(FieldError::invalid_raw(
