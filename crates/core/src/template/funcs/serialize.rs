@@ -258,11 +258,29 @@ pub fn from_yaml(args: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     if t.as_str().trim().is_empty() {
         return Ok(Value::Map(std::collections::BTreeMap::new()));
     }
-    let parsed: serde_json::Value = serde_saphyr::from_str(t.as_str())
+    let parsed: serde_json::Value = serde_saphyr::from_str_with_options(t.as_str(), yaml_options())
         .map_err(|e| FuncError::new(format!("invalid YAML: {e}")))?;
     let value = Value::from_json(&parsed, t.is_tainted());
     args::check_size(&value)?;
     Ok(value)
+}
+
+/// The engine's reading of YAML (Kubernetes' YAML 1.1 scalars, duplicate keys an
+/// error), with a budget against alias bombs and deep nesting.
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = 1;
+    budget.max_aliases = 1_000;
+    budget.max_anchors = 1_000;
+    budget.max_nodes = 100_000;
+    budget.max_depth = MAX_DEPTH;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    options.legacy_octal_numbers = true;
+    options.strict_booleans = false;
+    options.with_snippet = false;
+    options
 }
 
 fn bounded_input(t: &Text) -> Result<(), FuncError> {
@@ -276,6 +294,7 @@ fn bounded_input(t: &Text) -> Result<(), FuncError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use std::collections::BTreeMap;
 
@@ -360,7 +379,7 @@ mod tests {
             "k".to_owned(),
             Value::tainted_str("a\"b: c\n- d"),
         )]));
-        for out in [to_yaml(&[v.clone()], &e), to_json(&[v], &e)] {
+        for out in [to_yaml(std::slice::from_ref(&v), &e), to_json(&[v], &e)] {
             let Ok(Value::Str(t)) = out else {
                 panic!("not a string");
             };
