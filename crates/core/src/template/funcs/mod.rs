@@ -13,8 +13,9 @@
 //! Taint rule: a function that merely computes a string returns [`Text::derived`](super::value::Text::derived)
 //! (tainted as a whole when any input is). A function that wraps its input in YAML or
 //! JSON syntax (`quote`, `squote`, `yamlQuote`, `toJson`, `toYaml`, `indent`, …) writes
-//! the syntax as clean text and the input with [`Text::push_text`](super::value::Text::push_text), so the syntax it
-//! adds still shapes the document while the input stays a scalar.
+//! the syntax (and the escapes of special characters) as clean text and the rest of
+//! the input with its taint, so the syntax it adds still shapes the document while the
+//! input stays a scalar.
 
 use super::value::Value;
 

@@ -2,11 +2,12 @@
 //!
 //! The writers produce Go's layout (`encoding/json`; Helm's `toYaml`: block style, keys
 //! sorted, sequences not indented under their key, no trailing newline). Syntax and
-//! author strings are clean text; an untrusted string leaf is written as its own range
-//! between clean quotes, so after the engine's placeholder substitution the leaf is
-//! exactly the user's string and cannot add keys or items. Map keys are always escaped
-//! (they carry no taint of their own, so they are treated as text to quote, never as
-//! syntax).
+//! author strings are clean text; an untrusted string leaf is written between clean
+//! quotes as untrusted runs with its special characters as clean escapes (see
+//! [`super::syntax`]), so the leaf is exactly the user's string when the output shapes
+//! the manifest, and correctly escaped when the output is embedded in a string. Map
+//! keys are always escaped (they carry no taint of their own, so they are treated as
+//! text to quote, never as syntax).
 
 use super::FuncEnv;
 use super::FuncError;
@@ -373,23 +374,37 @@ mod tests {
     }
 
     #[test]
-    fn untrusted_leaves_are_single_ranges_between_clean_quotes() {
+    fn untrusted_leaves_keep_their_text_with_escapes_as_syntax() {
         let e = env();
         let v = Value::Map(BTreeMap::from([(
             "k".to_owned(),
-            Value::tainted_str("a\"b: c\n- d"),
+            Value::tainted_str("a\"b: c\n- d<"),
         )]));
-        for out in [to_yaml(std::slice::from_ref(&v), &e), to_json(&[v], &e)] {
+        for (out, text) in [
+            (
+                to_yaml(std::slice::from_ref(&v), &e),
+                r#"k: "a\"b: c\n- d<""#,
+            ),
+            (
+                to_json(std::slice::from_ref(&v), &e),
+                r#"{"k":"a\"b: c\n- d\u003c"}"#,
+            ),
+            (to_raw_json(&[v], &e), r#"{"k":"a\"b: c\n- d<"}"#),
+        ] {
             let Ok(Value::Str(t)) = out else {
                 panic!("not a string");
             };
+            assert_eq!(t.as_str(), text, "the text is Go's");
             let tainted: Vec<&str> = t
                 .pieces()
                 .into_iter()
                 .filter(|(_, b)| *b)
                 .map(|(p, _)| p)
                 .collect();
-            assert_eq!(tainted, vec!["a\"b: c\n- d"]);
+            assert!(
+                tainted == ["a", "b: c", "- d<"] || tainted == ["a", "b: c", "- d"],
+                "{tainted:?}"
+            );
         }
     }
 

@@ -163,3 +163,39 @@ fn dates_and_sets_through_the_engine() {
     let src = "{{- $d := dict \"a\" 1 }}{{ $d = set $d \"b\" 2 }}v: {{ $d | toJson }}\n";
     assert_eq!(one(src, json!({})), json!({"v": {"a": 1, "b": 2}}));
 }
+
+/// When the output of a syntax function is itself part of a string (a JSON or YAML
+/// document in a ConfigMap, a shell line), the user's text inside it is escaped for that
+/// inner syntax, exactly as Go writes it: the embedded document reads back the value.
+#[test]
+fn embedded_documents_read_back_the_hostile_value() {
+    let doc = one(
+        "json: {{ .vars.m | toJson | quote }}\n\
+         yaml: |\n{{ .vars.m | toYaml | indent 2 }}\n\
+         pretty: {{ .vars.m | toPrettyJson | squote }}\n\
+         script: |\n  echo {{ .vars.x | quote }}\n  echo {{ .vars.x | squote }}\n",
+        vars(),
+    );
+    let m = json!({"k": EVIL, "n": {"list": [EVIL, "plain"]}});
+    let json_text = doc["json"].as_str().unwrap();
+    assert_eq!(
+        serde_json::from_str::<Json>(json_text).unwrap(),
+        m,
+        "{json_text}"
+    );
+    let pretty = doc["pretty"].as_str().unwrap();
+    assert_eq!(serde_json::from_str::<Json>(pretty).unwrap(), m, "{pretty}");
+    let yaml_text = doc["yaml"].as_str().unwrap();
+    let inner: Json = serde_saphyr::from_str(yaml_text).unwrap();
+    assert_eq!(inner, m, "{yaml_text}");
+    assert_eq!(
+        doc["script"],
+        json!("echo \"a\\\"b: c\\n- d\"\necho 'a\"b: c\n- d'\n"),
+        "quote writes Go's escapes; squote keeps the text between its quotes"
+    );
+    let quoted = one(
+        "s: |\n  echo {{ .vars.q | squote }}\n",
+        json!({"vars": {"q": "'; rm -rf /; '"}}),
+    );
+    assert_eq!(quoted["s"], json!("echo '''; rm -rf /; '''\n"));
+}
