@@ -360,6 +360,9 @@ fn defaults_without_quota_pdb_or_impersonation() {
         err.to_string(),
         "template has no podTemplateRef: nothing to deploy"
     );
+    let t = template(json!({"podTemplateRef": {"name": "gone"}}));
+    let err = plan_for(&s, &t, None).unwrap_err();
+    assert_eq!(err.to_string(), "pod template \"gone\" not found");
 }
 
 #[test]
