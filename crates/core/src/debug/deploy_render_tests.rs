@@ -143,6 +143,11 @@ fn the_first_document_decides_the_workload() {
             "the pod template has no containers (at least one is required)",
         ),
         (
+            "kind: Pod\nspec: {containers: [{name: c}]}\n",
+            json!({}),
+            "the pod template's first document is a (no apiVersion) Pod; it must be a PodSpec, a v1 Pod, or an apps/v1 Deployment or DaemonSet",
+        ),
+        (
             "nodeName: worker-1\ncontainers: [{name: c, image: busybox}]\n",
             json!({}),
             "the pod template sets nodeName, which a debug pod may not set",

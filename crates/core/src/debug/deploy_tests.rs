@@ -213,6 +213,46 @@ fn binding_denials_remove_kinds_in_the_merge() {
 }
 
 #[test]
+fn kind_entries_that_can_match_nothing_are_refused_at_validation() {
+    use crate::validation::{
+        validate_debug_session_cluster_binding, validate_debug_session_template,
+    };
+    use breakglass_api::{DebugSessionClusterBinding, DebugSessionTemplate};
+    let t: DebugSessionTemplate = serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+        "kind": "DebugSessionTemplate",
+        "metadata": {"name": "t"},
+        "spec": {"mode": "kubectl-debug", "allowedAuxiliaryResourceKinds": [
+            {"kind": "ConfigMap"}, {"group": "apps", "kind": "Deployment"}, {"group": "rbac", "kind": "*"},
+        ]},
+    }))
+    .unwrap();
+    let errs: Vec<(String, String)> = validate_debug_session_template(&t)
+        .into_iter()
+        .filter(|e| e.path.contains("AuxiliaryResourceKinds"))
+        .map(|e| (e.path, e.message))
+        .collect();
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert_eq!(errs[0].0, "spec.allowedAuxiliaryResourceKinds[1].kind");
+    assert!(errs[0].1.starts_with("Invalid value: \"Deployment\": matches no kind of group \"apps\" that auxiliary resources may create (policy/v1 PodDisruptionBudget, v1 ServiceAccount"), "{}", errs[0].1);
+    assert_eq!(errs[1].0, "spec.allowedAuxiliaryResourceKinds[2].kind");
+    let b: DebugSessionClusterBinding = serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+        "kind": "DebugSessionClusterBinding",
+        "metadata": {"name": "b", "namespace": "n"},
+        "spec": {"templateRef": {"name": "t"}, "clusters": ["c"], "deniedAuxiliaryResourceKinds": [
+            {"group": "rbac.authorization.k8s.io", "kind": "*"}, {"group": "rbac", "kind": "*"},
+        ]},
+    }))
+    .unwrap();
+    let errs: Vec<String> = validate_debug_session_cluster_binding(&b)
+        .into_iter()
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(errs, ["spec.deniedAuxiliaryResourceKinds[1].kind"]);
+}
+
+#[test]
 fn structured_plan_orders_names_and_labels_everything() {
     let s = session(json!({}));
     let t = template(json!({
@@ -320,6 +360,9 @@ fn defaults_without_quota_pdb_or_impersonation() {
         err.to_string(),
         "template has no podTemplateRef: nothing to deploy"
     );
+    let t = template(json!({"podTemplateRef": {"name": "gone"}}));
+    let err = plan_for(&s, &t, None).unwrap_err();
+    assert_eq!(err.to_string(), "pod template \"gone\" not found");
 }
 
 #[test]

@@ -52,6 +52,9 @@ pub enum WorkloadError {
     /// The template deploys a workload but names no pod template.
     #[error("template has no podTemplateRef: nothing to deploy")]
     NoPodTemplate,
+    /// The named DebugPodTemplate does not exist.
+    #[error("pod template {0:?} not found")]
+    PodTemplateNotFound(String),
     /// The pod template has neither `template` nor `templateString`.
     #[error("pod template {0:?} has no template")]
     EmptyPodTemplate(String),

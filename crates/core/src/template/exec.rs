@@ -40,17 +40,10 @@ enum Flow {
     Continue,
 }
 
-/// Runs `tree` (called `name`) with `data` as `.` and `$`.
-pub(crate) fn execute(
-    tree: &Tree,
-    name: &str,
-    data: &Value,
-    env: FuncEnv,
-    budget: Budget,
-) -> Result<Text> {
+/// Runs `tree` with `data` as `.` and `$`.
+pub(crate) fn execute(tree: &Tree, data: &Value, env: FuncEnv, budget: Budget) -> Result<Text> {
     let mut st = State {
         tree,
-        name,
         out: Text::default(),
         vars: vec![("$".to_owned(), data.clone())],
         budget,
@@ -65,7 +58,6 @@ pub(crate) fn execute(
 
 struct State<'a> {
     tree: &'a Tree,
-    name: &'a str,
     out: Text,
     /// Variables in scope, innermost last.
     vars: Vec<(String, Value)>,
@@ -275,10 +267,8 @@ impl<'a> State<'a> {
             );
         }
         let tree: &'a Tree = self.tree;
-        let body = match tree.defines.get(name) {
-            Some(body) => body,
-            None if name == self.name => &tree.root,
-            None => return err(at, format!("no such template {name:?}")),
+        let Some(body) = tree.defines.get(name) else {
+            return err(at, format!("no such template {name:?}"));
         };
         let data = match pipe {
             Some(p) => self.pipeline(dot, p)?,

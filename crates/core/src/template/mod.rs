@@ -10,10 +10,12 @@
 //! scalars. Whatever a user types ends up as (part of) one scalar, never as a key, a
 //! list item or a new document.
 //!
-//! Consequence for functions that add YAML syntax (`quote`, `toYaml`, …): they escape
-//! the clean parts of their input only and append tainted parts unchanged
-//! ([`Text::push_text`]), because a tainted range is substituted into the *parsed*
-//! scalar as it is — escaping it would put the escape characters into the value.
+//! Consequences for functions that add YAML syntax (`quote`, `toYaml`, `indent`, …):
+//! they escape, fold or indent the clean parts of their input only and append tainted
+//! parts whole and unchanged ([`Text::push_text`]), because a tainted range is
+//! substituted into the *parsed* scalar as it is — an escape, or an indentation added
+//! after a newline inside a value, would become part of the value. (A multi-line value
+//! in a block scalar needs no indentation: it is one placeholder on one line.)
 //!
 //! Layout:
 //! - [`value`]: values and tainted text.
@@ -158,7 +160,7 @@ impl Template {
                 message: format!("template is larger than {MAX_SOURCE_BYTES} bytes"),
             });
         }
-        let tree = parse::parse(name, source, lookup).map_err(|e| TemplateError::Parse {
+        let tree = parse::parse(source, lookup).map_err(|e| TemplateError::Parse {
             name: name.to_owned(),
             pos: position(source, e.at),
             message: e.message,
@@ -183,13 +185,12 @@ impl Template {
         budget: Budget,
     ) -> Result<Rendered, TemplateError> {
         let env = funcs::FuncEnv { now };
-        let text = exec::execute(&self.tree, &self.name, data, env, budget).map_err(|e| {
-            TemplateError::Exec {
+        let text =
+            exec::execute(&self.tree, data, env, budget).map_err(|e| TemplateError::Exec {
                 name: self.name.clone(),
                 pos: position(&self.source, e.at),
                 message: e.message,
-            }
-        })?;
+            })?;
         Ok(Rendered {
             name: self.name.clone(),
             text,

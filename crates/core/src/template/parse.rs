@@ -37,9 +37,10 @@ fn err<T>(at: usize, message: impl Into<String>) -> Result<T> {
     })
 }
 
-/// Parses `src` (already bounded in size by the caller). `name` is the template's own
-/// name, which `{{template}}` may call.
-pub(crate) fn parse(name: &str, src: &str, lookup: Lookup<'_>) -> Result<Tree> {
+/// Parses `src` (already bounded in size by the caller). `{{template}}` calls must name
+/// a `define`d (or `block`) template: the main template's own name is not callable, so
+/// a source means the same whatever name a caller gives it.
+pub(crate) fn parse(src: &str, lookup: Lookup<'_>) -> Result<Tree> {
     let toks = lex::lex(src).map_err(|e| ParseError {
         at: e.at,
         message: e.message,
@@ -56,7 +57,7 @@ pub(crate) fn parse(name: &str, src: &str, lookup: Lookup<'_>) -> Result<Tree> {
     };
     let root = p.top()?;
     for (at, called) in &p.refs {
-        if called != name && !p.defines.contains_key(called) {
+        if !p.defines.contains_key(called) {
             return err(*at, format!("no such template {called:?}"));
         }
     }

@@ -103,6 +103,22 @@ fn overrides(errs: &mut Errors, p: &Path, spec: &DebugSessionClusterBindingSpec)
         &p.child("auxiliaryResourceOverrides"),
         spec.auxiliary_resource_overrides.as_ref(),
     );
+    for (i, message) in crate::debug::deploy::kinds::ineffective(
+        spec.denied_auxiliary_resource_kinds
+            .as_deref()
+            .unwrap_or_default(),
+    ) {
+        let list = spec
+            .denied_auxiliary_resource_kinds
+            .as_deref()
+            .unwrap_or_default();
+        let kind = list.get(i).map(|r| r.kind.as_str()).unwrap_or_default();
+        let ip = p
+            .child("deniedAuxiliaryResourceKinds")
+            .index(i)
+            .child("kind");
+        errs.push(FieldError::invalid(ip, kind, &message));
+    }
     if let Some(n) = &spec.notification {
         shared::notification(errs, &p.child("notification"), n);
     }

@@ -166,6 +166,22 @@ fn audit_and_auxiliary(errs: &mut Errors, p: &Path, spec: &DebugSessionTemplateS
             }
         }
     }
+    for (i, message) in crate::debug::deploy::kinds::ineffective(
+        spec.allowed_auxiliary_resource_kinds
+            .as_deref()
+            .unwrap_or_default(),
+    ) {
+        let list = spec
+            .allowed_auxiliary_resource_kinds
+            .as_deref()
+            .unwrap_or_default();
+        let kind = list.get(i).map(|r| r.kind.as_str()).unwrap_or_default();
+        let ip = p
+            .child("allowedAuxiliaryResourceKinds")
+            .index(i)
+            .child("kind");
+        errs.push(FieldError::invalid(ip, kind, &message));
+    }
     if let Some(aux) = &spec.auxiliary_resources {
         shared::auxiliary_resources(errs, &p.child("auxiliaryResources"), aux);
     }

@@ -1,105 +1,18 @@
-//! A structural syntax check of Go `text/template` sources.
+//! Admission check of Go `text/template` sources with the engine's own parser.
 //!
-//! Not a parser: it finds the actions, and checks that they are closed and that the
-//! block keywords (`if`, `range`, `with`, `define`, `block` … `end`, `else`) nest. That
-//! catches the malformed templates a lenient engine would render silently, at admission
-//! time instead of when a session is deployed.
+//! A template that the engine would refuse at deploy time — malformed actions,
+//! unbalanced blocks, unknown functions, wrong argument counts, undefined variables —
+//! is refused when the resource is written instead, naming the line and column.
 
-/// Checks the action structure of `source`; the error names the 1-based line.
+use crate::template::{Template, TemplateError};
+
+/// Parses `source`; the error reads `line L, column C: message`.
 pub(crate) fn check(source: &str) -> Result<(), String> {
-    let mut stack: Vec<(&str, usize)> = Vec::new();
-    let mut rest = source;
-    let mut offset = 0;
-    while let Some(open) = rest.find("{{") {
-        let start = offset + open;
-        let line = line_of(source, start);
-        let body_start = open + 2;
-        let Some(len) = action_len(&rest[body_start..]) else {
-            return Err(format!("line {line}: unclosed action"));
-        };
-        let body = &rest[body_start..body_start + len];
-        keyword(body, line, &mut stack)?;
-        let consumed = body_start + len + 2;
-        rest = &rest[consumed..];
-        offset += consumed;
+    match Template::parse("template", source) {
+        Ok(_) => Ok(()),
+        Err(TemplateError::Parse { pos, message, .. }) => Err(format!("{pos}: {message}")),
+        Err(other) => Err(other.to_string()),
     }
-    match stack.last() {
-        Some((kw, line)) => Err(format!(
-            "line {line}: {{{{{kw}}}}} has no matching {{{{end}}}}"
-        )),
-        None => Ok(()),
-    }
-}
-
-fn line_of(source: &str, pos: usize) -> usize {
-    source.get(..pos).map_or(0, |s| s.matches('\n').count()) + 1
-}
-
-/// Length of an action body up to (not including) its closing `}}`, skipping quoted
-/// strings, raw strings, character literals and comments.
-fn action_len(s: &str) -> Option<usize> {
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'}' if bytes.get(i + 1) == Some(&b'}') => return Some(i),
-            b'"' | b'\'' => {
-                let quote = bytes[i];
-                i += 1;
-                while i < bytes.len() && bytes[i] != quote {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'`' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'`' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let end = s.get(i + 2..)?.find("*/")?;
-                i += end + 3;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Applies the block keyword of one action body to the nesting stack.
-fn keyword<'a>(
-    body: &'a str,
-    line: usize,
-    stack: &mut Vec<(&'a str, usize)>,
-) -> Result<(), String> {
-    let trimmed = body.strip_prefix('-').unwrap_or(body);
-    let trimmed = trimmed.strip_suffix('-').unwrap_or(trimmed).trim();
-    if trimmed.starts_with("/*") {
-        return Ok(());
-    }
-    let word = trimmed
-        .split(|c: char| c.is_whitespace() || c == '(')
-        .next()
-        .unwrap_or_default();
-    match word {
-        "if" | "range" | "with" | "define" | "block" => stack.push((word, line)),
-        "else" => match stack.last() {
-            Some((kw, _)) if matches!(*kw, "if" | "range" | "with") => {}
-            _ => return Err(format!("line {line}: unexpected {{{{else}}}}")),
-        },
-        "end" if stack.pop().is_none() => {
-            return Err(format!("line {line}: unexpected {{{{end}}}}"));
-        }
-        "break" | "continue" if !stack.iter().any(|(kw, _)| *kw == "range") => {
-            return Err(format!("line {line}: {{{{{word}}}}} outside {{{{range}}}}"));
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -116,32 +29,37 @@ mod tests {
             "{{/* a comment with }} inside */}}",
             "{{ printf \"%s}}\" .x }}",
             "{{ define \"x\" }}y{{ end }}{{ template \"x\" . }}",
+            "{{ .labels | toYaml | nindent 4 }}",
         ] {
             assert_eq!(check(ok), Ok(()), "{ok}");
         }
     }
 
     #[test]
-    fn rejects_unbalanced_blocks_and_unclosed_actions() {
-        assert_eq!(
-            check("a\n{{ if .x }}b"),
-            Err("line 2: {{if}} has no matching {{end}}".to_string())
-        );
-        assert_eq!(
-            check("a{{end}}b"),
-            Err("line 1: unexpected {{end}}".to_string())
-        );
-        assert_eq!(
-            check("{{ else }}"),
-            Err("line 1: unexpected {{else}}".to_string())
-        );
-        assert_eq!(
-            check("x\ny\n{{ .a "),
-            Err("line 3: unclosed action".to_string())
-        );
-        assert_eq!(
-            check("{{ break }}"),
-            Err("line 1: {{break}} outside {{range}}".to_string())
-        );
+    fn rejects_malformed_templates_with_line_and_column() {
+        for (bad, want) in [
+            (
+                "a\n{{ if .x }}b",
+                "line 2, column 4: unexpected EOF: {{if}} has no matching {{end}}",
+            ),
+            ("a{{end}}b", "line 1, column 4: unexpected {{end}}"),
+            ("{{ else }}", "line 1, column 4: unexpected {{else}}"),
+            ("x\ny\n{{ .a ", "line 3, column 1: unclosed action"),
+            (
+                "{{ break }}",
+                "line 1, column 4: {{break}} outside {{range}}",
+            ),
+            (
+                "a: {{ .x | nosuch }}",
+                "line 1, column 12: function \"nosuch\" not defined",
+            ),
+            (
+                "a: {{ trunc 3 }}",
+                "line 1, column 7: wrong number of args for trunc: want 2 got 1",
+            ),
+            ("{{ $x }}", "line 1, column 4: undefined variable \"$x\""),
+        ] {
+            assert_eq!(check(bad), Err(want.to_owned()), "{bad}");
+        }
     }
 }

@@ -93,14 +93,28 @@ fn debug_pod_template_table() {
                 "unbalanced template",
                 json!({"spec": {"template": null, "templateString": "containers:\n{{- if .vars.x }}\n  - name: a\n"}}),
                 &[
-                    "spec.templateString: Invalid value: <template>: template syntax error: line 2: {{if}} has no matching {{end}}",
+                    "spec.templateString: Invalid value: <template>: template syntax error: line 2, column 5: unexpected EOF: {{if}} has no matching {{end}}",
                 ],
             ),
             bad(
                 "unclosed action",
                 json!({"spec": {"template": null, "templateString": "containers:\n  - name: {{ .session.name \n"}}),
                 &[
-                    "spec.templateString: Invalid value: <template>: template syntax error: line 2: unclosed action",
+                    "spec.templateString: Invalid value: <template>: template syntax error: line 2, column 11: unclosed action",
+                ],
+            ),
+            bad(
+                "unknown function",
+                json!({"spec": {"template": null, "templateString": "containers:\n  - name: {{ .session.name | shout }}\n"}}),
+                &[
+                    "spec.templateString: Invalid value: <template>: template syntax error: line 2, column 30: function \"shout\" not defined",
+                ],
+            ),
+            bad(
+                "wrong argument count",
+                json!({"spec": {"template": null, "templateString": "containers:\n  - name: {{ trunc 5 }}\n"}}),
+                &[
+                    "spec.templateString: Invalid value: <template>: template syntax error: line 2, column 14: wrong number of args for trunc: want 2 got 1",
                 ],
             ),
         ],

@@ -106,3 +106,30 @@ pub fn narrow(
             .collect(),
     )
 }
+
+/// Entries of an allowed or denied kinds list that match no kind auxiliary resources
+/// can create, as `(index, detail)`: such an entry does nothing (an allowance that can
+/// never allow, a denial that never denies — often a misspelt group), so validation
+/// refuses it rather than accept a setting that is silently ignored.
+pub fn ineffective(list: &[ResourceKindRef]) -> Vec<(usize, String)> {
+    let known = || {
+        default_auxiliary()
+            .map(|k| format!("{} {}", k.api_version(), k.kind))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    list.iter()
+        .enumerate()
+        .filter(|(_, r)| !default_auxiliary().any(|k| matches(r, k)))
+        .map(|(i, r)| {
+            (
+                i,
+                format!(
+                    "matches no kind of group {:?} that auxiliary resources may create ({})",
+                    r.group,
+                    known()
+                ),
+            )
+        })
+        .collect()
+}

@@ -38,7 +38,11 @@ pub(super) fn workload(
         Some(("podTemplateString".to_owned(), s))
     } else {
         let Some((name, pt)) = input.pod_template else {
-            return Err(WorkloadError::NoPodTemplate.into());
+            return Err(match &effective.pod_template_ref {
+                Some(r) => WorkloadError::PodTemplateNotFound(r.name.clone()),
+                None => WorkloadError::NoPodTemplate,
+            }
+            .into());
         };
         match nonempty(pt.template_string.as_ref()) {
             Some(s) => Some((format!("{name}.templateString"), s)),

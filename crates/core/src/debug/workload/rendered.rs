@@ -101,7 +101,11 @@ pub fn first_document(
             })
         }
         (_, Some(k)) => Err(WorkloadError::RenderedKind {
-            api_version: api_version.to_owned(),
+            api_version: if api_version.is_empty() {
+                "(no apiVersion)".to_owned()
+            } else {
+                api_version.to_owned()
+            },
             kind: k.to_owned(),
         }),
     }

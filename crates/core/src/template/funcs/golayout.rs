@@ -475,11 +475,9 @@ fn parse_offset<'a>(
     hours_only: bool,
     out: &mut i32,
 ) -> Result<&'a str, String> {
-    if z {
-        if let Some(r) = s.strip_prefix('Z') {
-            *out = 0;
-            return Ok(r);
-        }
+    if let Some(r) = s.strip_prefix('Z').filter(|_| z) {
+        *out = 0;
+        return Ok(r);
     }
     let (sign, mut r) = match s.as_bytes().first() {
         Some(b'+') => (1, &s[1..]),

@@ -71,10 +71,11 @@ pub fn parse_quantity(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     }
     let q = Quantity::parse(s).map_err(|e| FuncError::new(e.to_string()))?;
     let nanos = q.nanos();
-    if nanos % NANOS == 0 {
-        if let Ok(units) = i64::try_from(nanos / NANOS) {
-            return Ok(Value::Int(units));
-        }
+    if let Some(units) = (nanos % NANOS == 0)
+        .then(|| i64::try_from(nanos / NANOS).ok())
+        .flatten()
+    {
+        return Ok(Value::Int(units));
     }
     Ok(Value::Float(q.as_f64()))
 }
@@ -110,13 +111,13 @@ fn canonical(nanos: i128) -> String {
     if n == 0 {
         return "0".to_owned();
     }
-    if n % unit == 0 {
+    if n.is_multiple_of(unit) {
         let units = n / unit;
         let binary = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
         let mut best = None;
         for (k, suffix) in binary.iter().enumerate() {
             let div = 1u128 << (10 * (k + 1));
-            if units % div == 0 {
+            if units.is_multiple_of(div) {
                 best = Some((units / div, *suffix));
             }
         }
@@ -126,7 +127,7 @@ fn canonical(nanos: i128) -> String {
         };
     }
     for (div, suffix) in [(1_000_000u128, "m"), (1_000, "u"), (1, "n")] {
-        if n % div == 0 {
+        if n.is_multiple_of(div) {
             return format!("{sign}{}{suffix}", n / div);
         }
     }

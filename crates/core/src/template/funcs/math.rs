@@ -78,19 +78,18 @@ pub fn ceil(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     Ok(Value::Float(to_float64(args::arg(a, 0)?).ceil()))
 }
 
-/// `round X PLACES [HALF]`: `X` rounded to `PLACES` decimals; a remainder at or above
-/// `HALF` (default .5) rounds away from zero.
+/// `round X PLACES [HALF]`: `X` to `PLACES` decimals: up when the remainder is at least
+/// `HALF` (default .5), else down (Sprig's rule, so negative halves go down).
 pub fn round(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let x = to_float64(args::arg(a, 0)?);
     let places = args::int(a, 1)?.clamp(-308, 308);
     let half = a.get(2).map_or(0.5, to_float64);
     let pow = 10f64.powi(i32::try_from(places).unwrap_or(0));
     let digit = pow * x;
-    let (int_part, frac) = (digit.trunc(), digit.fract());
-    let rounded = if frac.abs() >= half {
-        int_part + frac.signum()
+    let rounded = if digit.fract() >= half {
+        digit.ceil()
     } else {
-        int_part
+        digit.floor()
     };
     Ok(Value::Float(rounded / pow))
 }

@@ -13,8 +13,9 @@
 //! Taint rule: a function that merely computes a string returns [`Text::derived`](super::value::Text::derived)
 //! (tainted as a whole when any input is). A function that wraps its input in YAML or
 //! JSON syntax (`quote`, `squote`, `yamlQuote`, `toJson`, `toYaml`, `indent`, …) writes
-//! the syntax as clean text and the input with [`Text::push_text`](super::value::Text::push_text), so the syntax it
-//! adds still shapes the document while the input stays a scalar.
+//! the syntax (and the escapes of special characters) as clean text and the rest of
+//! the input with its taint, so the syntax it adds still shapes the document while the
+//! input stays a scalar.
 
 use super::value::Value;
 
@@ -23,12 +24,14 @@ mod casing;
 mod dates;
 mod dicts;
 mod encoding;
+mod extras;
 mod flow;
 mod golayout;
 mod k8s;
 mod lists;
 mod math;
 mod regexp;
+mod semver;
 mod serialize;
 mod strings;
 mod syntax;
@@ -100,9 +103,13 @@ static LIBRARY: &[FuncSpec] = &[
     spec("b32enc", encoding::b32enc, 1, Some(1)),
     spec("b64dec", encoding::b64dec, 1, Some(1)),
     spec("b64enc", encoding::b64enc, 1, Some(1)),
+    spec("base", extras::base, 1, Some(1)),
+    spec("biggest", math::max, 1, None),
     spec("camelcase", casing::camelcase, 1, Some(1)),
     spec("cat", strings::cat, 0, None),
     spec("ceil", math::ceil, 1, Some(1)),
+    spec("chunk", extras::chunk, 2, Some(2)),
+    spec("clean", extras::clean, 1, Some(1)),
     spec("coalesce", flow::coalesce, 0, None),
     spec("compact", lists::compact, 1, Some(1)),
     spec("concat", lists::concat, 0, None),
@@ -110,13 +117,19 @@ static LIBRARY: &[FuncSpec] = &[
     spec("date", dates::date, 2, Some(2)),
     spec("dateInZone", dates::date_in_zone, 3, Some(3)),
     spec("dateModify", dates::date_modify, 2, Some(2)),
+    spec("date_in_zone", dates::date_in_zone, 3, Some(3)),
+    spec("date_modify", dates::date_modify, 2, Some(2)),
+    spec("deepCopy", extras::deep_copy, 1, Some(1)),
+    spec("deepEqual", extras::deep_equal, 2, Some(2)),
     spec("default", flow::default, 1, Some(2)),
     spec("dict", dicts::dict, 0, None),
     spec("dig", dicts::dig, 3, None),
+    spec("dir", extras::dir, 1, Some(1)),
     spec("div", math::div, 2, Some(2)),
     spec("duration", dates::duration, 1, Some(1)),
     spec("durationRound", dates::duration_round, 1, Some(1)),
     spec("empty", flow::empty, 1, Some(1)),
+    spec("ext", extras::ext, 1, Some(1)),
     spec("fail", flow::fail, 1, Some(1)),
     spec("first", lists::first, 1, Some(1)),
     spec("float64", math::float64, 1, Some(1)),
@@ -136,10 +149,13 @@ static LIBRARY: &[FuncSpec] = &[
     spec("initials", casing::initials, 1, Some(1)),
     spec("int", math::int, 1, Some(1)),
     spec("int64", math::int, 1, Some(1)),
+    spec("isAbs", extras::is_abs, 1, Some(1)),
     spec("join", strings::join, 2, Some(2)),
     spec("k8sName", k8s::k8s_name, 1, Some(1)),
     spec("kebabcase", casing::kebabcase, 1, Some(1)),
     spec("keys", dicts::keys, 0, None),
+    spec("kindIs", extras::kind_is, 2, Some(2)),
+    spec("kindOf", extras::kind_of, 1, Some(1)),
     spec("last", lists::last, 1, Some(1)),
     spec("list", lists::list, 0, None),
     spec("lower", strings::lower, 1, Some(1)),
@@ -149,6 +165,39 @@ static LIBRARY: &[FuncSpec] = &[
     spec("min", math::min, 1, None),
     spec("mod", math::modulo, 2, Some(2)),
     spec("mul", math::mul, 1, None),
+    spec("mustAppend", lists::append, 2, Some(2)),
+    spec("mustChunk", extras::chunk, 2, Some(2)),
+    spec("mustCompact", lists::compact, 1, Some(1)),
+    spec("mustDateModify", dates::date_modify, 2, Some(2)),
+    spec("mustDeepCopy", extras::deep_copy, 1, Some(1)),
+    spec("mustFirst", lists::first, 1, Some(1)),
+    spec("mustFromJson", serialize::from_json, 1, Some(1)),
+    spec("mustHas", lists::has, 2, Some(2)),
+    spec("mustInitial", lists::initial, 1, Some(1)),
+    spec("mustLast", lists::last, 1, Some(1)),
+    spec("mustMerge", dicts::merge, 1, None),
+    spec("mustMergeOverwrite", dicts::merge_overwrite, 1, None),
+    spec("mustPrepend", lists::prepend, 2, Some(2)),
+    spec("mustPush", lists::append, 2, Some(2)),
+    spec("mustRegexFind", regexp::regex_find, 2, Some(2)),
+    spec("mustRegexFindAll", regexp::regex_find_all, 3, Some(3)),
+    spec("mustRegexMatch", regexp::regex_match, 2, Some(2)),
+    spec("mustRegexReplaceAll", regexp::regex_replace_all, 3, Some(3)),
+    spec(
+        "mustRegexReplaceAllLiteral",
+        regexp::regex_replace_all_literal,
+        3,
+        Some(3),
+    ),
+    spec("mustRegexSplit", regexp::regex_split, 3, Some(3)),
+    spec("mustRest", lists::rest, 1, Some(1)),
+    spec("mustReverse", lists::reverse, 1, Some(1)),
+    spec("mustToDate", dates::to_date, 2, Some(2)),
+    spec("mustToJson", serialize::to_json, 1, Some(1)),
+    spec("mustToPrettyJson", serialize::to_pretty_json, 1, Some(1)),
+    spec("mustToRawJson", serialize::to_raw_json, 1, Some(1)),
+    spec("mustUniq", lists::uniq, 1, Some(1)),
+    spec("mustWithout", lists::without, 1, None),
     spec("nindent", syntax::nindent, 2, Some(2)),
     spec("nospace", strings::nospace, 1, Some(1)),
     spec("now", dates::now, 0, Some(0)),
@@ -178,6 +227,8 @@ static LIBRARY: &[FuncSpec] = &[
     spec("rest", lists::rest, 1, Some(1)),
     spec("reverse", lists::reverse, 1, Some(1)),
     spec("round", math::round, 2, Some(3)),
+    spec("semver", semver::semver, 1, Some(1)),
+    spec("semverCompare", semver::semver_compare, 2, Some(2)),
     spec("seq", lists::seq, 1, Some(3)),
     spec("set", dicts::set, 3, Some(3)),
     spec("sha1sum", encoding::sha1sum, 1, Some(1)),
@@ -194,6 +245,7 @@ static LIBRARY: &[FuncSpec] = &[
     spec("ternary", flow::ternary, 3, Some(3)),
     spec("title", casing::title, 1, Some(1)),
     spec("toDate", dates::to_date, 2, Some(2)),
+    spec("toDecimal", extras::to_decimal, 1, Some(1)),
     spec("toJson", serialize::to_json, 1, Some(1)),
     spec("toPrettyJson", serialize::to_pretty_json, 1, Some(1)),
     spec("toRawJson", serialize::to_raw_json, 1, Some(1)),
@@ -204,8 +256,12 @@ static LIBRARY: &[FuncSpec] = &[
     spec("trimAll", strings::trim_all, 2, Some(2)),
     spec("trimPrefix", strings::trim_prefix, 2, Some(2)),
     spec("trimSuffix", strings::trim_suffix, 2, Some(2)),
+    spec("trimall", strings::trim_all, 2, Some(2)),
     spec("trunc", strings::trunc, 2, Some(2)),
     spec("truncName", k8s::trunc_name, 2, Some(2)),
+    spec("tuple", lists::list, 0, None),
+    spec("typeIs", extras::type_is, 2, Some(2)),
+    spec("typeOf", extras::type_of, 1, Some(1)),
     spec("uniq", lists::uniq, 1, Some(1)),
     spec("unixEpoch", dates::unix_epoch, 1, Some(1)),
     spec("unset", dicts::unset, 2, Some(2)),

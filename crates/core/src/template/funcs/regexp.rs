@@ -28,7 +28,19 @@ fn compile(a: &[Value], i: usize) -> Result<Regex, FuncError> {
         .size_limit(MAX_COMPILED)
         .dfa_size_limit(MAX_COMPILED)
         .build()
-        .map_err(|e| FuncError::new(format!("invalid pattern: {e}")))
+        .map_err(|e| {
+            // The parser's message draws a caret diagram over several lines; its last
+            // line says what is wrong.
+            let text = e.to_string();
+            let what = text
+                .lines()
+                .rev()
+                .find_map(|l| l.trim().strip_prefix("error: "))
+                .unwrap_or_else(|| text.lines().next().unwrap_or("cannot compile"))
+                .trim_end_matches('.')
+                .to_owned();
+            FuncError::new(format!("invalid pattern {pattern:?}: {what}"))
+        })
 }
 
 /// `regexMatch RE S`: whether `RE` matches anywhere in `S`.

@@ -2,11 +2,12 @@
 //!
 //! The writers produce Go's layout (`encoding/json`; Helm's `toYaml`: block style, keys
 //! sorted, sequences not indented under their key, no trailing newline). Syntax and
-//! author strings are clean text; an untrusted string leaf is written as its own range
-//! between clean quotes, so after the engine's placeholder substitution the leaf is
-//! exactly the user's string and cannot add keys or items. Map keys are always escaped
-//! (they carry no taint of their own, so they are treated as text to quote, never as
-//! syntax).
+//! author strings are clean text; an untrusted string leaf is written between clean
+//! quotes as untrusted runs with its special characters as clean escapes (see
+//! [`super::syntax`]), so the leaf is exactly the user's string when the output shapes
+//! the manifest, and correctly escaped when the output is embedded in a string. Map
+//! keys are always escaped (they carry no taint of their own, so they are treated as
+//! text to quote, never as syntax).
 
 use super::FuncEnv;
 use super::FuncError;
@@ -258,11 +259,29 @@ pub fn from_yaml(args: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     if t.as_str().trim().is_empty() {
         return Ok(Value::Map(std::collections::BTreeMap::new()));
     }
-    let parsed: serde_json::Value = serde_saphyr::from_str(t.as_str())
+    let parsed: serde_json::Value = serde_saphyr::from_str_with_options(t.as_str(), yaml_options())
         .map_err(|e| FuncError::new(format!("invalid YAML: {e}")))?;
     let value = Value::from_json(&parsed, t.is_tainted());
     args::check_size(&value)?;
     Ok(value)
+}
+
+/// The engine's reading of YAML (Kubernetes' YAML 1.1 scalars, duplicate keys an
+/// error), with a budget against alias bombs and deep nesting.
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = 1;
+    budget.max_aliases = 1_000;
+    budget.max_anchors = 1_000;
+    budget.max_nodes = 100_000;
+    budget.max_depth = MAX_DEPTH;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    options.legacy_octal_numbers = true;
+    options.strict_booleans = false;
+    options.with_snippet = false;
+    options
 }
 
 fn bounded_input(t: &Text) -> Result<(), FuncError> {
@@ -276,6 +295,7 @@ fn bounded_input(t: &Text) -> Result<(), FuncError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use std::collections::BTreeMap;
 
@@ -354,23 +374,37 @@ mod tests {
     }
 
     #[test]
-    fn untrusted_leaves_are_single_ranges_between_clean_quotes() {
+    fn untrusted_leaves_keep_their_text_with_escapes_as_syntax() {
         let e = env();
         let v = Value::Map(BTreeMap::from([(
             "k".to_owned(),
-            Value::tainted_str("a\"b: c\n- d"),
+            Value::tainted_str("a\"b: c\n- d<"),
         )]));
-        for out in [to_yaml(&[v.clone()], &e), to_json(&[v], &e)] {
+        for (out, text) in [
+            (
+                to_yaml(std::slice::from_ref(&v), &e),
+                r#"k: "a\"b: c\n- d<""#,
+            ),
+            (
+                to_json(std::slice::from_ref(&v), &e),
+                r#"{"k":"a\"b: c\n- d\u003c"}"#,
+            ),
+            (to_raw_json(&[v], &e), r#"{"k":"a\"b: c\n- d<"}"#),
+        ] {
             let Ok(Value::Str(t)) = out else {
                 panic!("not a string");
             };
+            assert_eq!(t.as_str(), text, "the text is Go's");
             let tainted: Vec<&str> = t
                 .pieces()
                 .into_iter()
                 .filter(|(_, b)| *b)
                 .map(|(p, _)| p)
                 .collect();
-            assert_eq!(tainted, vec!["a\"b: c\n- d"]);
+            assert!(
+                tainted == ["a", "b: c", "- d<"] || tainted == ["a", "b: c", "- d"],
+                "{tainted:?}"
+            );
         }
     }
 

@@ -110,3 +110,63 @@ fn placeholder_prefix_avoids_text_already_present() {
         vec![json!({"a": "bgtkxq0z bgtkxxq0z", "b": "bgtkxq0z"})]
     );
 }
+
+/// The feature document's storage example, rendered with the real library.
+#[test]
+fn spec_example_renders_with_the_library() {
+    let src = "# First document: PodSpec\ncontainers:\n  - name: fio\n    image: wallnerryan/fiotools:latest\n    command: [\"sleep\", \"infinity\"]\nvolumes:\n  - name: test-volume\n    persistentVolumeClaim:\n      claimName: pvc-{{ .session.name | trunc 20 }}\n---\n# Second document: PVC\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: pvc-{{ .session.name | trunc 20 }}\nspec:\n  storageClassName: {{ .vars.storageClass | default \"standard\" }}\n  resources:\n    requests:\n      storage: {{ .vars.pvcSize | default \"10Gi\" }}\n";
+    let t = super::Template::parse("storage", src).unwrap();
+    let data = Value::Map(
+        [
+            (
+                "session".to_owned(),
+                Value::from_json(&json!({"name": "debug-alice-0123456789abcdef"}), false),
+            ),
+            (
+                "vars".to_owned(),
+                Value::from_json(&json!({"pvcSize": "20Gi"}), true),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    let docs = t
+        .execute(&data, super::now(), super::Budget::default())
+        .unwrap()
+        .documents()
+        .unwrap();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(
+        docs[0]["volumes"][0]["persistentVolumeClaim"]["claimName"],
+        json!("pvc-debug-alice-01234567")
+    );
+    assert_eq!(docs[1]["spec"]["storageClassName"], json!("standard"));
+    assert_eq!(
+        docs[1]["spec"]["resources"]["requests"]["storage"],
+        json!("20Gi")
+    );
+}
+
+#[test]
+fn required_fails_with_its_message_and_position() {
+    let t = super::Template::parse(
+        "pod",
+        "kind: Pod\nspec:\n  image: {{ required \"image is required\" .vars.image }}\n",
+    )
+    .unwrap();
+    let data = Value::from_json(&json!({"vars": {}}), true);
+    let e = t
+        .execute(&data, super::now(), super::Budget::default())
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "template pod: line 3, column 13: error calling required: image is required"
+    );
+}
+
+#[test]
+fn templates_are_shareable_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<super::Template>();
+    assert_send_sync::<super::Rendered>();
+}

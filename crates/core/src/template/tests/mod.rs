@@ -56,6 +56,8 @@ fn quote(args: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     Ok(Value::Str(t))
 }
 
+/// Indents the newlines of author text only; untrusted pieces pass whole (their
+/// newlines are content of the scalar they end up in).
 fn nindent(args: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let Value::Int(n) = args[0] else {
         return Err(FuncError::new("nindent: width must be an int"));
@@ -64,16 +66,10 @@ fn nindent(args: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let mut t = Text::clean("\n");
     t.push_clean(&pad);
     for (piece, tainted) in text_of(&args[1]).pieces() {
-        for (i, line) in piece.split('\n').enumerate() {
-            if i > 0 {
-                t.push_clean("\n");
-                t.push_clean(&pad);
-            }
-            if tainted {
-                t.push_text(&Text::tainted(line));
-            } else {
-                t.push_clean(line);
-            }
+        if tainted {
+            t.push_text(&Text::tainted(piece));
+        } else {
+            t.push_clean(&piece.replace('\n', &format!("\n{pad}")));
         }
     }
     Ok(Value::Str(t))

@@ -54,11 +54,37 @@ fn verbs_flags_width_precision() {
         (r#"{{ printf "%z" 1 }}"#, "%!z(int=1)"),
         (r#"{{ printf "%#q" "a\"b" }}"#, "`a\"b`"),
         (r#"{{ printf "%q" "tab\there\n" }}"#, r#""tab\there\n""#),
+        (
+            r#"{{ printf "%T %T %T %T %T %T %T" 1 1.5 "s" true nil .list .map }}"#,
+            "int float64 string bool <nil> []interface {} map[string]interface {}",
+        ),
+        (
+            r#"{{ printf "%v" .mixed }}"#,
+            "[map[a:1] [1 2] <nil> 1.5 true]",
+        ),
+        (
+            r#"{{ printf "%.2v|%6.2f|%-6.2f|%+.1e" 3.14159 -2.5 2.5 12345.0 }}"#,
+            "3.1| -2.50|2.50  |+1.2e+04",
+        ),
     ];
-    let data = json!({"list": ["a", "b"], "map": {"k": "v"}});
+    let data = json!({"list": ["a", "b"], "map": {"k": "v"}, "mixed": [{"a": 1}, [1, 2], null, 1.5, true]});
     for (src, want) in cases {
         assert_eq!(render(src, data.clone()), *want, "template {src}");
     }
+}
+
+#[test]
+fn printf_output_is_bounded() {
+    let src = format!(
+        "{{{{ printf \"{}\" {} }}}}",
+        "%999999d".repeat(3),
+        "1 ".repeat(3)
+    );
+    let (_, message) = super::exec_err(&src, json!({}));
+    assert_eq!(
+        message,
+        "error calling printf: result larger than 1048576 bytes"
+    );
 }
 
 #[test]
