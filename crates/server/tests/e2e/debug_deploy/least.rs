@@ -1,7 +1,8 @@
 //! The server with exactly the rights of `config/rbac/` (hub.yaml on the hub,
 //! target.yaml on target-a, both as ServiceAccounts) deploys a full plan — created
 //! namespace, quota, budget, auxiliary ConfigMap — and an impersonated one, and
-//! removes both completely.
+//! removes both completely; a Role granting more than the server holds is refused (no
+//! escalate/bind). A starting leader sweeps leftovers of every kind.
 
 use std::time::Duration;
 
@@ -84,6 +85,28 @@ async fn the_documented_target_rights_are_enough_for_deploy_plans() -> anyhow::R
         let created = Api::<Namespace>::all(d.target.clone()).get(&fresh).await?;
         anyhow::ensure!(created.metadata.deletion_timestamp.is_none());
         d.terminate(&name).await?;
+        d.wait_clean(&name).await?;
+
+        // No escalate/bind: a Role granting what the server does not hold is refused
+        // by the target (impersonation is the way to deploy such RBAC objects).
+        let exec_role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "exec"},
+            "rules": [{"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}]});
+        let escalating = d
+            .templates("lpesc", busybox(), json!({
+                "allowed": allowed,
+                "auxiliaryResources": [aux("exec", "rbac", exec_role, "fail")],
+                "requiredAuxiliaryResourceCategories": ["rbac"],
+            }))
+            .await?;
+        let name = d.session("lpesc", &escalating, json!({"cluster": cluster})).await?;
+        let s = d.wait_state(&name, "Failed").await?;
+        let msg = s.status.and_then(|st| st.message).unwrap_or_default();
+        anyhow::ensure!(
+            msg.starts_with("failed to deploy resources: auxiliary resource exec:")
+                && msg.contains("attempting to grant RBAC permissions not currently held"),
+            "{msg}"
+        );
         d.wait_clean(&name).await?;
 
         // Impersonated: the server's identity needs only `impersonate`.
