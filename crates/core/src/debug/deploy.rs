@@ -429,6 +429,15 @@ pub fn impersonation(
         ("uid", i.uid.as_ref().is_some_and(|s| !s.is_empty())),
         ("groups", i.groups.as_ref().is_some_and(|g| !g.is_empty())),
         ("extra", i.extra.as_ref().is_some_and(|e| !e.is_empty())),
+        // Constrained-impersonation settings we would not enforce.
+        (
+            "allowedIdentities",
+            i.allowed_identities.as_ref().is_some_and(|l| !l.is_empty()),
+        ),
+        (
+            "actionVerbs",
+            i.action_verbs.as_ref().is_some_and(|l| !l.is_empty()),
+        ),
     ];
     if let Some((field, _)) = other.iter().find(|(_, set)| *set) {
         return Err(DeployError::Impersonation(field));

@@ -312,3 +312,55 @@ fn render_failures_follow_the_failure_policy() {
         );
     }
 }
+
+#[test]
+fn object_names_follow_kubernetes_rules() {
+    let s = session(json!({}));
+    let pod = structured_pod(json!({}));
+    let one = |object: Json| {
+        let t = with_aux(
+            json!([aux("r", "c", object, json!({}))]),
+            json!({"requiredAuxiliaryResourceCategories": ["c"]}),
+        );
+        plan_for(&s, &t, Some(&pod)).map(|p| p.objects.len())
+    };
+    assert_eq!(
+        one(cm("Bad Name", json!({}))).unwrap_err().to_string(),
+        "auxiliary resource \"r\": the document names a ConfigMap \"Bad Name\", which is not a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253)"
+    );
+    let svc =
+        |name: &str| json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}});
+    assert!(
+        one(svc("a.b"))
+            .unwrap_err()
+            .to_string()
+            .contains("is not a DNS label")
+    );
+    assert!(
+        one(svc("1abc"))
+            .unwrap_err()
+            .to_string()
+            .contains("is not a DNS label")
+    );
+    assert_eq!(one(svc("debug-svc")).unwrap(), 2);
+    let role = |name: &str| json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": name}});
+    assert_eq!(one(role("debug:reader")).unwrap(), 2);
+    assert!(
+        one(role("a/b"))
+            .unwrap_err()
+            .to_string()
+            .contains("is not a valid path segment")
+    );
+    assert_eq!(one(cm("a.b-c", json!({}))).unwrap(), 2);
+    // A bad name is a rendering failure: `ignore` skips the resource.
+    let t = with_aux(
+        json!([aux(
+            "r",
+            "c",
+            cm("Bad", json!({})),
+            json!({"failurePolicy": "ignore"})
+        )]),
+        json!({"requiredAuxiliaryResourceCategories": ["c"]}),
+    );
+    assert_eq!(plan_for(&s, &t, Some(&pod)).unwrap().skipped.len(), 1);
+}

@@ -513,6 +513,14 @@ fn only_service_account_impersonation_deploys() {
         ),
         (json!({"userName": "someone"}), "userName"),
         (
+            json!({"serviceAccountRef": {"name": "d", "namespace": "n"}, "actionVerbs": ["create"]}),
+            "actionVerbs",
+        ),
+        (
+            json!({"serviceAccountRef": {"name": "d", "namespace": "n"}, "allowedIdentities": ["x"]}),
+            "allowedIdentities",
+        ),
+        (
             json!({"serviceAccountRef": {"name": "d", "namespace": "n"}, "groups": ["g"]}),
             "groups",
         ),

@@ -26,8 +26,8 @@ pub(super) struct Objects {
     seen: BTreeSet<(&'static str, String)>,
 }
 
-/// Checks that a rendered document is an object with `apiVersion`, `kind` and
-/// `metadata.name` (the message names what is missing).
+/// Checks that a rendered document is an object with `apiVersion`, `kind` and a
+/// `metadata.name` valid for its kind (the message says what is wrong).
 pub fn shape_check(doc: &Json) -> Result<(), String> {
     let Some(map) = doc.as_object() else {
         return Err("is not a mapping".to_owned());
@@ -45,10 +45,14 @@ pub fn shape_check(doc: &Json) -> Result<(), String> {
         .get("metadata")
         .and_then(|m| m.get("name"))
         .and_then(Json::as_str);
-    if name.is_none_or(str::is_empty) {
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
         return Err("has no metadata.name".to_owned());
+    };
+    let kind = map.get("kind").and_then(Json::as_str).unwrap_or_default();
+    match name_problem(kind, name) {
+        Some(problem) => Err(format!("names a {kind} {name:?}, which {problem}")),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 impl Objects {
@@ -276,6 +280,31 @@ impl Objects {
         }
         Ok(labels)
     }
+}
+
+/// Why `name` cannot name an object of `kind` (Kubernetes' rules: RBAC objects take
+/// any path segment, Services a DNS label, everything else a DNS subdomain).
+fn name_problem(kind: &str, name: &str) -> Option<&'static str> {
+    if matches!(kind, "Role" | "RoleBinding") {
+        return (name == "." || name == ".." || name.contains(['/', '%']))
+            .then_some("is not a valid path segment");
+    }
+    let label = kind == "Service";
+    let max = if label { 63 } else { 253 };
+    let ok_char =
+        |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || (!label && b == b'.');
+    let bytes = name.as_bytes();
+    let valid = !bytes.is_empty()
+        && bytes.len() <= max
+        && bytes.iter().all(|b| ok_char(*b))
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && (!label || bytes.first().is_some_and(u8::is_ascii_lowercase));
+    (!valid).then_some(if label {
+        "is not a DNS label (lowercase letters, digits and '-', starting with a letter, at most 63)"
+    } else {
+        "is not a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253)"
+    })
 }
 
 fn str_at(map: &Map<String, Json>, key: &str) -> String {
