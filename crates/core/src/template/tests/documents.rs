@@ -196,3 +196,22 @@ fn documented_example_renders() {
         }]})]
     );
 }
+
+/// A render at the default limits (10 000 iterations, about 1 MiB, one placeholder per
+/// item) stays fast: the steps are linear.
+#[test]
+fn large_render_is_linear() {
+    let src = "items:\n{{ range $i, $e := .vars.list }}  - name: n{{ $i }}\n    value: {{ $e | quote }}\n{{ end }}";
+    let list: Vec<String> = (0..9_999).map(|i| format!("v: {i} #")).collect();
+    let data = Value::from_json(&json!({"vars": {"list": list}}), true);
+    let t = super::Template::parse("big", src).unwrap();
+    let started = std::time::Instant::now();
+    let docs = t
+        .execute(&data, super::now(), super::Budget::default())
+        .unwrap()
+        .documents()
+        .unwrap();
+    assert_eq!(docs[0]["items"].as_array().map(Vec::len), Some(9_999));
+    assert_eq!(docs[0]["items"][42]["value"], json!("v: 42 #"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
