@@ -146,7 +146,7 @@ proptest::proptest! {
     ) {
         let shapes = [s(&a), t(&b), i(n), s(&b)];
         for f in library() {
-            let count = f.min_args.max(1).min(3);
+            let count = f.min_args.clamp(1, 3);
             for first in &shapes {
                 for second in &shapes {
                     let args: Vec<Value> = [first.clone(), second.clone(), s(&a)]
