@@ -224,7 +224,9 @@ fn printf(args: &[Value], _: &FuncEnv) -> R {
             go_type(format)
         ));
     };
-    Ok(Value::Str(sprintf(format, rest)))
+    sprintf(format, rest)
+        .map(Value::Str)
+        .map_err(FuncError::new)
 }
 
 /// Go's basic kinds for comparison.

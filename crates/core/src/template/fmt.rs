@@ -14,6 +14,9 @@ use super::value::{Text, Value};
 /// Go's bound on width and precision (`%!(BADWIDTH)` beyond it).
 const MAX_WIDTH: usize = 1_000_000;
 
+/// Largest `printf` result: wide paddings must not add up to unbounded memory.
+pub(crate) const MAX_PRINTF_BYTES: usize = 1 << 20;
+
 /// `fmt.Sprint`: operands joined with a space when neither side is a string.
 pub(crate) fn sprint(args: &[Value]) -> Text {
     let mut out = Text::default();
@@ -61,8 +64,8 @@ struct Spec {
     prec: Option<usize>,
 }
 
-/// `fmt.Sprintf`.
-pub(crate) fn sprintf(format: &Text, args: &[Value]) -> Text {
+/// `fmt.Sprintf`; fails only when the result would exceed [`MAX_PRINTF_BYTES`].
+pub(crate) fn sprintf(format: &Text, args: &[Value]) -> Result<Text, String> {
     let mut out = Text::default();
     let mut next = 0usize;
     let mut chars = format.as_str().char_indices().peekable();
@@ -104,6 +107,9 @@ pub(crate) fn sprintf(format: &Text, args: &[Value]) -> Text {
         }
         out.push_clean(&literal);
         literal.clear();
+        if out.len() > MAX_PRINTF_BYTES {
+            return Err(format!("result larger than {MAX_PRINTF_BYTES} bytes"));
+        }
         match args.get(next) {
             None => {
                 let _ = write!(literal, "%!{verb}(MISSING)");
@@ -134,10 +140,13 @@ pub(crate) fn sprintf(format: &Text, args: &[Value]) -> Text {
         }
         out.push_clean(")");
     }
-    if format.is_tainted() {
-        return Text::tainted(out.into_string());
+    if out.len() > MAX_PRINTF_BYTES {
+        return Err(format!("result larger than {MAX_PRINTF_BYTES} bytes"));
     }
-    out
+    if format.is_tainted() {
+        return Ok(Text::tainted(out.into_string()));
+    }
+    Ok(out)
 }
 
 fn number_or_star(

@@ -340,8 +340,31 @@ pub(crate) fn auxiliary_resources(errs: &mut Errors, p: &Path, resources: &[Auxi
                     template_source(errs, &rp.child("templateString"), s);
                 }
             }
-            (None, Some(_)) => {}
+            (None, Some(t)) => structured_template(errs, &rp.child("template"), &t.0),
         }
+    }
+}
+
+/// The deprecated structured `template`: every string (value or key) holding `{{` is
+/// rendered as a template of its own, so each must parse.
+fn structured_template(errs: &mut Errors, p: &Path, value: &serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) if s.contains("{{") => template_source(errs, p, s),
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                structured_template(errs, &p.index(i), item);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let kp = p.child(k);
+                if k.contains("{{") {
+                    template_source(errs, &kp, k);
+                }
+                structured_template(errs, &kp, v);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -293,6 +293,22 @@ fn debug_session_template_table() {
                 ],
             ),
             bad(
+                "auxiliary templateString that does not parse",
+                json!({"spec": {"auxiliaryResources": [{"name": "a", "templateString": "kind: ConfigMap\nmetadata:\n  name: {{ .session.name | nope }}\n"}]}}),
+                &[
+                    "spec.auxiliaryResources[0].templateString: Invalid value: <template>: template syntax error: line 3, column 28: function \"nope\" not defined",
+                ],
+            ),
+            bad(
+                "structured auxiliary template with a malformed string",
+                json!({"spec": {"auxiliaryResources": [{"name": "a", "template": {"kind": "ConfigMap", "metadata": {"name": "x-{{ .session.name", "labels": {"{{ end }}": "v"}}, "data": {"k": ["ok {{ .vars.x }}", "{{ if .x }}"]}}}]}}),
+                &[
+                    "spec.auxiliaryResources[0].template.data.k[1]: Invalid value: <template>: template syntax error: line 1, column 4: unexpected EOF: {{if}} has no matching {{end}}",
+                    "spec.auxiliaryResources[0].template.metadata.labels.{{ end }}: Invalid value: <template>: template syntax error: line 1, column 4: unexpected {{end}}",
+                    "spec.auxiliaryResources[0].template.metadata.name: Invalid value: <template>: template syntax error: line 1, column 3: unclosed action",
+                ],
+            ),
+            bad(
                 "auxiliary resource without a source",
                 json!({"spec": {"auxiliaryResources": [{"name": "a"}]}}),
                 &[

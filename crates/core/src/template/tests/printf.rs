@@ -74,6 +74,20 @@ fn verbs_flags_width_precision() {
 }
 
 #[test]
+fn printf_output_is_bounded() {
+    let src = format!(
+        "{{{{ printf \"{}\" {} }}}}",
+        "%999999d".repeat(3),
+        "1 ".repeat(3)
+    );
+    let (_, message) = super::exec_err(&src, json!({}));
+    assert_eq!(
+        message,
+        "error calling printf: result larger than 1048576 bytes"
+    );
+}
+
+#[test]
 fn printf_keeps_taint_per_argument() {
     let data = super::Value::from_json(&json!({"x": "u"}), true);
     let r = super::run_value(r#"{{ printf "%s=%d;%s" .x 5 "c" }}"#, &data).unwrap();
