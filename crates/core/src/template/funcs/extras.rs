@@ -76,9 +76,9 @@ pub fn chunk(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
             args::describe(args::arg(a, 1)?)
         )));
     };
-    Ok(Value::List(
-        l.chunks(n).map(|c| Value::List(c.to_vec())).collect(),
-    ))
+    let v = Value::List(l.chunks(n).map(|c| Value::List(c.to_vec())).collect());
+    args::check_size(&v)?;
+    Ok(v)
 }
 
 /// `toDecimal V`: `V` printed and read as an octal number (`"0777"` → 511), 0 when it

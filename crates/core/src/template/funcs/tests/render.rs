@@ -199,3 +199,14 @@ fn embedded_documents_read_back_the_hostile_value() {
     );
     assert_eq!(quoted["s"], json!("echo '''; rm -rf /; '''\n"));
 }
+
+#[test]
+fn values_cannot_be_nested_without_bound() {
+    let src = "{{ $x := list }}{{ range until 500 }}{{ $x = list $x }}{{ end }}v: 1\n";
+    let e = render(src, json!({})).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("error calling list: result would be nested more than 100 levels deep"),
+        "{e}"
+    );
+}
