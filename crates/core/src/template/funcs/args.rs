@@ -337,8 +337,16 @@ pub fn float_text(f: f64) -> String {
     format_float(f)
 }
 
-/// A string result computed from `inputs`: tainted as a whole when any input is.
-pub fn derived(s: impl Into<String>, inputs: &[Value]) -> Value {
+/// A string result computed from `inputs`: tainted as a whole when any input is, and
+/// refused beyond [`MAX_STRING`] (results can grow: encodings, case mapping, escapes).
+pub fn derived(s: impl Into<String>, inputs: &[Value]) -> Result<Value, FuncError> {
+    let s = s.into();
+    check_len(s.len())?;
+    Ok(piece(s, inputs))
+}
+
+/// [`derived`] for a part of an input, which cannot be longer than the input.
+pub fn piece(s: impl Into<String>, inputs: &[Value]) -> Value {
     let refs: Vec<&Value> = inputs.iter().collect();
     Value::Str(Text::derived(s, &refs))
 }

@@ -17,7 +17,7 @@ pub fn trunc_name(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let max = if n == 0 { DNS_LABEL } else { n };
     let s = args::string(a, 1)?;
     let cut: String = s.chars().take(max).collect();
-    Ok(derived(cut.trim_end_matches('-'), a))
+    derived(cut.trim_end_matches('-'), a)
 }
 
 /// `k8sName S`: a DNS-1123 label made from `S`: lower-cased; space, `_` and `.` become
@@ -47,7 +47,7 @@ pub fn k8s_name(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     } else {
         trimmed
     };
-    Ok(derived(name, a))
+    derived(name, a)
 }
 
 const NANOS: i128 = 1_000_000_000;
@@ -101,5 +101,5 @@ pub fn format_quantity(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
             )));
         }
     };
-    Ok(derived(q.to_string(), a))
+    derived(q.to_string(), a)
 }
