@@ -258,7 +258,9 @@ pub fn sort_alpha(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
 
 /// `toString V`: the value as Go prints it.
 pub fn to_string(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
-    Ok(Value::Str(strval(args::arg(a, 0)?)))
+    let t = strval(args::arg(a, 0)?);
+    check_len(t.len())?;
+    Ok(Value::Str(t))
 }
 
 /// `toStrings LIST`: every non-nil item as a string.
