@@ -13,8 +13,9 @@
 //! Taint rule: a function that merely computes a string returns [`Text::derived`](super::value::Text::derived)
 //! (tainted as a whole when any input is). A function that wraps its input in YAML or
 //! JSON syntax (`quote`, `squote`, `yamlQuote`, `toJson`, `toYaml`, `indent`, …) writes
-//! the syntax as clean text and the input with [`Text::push_text`](super::value::Text::push_text), so the syntax it
-//! adds still shapes the document while the input stays a scalar.
+//! the syntax (and the escapes of special characters) as clean text and the rest of
+//! the input with its taint, so the syntax it adds still shapes the document while the
+//! input stays a scalar.
 
 use super::value::Value;
 
@@ -120,7 +121,7 @@ static LIBRARY: &[FuncSpec] = &[
     spec("date_modify", dates::date_modify, 2, Some(2)),
     spec("deepCopy", extras::deep_copy, 1, Some(1)),
     spec("deepEqual", extras::deep_equal, 2, Some(2)),
-    spec("default", flow::default, 1, Some(2)),
+    spec("default", flow::default, 1, None),
     spec("dict", dicts::dict, 0, None),
     spec("dig", dicts::dig, 3, None),
     spec("dir", extras::dir, 1, Some(1)),
@@ -225,10 +226,10 @@ static LIBRARY: &[FuncSpec] = &[
     spec("required", flow::required, 2, Some(2)),
     spec("rest", lists::rest, 1, Some(1)),
     spec("reverse", lists::reverse, 1, Some(1)),
-    spec("round", math::round, 2, Some(3)),
+    spec("round", math::round, 2, None),
     spec("semver", semver::semver, 1, Some(1)),
     spec("semverCompare", semver::semver_compare, 2, Some(2)),
-    spec("seq", lists::seq, 1, Some(3)),
+    spec("seq", lists::seq, 0, None),
     spec("set", dicts::set, 3, Some(3)),
     spec("sha1sum", encoding::sha1sum, 1, Some(1)),
     spec("sha256sum", encoding::sha256sum, 1, Some(1)),

@@ -2,11 +2,12 @@
 //!
 //! The writers produce Go's layout (`encoding/json`; Helm's `toYaml`: block style, keys
 //! sorted, sequences not indented under their key, no trailing newline). Syntax and
-//! author strings are clean text; an untrusted string leaf is written as its own range
-//! between clean quotes, so after the engine's placeholder substitution the leaf is
-//! exactly the user's string and cannot add keys or items. Map keys are always escaped
-//! (they carry no taint of their own, so they are treated as text to quote, never as
-//! syntax).
+//! author strings are clean text; an untrusted string leaf is written between clean
+//! quotes as untrusted runs with its special characters as clean escapes (see
+//! [`super::syntax`]), so the leaf is exactly the user's string when the output shapes
+//! the manifest, and correctly escaped when the output is embedded in a string. Map
+//! keys are always escaped (they carry no taint of their own, so they are treated as
+//! text to quote, never as syntax).
 
 use super::FuncEnv;
 use super::FuncError;
@@ -69,6 +70,17 @@ fn json_escape(s: &str, out: &mut String, html: bool) {
     }
 }
 
+/// A float as Go's `encoding/json` writes it: plain decimals from 1e-6 to 1e21, else an
+/// exponent without leading zeros (`1e-7`, `1e+21`).
+fn json_float(f: f64) -> String {
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let s = format_float(f);
+        return s.replacen("e-0", "e-", 1);
+    }
+    format!("{f}")
+}
+
 fn newline(out: &mut Text, depth: usize) {
     out.push_clean("\n");
     out.push_clean(&"  ".repeat(depth));
@@ -88,7 +100,7 @@ fn write_json(v: &Value, style: Style, depth: usize, out: &mut Text) -> Result<(
         Value::Nil => out.push_clean("null"),
         Value::Bool(b) => out.push_clean(if *b { "true" } else { "false" }),
         Value::Int(n) => out.push_clean(&n.to_string()),
-        Value::Float(f) if f.is_finite() => out.push_clean(&format_float(*f)),
+        Value::Float(f) if f.is_finite() => out.push_clean(&json_float(*f)),
         Value::Float(f) => {
             return Err(FuncError::new(format!(
                 "json: unsupported value: {}",
@@ -346,6 +358,16 @@ mod tests {
         );
         assert_eq!(s(to_json(&[Value::str("a\"\n")], &e)), r#""a\"\n""#);
         assert!(to_json(&[Value::Float(f64::NAN)], &e).is_err());
+        for (f, text) in [
+            (3.0, "3"),
+            (0.000_01, "0.00001"),
+            (1e-7, "1e-7"),
+            (1e21, "1e+21"),
+            (1e20, "100000000000000000000"),
+            (-2.5, "-2.5"),
+        ] {
+            assert_eq!(s(to_json(&[Value::Float(f)], &e)), text);
+        }
     }
 
     #[test]
@@ -373,23 +395,37 @@ mod tests {
     }
 
     #[test]
-    fn untrusted_leaves_are_single_ranges_between_clean_quotes() {
+    fn untrusted_leaves_keep_their_text_with_escapes_as_syntax() {
         let e = env();
         let v = Value::Map(BTreeMap::from([(
             "k".to_owned(),
-            Value::tainted_str("a\"b: c\n- d"),
+            Value::tainted_str("a\"b: c\n- d<"),
         )]));
-        for out in [to_yaml(std::slice::from_ref(&v), &e), to_json(&[v], &e)] {
+        for (out, text) in [
+            (
+                to_yaml(std::slice::from_ref(&v), &e),
+                r#"k: "a\"b: c\n- d<""#,
+            ),
+            (
+                to_json(std::slice::from_ref(&v), &e),
+                r#"{"k":"a\"b: c\n- d\u003c"}"#,
+            ),
+            (to_raw_json(&[v], &e), r#"{"k":"a\"b: c\n- d<"}"#),
+        ] {
             let Ok(Value::Str(t)) = out else {
                 panic!("not a string");
             };
+            assert_eq!(t.as_str(), text, "the text is Go's");
             let tainted: Vec<&str> = t
                 .pieces()
                 .into_iter()
                 .filter(|(_, b)| *b)
                 .map(|(p, _)| p)
                 .collect();
-            assert_eq!(tainted, vec!["a\"b: c\n- d"]);
+            assert!(
+                tainted == ["a", "b: c", "- d<"] || tainted == ["a", "b: c", "- d"],
+                "{tainted:?}"
+            );
         }
     }
 

@@ -1,26 +1,65 @@
 //! Functions that wrap a value in YAML syntax: `quote`, `squote`, `yamlQuote`,
 //! `yamlSafe`, `indent`, `nindent`.
 //!
-//! They write their syntax (quotes, escapes of author text, indentation) as clean text
-//! and every untrusted range unchanged, as its own range: the engine puts a placeholder
-//! between the quotes, the YAML parser sees a plain quoted scalar, and the original text
-//! is substituted back. The effect is Go's correctly escaped output, without the value
-//! ever reaching the parser.
+//! They write their syntax (quotes, escapes, indentation) as clean text. Untrusted text
+//! is written as it is, except the characters the quoting syntax must escape (`"`, `\`,
+//! line breaks and other control characters for double quotes; `'` for single quotes):
+//! those are written as clean escape sequences between untrusted runs. So a value is
+//! one scalar whose parsed content is exactly the user's text when the quotes shape the
+//! manifest (the engine substitutes the runs after parsing), and correctly escaped text
+//! when the result is embedded in a longer string (a shell line in a block scalar, a
+//! JSON document in a ConfigMap): the same output as Go, without the value ever
+//! reaching the parser.
 
 use super::FuncEnv;
 use super::FuncError;
 use super::args::{self, check_len, strval};
 use crate::template::value::{Text, Value};
 
-/// Writes `t` into `out`: clean pieces through `escape`, untrusted pieces unchanged.
+/// Writes `t` into `out` escaped by `escape`: clean pieces escaped as a whole; in
+/// untrusted pieces, runs of characters that need no escape stay untrusted and every
+/// character that does is written as its (clean) escape sequence.
 pub fn push_escaped(out: &mut Text, t: &Text, escape: fn(&str, &mut String)) {
+    push_escaped_split(out, t, Some(escape), escape);
+}
+
+/// [`push_escaped`] with separate escapes for author text (`None`: as it is) and
+/// untrusted text.
+pub fn push_escaped_split(
+    out: &mut Text,
+    t: &Text,
+    clean_escape: Option<fn(&str, &mut String)>,
+    tainted_escape: fn(&str, &mut String),
+) {
+    let mut buf = String::new();
+    let mut one = [0u8; 4];
     for (piece, tainted) in t.pieces() {
-        if tainted {
-            out.push_text(&Text::tainted(piece));
-        } else {
-            let mut s = String::with_capacity(piece.len());
-            escape(piece, &mut s);
-            out.push_clean(&s);
+        if !tainted {
+            match clean_escape {
+                Some(escape) => {
+                    buf.clear();
+                    escape(piece, &mut buf);
+                    out.push_clean(&buf);
+                }
+                None => out.push_clean(piece),
+            }
+            continue;
+        }
+        let mut run_start = 0;
+        for (i, c) in piece.char_indices() {
+            let ch: &str = c.encode_utf8(&mut one);
+            buf.clear();
+            tainted_escape(ch, &mut buf);
+            if buf != ch {
+                if run_start < i {
+                    out.push_text(&Text::tainted(&piece[run_start..i]));
+                }
+                out.push_clean(&buf);
+                run_start = i + c.len_utf8();
+            }
+        }
+        if run_start < piece.len() {
+            out.push_text(&Text::tainted(&piece[run_start..]));
         }
     }
 }
@@ -56,6 +95,11 @@ fn is_printable(c: char) -> bool {
 /// The body of a YAML double-quoted scalar.
 pub fn yaml_dq_escape(s: &str, out: &mut String) {
     go_quote_escape(s, out);
+}
+
+fn checked(t: Text) -> Result<Value, FuncError> {
+    check_len(t.len())?;
+    Ok(Value::Str(t))
 }
 
 /// YAML words that are not strings when plain (YAML 1.1 and 1.2, any case).
@@ -96,15 +140,20 @@ pub fn quote(args: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     wrap_each(args, |t| double_quoted(t, go_quote_escape))
 }
 
-/// `squote ARGS…`: each non-nil argument between single quotes, as Sprig writes it
-/// (author text is not escaped; untrusted text stays one scalar).
+/// `squote ARGS…`: each non-nil argument between single quotes. Author text is written
+/// as Sprig writes it (unescaped); a `'` in untrusted text is doubled, YAML's escape,
+/// so the value cannot close the quotes.
 pub fn squote(args: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     wrap_each(args, |t| {
         let mut out = Text::clean("'");
-        out.push_text(t);
+        push_escaped_split(&mut out, t, None, single_quote_escape);
         out.push_clean("'");
         out
     })
+}
+
+fn single_quote_escape(s: &str, out: &mut String) {
+    out.push_str(&s.replace('\'', "''"));
 }
 
 fn wrap_each(args: &[Value], wrap: impl Fn(&Text) -> Text) -> Result<Value, FuncError> {
@@ -126,7 +175,7 @@ pub fn yaml_quote(args: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     if !t.is_tainted() && !needs_yaml_quotes(t.as_str()) {
         return Ok(Value::Str(t));
     }
-    Ok(Value::Str(double_quoted(&t, yaml_dq_escape)))
+    checked(double_quoted(&t, yaml_dq_escape))
 }
 
 /// Characters `yamlSafe` replaces by `-`: YAML indicators and quoting characters.
@@ -153,9 +202,9 @@ pub fn yaml_safe(args: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let cleaned = cleaned.trim().to_owned();
     let sanitized = Text::derived(cleaned, &[input]);
     if needs_plain_guard(sanitized.as_str()) {
-        return Ok(Value::Str(double_quoted(&sanitized, yaml_dq_escape)));
+        return checked(double_quoted(&sanitized, yaml_dq_escape));
     }
-    Ok(Value::Str(sanitized))
+    checked(sanitized)
 }
 
 /// After sanitising only words, numbers and leading indicators can still mislead.
@@ -259,17 +308,22 @@ mod tests {
     }
 
     #[test]
-    fn quote_keeps_untrusted_text_raw_between_clean_quotes() {
+    fn quote_escapes_specials_of_untrusted_text_as_clean_syntax() {
         let e = env();
         let r = quote(&[Value::tainted_str("a\"b: c\n- d")], &e);
         assert_eq!(
             pieces(&r),
             vec![
                 ("\"".to_owned(), false),
-                ("a\"b: c\n- d".to_owned(), true),
+                ("a".to_owned(), true),
+                ("\\\"".to_owned(), false),
+                ("b: c".to_owned(), true),
+                ("\\n".to_owned(), false),
+                ("- d".to_owned(), true),
                 ("\"".to_owned(), false)
             ]
         );
+        assert_eq!(s(r), r#""a\"b: c\n- d""#, "the text is Go's");
         let mut mixed = Text::clean("x\"");
         mixed.push_text(&Text::tainted("y"));
         let r = quote(&[Value::Str(mixed)], &e);
@@ -280,6 +334,22 @@ mod tests {
                 ("y".to_owned(), true),
                 ("\"".to_owned(), false)
             ]
+        );
+        let r = squote(&[Value::tainted_str("it's")], &e);
+        assert_eq!(
+            pieces(&r),
+            vec![
+                ("'".to_owned(), false),
+                ("it".to_owned(), true),
+                ("''".to_owned(), false),
+                ("s".to_owned(), true),
+                ("'".to_owned(), false)
+            ]
+        );
+        assert_eq!(
+            s(squote(&[Value::str("it's")], &e)),
+            "'it's'",
+            "author text as Sprig"
         );
     }
 
