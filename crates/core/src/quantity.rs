@@ -131,6 +131,42 @@ impl Quantity {
     }
 }
 
+impl std::fmt::Display for Quantity {
+    /// The canonical form: the largest binary suffix dividing the value exactly (`10Gi`,
+    /// `512Mi`, `1Ki`), else the plain number of base units; fractions as `m`, `u` or
+    /// `n` (`500m`). Parsing the text gives back the same quantity.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.nanos < 0 { "-" } else { "" };
+        let n = self.nanos.unsigned_abs();
+        let unit = 1_000_000_000u128;
+        if n == 0 {
+            return f.write_str("0");
+        }
+        if n.is_multiple_of(unit) {
+            let units = n / unit;
+            let mut best = None;
+            for (k, suffix) in ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"].iter().enumerate() {
+                let div = 1u128 << (10 * (k + 1));
+                if units.is_multiple_of(div) {
+                    best = Some((units / div, *suffix));
+                }
+            }
+            return match best {
+                Some((m, suffix)) => write!(f, "{sign}{m}{suffix}"),
+                None => write!(f, "{sign}{units}"),
+            };
+        }
+        let (div, suffix) = if n.is_multiple_of(1_000_000) {
+            (1_000_000, "m")
+        } else if n.is_multiple_of(1_000) {
+            (1_000, "u")
+        } else {
+            (1, "n")
+        };
+        write!(f, "{sign}{}{suffix}", n / div)
+    }
+}
+
 impl std::str::FromStr for Quantity {
     type Err = QuantityError;
 
@@ -168,6 +204,28 @@ mod tests {
         assert!(Quantity::parse("1Gi").ok() > Quantity::parse("1G").ok());
         assert!(Quantity::parse("999Mi").ok() < Quantity::parse("1Gi").ok());
         assert_eq!(Quantity::parse("1000m").ok(), Quantity::parse("1").ok());
+    }
+
+    #[test]
+    fn canonical_text_round_trips() {
+        for (input, canonical) in [
+            ("10Gi", "10Gi"),
+            ("10737418240", "10Gi"),
+            ("512Mi", "512Mi"),
+            ("1024", "1Ki"),
+            ("1000", "1000"),
+            ("1k", "1000"),
+            ("0", "0"),
+            ("0.5", "500m"),
+            ("-2048", "-2Ki"),
+            ("1.5Gi", "1536Mi"),
+            ("1500u", "1500u"),
+            ("1500n", "1500n"),
+        ] {
+            let q = Quantity::parse(input).unwrap_or(Quantity::ZERO);
+            assert_eq!(q.to_string(), canonical, "{input}");
+            assert_eq!(Quantity::parse(canonical).ok(), Some(q), "{canonical}");
+        }
     }
 
     #[test]

@@ -14,6 +14,10 @@ use super::value::{Text, Value};
 /// other budgets this keeps a render linear in what it produces.
 pub(crate) const MAX_STEPS: usize = 2_000_000;
 
+/// Deepest nesting of evaluation (control structures, template calls and parenthesised
+/// pipelines together): keeps the recursion within a 2 MiB thread stack.
+pub(crate) const MAX_EVAL_DEPTH: usize = 150;
+
 /// An execution error at a byte offset of the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ExecError {
@@ -50,6 +54,7 @@ pub(crate) fn execute(tree: &Tree, data: &Value, env: FuncEnv, budget: Budget) -
         iterations: 0,
         steps: 0,
         depth: 0,
+        nesting: 0,
         env,
     };
     st.walk(data, &tree.root)?;
@@ -64,7 +69,10 @@ struct State<'a> {
     budget: Budget,
     iterations: usize,
     steps: usize,
+    /// Current `template` call depth.
     depth: usize,
+    /// Current evaluation nesting (see [`MAX_EVAL_DEPTH`]).
+    nesting: usize,
     env: FuncEnv,
 }
 
@@ -78,6 +86,20 @@ impl<'a> State<'a> {
             );
         }
         Ok(())
+    }
+
+    /// Runs `f` one evaluation level deeper.
+    fn nested<T>(&mut self, at: usize, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.nesting >= MAX_EVAL_DEPTH {
+            return err(
+                at,
+                format!("evaluation nested more than {MAX_EVAL_DEPTH} levels deep"),
+            );
+        }
+        self.nesting += 1;
+        let result = f(self);
+        self.nesting -= 1;
+        result
     }
 
     fn write(&mut self, text: &Text, at: usize) -> Result<()> {
@@ -97,8 +119,8 @@ impl<'a> State<'a> {
     fn walk(&mut self, dot: &Value, nodes: &[Node]) -> Result<Flow> {
         for node in nodes {
             let flow = match node {
-                Node::Text(s) => {
-                    self.write(&Text::clean(s.as_str()), 0)?;
+                Node::Text(at, s) => {
+                    self.write(&Text::clean(s.as_str()), *at)?;
                     Flow::Normal
                 }
                 Node::Action(pipe) => {
@@ -109,11 +131,11 @@ impl<'a> State<'a> {
                     }
                     Flow::Normal
                 }
-                Node::If(b) => self.if_or_with(dot, b, false)?,
-                Node::With(b) => self.if_or_with(dot, b, true)?,
-                Node::Range(b) => self.range(dot, b)?,
+                Node::If(b) => self.nested(b.pipe.at, |st| st.if_or_with(dot, b, false))?,
+                Node::With(b) => self.nested(b.pipe.at, |st| st.if_or_with(dot, b, true))?,
+                Node::Range(b) => self.nested(b.pipe.at, |st| st.range(dot, b))?,
                 Node::Template { at, name, pipe } => {
-                    self.template(dot, *at, name, pipe.as_ref())?;
+                    self.nested(*at, |st| st.template(dot, *at, name, pipe.as_ref()))?;
                     Flow::Normal
                 }
                 Node::Break(at) => {
@@ -312,7 +334,7 @@ impl<'a> State<'a> {
                 fields(v, chain, first.at, has_args)
             }
             Operand::Chain(pipe, chain) if !chain.is_empty() => {
-                let v = self.pipeline(dot, pipe)?;
+                let v = self.nested(pipe.at, |st| st.pipeline(dot, pipe))?;
                 fields(&v, chain, first.at, has_args)
             }
             Operand::Nil => err(first.at, "nil is not a command"),
@@ -375,7 +397,7 @@ impl<'a> State<'a> {
             }
             Operand::Func(spec) => self.call(dot, spec, arg.at, &[], None)?,
             Operand::Chain(pipe, chain) => {
-                let v = self.pipeline(dot, pipe)?;
+                let v = self.nested(pipe.at, |st| st.pipeline(dot, pipe))?;
                 fields(&v, chain, arg.at, false)?
             }
         })

@@ -99,7 +99,8 @@ pub struct Template {
     tree: Arc<parse::Tree>,
 }
 
-/// Limits on one execution.
+/// Limits on one execution. Fixed limits apply besides these: 2 000 000 evaluation
+/// steps, evaluation nested at most 150 levels, `printf` results of at most 1 MiB.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
     /// Largest output in bytes.

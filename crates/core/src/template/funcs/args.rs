@@ -17,6 +17,9 @@ pub const MAX_STRING: usize = 1 << 20;
 pub const MAX_ITEMS: usize = 10_000;
 /// Largest total size (string bytes plus a word per item) of a built collection.
 pub const MAX_VALUE_BYTES: usize = 4 << 20;
+/// Deepest nesting of a built collection (so no later walk over it can exhaust the
+/// stack).
+pub const MAX_NESTING: usize = 100;
 
 /// The argument at `i` (arity is checked at parse time; a missing one is still an
 /// error, never a panic).
@@ -271,8 +274,8 @@ pub fn check_len(len: usize) -> Result<(), FuncError> {
     Ok(())
 }
 
-/// Refuses a list or map result beyond [`MAX_ITEMS`] items or [`MAX_VALUE_BYTES`] in
-/// total; call it on every collection a function builds.
+/// Refuses a list or map result beyond [`MAX_ITEMS`] items, [`MAX_VALUE_BYTES`] in
+/// total or [`MAX_NESTING`] levels; call it on every collection a function builds.
 pub fn check_size(v: &Value) -> Result<(), FuncError> {
     let items = match v {
         Value::List(l) => l.len(),
@@ -285,29 +288,48 @@ pub fn check_size(v: &Value) -> Result<(), FuncError> {
         )));
     }
     let mut budget = MAX_VALUE_BYTES;
-    if !fits(v, &mut budget) {
-        return Err(FuncError::new(format!(
+    match fits(v, &mut budget, 0) {
+        Fit::Ok => Ok(()),
+        Fit::TooLarge => Err(FuncError::new(format!(
             "result would be larger than the limit of {MAX_VALUE_BYTES} bytes"
-        )));
+        ))),
+        Fit::TooDeep => Err(FuncError::new(format!(
+            "result would be nested more than {MAX_NESTING} levels deep"
+        ))),
     }
-    Ok(())
 }
 
-fn fits(v: &Value, budget: &mut usize) -> bool {
+enum Fit {
+    Ok,
+    TooLarge,
+    TooDeep,
+}
+
+fn fits(v: &Value, budget: &mut usize, depth: usize) -> Fit {
+    if depth > MAX_NESTING {
+        return Fit::TooDeep;
+    }
     let own = match v {
         Value::Str(t) => t.len() + 8,
         Value::Map(m) => m.keys().map(|k| k.len() + 8).sum(),
         _ => 8,
     };
     let Some(rest) = budget.checked_sub(own) else {
-        return false;
+        return Fit::TooLarge;
     };
     *budget = rest;
-    match v {
-        Value::List(l) => l.iter().all(|x| fits(x, budget)),
-        Value::Map(m) => m.values().all(|x| fits(x, budget)),
-        _ => true,
+    let children: Box<dyn Iterator<Item = &Value>> = match v {
+        Value::List(l) => Box::new(l.iter()),
+        Value::Map(m) => Box::new(m.values()),
+        _ => return Fit::Ok,
+    };
+    for x in children {
+        match fits(x, budget, depth + 1) {
+            Fit::Ok => {}
+            other => return other,
+        }
     }
+    Fit::Ok
 }
 
 /// A float as Go's `%v` prints it (re-exported for the families).
@@ -315,8 +337,16 @@ pub fn float_text(f: f64) -> String {
     format_float(f)
 }
 
-/// A string result computed from `inputs`: tainted as a whole when any input is.
-pub fn derived(s: impl Into<String>, inputs: &[Value]) -> Value {
+/// A string result computed from `inputs`: tainted as a whole when any input is, and
+/// refused beyond [`MAX_STRING`] (results can grow: encodings, case mapping, escapes).
+pub fn derived(s: impl Into<String>, inputs: &[Value]) -> Result<Value, FuncError> {
+    let s = s.into();
+    check_len(s.len())?;
+    Ok(piece(s, inputs))
+}
+
+/// [`derived`] for a part of an input, which cannot be longer than the input.
+pub fn piece(s: impl Into<String>, inputs: &[Value]) -> Value {
     let refs: Vec<&Value> = inputs.iter().collect();
     Value::Str(Text::derived(s, &refs))
 }
@@ -381,5 +411,15 @@ mod tests {
         assert!(check_size(&heavy).is_err());
         assert!(check_size(&Value::List(vec![Value::Int(1); 10])).is_ok());
         assert!(check_len(MAX_STRING + 1).is_err());
+        let mut deep = Value::Nil;
+        for _ in 0..=MAX_NESTING {
+            deep = Value::List(vec![deep]);
+        }
+        assert_eq!(
+            check_size(&deep).err(),
+            Some(FuncError::new(
+                "result would be nested more than 100 levels deep"
+            ))
+        );
     }
 }

@@ -30,7 +30,7 @@ pub fn title(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
         }
         prev = c;
     }
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// `untitle S`: the first letter of every space-separated word lower-cased.
@@ -48,7 +48,7 @@ pub fn untitle(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
             out.push(c);
         }
     }
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// `initials S`: the first character of every space-separated word.
@@ -57,7 +57,7 @@ pub fn initials(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
         .split_whitespace()
         .filter_map(|w| w.chars().next())
         .collect();
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// `swapcase S`: upper case to lower and lower to upper.
@@ -72,7 +72,7 @@ pub fn swapcase(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
             out.push(c);
         }
     }
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// The words of an identifier: split at non-alphanumerics and at case changes
@@ -113,12 +113,12 @@ fn joined_lower(s: &str, sep: &str) -> String {
 
 /// `snakecase S`: `FirstName` → `first_name`.
 pub fn snakecase(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
-    Ok(derived(joined_lower(args::string(a, 0)?, "_"), a))
+    derived(joined_lower(args::string(a, 0)?, "_"), a)
 }
 
 /// `kebabcase S`: `FirstName` → `first-name`.
 pub fn kebabcase(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
-    Ok(derived(joined_lower(args::string(a, 0)?, "-"), a))
+    derived(joined_lower(args::string(a, 0)?, "-"), a)
 }
 
 /// `camelcase S`: `http_server` → `HttpServer` (parts split at `_`, `-` and spaces,
@@ -132,7 +132,7 @@ pub fn camelcase(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
             out.push_str(chars.as_str());
         }
     }
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// `abbrev WIDTH S`: `S` cut to `WIDTH` characters ending in `...`; unchanged when it
@@ -142,14 +142,14 @@ pub fn abbrev(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let s = args::string(a, 1)?;
     let len = s.chars().count();
     let Ok(width) = usize::try_from(width) else {
-        return Ok(derived(s, a));
+        return derived(s, a);
     };
     if width < 4 || len <= width {
-        return Ok(derived(s, a));
+        return derived(s, a);
     }
     let mut out: String = s.chars().take(width - 3).collect();
     out.push_str("...");
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// `wrap WIDTH S`: lines broken at spaces to at most `WIDTH` characters (longer words
@@ -159,7 +159,7 @@ pub fn wrap(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let s = args::string(a, 1)?;
     let out = wrap_words(s, width, "\n", false);
     check_len(out.len())?;
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// `wrapWith WIDTH SEP S`: like `wrap` with `SEP` between lines; long words are cut.
@@ -171,7 +171,7 @@ pub fn wrap_with(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     check_len(s.len().saturating_add(lines.saturating_mul(sep.len())))?;
     let out = wrap_words(s, width, sep, true);
     check_len(out.len())?;
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// Apache Commons' `WordUtils.wrap`, on characters.

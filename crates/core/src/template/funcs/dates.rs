@@ -64,7 +64,7 @@ fn layout_text(layout: &str, t: Time) -> Result<String, FuncError> {
 }
 
 fn time_value(t: Time, inputs: &[Value]) -> Result<Value, FuncError> {
-    Ok(derived(layout_text(RFC3339_NANO, t)?, inputs))
+    derived(layout_text(RFC3339_NANO, t)?, inputs)
 }
 
 /// A zone name as an offset: `UTC`, `Local` (treated as UTC), `Z`, or `±HH:MM`/`±HHMM`.
@@ -99,7 +99,7 @@ pub fn now(_: &[Value], env: &FuncEnv) -> Result<Value, FuncError> {
 pub fn date(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let layout = args::string(a, 0)?;
     let t = time_of(args::arg(a, 1)?)?;
-    Ok(derived(layout_text(layout, t)?, a))
+    derived(layout_text(layout, t)?, a)
 }
 
 /// `dateInZone LAYOUT T ZONE`: `T` written with a Go layout in `ZONE`.
@@ -107,20 +107,20 @@ pub fn date_in_zone(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let layout = args::string(a, 0)?;
     let mut t = time_of(args::arg(a, 1)?)?;
     t.offset = zone(args::string(a, 2)?)?;
-    Ok(derived(layout_text(layout, t)?, a))
+    derived(layout_text(layout, t)?, a)
 }
 
 /// `htmlDate T`: `date "2006-01-02" T`.
 pub fn html_date(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let t = time_of(args::arg(a, 0)?)?;
-    Ok(derived(layout_text("2006-01-02", t)?, a))
+    derived(layout_text("2006-01-02", t)?, a)
 }
 
 /// `htmlDateInZone T ZONE`.
 pub fn html_date_in_zone(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let mut t = time_of(args::arg(a, 0)?)?;
     t.offset = zone(args::string(a, 1)?)?;
-    Ok(derived(layout_text("2006-01-02", t)?, a))
+    derived(layout_text("2006-01-02", t)?, a)
 }
 
 /// `toDate LAYOUT S`: the time `S` written in a Go layout (UTC unless the layout has a
@@ -136,7 +136,7 @@ pub fn to_date(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
 /// `unixEpoch T`: Unix seconds as a string.
 pub fn unix_epoch(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let t = time_of(args::arg(a, 0)?)?;
-    Ok(derived(t.at.as_second().to_string(), a))
+    derived(t.at.as_second().to_string(), a)
 }
 
 /// `dateModify DURATION T`: `T` moved by a Go duration (`-1.5h`, `30m`); an invalid
@@ -157,7 +157,7 @@ pub fn duration(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
         Value::Str(t) => t.as_str().trim().parse::<i64>().unwrap_or(0),
         other => args::to_int64(other),
     };
-    Ok(derived(go_duration(i128::from(secs) * NANOS), a))
+    derived(go_duration(i128::from(secs) * NANOS), a)
 }
 
 /// `durationRound D`: a duration (Go syntax, or nanoseconds) or the time since a time,
@@ -177,7 +177,7 @@ pub fn duration_round(a: &[Value], env: &FuncEnv) -> Result<Value, FuncError> {
             )));
         }
     };
-    Ok(derived(rounded(nanos), a))
+    derived(rounded(nanos), a)
 }
 
 /// `ago T`: the time since `T`, to the second, as a Go duration.
@@ -189,7 +189,7 @@ pub fn ago(a: &[Value], env: &FuncEnv) -> Result<Value, FuncError> {
         } else {
             0
         };
-    Ok(derived(go_duration(secs * NANOS), a))
+    derived(go_duration(secs * NANOS), a)
 }
 
 fn since(t: Time, env: &FuncEnv) -> i128 {

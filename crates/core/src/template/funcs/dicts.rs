@@ -4,8 +4,8 @@
 //! Dicts are values: `set`, `unset` and the merges return a new dict instead of changing
 //! their first argument as Sprig does. Write `{{ $d = set $d "k" "v" }}` where a Sprig
 //! template relies on the change (`{{ $_ := set $d "k" "v" }}` changes nothing here).
-//! Keys are plain strings; `keys` returns them tainted when the dict holds untrusted
-//! text, since such a dict usually came from user input.
+//! Keys are plain strings without taint of their own; `keys` returns them as untrusted
+//! text, as `range` does, since a key may have come from user input.
 
 use std::collections::BTreeMap;
 
@@ -80,14 +80,7 @@ pub fn keys(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let mut out = Vec::new();
     for i in 0..a.len() {
         let m = args::map(a, i)?;
-        let tainted = a.get(i).is_some_and(Value::is_tainted);
-        out.extend(m.keys().map(|k| {
-            Value::Str(if tainted {
-                Text::tainted(k.as_str())
-            } else {
-                Text::clean(k.as_str())
-            })
-        }));
+        out.extend(m.keys().map(|k| Value::Str(Text::tainted(k.as_str()))));
     }
     let v = Value::List(out);
     check_size(&v)?;

@@ -14,10 +14,7 @@ use crate::template::value::Value;
 /// `b64enc S`: standard Base64 with padding.
 pub fn b64enc(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let s = args::string(a, 0)?;
-    Ok(derived(
-        base64::engine::general_purpose::STANDARD.encode(s),
-        a,
-    ))
+    derived(base64::engine::general_purpose::STANDARD.encode(s), a)
 }
 
 /// `b64dec S`: the decoded text.
@@ -26,7 +23,7 @@ pub fn b64dec(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(s)
         .map_err(|e| FuncError::new(format!("invalid base64: {e}")))?;
-    Ok(derived(utf8(bytes)?, a))
+    derived(utf8(bytes)?, a)
 }
 
 fn utf8(bytes: Vec<u8>) -> Result<String, FuncError> {
@@ -53,7 +50,7 @@ pub fn b32enc(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
             }
         }
     }
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// `b32dec S`: the decoded text.
@@ -80,7 +77,7 @@ pub fn b32dec(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
             out.push(u8::try_from((bits >> (32 - 8 * i)) & 0xff).unwrap_or(0));
         }
     }
-    Ok(derived(utf8(out)?, a))
+    derived(utf8(out)?, a)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -90,13 +87,13 @@ fn hex(bytes: &[u8]) -> String {
 /// `sha256sum S`: the SHA-256 digest in hex.
 pub fn sha256sum(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let s = args::string(a, 0)?;
-    Ok(derived(hex(&sha2::Sha256::digest(s.as_bytes())), a))
+    derived(hex(&sha2::Sha256::digest(s.as_bytes())), a)
 }
 
 /// `sha1sum S`: the SHA-1 digest in hex (for compatibility; not for security).
 pub fn sha1sum(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let s = args::string(a, 0)?;
-    Ok(derived(hex(&sha1(s.as_bytes())), a))
+    derived(hex(&sha1(s.as_bytes())), a)
 }
 
 /// `adler32sum S`: the Adler-32 checksum as a decimal string.
@@ -107,7 +104,7 @@ pub fn adler32sum(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
         x = (x + u32::from(b)) % 65_521;
         y = (y + x) % 65_521;
     }
-    Ok(derived(((y << 16) | x).to_string(), a))
+    derived(((y << 16) | x).to_string(), a)
 }
 
 /// SHA-1 (FIPS 180-4); kept here because Sprig's `sha1sum` needs it and nothing else

@@ -76,9 +76,9 @@ pub fn chunk(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
             args::describe(args::arg(a, 1)?)
         )));
     };
-    Ok(Value::List(
-        l.chunks(n).map(|c| Value::List(c.to_vec())).collect(),
-    ))
+    let v = Value::List(l.chunks(n).map(|c| Value::List(c.to_vec())).collect());
+    args::check_size(&v)?;
+    Ok(v)
 }
 
 /// `toDecimal V`: `V` printed and read as an octal number (`"0777"` → 511), 0 when it
@@ -118,7 +118,7 @@ fn clean_path(p: &str) -> String {
 
 /// `clean P`: `P` cleaned (`a/b/../c` → `a/c`).
 pub fn clean(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
-    Ok(derived(clean_path(args::string(a, 0)?), a))
+    derived(clean_path(args::string(a, 0)?), a)
 }
 
 /// `base P`: the last element (`/a/b.txt` → `b.txt`).
@@ -132,14 +132,14 @@ pub fn base(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     } else {
         trimmed.rsplit('/').next().unwrap_or(trimmed)
     };
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// `dir P`: all but the last element, cleaned (`/a/b.txt` → `/a`).
 pub fn dir(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let p = args::string(a, 0)?;
     let head = p.rfind('/').map_or("", |i| &p[..=i]);
-    Ok(derived(clean_path(head), a))
+    derived(clean_path(head), a)
 }
 
 /// `ext P`: the extension of the last element (`b.tar.gz` → `.gz`).
@@ -147,7 +147,7 @@ pub fn ext(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let p = args::string(a, 0)?;
     let last = p.rsplit('/').next().unwrap_or(p);
     let out = last.rfind('.').map_or("", |i| &last[i..]);
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// `isAbs P`: whether `P` starts with `/`.

@@ -17,7 +17,7 @@ pub fn trunc_name(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let max = if n == 0 { DNS_LABEL } else { n };
     let s = args::string(a, 1)?;
     let cut: String = s.chars().take(max).collect();
-    Ok(derived(cut.trim_end_matches('-'), a))
+    derived(cut.trim_end_matches('-'), a)
 }
 
 /// `k8sName S`: a DNS-1123 label made from `S`: lower-cased; space, `_` and `.` become
@@ -47,7 +47,7 @@ pub fn k8s_name(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     } else {
         trimmed
     };
-    Ok(derived(name, a))
+    derived(name, a)
 }
 
 const NANOS: i128 = 1_000_000_000;
@@ -101,54 +101,5 @@ pub fn format_quantity(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
             )));
         }
     };
-    Ok(derived(canonical(q.nanos()), a))
-}
-
-fn canonical(nanos: i128) -> String {
-    let sign = if nanos < 0 { "-" } else { "" };
-    let n = nanos.unsigned_abs();
-    let unit = NANOS.unsigned_abs();
-    if n == 0 {
-        return "0".to_owned();
-    }
-    if n.is_multiple_of(unit) {
-        let units = n / unit;
-        let binary = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
-        let mut best = None;
-        for (k, suffix) in binary.iter().enumerate() {
-            let div = 1u128 << (10 * (k + 1));
-            if units.is_multiple_of(div) {
-                best = Some((units / div, *suffix));
-            }
-        }
-        return match best {
-            Some((m, suffix)) => format!("{sign}{m}{suffix}"),
-            None => format!("{sign}{units}"),
-        };
-    }
-    for (div, suffix) in [(1_000_000u128, "m"), (1_000, "u"), (1, "n")] {
-        if n.is_multiple_of(div) {
-            return format!("{sign}{}{suffix}", n / div);
-        }
-    }
-    format!("{sign}{n}n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::canonical;
-
-    #[test]
-    fn canonical_forms() {
-        let g = 1_000_000_000i128;
-        assert_eq!(canonical(10 * (1 << 30) * g), "10Gi");
-        assert_eq!(canonical(512 * (1 << 20) * g), "512Mi");
-        assert_eq!(canonical(1024 * g), "1Ki");
-        assert_eq!(canonical(1000 * g), "1000");
-        assert_eq!(canonical(0), "0");
-        assert_eq!(canonical(g / 2), "500m");
-        assert_eq!(canonical(-2048 * g), "-2Ki");
-        assert_eq!(canonical(1500), "1500n");
-        assert_eq!(canonical(1_500_000), "1500u");
-    }
+    derived(q.to_string(), a)
 }

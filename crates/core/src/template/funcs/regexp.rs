@@ -8,7 +8,7 @@ use regex::{Regex, RegexBuilder};
 
 use super::FuncEnv;
 use super::FuncError;
-use super::args::{self, MAX_ITEMS, check_len, derived};
+use super::args::{self, MAX_ITEMS, check_len, derived, piece};
 use crate::template::value::Value;
 
 /// Longest pattern accepted.
@@ -53,7 +53,7 @@ pub fn regex_match(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
 pub fn regex_find(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let re = compile(a, 0)?;
     let s = args::string(a, 1)?;
-    Ok(derived(re.find(s).map_or("", |m| m.as_str()), a))
+    derived(re.find(s).map_or("", |m| m.as_str()), a)
 }
 
 /// `regexFindAll RE S N`: the first `N` matches (all for a negative `N`).
@@ -65,7 +65,7 @@ pub fn regex_find_all(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let found: Vec<Value> = re
         .find_iter(s)
         .take(limit.saturating_add(1))
-        .map(|m| derived(m.as_str(), a))
+        .map(|m| piece(m.as_str(), a))
         .collect();
     if found.len() > limit && n < 0 {
         return Err(FuncError::new(format!(
@@ -84,7 +84,7 @@ pub fn regex_replace_all(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     bound_replacement(&re, s, repl)?;
     let out = re.replace_all(s, repl).into_owned();
     check_len(out.len())?;
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// `regexReplaceAllLiteral RE S REPL`: every match replaced by `REPL` as it is.
@@ -95,7 +95,7 @@ pub fn regex_replace_all_literal(a: &[Value], _: &FuncEnv) -> Result<Value, Func
     bound_replacement(&re, s, repl)?;
     let out = re.replace_all(s, regex::NoExpand(repl)).into_owned();
     check_len(out.len())?;
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// Refuses a replacement whose result could exceed the string limit, before building
@@ -130,7 +130,7 @@ pub fn regex_split(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
         )));
     }
     Ok(Value::List(
-        parts.into_iter().map(|p| derived(p, a)).collect(),
+        parts.into_iter().map(|p| piece(p, a)).collect(),
     ))
 }
 
@@ -144,5 +144,5 @@ pub fn regex_quote_meta(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
         }
         out.push(c);
     }
-    Ok(derived(out, a))
+    derived(out, a)
 }

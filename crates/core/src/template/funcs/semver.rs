@@ -257,8 +257,8 @@ pub fn semver(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     m.insert("Major".to_owned(), int(v.major));
     m.insert("Minor".to_owned(), int(v.minor));
     m.insert("Patch".to_owned(), int(v.patch));
-    m.insert("Prerelease".to_owned(), args::derived(v.pre, a));
-    m.insert("Metadata".to_owned(), args::derived(v.meta, a));
+    m.insert("Prerelease".to_owned(), args::piece(v.pre, a));
+    m.insert("Metadata".to_owned(), args::piece(v.meta, a));
     m.insert("Original".to_owned(), Value::Str(original));
     Ok(Value::Map(m))
 }

@@ -70,6 +70,17 @@ fn json_escape(s: &str, out: &mut String, html: bool) {
     }
 }
 
+/// A float as Go's `encoding/json` writes it: plain decimals from 1e-6 to 1e21, else an
+/// exponent without leading zeros (`1e-7`, `1e+21`).
+fn json_float(f: f64) -> String {
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let s = format_float(f);
+        return s.replacen("e-0", "e-", 1);
+    }
+    format!("{f}")
+}
+
 fn newline(out: &mut Text, depth: usize) {
     out.push_clean("\n");
     out.push_clean(&"  ".repeat(depth));
@@ -89,7 +100,7 @@ fn write_json(v: &Value, style: Style, depth: usize, out: &mut Text) -> Result<(
         Value::Nil => out.push_clean("null"),
         Value::Bool(b) => out.push_clean(if *b { "true" } else { "false" }),
         Value::Int(n) => out.push_clean(&n.to_string()),
-        Value::Float(f) if f.is_finite() => out.push_clean(&format_float(*f)),
+        Value::Float(f) if f.is_finite() => out.push_clean(&json_float(*f)),
         Value::Float(f) => {
             return Err(FuncError::new(format!(
                 "json: unsupported value: {}",
@@ -347,6 +358,16 @@ mod tests {
         );
         assert_eq!(s(to_json(&[Value::str("a\"\n")], &e)), r#""a\"\n""#);
         assert!(to_json(&[Value::Float(f64::NAN)], &e).is_err());
+        for (f, text) in [
+            (3.0, "3"),
+            (0.000_01, "0.00001"),
+            (1e-7, "1e-7"),
+            (1e21, "1e+21"),
+            (1e20, "100000000000000000000"),
+            (-2.5, "-2.5"),
+        ] {
+            assert_eq!(s(to_json(&[Value::Float(f)], &e)), text);
+        }
     }
 
     #[test]

@@ -9,43 +9,43 @@ use std::collections::BTreeMap;
 
 use super::FuncEnv;
 use super::FuncError;
-use super::args::{self, MAX_ITEMS, check_len, derived, strslice, strval};
+use super::args::{self, MAX_ITEMS, check_len, derived, piece, strslice, strval};
 use crate::template::value::{Text, Value};
 
 /// `trim S`: surrounding white space removed.
 pub fn trim(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
-    Ok(derived(args::string(a, 0)?.trim(), a))
+    derived(args::string(a, 0)?.trim(), a)
 }
 
 /// `trimAll CUTSET S`: every leading and trailing character in `CUTSET` removed.
 pub fn trim_all(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let cutset: Vec<char> = args::string(a, 0)?.chars().collect();
     let s = args::string(a, 1)?;
-    Ok(derived(s.trim_matches(cutset.as_slice()), a))
+    derived(s.trim_matches(cutset.as_slice()), a)
 }
 
 /// `trimPrefix PREFIX S`.
 pub fn trim_prefix(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let p = args::string(a, 0)?;
     let s = args::string(a, 1)?;
-    Ok(derived(s.strip_prefix(p).unwrap_or(s), a))
+    derived(s.strip_prefix(p).unwrap_or(s), a)
 }
 
 /// `trimSuffix SUFFIX S`.
 pub fn trim_suffix(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let p = args::string(a, 0)?;
     let s = args::string(a, 1)?;
-    Ok(derived(s.strip_suffix(p).unwrap_or(s), a))
+    derived(s.strip_suffix(p).unwrap_or(s), a)
 }
 
 /// `upper S`.
 pub fn upper(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
-    Ok(derived(args::string(a, 0)?.to_uppercase(), a))
+    derived(args::string(a, 0)?.to_uppercase(), a)
 }
 
 /// `lower S`.
 pub fn lower(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
-    Ok(derived(args::string(a, 0)?.to_lowercase(), a))
+    derived(args::string(a, 0)?.to_lowercase(), a)
 }
 
 /// `repeat N S`: `S` `N` times (bounded by the string limit).
@@ -53,7 +53,7 @@ pub fn repeat(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let n = args::count(a, 0, args::MAX_STRING)?;
     let s = args::string(a, 1)?;
     check_len(s.len().saturating_mul(n))?;
-    Ok(derived(s.repeat(n), a))
+    derived(s.repeat(n), a)
 }
 
 /// Byte offset of character `i` of `s` (its length when `i` is past the end).
@@ -88,7 +88,7 @@ pub fn substr(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     }
     let from = char_offset(s, usize::try_from(from).unwrap_or(0));
     let to = char_offset(s, usize::try_from(to).unwrap_or(0));
-    Ok(derived(&s[from..to], a))
+    derived(&s[from..to], a)
 }
 
 /// `nospace S`: every white-space character removed.
@@ -97,7 +97,7 @@ pub fn nospace(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
-    Ok(derived(s, a))
+    derived(s, a)
 }
 
 /// `trunc N S`: the first `N` characters, or for a negative `N` the last `-N`.
@@ -113,7 +113,7 @@ pub fn trunc(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     } else {
         s
     };
-    Ok(derived(out, a))
+    derived(out, a)
 }
 
 /// `contains SUB S`.
@@ -161,7 +161,7 @@ pub fn replace(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
         s.matches(old).count()
     };
     check_len(s.len().saturating_add(hits.saturating_mul(new.len())))?;
-    Ok(derived(s.replace(old, new), a))
+    derived(s.replace(old, new), a)
 }
 
 /// `plural ONE MANY N`: `ONE` when `N` is 1, else `MANY`.
@@ -222,7 +222,7 @@ fn pieces(
             parts.len()
         )));
     }
-    Ok(parts.into_iter().map(|p| derived(p, a)).collect())
+    Ok(parts.into_iter().map(|p| piece(p, a)).collect())
 }
 
 fn indexed(parts: Vec<Value>) -> Value {
@@ -258,7 +258,9 @@ pub fn sort_alpha(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
 
 /// `toString V`: the value as Go prints it.
 pub fn to_string(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
-    Ok(Value::Str(strval(args::arg(a, 0)?)))
+    let t = strval(args::arg(a, 0)?);
+    check_len(t.len())?;
+    Ok(Value::Str(t))
 }
 
 /// `toStrings LIST`: every non-nil item as a string.

@@ -97,6 +97,11 @@ pub fn yaml_dq_escape(s: &str, out: &mut String) {
     go_quote_escape(s, out);
 }
 
+fn checked(t: Text) -> Result<Value, FuncError> {
+    check_len(t.len())?;
+    Ok(Value::Str(t))
+}
+
 /// YAML words that are not strings when plain (YAML 1.1 and 1.2, any case).
 const SPECIAL_WORDS: &[&str] = &[
     "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~",
@@ -170,7 +175,7 @@ pub fn yaml_quote(args: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     if !t.is_tainted() && !needs_yaml_quotes(t.as_str()) {
         return Ok(Value::Str(t));
     }
-    Ok(Value::Str(double_quoted(&t, yaml_dq_escape)))
+    checked(double_quoted(&t, yaml_dq_escape))
 }
 
 /// Characters `yamlSafe` replaces by `-`: YAML indicators and quoting characters.
@@ -197,9 +202,9 @@ pub fn yaml_safe(args: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let cleaned = cleaned.trim().to_owned();
     let sanitized = Text::derived(cleaned, &[input]);
     if needs_plain_guard(sanitized.as_str()) {
-        return Ok(Value::Str(double_quoted(&sanitized, yaml_dq_escape)));
+        return checked(double_quoted(&sanitized, yaml_dq_escape));
     }
-    Ok(Value::Str(sanitized))
+    checked(sanitized)
 }
 
 /// After sanitising only words, numbers and leading indicators can still mislead.

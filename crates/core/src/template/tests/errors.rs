@@ -247,6 +247,11 @@ fn budgets_are_exec_errors_naming_the_budget() {
         max_depth: 3,
     };
     assert_eq!(run_budget("0123456789", small).unwrap(), "0123456789");
+    let e = run_budget("{{ 1 }}\n0123456789", small).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "template t: line 1, column 8: output budget exceeded: more than 10 bytes"
+    );
     let e = run_budget("0123456789{{ 1 }}", small).unwrap_err();
     assert_eq!(
         e.to_string(),
@@ -285,5 +290,33 @@ fn budgets_are_exec_errors_naming_the_budget() {
         e.to_string()
             .contains("template nesting budget exceeded: more than 32"),
         "{e}"
+    );
+}
+
+/// The deepest evaluation the limits allow runs on a 2 MiB stack (tokio's worker size):
+/// 32 template calls of 60 nested blocks and 40 parentheses stop at the evaluation
+/// depth limit instead of overflowing.
+#[test]
+fn deepest_allowed_template_fits_a_small_stack() {
+    let ifs = "{{ if 1 }}".repeat(59);
+    let ends = "{{ end }}".repeat(59);
+    let parens = format!("{}1{}", "(".repeat(40), ")".repeat(40));
+    let src = format!(
+        r#"{{{{ define "a" }}}}{ifs}{{{{ print {parens} }}}}{{{{ template "a" . }}}}{ends}{{{{ end }}}}{{{{ template "a" . }}}}"#
+    );
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let t = parse(&src).unwrap();
+            let data = Value::from_json(&json!({}), false);
+            t.execute(&data, super::now(), Budget::default())
+                .unwrap_err()
+                .to_string()
+        })
+        .unwrap();
+    let message = handle.join().unwrap();
+    assert!(
+        message.ends_with("evaluation nested more than 150 levels deep"),
+        "{message}"
     );
 }

@@ -13,6 +13,7 @@ fn defaults_and_flow() {
         ("default", vec![s("foo"), l(vec![])], s("foo")),
         ("default", vec![s("foo"), Value::Nil], s("foo")),
         ("default", vec![s("foo"), i(3)], i(3)),
+        ("default", vec![s("foo"), s(""), s("ignored")], s("foo")),
         ("empty", vec![s("")], Value::Bool(true)),
         ("empty", vec![m(&[])], Value::Bool(true)),
         ("empty", vec![Value::Float(0.0)], Value::Bool(true)),
@@ -121,6 +122,8 @@ fn lists() {
         ("seq", vec![i(0), i(2), i(10)], s("0 2 4 6 8 10")),
         ("seq", vec![i(0), i(-2), i(10)], s("")),
         ("seq", vec![i(10), i(-2), i(5)], s("10 8 6")),
+        ("seq", vec![], s("")),
+        ("seq", vec![i(1), i(1), i(1), i(1)], s("")),
     ]);
     errors(&[
         ("first", vec![s("abc")], "cannot find first on type string"),

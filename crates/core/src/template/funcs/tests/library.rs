@@ -132,3 +132,32 @@ fn no_function_panics_on_any_argument_shape() {
         }
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Arbitrary text (any Unicode, layouts, versions, patterns) in every string
+    /// position of every function: an answer or an error, never a panic.
+    #[test]
+    fn no_function_panics_on_arbitrary_text(
+        a in "\\PC{0,24}",
+        b in "[0-9a-zA-Z_ .:+\\-/*^~<>=|,\"'\\\\\n]{0,24}",
+        n in -3i64..40,
+    ) {
+        let shapes = [s(&a), t(&b), i(n), s(&b)];
+        for f in library() {
+            let count = f.min_args.clamp(1, 3);
+            for first in &shapes {
+                for second in &shapes {
+                    let args: Vec<Value> = [first.clone(), second.clone(), s(&a)]
+                        .into_iter()
+                        .take(count)
+                        .collect();
+                    if args.len() >= f.min_args {
+                        let _ = (f.func)(&args, &env());
+                    }
+                }
+            }
+        }
+    }
+}

@@ -110,6 +110,11 @@ fn encodings_and_digests() {
         ("b32dec", vec![s("N=SWY3DP")], "invalid base32 input"),
     ]);
     assert!(tainted("b64enc", &[t("x")]));
+    assert_eq!(
+        call("b64enc", &[s(&"x".repeat(800_000))]).unwrap_err().0,
+        "result would be 1066668 bytes, more than the limit of 1048576",
+        "growing results are bounded, so chained encodings cannot explode"
+    );
 }
 
 #[test]

@@ -199,3 +199,57 @@ fn embedded_documents_read_back_the_hostile_value() {
     );
     assert_eq!(quoted["s"], json!("echo '''; rm -rf /; '''\n"));
 }
+
+#[test]
+fn values_cannot_be_nested_without_bound() {
+    let src = "{{ $x := list }}{{ range until 500 }}{{ $x = list $x }}{{ end }}v: 1\n";
+    let e = render(src, json!({})).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("error calling list: result would be nested more than 100 levels deep"),
+        "{e}"
+    );
+}
+
+fn hostile_json() -> impl proptest::strategy::Strategy<Value = Json> {
+    use proptest::prelude::*;
+    let text = "[a-z0-9 :#\\-\\[\\]{},&*!|>'\"%@`\\\\\n\t\u{2028}é]{0,8}";
+    let leaf = prop_oneof![
+        Just(Json::Null),
+        any::<bool>().prop_map(Json::from),
+        (-1000i64..1000).prop_map(Json::from),
+        text.prop_map(Json::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
+            proptest::collection::btree_map(text, inner, 0..4)
+                .prop_map(|m| Json::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Any user value, written with `toYaml`/`toJson` into the manifest or embedded in a
+    /// string, reads back as exactly that value.
+    #[test]
+    fn serialised_user_values_read_back_exactly(v in hostile_json()) {
+        let src = "y:{{ .vars.v | toYaml | nindent 2 }}\nj: {{ .vars.v | toJson }}\n\
+                   q: {{ .vars.v | toJson | quote }}\nb: |\n{{ .vars.v | toYaml | indent 2 }}\n";
+        let doc = one(src, json!({"vars": {"v": v.clone()}}));
+        proptest::prop_assert_eq!(&doc["y"], &v);
+        proptest::prop_assert_eq!(&doc["j"], &v);
+        let q: Json = serde_json::from_str(doc["q"].as_str().unwrap_or("")).unwrap_or(Json::Bool(false));
+        proptest::prop_assert_eq!(&q, &v);
+        let b = doc["b"].as_str().unwrap_or("").trim_end_matches('\n').to_owned();
+        let from_block = crate::template::funcs::lookup("fromYaml")
+            .map(|f| (f.func)(&[Value::str(b.clone())], &super::env()));
+        let expect = Value::from_json(&v, false);
+        let got = from_block.and_then(Result::ok).unwrap_or(Value::Str("unparsed".into()));
+        let same = crate::template::funcs::args::deep_eq(&got, &expect)
+            || (b.is_empty() && matches!(v, Json::Null));
+        proptest::prop_assert!(same, "block {b:?} read back as {got:?}");
+    }
+}
