@@ -89,7 +89,11 @@ fn measure(iterations: usize, mut op: impl FnMut()) -> (Duration, Duration) {
     }
     samples.sort_unstable();
     let p = |q: f64| {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
         let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
         samples[i]
     };
