@@ -36,6 +36,13 @@ pub fn matches_with_labels(
     filter.is_some_and(|f| matches_patterns(f, namespace) || matches_terms(f, labels))
 }
 
+/// True if the namespace's labels match one of the filter's selector terms
+/// (patterns are not consulted). A missing filter or one without terms matches
+/// nothing.
+pub fn matches_selector_terms(filter: Option<&NamespaceFilter>, labels: &impl LabelSet) -> bool {
+    filter.is_some_and(|f| matches_terms(f, labels))
+}
+
 /// True for a missing or empty filter, which allow lists read as "every
 /// namespace" (the reference's `MatchesAny`).
 pub fn is_unrestricted(filter: Option<&NamespaceFilter>) -> bool {
@@ -378,6 +385,21 @@ mod tests {
             &labels(&[("env", "dev")])
         ));
         assert!(matches_with_labels(Some(&f), "kube-system", &labels(&[])));
+    }
+
+    #[test]
+    fn selector_terms_alone_ignore_patterns() {
+        let f = NamespaceFilter {
+            patterns: Some(vec!["kube-*".to_owned()]),
+            selector_terms: Some(vec![term(&[("protected", "true")], &[])]),
+        };
+        assert!(matches_selector_terms(
+            Some(&f),
+            &labels(&[("protected", "true")])
+        ));
+        assert!(!matches_selector_terms(Some(&f), &labels(&[])));
+        assert!(!matches_selector_terms(Some(&pats(&["*"])), &labels(&[])));
+        assert!(!matches_selector_terms(None, &labels(&[])));
     }
 
     #[test]

@@ -11,4 +11,5 @@ pub mod merge;
 pub mod request;
 pub mod resolve;
 pub mod session;
+pub mod vars;
 pub mod workload;

@@ -16,14 +16,18 @@ use breakglass_api::labels;
 use thiserror::Error;
 
 use super::merge::{
-    NodeSelectorConflict, merge_namespace_constraints, merge_scheduling_constraints,
+    EffectiveNamespaces, NodeSelectorConflict, merge_namespace_constraints,
+    merge_scheduling_constraints,
 };
 use super::resolve::{Requester, binding_key, option_allows};
+use super::vars;
 use crate::duration::GoDuration;
-use crate::glob;
-use crate::namespace;
 use crate::selector;
 use crate::user_reason;
+
+pub mod target_ns;
+
+pub use target_ns::LiveNamespace;
 
 /// Most invited participants per request.
 pub const MAX_INVITED: usize = 32;
@@ -31,10 +35,6 @@ pub const MAX_INVITED: usize = 32;
 pub const MAX_IDENTIFIER_LEN: usize = 254;
 /// Most node selector entries per request.
 pub const MAX_NODE_SELECTOR: usize = 32;
-/// Most extra deploy values per request.
-pub const MAX_EXTRA_VALUES: usize = 64;
-/// Largest extra deploy value, as JSON.
-pub const MAX_EXTRA_VALUE_BYTES: usize = 4096;
 /// Default shortest request reason once a reason config exists.
 const DEFAULT_MIN_REASON: i32 = 10;
 /// Default longest request reason once a reason config exists.
@@ -92,6 +92,8 @@ pub struct Asked<'a> {
     pub selected_scheduling_option: Option<&'a str>,
     /// Values of declared extra deploy variables.
     pub extra_deploy_values: Option<&'a BTreeMap<String, serde_json::Value>>,
+    /// The target's answer about the namespace, when [`namespace_to_read`] named one.
+    pub live_namespace: Option<&'a LiveNamespace>,
 }
 
 /// The chosen route and the requester.
@@ -125,7 +127,7 @@ pub fn plan(ctx: &Context<'_>, asked: &Asked<'_>) -> Result<Planned, RequestErro
     let mut warnings = Vec::new();
     let requested_duration = duration(ctx.effective, asked.requested_duration)?;
     let reason = reason(ctx.effective, asked.reason)?;
-    let target_namespace = target_namespace(ctx, asked.target_namespace, &mut warnings)?;
+    let target_namespace = target_namespace(ctx, asked, &mut warnings)?;
     let (option, resolved) = scheduling(ctx, asked.selected_scheduling_option, &mut warnings)?;
     let node_selector = node_selector(asked.node_selector, resolved.as_ref())?;
     let extra = extra_values(ctx, asked.extra_deploy_values)?;
@@ -237,20 +239,27 @@ pub fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
-fn target_namespace(
+/// The namespace a request names (or the default) with the rules that judge it.
+struct ChosenNamespace {
+    name: String,
+    is_default: bool,
+    rules: EffectiveNamespaces,
+}
+
+/// Name-level checks: a DNS label, `allowUserNamespace`, an allow list existing.
+fn choose_namespace(
     ctx: &Context<'_>,
     requested: Option<&str>,
-    warnings: &mut Vec<String>,
-) -> Result<String, RequestError> {
+) -> Result<ChosenNamespace, RequestError> {
     const FIELD: &str = "targetNamespace";
     let t_nc = ctx.template.spec.namespace_constraints.as_ref();
     let b_nc = ctx
         .binding
         .and_then(|b| b.spec.namespace_constraints.as_ref());
-    let eff = merge_namespace_constraints(t_nc, b_nc);
+    let rules = merge_namespace_constraints(t_nc, b_nc);
     let binding_default = b_nc
         .and_then(|b| b.default_namespace.as_deref())
-        .filter(|d| !d.is_empty() && *d == eff.default_namespace);
+        .filter(|d| !d.is_empty() && *d == rules.default_namespace);
     let default = binding_default
         .or_else(|| {
             t_nc.and_then(|t| t.default_namespace.as_deref())
@@ -258,9 +267,13 @@ fn target_namespace(
         })
         .unwrap_or_else(|| ctx.template.spec.target_namespace())
         .to_owned();
+    let chosen = |name: String, is_default: bool, rules: EffectiveNamespaces| ChosenNamespace {
+        name,
+        is_default,
+        rules,
+    };
     let Some(ns) = requested.map(str::trim).filter(|s| !s.is_empty()) else {
-        warnings.push(format!("Target namespace defaulted to '{default}'"));
-        return Ok(default);
+        return Ok(chosen(default, true, rules));
     };
     if !is_dns_label(ns) {
         return Err(invalid(
@@ -269,12 +282,12 @@ fn target_namespace(
         ));
     }
     if ns == default {
-        return Ok(default);
+        return Ok(chosen(default, true, rules));
     }
     if t_nc.is_none() && b_nc.is_none() {
-        return Ok(ns.to_owned());
+        return Ok(chosen(ns.to_owned(), false, EffectiveNamespaces::default()));
     }
-    if !eff.allow_user_namespace {
+    if !rules.allow_user_namespace {
         return Err(invalid(
             FIELD,
             format!(
@@ -282,21 +295,48 @@ fn target_namespace(
             ),
         ));
     }
-    if !eff.has_allow_list() {
+    if !rules.has_allow_list() {
         return Err(invalid(
             FIELD,
             format!("no namespaces are allowed besides the default '{default}'"),
         ));
     }
-    // Label rules of deny lists need the live namespace (issue #10): until then a
-    // chosen namespace cannot be proven free of them, so only the default passes.
-    if namespace::has_selector_terms(Some(&eff.deny)) || !eff.admits(ns) {
-        return Err(invalid(
-            FIELD,
-            format!("namespace {ns:?} is not allowed by the namespace constraints"),
-        ));
+    Ok(chosen(ns.to_owned(), false, rules))
+}
+
+/// The namespace whose live labels the decision needs (the server reads it on the
+/// target, bounded by a timeout, and passes the answer as
+/// [`Asked::live_namespace`]); `None` when the rules decide by name alone.
+pub fn namespace_to_read(
+    ctx: &Context<'_>,
+    asked: &Asked<'_>,
+) -> Result<Option<String>, RequestError> {
+    let c = choose_namespace(ctx, asked.target_namespace)?;
+    Ok(target_ns::needs_labels(&c.rules, &c.name, c.is_default).then_some(c.name))
+}
+
+fn target_namespace(
+    ctx: &Context<'_>,
+    asked: &Asked<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<String, RequestError> {
+    let c = choose_namespace(ctx, asked.target_namespace)?;
+    target_ns::decide(
+        &c.rules,
+        &c.name,
+        c.is_default,
+        asked.live_namespace,
+        ctx.cluster,
+    )
+    .map_err(|m| invalid("targetNamespace", m))?;
+    if asked
+        .target_namespace
+        .map(str::trim)
+        .is_none_or(str::is_empty)
+    {
+        warnings.push(format!("Target namespace defaulted to '{}'", c.name));
     }
-    Ok(ns.to_owned())
+    Ok(c.name)
 }
 
 type Scheduling = (Option<String>, Option<SchedulingConstraints>);
@@ -387,44 +427,21 @@ fn extra_values(
     ctx: &Context<'_>,
     values: Option<&BTreeMap<String, serde_json::Value>>,
 ) -> Result<Option<BTreeMap<String, serde_json::Value>>, RequestError> {
-    const FIELD: &str = "extraDeployValues";
     let declared = ctx
         .effective
         .extra_deploy_variables
         .as_deref()
         .unwrap_or_default();
-    let values = values.filter(|v| !v.is_empty());
-    if let Some(values) = values {
-        if values.len() > MAX_EXTRA_VALUES {
-            return Err(invalid(FIELD, format!("at most {MAX_EXTRA_VALUES} values")));
+    let resolved = vars::resolve(declared, values, ctx.requester.groups).map_err(|e| {
+        let field = e.field();
+        let message = e.problem.to_string();
+        if e.is_forbidden() {
+            forbidden(&field, message)
+        } else {
+            invalid(&field, message)
         }
-        for (key, value) in values {
-            let field = format!("{FIELD}.{}", key.chars().take(63).collect::<String>());
-            let Some(var) = declared.iter().find(|v| &v.name == key) else {
-                return Err(invalid(&field, "not a variable this template declares"));
-            };
-            if value.to_string().len() > MAX_EXTRA_VALUE_BYTES {
-                return Err(invalid(
-                    &field,
-                    format!("at most {MAX_EXTRA_VALUE_BYTES} bytes"),
-                ));
-            }
-            let groups = var.allowed_groups.as_deref().unwrap_or_default();
-            if !groups.is_empty() && !glob::match_groups(groups, ctx.requester.groups) {
-                return Err(forbidden(&field, "you may not set this variable"));
-            }
-        }
-    }
-    for var in declared {
-        let given = values.is_some_and(|v| v.contains_key(&var.name));
-        if var.required == Some(true) && var.default.is_none() && !given {
-            return Err(invalid(
-                &format!("{FIELD}.{}", var.name),
-                "a value is required",
-            ));
-        }
-    }
-    Ok(values.cloned())
+    })?;
+    Ok((!resolved.is_empty()).then_some(resolved))
 }
 
 fn invited(list: Option<&[String]>) -> Result<Option<Vec<String>>, RequestError> {

@@ -634,3 +634,225 @@ fn limits_table() {
     b.spec.max_active_sessions_total = Some(3);
     assert!(check_limits(&existing, &t, Some(&b), "dave").is_ok());
 }
+
+#[test]
+fn namespace_selector_terms_use_live_labels() {
+    use breakglass_api::common::NamespaceSelectorTerm;
+    let term = |k: &str, v: &str| NamespaceSelectorTerm {
+        match_labels: Some(map(&[(k, v)])),
+        match_expressions: None,
+    };
+    let t = template(DebugSessionTemplateSpec {
+        namespace_constraints: Some(NamespaceConstraints {
+            allowed_namespaces: Some(NamespaceFilter {
+                patterns: None,
+                selector_terms: Some(vec![term("debug-enabled", "true")]),
+            }),
+            denied_namespaces: Some(NamespaceFilter {
+                patterns: Some(strings(&["kube-*"])),
+                selector_terms: None,
+            }),
+            default_namespace: Some("dbg".into()),
+            allow_user_namespace: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let groups = strings(&["developers"]);
+    let requester = Requester {
+        user: "alice",
+        email: None,
+        groups: &groups,
+    };
+    let effective = effective_template(&t.spec, None);
+    let ctx = Context {
+        template: &t,
+        binding: None,
+        effective: &effective,
+        cluster: "c1",
+        requester: &requester,
+        display_name: None,
+    };
+    let ask = |ns: Option<&'static str>| Asked {
+        target_namespace: ns,
+        ..Default::default()
+    };
+    // Which namespace the server must read.
+    assert_eq!(
+        namespace_to_read(&ctx, &ask(Some("team-a"))),
+        Ok(Some("team-a".into()))
+    );
+    assert_eq!(namespace_to_read(&ctx, &ask(None)), Ok(None), "the default");
+    assert_eq!(
+        namespace_to_read(&ctx, &ask(Some("kube-system"))),
+        Ok(None),
+        "denied by name"
+    );
+    let opted_in = LiveNamespace::Exists(map(&[("debug-enabled", "true")]));
+    let plain = LiveNamespace::Exists(map(&[]));
+    let with_live = |ns: &'static str, live: Option<&LiveNamespace>| {
+        plan(
+            &ctx,
+            &Asked {
+                target_namespace: Some(ns),
+                live_namespace: live,
+                ..Default::default()
+            },
+        )
+        .map(|p| p.spec.target_namespace.unwrap_or_default())
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(with_live("team-a", Some(&opted_in)), Ok("team-a".into()));
+    assert!(
+        with_live("team-a", Some(&plain))
+            .is_err_and(|e| e.starts_with("targetNamespace: namespace \"team-a\" is not allowed")),
+    );
+    assert!(
+        with_live("team-a", None).is_err_and(|e| e.contains("were not read")),
+        "fail closed without the lookup"
+    );
+    assert!(
+        with_live("team-a", Some(&LiveNamespace::Missing))
+            .is_err_and(|e| e.contains("does not exist on cluster \"c1\"")),
+    );
+    assert!(
+        with_live("kube-system", Some(&opted_in)).is_err(),
+        "deny wins"
+    );
+}
+
+#[test]
+fn typed_values_are_stored_normalised_with_defaults() {
+    use breakglass_api::debug_common::{ExtraDeployInputType, ExtraDeployOption};
+    let t = template(DebugSessionTemplateSpec {
+        extra_deploy_variables: Some(vec![
+            ExtraDeployVariable {
+                name: "replicas".into(),
+                input_type: Some(ExtraDeployInputType::Number),
+                default: Some(serde_json::json!("2")),
+                ..Default::default()
+            },
+            ExtraDeployVariable {
+                name: "tools".into(),
+                input_type: Some(ExtraDeployInputType::MultiSelect),
+                options: Some(vec![
+                    ExtraDeployOption {
+                        value: "gdb".into(),
+                        ..Default::default()
+                    },
+                    ExtraDeployOption {
+                        value: "perf".into(),
+                        allowed_groups: Some(strings(&["sre"])),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            },
+        ]),
+        ..Default::default()
+    });
+    let given: BTreeMap<String, serde_json::Value> =
+        BTreeMap::from([("tools".to_owned(), serde_json::json!("gdb"))]);
+    let r = run(
+        &t,
+        None,
+        &Asked {
+            extra_deploy_values: Some(&given),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        r.ok()
+            .and_then(|p| p.spec.extra_deploy_values)
+            .map(|v| serde_json::to_value(v).unwrap_or_default()),
+        Some(serde_json::json!({"replicas": 2, "tools": ["gdb"]}))
+    );
+    let perf: BTreeMap<String, serde_json::Value> =
+        BTreeMap::from([("tools".to_owned(), serde_json::json!(["perf"]))]);
+    let r = run(
+        &t,
+        None,
+        &Asked {
+            extra_deploy_values: Some(&perf),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        field_of(&r),
+        Some((false, "extraDeployValues.tools".into())),
+        "403"
+    );
+    assert!(
+        run(&t, None, &Asked::default()).is_ok_and(|p| p.spec.extra_deploy_values
+            == Some(BTreeMap::from([(
+                "replicas".to_owned(),
+                serde_json::json!(2)
+            )])))
+    );
+}
+
+#[test]
+fn option_constraints_merge_onto_the_effective_ones() {
+    use k8s_openapi::api::core::v1::Toleration;
+    let toleration = |key: &str| Toleration {
+        key: Some(key.into()),
+        operator: Some("Exists".into()),
+        ..Default::default()
+    };
+    let t = template(DebugSessionTemplateSpec {
+        scheduling_constraints: Some(SchedulingConstraints {
+            tolerations: Some(vec![toleration("base")]),
+            denied_node_labels: Some(map(&[("gpu", "a100")])),
+            ..Default::default()
+        }),
+        scheduling_options: Some(SchedulingOptions {
+            required: Some(true),
+            options: vec![SchedulingOption {
+                name: "wide".into(),
+                display_name: "Wide".into(),
+                default: Some(true),
+                scheduling_constraints: Some(SchedulingConstraints {
+                    tolerations: Some(vec![toleration("extra")]),
+                    denied_node_labels: Some(map(&[("gpu", "*")])),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+        }),
+        ..Default::default()
+    });
+    let resolved = run(&t, None, &Asked::default())
+        .ok()
+        .and_then(|p| p.spec.resolved_scheduling_constraints)
+        .unwrap_or_default();
+    let keys: Vec<Option<String>> = resolved
+        .tolerations
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| t.key)
+        .collect();
+    assert_eq!(
+        keys,
+        [Some("base".into()), Some("extra".into())],
+        "appended"
+    );
+    assert_eq!(
+        resolved.denied_node_labels,
+        Some(map(&[("gpu", "*")])),
+        "* dominates"
+    );
+    // A default option the requester may not choose is refused, not silently applied.
+    let mut restricted = t.clone();
+    if let Some(o) = restricted
+        .spec
+        .scheduling_options
+        .as_mut()
+        .and_then(|o| o.options.first_mut())
+    {
+        o.allowed_groups = Some(strings(&["sre"]));
+    }
+    assert_eq!(
+        field_of(&run(&restricted, None, &Asked::default())),
+        Some((false, "selectedSchedulingOption".into()))
+    );
+}

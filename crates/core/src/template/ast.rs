@@ -8,8 +8,8 @@ use super::funcs::FuncSpec;
 /// A node of a template body.
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
-    /// Author text, written as is.
-    Text(String),
+    /// Author text (and where it starts), written as is.
+    Text(usize, String),
     /// `{{ pipeline }}`: the value is written unless the pipeline declares variables.
     Action(Pipe),
     /// `{{if}}`.

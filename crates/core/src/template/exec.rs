@@ -119,8 +119,8 @@ impl<'a> State<'a> {
     fn walk(&mut self, dot: &Value, nodes: &[Node]) -> Result<Flow> {
         for node in nodes {
             let flow = match node {
-                Node::Text(s) => {
-                    self.write(&Text::clean(s.as_str()), 0)?;
+                Node::Text(at, s) => {
+                    self.write(&Text::clean(s.as_str()), *at)?;
                     Flow::Normal
                 }
                 Node::Action(pipe) => {

@@ -143,7 +143,7 @@ impl Parser<'_> {
             let t = self.next();
             match t.tok {
                 Tok::Eof => return Ok(list),
-                Tok::Text(s) => list.push(Node::Text(s)),
+                Tok::Text(s) => list.push(Node::Text(t.at, s)),
                 Tok::Open => match self.action(true)? {
                     Item::Node(n) => list.push(n),
                     Item::Nothing => {}
@@ -167,7 +167,7 @@ impl Parser<'_> {
                         format!("unexpected EOF: {{{{{opener}}}}} has no matching {{{{end}}}}"),
                     );
                 }
-                Tok::Text(s) => list.push(Node::Text(s)),
+                Tok::Text(s) => list.push(Node::Text(t.at, s)),
                 Tok::Open => match self.action(false)? {
                     Item::Node(n) => list.push(n),
                     Item::Nothing => {}
@@ -616,7 +616,7 @@ fn check_arity(spec: &FuncSpec, got: usize, at: usize) -> Result<()> {
 /// Go's "empty tree": only white space text.
 fn is_empty(list: &[Node]) -> bool {
     list.iter()
-        .all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
+        .all(|n| matches!(n, Node::Text(_, t) if t.trim().is_empty()))
 }
 
 /// Converts a number literal as Go's parser does for an untyped constant: an integer

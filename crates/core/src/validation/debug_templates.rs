@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use breakglass_api::debug_common::ExtraDeployVariable;
 use breakglass_api::debug_pod_template::DebugPodSpec;
 use breakglass_api::debug_session_template::{DebugSessionTemplateSpec, KubectlDebugConfig};
 use breakglass_api::{DebugPodTemplate, DebugSessionTemplate};
@@ -100,6 +101,7 @@ fn workload(errs: &mut Errors, p: &Path, spec: &DebugSessionTemplateSpec) {
     }
     if let Some(vars) = &spec.extra_deploy_variables {
         shared::extra_deploy_variables(errs, &p.child("extraDeployVariables"), vars);
+        variable_definitions(errs, &p.child("extraDeployVariables"), vars);
     }
     if let Some(n) = spec.replicas {
         rules::int_range(errs, &p.child("replicas"), n.into(), 1, None);
@@ -126,6 +128,21 @@ fn workload(errs: &mut Errors, p: &Path, spec: &DebugSessionTemplateSpec) {
     }
     if let Some(kd) = &spec.kubectl_debug {
         kubectl_debug(errs, &p.child("kubectlDebug"), kd);
+    }
+}
+
+/// What requests will check, checked on the definition: patterns compile (bounded),
+/// number and storage bounds are ordered, and each default passes its own variable's
+/// type and rules — so an administrator's mistake is refused here, not at request time.
+fn variable_definitions(errs: &mut Errors, p: &Path, vars: &[ExtraDeployVariable]) {
+    for (i, var) in vars.iter().enumerate() {
+        for problem in crate::debug::vars::check_definition(var) {
+            let path = problem
+                .field
+                .iter()
+                .fold(p.index(i), |path, name| path.child(name));
+            errs.push(FieldError::invalid(path, &problem.value, &problem.message));
+        }
     }
 }
 

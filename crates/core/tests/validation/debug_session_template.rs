@@ -367,6 +367,46 @@ fn debug_session_template_table() {
                     "spec.extraDeployVariables[0].validation.maxStorage: Invalid value: \"10 GB\": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
                 ],
             ),
+            ok(
+                "variable defaults that pass their own rules",
+                json!({"spec": {"extraDeployVariables": [
+                    {"name": "debug", "inputType": "boolean", "default": true},
+                    {"name": "replicas", "inputType": "number", "default": "2", "validation": {"min": "1", "max": "5"}},
+                    {"name": "label", "default": "app-1", "validation": {"pattern": "^[a-z][a-z0-9-]*$", "maxLength": 10}},
+                    {"name": "disk", "inputType": "storageSize", "default": "5Gi", "validation": {"minStorage": "1Gi", "maxStorage": "10Gi"}},
+                    {"name": "level", "inputType": "select", "default": "info", "options": [{"value": "info"}, {"value": "debug"}]},
+                    {"name": "tools", "inputType": "multiSelect", "default": ["gdb"], "options": [{"value": "gdb", "allowedGroups": ["sre"]}], "validation": {"maxItems": 1}}]}}),
+            ),
+            bad(
+                "variable defaults that fail their own rules",
+                json!({"spec": {"extraDeployVariables": [
+                    {"name": "debug", "inputType": "boolean", "default": "maybe"},
+                    {"name": "replicas", "inputType": "number", "default": 9, "validation": {"min": "1", "max": "5"}},
+                    {"name": "label", "default": "App", "validation": {"pattern": "^[a-z]+$", "patternError": "lower-case letters only"}},
+                    {"name": "disk", "inputType": "storageSize", "default": "50Gi", "validation": {"maxStorage": "10Gi"}},
+                    {"name": "level", "inputType": "select", "default": "trace", "options": [{"value": "info"}]},
+                    {"name": "tools", "inputType": "multiSelect", "default": "gdb,gdb", "options": [{"value": "gdb"}]}]}}),
+                &[
+                    "spec.extraDeployVariables[0].default: Invalid value: \"maybe\": must be true or false",
+                    "spec.extraDeployVariables[1].default: Invalid value: \"9\": must be at most 5",
+                    "spec.extraDeployVariables[2].default: Invalid value: \"App\": lower-case letters only",
+                    "spec.extraDeployVariables[3].default: Invalid value: \"50Gi\": must be at most 10Gi",
+                    "spec.extraDeployVariables[4].default: Invalid value: \"trace\": \"trace\" is not one of the options (info)",
+                    "spec.extraDeployVariables[5].default: Invalid value: \"gdb,gdb\": option \"gdb\" is selected twice",
+                ],
+            ),
+            bad(
+                "variable rules that cannot hold",
+                json!({"spec": {"extraDeployVariables": [
+                    {"name": "n", "inputType": "number", "validation": {"min": "10", "max": "1"}},
+                    {"name": "s", "inputType": "storageSize", "validation": {"minStorage": "2Gi", "maxStorage": "1Gi"}},
+                    {"name": "t", "validation": {"pattern": "([a-z]"}}]}}),
+                &[
+                    "spec.extraDeployVariables[0].validation.min: Invalid value: \"10\": must not exceed validation.max",
+                    "spec.extraDeployVariables[1].validation.minStorage: Invalid value: \"2Gi\": must not exceed validation.maxStorage",
+                    "spec.extraDeployVariables[2].validation.pattern: Invalid value: \"([a-z]\": not a valid regular expression: unclosed group",
+                ],
+            ),
             // notification and reasons
             bad(
                 "recipient without @",

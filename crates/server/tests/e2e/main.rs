@@ -15,6 +15,7 @@ mod auth;
 mod clusters;
 mod debug_access;
 mod debug_catalogue;
+mod debug_requests;
 mod debug_workloads;
 mod escalations;
 mod identity_attacks;

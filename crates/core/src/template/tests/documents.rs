@@ -170,3 +170,48 @@ fn templates_are_shareable_between_threads() {
     assert_send_sync::<super::Template>();
     assert_send_sync::<super::Rendered>();
 }
+
+/// The example of docs/debug-templates.md renders to what the document says.
+#[test]
+fn documented_example_renders() {
+    let src = "containers:\n  - name: debug\n    image: {{ .vars.image | default \"busybox:1.36\" }}\n    command: [\"sleep\", \"{{ .vars.seconds | default \"3600\" }}\"]\n    {{- with .vars.extraEnv }}\n    env:\n      - name: EXTRA\n        value: {{ . | quote }}\n    {{- end }}\n    resources:\n      limits:\n        memory: {{ .vars.memory | default \"256Mi\" }}\n{{- range $i, $port := list 8080 9090 }}\n    # port {{ $i }}: {{ $port }}\n{{- end }}\n";
+    let t = super::Template::parse("example", src).unwrap();
+    let data = Value::from_json(
+        &json!({"vars": {"extraEnv": "a \"b\"\n: c", "memory": "1Gi"}}),
+        true,
+    );
+    let docs = t
+        .execute(&data, super::now(), super::Budget::default())
+        .unwrap()
+        .documents()
+        .unwrap();
+    assert_eq!(
+        docs,
+        vec![json!({"containers": [{
+            "name": "debug",
+            "image": "busybox:1.36",
+            "command": ["sleep", "3600"],
+            "env": [{"name": "EXTRA", "value": "a \"b\"\n: c"}],
+            "resources": {"limits": {"memory": "1Gi"}},
+        }]})]
+    );
+}
+
+/// A render at the default limits (10 000 iterations, about 1 MiB, one placeholder per
+/// item) stays fast: the steps are linear.
+#[test]
+fn large_render_is_linear() {
+    let src = "items:\n{{ range $i, $e := .vars.list }}  - name: n{{ $i }}\n    value: {{ $e | quote }}\n{{ end }}";
+    let list: Vec<String> = (0..9_999).map(|i| format!("v: {i} #")).collect();
+    let data = Value::from_json(&json!({"vars": {"list": list}}), true);
+    let t = super::Template::parse("big", src).unwrap();
+    let started = std::time::Instant::now();
+    let docs = t
+        .execute(&data, super::now(), super::Budget::default())
+        .unwrap()
+        .documents()
+        .unwrap();
+    assert_eq!(docs[0]["items"].as_array().map(Vec::len), Some(9_999));
+    assert_eq!(docs[0]["items"][42]["value"], json!("v: 42 #"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

@@ -247,6 +247,11 @@ fn budgets_are_exec_errors_naming_the_budget() {
         max_depth: 3,
     };
     assert_eq!(run_budget("0123456789", small).unwrap(), "0123456789");
+    let e = run_budget("{{ 1 }}\n0123456789", small).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "template t: line 1, column 8: output budget exceeded: more than 10 bytes"
+    );
     let e = run_budget("0123456789{{ 1 }}", small).unwrap_err();
     assert_eq!(
         e.to_string(),

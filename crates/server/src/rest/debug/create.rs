@@ -22,10 +22,11 @@ use axum::{Json, Router};
 use breakglass_api::cluster_config::ClusterConfig;
 use breakglass_api::debug_session::DebugSession;
 use breakglass_api::{DebugSessionClusterBinding, DebugSessionTemplate};
-use breakglass_core::debug::request::{self, Asked, Context};
+use breakglass_core::debug::request::{self, Asked, Context, LiveNamespace};
 use breakglass_core::debug::resolve::{
     self, Ask, admits, binding_active, binding_applies, effective_allowed,
 };
+use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 use kube::api::{ListParams, PostParams};
 use serde::Deserialize;
@@ -48,6 +49,10 @@ const MAX_REF_LEN: usize = 317;
 const MAX_RAW_REASON: usize = 4096;
 /// How long a request waits for another creation on the same template or binding.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
+/// How long reading the target namespace's labels may take.
+const NAMESPACE_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest target error quoted in a refusal.
+const MAX_REASON_LEN: usize = 300;
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -91,7 +96,8 @@ pub struct CreateDebugSessionRequest {
     /// Name of one of the template's scheduling options.
     #[serde(default)]
     pub selected_scheduling_option: Option<String>,
-    /// Values of the template's `extraDeployVariables` (unknown names are refused).
+    /// Values of the template's `extraDeployVariables`, checked per `inputType`
+    /// (unknown names are refused); stored normalised, defaults included.
     #[serde(default)]
     pub extra_deploy_values: Option<BTreeMap<String, Value>>,
 }
@@ -299,26 +305,30 @@ async fn request_session(
         },
     )
     .map_err(|e| resolve_error(&e))?;
-    let planned = request::plan(
-        &Context {
-            template: &template,
-            binding: choice.binding,
-            effective: &choice.effective,
-            cluster: &cluster,
-            requester: &requester,
-            display_name: caller.name.as_deref(),
-        },
-        &Asked {
-            requested_duration: req.requested_duration.as_deref(),
-            node_selector: req.node_selector.as_ref(),
-            target_namespace: target_namespace.as_deref(),
-            reason: req.reason.as_deref(),
-            invited_participants: req.invited_participants.as_deref(),
-            selected_scheduling_option: req.selected_scheduling_option.as_deref(),
-            extra_deploy_values: req.extra_deploy_values.as_ref(),
-        },
-    )
-    .map_err(request_error)?;
+    let ctx = Context {
+        template: &template,
+        binding: choice.binding,
+        effective: &choice.effective,
+        cluster: &cluster,
+        requester: &requester,
+        display_name: caller.name.as_deref(),
+    };
+    let mut asked = Asked {
+        requested_duration: req.requested_duration.as_deref(),
+        node_selector: req.node_selector.as_ref(),
+        target_namespace: target_namespace.as_deref(),
+        reason: req.reason.as_deref(),
+        invited_participants: req.invited_participants.as_deref(),
+        selected_scheduling_option: req.selected_scheduling_option.as_deref(),
+        extra_deploy_values: req.extra_deploy_values.as_ref(),
+        live_namespace: None,
+    };
+    let live = match request::namespace_to_read(&ctx, &asked).map_err(request_error)? {
+        Some(ns) => Some(read_namespace(app, &cluster, &ns).await?),
+        None => None,
+    };
+    asked.live_namespace = live.as_ref();
+    let planned = request::plan(&ctx, &asked).map_err(request_error)?;
     let nanos = u128::try_from(now.as_nanosecond()).unwrap_or_default();
     let name = request::session_name(&me.user, &cluster, nanos);
     let mut session = DebugSession::new(&name, planned.spec);
@@ -334,6 +344,35 @@ async fn request_session(
         "debug session requested"
     );
     Ok((created, planned.warnings))
+}
+
+/// The target namespace as the target sees it now (its labels decide whether it
+/// may be used). Any failure refuses the request (fail closed), naming the namespace.
+async fn read_namespace(app: &App, cluster: &str, ns: &str) -> Result<LiveNamespace, ApiError> {
+    let refuse = |reason: String| {
+        let reason: String = reason.chars().take(MAX_REASON_LEN).collect();
+        ApiError::BadRequest(format!(
+            "targetNamespace: cannot read namespace {ns:?} on cluster {cluster:?} to check its labels: {reason}"
+        ))
+    };
+    let read = async {
+        let client = app.clusters.get(cluster).await.map_err(|e| e.to_string())?;
+        Api::<Namespace>::all(client)
+            .get_metadata_opt(ns)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    match tokio::time::timeout(NAMESPACE_READ_TIMEOUT, read).await {
+        Err(_) => Err(refuse(format!(
+            "no answer within {}s",
+            NAMESPACE_READ_TIMEOUT.as_secs()
+        ))),
+        Ok(Err(e)) => Err(refuse(e)),
+        Ok(Ok(None)) => Ok(LiveNamespace::Missing),
+        Ok(Ok(Some(meta))) => Ok(LiveNamespace::Exists(
+            meta.metadata.labels.unwrap_or_default(),
+        )),
+    }
 }
 
 /// Takes a creation lock, waiting up to [`LOCK_WAIT`] for another creation to finish.
@@ -411,9 +450,9 @@ pub fn openapi(generator: &mut schemars::SchemaGenerator) -> serde_json::Map<Str
     "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
     "responses": {
         "201": {"description": "The DebugSession object plus `warnings: [string]` (e.g. `Target namespace defaulted to 'X'`)"},
-        "400": error_response("Invalid body (unknown field, missing templateRef/cluster), or a field refused: requestedDuration over maxDuration, reason rules, targetNamespace not allowed, unknown scheduling option or nodeSelector conflict, undeclared extraDeployValues key, unknown or malformed bindingRef; the message starts with the field"),
+        "400": error_response("Invalid body (unknown field, missing templateRef/cluster), or a field refused: requestedDuration over maxDuration, reason rules, targetNamespace not allowed (by name, or by the live labels of the namespace on the target: missing there without createIfNotExists, or unreadable), unknown scheduling option, required option without a default, or nodeSelector conflict, undeclared extraDeployValues key or a value refused by its variable's type and rules (`extraDeployValues.<name>: …`), unknown or malformed bindingRef; the message starts with the field"),
         "401": error_response("Missing or invalid bearer token, or no user claim"),
-        "403": error_response("Not allowed: no route admits the caller, the cluster is unknown, ambiguous by tenant or not Ready, the template is not available there, bindingRef inactive / for another template or cluster / not admitting the caller, scheduling option or variable not allowed, or a limit reached (maxConcurrentSessions, maxActiveSessionsPerUser, maxActiveSessionsTotal)"),
+        "403": error_response("Not allowed: no route admits the caller, the cluster is unknown, ambiguous by tenant or not Ready, the template is not available there, bindingRef inactive / for another template or cluster / not admitting the caller, scheduling option, variable or variable option not allowed for the caller (allowedUsers/allowedGroups), or a limit reached (maxConcurrentSessions, maxActiveSessionsPerUser, maxActiveSessionsTotal)"),
         "404": error_response("No such template"),
         "409": error_response("Several ClusterConfigs share the cluster name, or another creation for the template held the lock too long"),
         "429": error_response("Session creation rate limit (rateLimits.sessionCreation)"),
