@@ -1,8 +1,11 @@
 //! Math: `add`, `add1`, `sub`, `mul`, `div`, `mod`, `max`, `min` on 64-bit integers
 //! (arguments converted with Sprig's `toInt64`: floats truncated, numeric strings
 //! parsed, anything else 0; overflow wraps as in Go), `floor`, `ceil`, `round` on
-//! floats, and the conversions `int`, `int64`, `float64`, `atoi`. Division or modulo by
-//! zero is an error. Results are numbers, never tainted.
+//! floats, the float forms `addf`, `add1f`, `subf`, `mulf`, `divf`, `maxf`, `minf`
+//! (Sprig computes these in decimal; results here are rounded to the 15 significant
+//! digits decimal inputs have, so `addf 0.1 0.2` is `0.3`), and the conversions `int`,
+//! `int64`, `float64`, `atoi`. Division or modulo by zero is an error. Results are
+//! numbers, never tainted.
 
 use super::FuncEnv;
 use super::FuncError;
@@ -108,4 +111,71 @@ pub fn float64(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
 pub fn atoi(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
     let s = args::string(a, 0)?;
     Ok(Value::Int(s.parse().unwrap_or(0)))
+}
+
+/// `x` rounded to `digits` significant digits (what a decimal computation on short
+/// decimal inputs gives back).
+fn significant(x: f64, digits: usize) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    format!("{x:.prec$e}", prec = digits - 1)
+        .parse()
+        .unwrap_or(x)
+}
+
+fn floats(a: &[Value]) -> impl Iterator<Item = f64> + '_ {
+    a.iter().map(to_float64)
+}
+
+/// `addf X…`: the sum.
+pub fn addf(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    Ok(Value::Float(significant(floats(a).sum(), 15)))
+}
+
+/// `add1f X`: `X + 1`.
+pub fn add1f(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    Ok(Value::Float(significant(
+        to_float64(args::arg(a, 0)?) + 1.0,
+        15,
+    )))
+}
+
+/// `subf X Y…`: `X - Y - …`.
+pub fn subf(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    let first = to_float64(args::arg(a, 0)?);
+    Ok(Value::Float(significant(
+        floats(&a[1..]).fold(first, |x, y| x - y),
+        15,
+    )))
+}
+
+/// `mulf X Y…`: the product.
+pub fn mulf(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    Ok(Value::Float(significant(floats(a).product(), 15)))
+}
+
+/// `divf X Y…`: `X / Y / …` (16 significant digits, Sprig's division precision); a
+/// zero divisor is an error.
+pub fn divf(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    let mut x = to_float64(args::arg(a, 0)?);
+    for y in floats(&a[1..]) {
+        if y == 0.0 {
+            return Err(FuncError::new("division by zero"));
+        }
+        x /= y;
+    }
+    Ok(Value::Float(significant(x, 16)))
+}
+
+/// `maxf X Y…`: the largest.
+pub fn maxf(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    let first = to_float64(args::arg(a, 0)?);
+    Ok(Value::Float(floats(a).fold(first, f64::max)))
+}
+
+/// `minf X Y…`: the smallest.
+pub fn minf(a: &[Value], _: &FuncEnv) -> Result<Value, FuncError> {
+    let first = to_float64(args::arg(a, 0)?);
+    Ok(Value::Float(floats(a).fold(first, f64::min)))
 }

@@ -127,7 +127,7 @@ pub fn needs_yaml_quotes(s: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'))
 }
 
-/// `"` + escaped author text + untrusted text as it is + `"`.
+/// `"` + the text escaped by `escape` (untrusted runs kept apart, see [`push_escaped`]) + `"`.
 fn double_quoted(t: &Text, escape: fn(&str, &mut String)) -> Text {
     let mut out = Text::clean("\"");
     push_escaped(&mut out, t, escape);

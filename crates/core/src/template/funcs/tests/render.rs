@@ -253,3 +253,51 @@ proptest::proptest! {
         proptest::prop_assert!(same, "block {b:?} read back as {got:?}");
     }
 }
+
+/// The examples of docs/template-functions.md, rendered as the document says.
+#[test]
+fn documented_examples_render_as_documented() {
+    let rows = [
+        (r#"trimAll "$" "$5.00""#, "5.00"),
+        (r#"untitle "Hello World""#, "hello world"),
+        (r#"abbrev 5 "hello world""#, "he..."),
+        (r#"snakecase "HTTPServer""#, "http_server"),
+        (r#"camelcase "a_b""#, "AB"),
+        (r#"wrap 5 "ab cd ef""#, "ab cd\nef"),
+        (r#"(split "$" "a$b")._1"#, "b"),
+        (r#"(splitn "$" 2 "a$b$c")._1"#, "b$c"),
+        (r#"join "," (list 1 2)"#, "1,2"),
+        (r#"compact (list 1 "" 0)"#, "[1]"),
+        (r#"untilStep 0 10 4"#, "[0 4 8]"),
+        (r#"seq 0 2 6"#, "0 2 4 6"),
+        (r#"round 1.2345 2"#, "1.23"),
+        (r#"toRawJson "<a>""#, "\"<a>\""),
+        (r#"(fromJson "{\"a\":1}").a"#, "1"),
+        (r#"regexReplaceAll "a(x*)b" "-axxb-" "${1}W""#, "-xxW-"),
+        (r#"dateInZone "15:04" now "+02:00""#, "16:07"),
+        (
+            r#"toDate "2006-01-02" "2017-12-31""#,
+            "2017-12-31T00:00:00Z",
+        ),
+        (r#"unixEpoch now"#, "1709647629"),
+        (r#"ago "2024-03-05T13:05:06Z""#, "1h2m3s"),
+        (r#"truncName 10 "very-long-name-that""#, "very-long"),
+        (r#"k8sName "My App_v1.2""#, "my-app-v1-2"),
+        (r#"yamlQuote "yes""#, "\"yes\""),
+        (r#"yamlSafe "a: b""#, "a- b"),
+        (r#"formatQuantity 536870912"#, "512Mi"),
+        (r#"chunk 2 (list 1 2 3)"#, "[[1 2] [3]]"),
+        (r#"toDecimal "0755""#, "493"),
+        (r#"(semver "v1.2.3").Minor"#, "2"),
+        (r#"semverCompare "^1.2.0" "1.4.1""#, "true"),
+        (r#"now | dateModify "-1.5h""#, "2024-03-05T12:37:09Z"),
+    ];
+    for (expr, want) in rows {
+        let src = format!("{{{{ {expr} }}}}");
+        let now = "2024-03-05T14:07:09Z".parse().unwrap();
+        let out = Template::parse("t", &src)
+            .and_then(|t| t.execute(&Value::Nil, now, Budget::default()))
+            .unwrap_or_else(|e| panic!("{expr}: {e}"));
+        assert_eq!(out.as_plain(), want, "{expr}");
+    }
+}
