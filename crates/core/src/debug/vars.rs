@@ -16,9 +16,10 @@
 //! A JSON `null` counts as "no value". Option `allowedGroups` restrict what a
 //! requester may choose; an administrator's `default` is not subject to them.
 //!
-//! Rendering takes the stored map as `.vars` with its types (booleans stay booleans,
-//! so `{{ if .vars.x }}` means what it says; a multiSelect is a list, `join` makes
-//! the reference's comma-joined text), every string tainted as user input.
+//! Rendering sees every value as a string, as the reference's templates expect
+//! (`render::var_string`: booleans `true`/`false`, numbers in decimal, a multiSelect
+//! comma-joined), tainted as user input; so a boolean is tested with
+//! `{{ if eq .vars.x "true" }}`, not `{{ if .vars.x }}`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
