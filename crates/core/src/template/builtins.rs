@@ -17,15 +17,10 @@ type R = Result<Value, FuncError>;
 const fn spec(
     name: &'static str,
     func: super::funcs::Func,
-    min_args: usize,
-    max_args: Option<usize>,
+    min: usize,
+    max: Option<usize>,
 ) -> FuncSpec {
-    FuncSpec {
-        name,
-        func,
-        min_args,
-        max_args,
-    }
+    FuncSpec::new(name, func, min, max)
 }
 
 /// The builtins, sorted by name.

@@ -25,8 +25,24 @@ use kube::{Api, Client};
 
 use super::target::{self, NAMESPACE, TargetError, api_resource, bounded, kube_err};
 
-/// Our field manager on every target write.
+/// Our field manager on every target write made with the controller's identity.
 pub const FIELD_MANAGER: &str = "breakglass";
+
+/// The longest field manager the apiserver accepts.
+const MAX_FIELD_MANAGER: usize = 128;
+
+/// The field manager of a write: [`FIELD_MANAGER`], or `breakglass as <user>` for a
+/// write impersonating `user`, so the objects' `managedFields` say whose rights made them.
+pub fn field_manager(identity: Option<&str>) -> String {
+    match identity {
+        None => FIELD_MANAGER.to_owned(),
+        Some(user) => format!("{FIELD_MANAGER} as {user}")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_FIELD_MANAGER)
+            .collect(),
+    }
+}
 
 /// Where and as whom a plan is applied.
 pub struct Target<'a> {
@@ -205,7 +221,7 @@ async fn ensure_namespace(
         "kind": "Namespace",
         "metadata": {"name": ns.name, "labels": labels},
     });
-    let created = server_side_apply(target.writer, &NAMESPACE, None, &ns.name, &object, false)
+    let created = server_side_apply(target, &NAMESPACE, None, &ns.name, &object, false)
         .await
         .map_err(|e| {
             ApplyError::from_target(
@@ -271,7 +287,7 @@ async fn apply_object(
     // Force only over our own object (a field taken by someone else since is ours to
     // set back); a new object needs no force.
     let written = server_side_apply(
-        target.writer,
+        target,
         kind,
         ns,
         &object.name,
@@ -308,7 +324,7 @@ pub async fn read(
 }
 
 async fn server_side_apply(
-    client: &Client,
+    target: &Target<'_>,
     kind: &KindInfo,
     namespace: Option<&str>,
     name: &str,
@@ -316,11 +332,12 @@ async fn server_side_apply(
     force: bool,
 ) -> Result<DynamicObject, TargetError> {
     let ar = api_resource(kind);
+    let client = target.writer;
     let api: Api<DynamicObject> = match namespace {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
         None => Api::all_with(client.clone(), &ar),
     };
-    let mut pp = PatchParams::apply(FIELD_MANAGER);
+    let mut pp = PatchParams::apply(&field_manager(target.identity));
     pp.force = force;
     bounded("applying an object", async {
         api.patch(name, &pp, &Patch::Apply(object))
@@ -428,6 +445,21 @@ pub fn source_name(source: &Source) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn impersonated_writes_name_the_account_in_their_field_manager() {
+        assert_eq!(field_manager(None), "breakglass");
+        assert_eq!(
+            field_manager(Some("system:serviceaccount:ops:deployer")),
+            "breakglass as system:serviceaccount:ops:deployer"
+        );
+        let long = format!("system:serviceaccount:ops:{}", "a".repeat(253));
+        assert_eq!(
+            field_manager(Some(&long)).chars().count(),
+            MAX_FIELD_MANAGER
+        );
+        assert_eq!(field_manager(Some("a\nb")), "breakglass as ab");
+    }
 
     fn api_error(code: u16) -> TargetError {
         TargetError::Kube {

@@ -618,12 +618,15 @@ async fn impersonated_writes_are_made_as_the_service_account() -> anyhow::Result
     }
     assert_eq!(applied.deployed.len(), 2);
     let cm = objects.get("settings").await?;
+    // The managed fields name the account whose rights made the write.
     let managed = cm.metadata.managed_fields.unwrap_or_default();
+    let manager = format!("breakglass as {user}");
     assert!(
         managed
             .iter()
-            .any(|m| m.manager.as_deref() == Some("breakglass")
-                && m.operation.as_deref() == Some("Apply"))
+            .any(|m| m.manager.as_deref() == Some(manager.as_str())
+                && m.operation.as_deref() == Some("Apply")),
+        "{managed:?}"
     );
 
     // The same account elsewhere (no rights there) is refused: the write is the account's.

@@ -76,18 +76,25 @@ pub struct FuncSpec {
     pub max_args: Option<usize>,
 }
 
-const fn spec(
-    name: &'static str,
-    func: Func,
-    min_args: usize,
-    max_args: Option<usize>,
-) -> FuncSpec {
-    FuncSpec {
-        name,
-        func,
-        min_args,
-        max_args,
+impl FuncSpec {
+    /// A function taking `min_args` to `max_args` arguments (`None`: any number more).
+    pub const fn new(
+        name: &'static str,
+        func: Func,
+        min_args: usize,
+        max_args: Option<usize>,
+    ) -> Self {
+        Self {
+            name,
+            func,
+            min_args,
+            max_args,
+        }
     }
+}
+
+const fn spec(name: &'static str, func: Func, min: usize, max: Option<usize>) -> FuncSpec {
+    FuncSpec::new(name, func, min, max)
 }
 
 /// The table, sorted by name (byte order) so `lookup` can search it.
