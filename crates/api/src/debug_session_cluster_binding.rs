@@ -133,7 +133,8 @@ pub struct DebugSessionClusterBindingSpec {
     /// Annotations applied to every created resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
-    /// Ordering in the UI (lower first).
+    /// Which binding serves a request that names none: among the bindings that grant the
+    /// cluster and admit the requester, the highest priority wins (then namespace/name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
     /// Hidden from discovery; usable through an explicit bindingRef.

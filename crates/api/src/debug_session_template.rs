@@ -177,7 +177,7 @@ pub struct DebugSessionTemplateSpec {
     /// Annotations applied to every created resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
-    /// Ordering in the UI (lower first).
+    /// Ordering in the catalogue and the UI (highest first, then by name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(default = "default_priority")]
     pub priority: Option<i32>,
