@@ -530,7 +530,9 @@ async fn impersonated_sessions_deploy_as_the_service_account() -> anyhow::Result
             )
         })
         .collect();
-    assert_eq!(managers, [("breakglass", "Apply")]);
+    // The managed fields name the account whose rights made the write.
+    let manager = format!("breakglass as {user}");
+    assert_eq!(managers, [(manager.as_str(), "Apply")]);
     d.terminate(&name).await?;
     d.wait_clean(&name).await?;
     d.cleanup().await
