@@ -8,6 +8,7 @@
 pub mod access;
 pub mod approval;
 pub mod deploy;
+pub mod kubectl;
 pub mod merge;
 pub mod readiness;
 pub mod render;
