@@ -15,6 +15,7 @@ pub mod overrides;
 pub mod plan;
 pub mod rendered;
 pub mod scheduling;
+pub mod terminal;
 
 use std::collections::BTreeMap;
 
@@ -112,6 +113,11 @@ pub enum WorkloadError {
     /// The pod has no container.
     #[error("the pod template has no containers (at least one is required)")]
     NoContainers,
+    /// Terminal sharing is on but the first container sets no command to wrap.
+    #[error(
+        "terminalSharing is enabled but the first container {0:?} sets no command: the shared terminal wraps the container's command, so set command (and args) in the pod template"
+    )]
+    TerminalSharingNoCommand(String),
     /// A container override names no container of the pod.
     #[error("{field}: the pod has no container named {name:?}")]
     OverrideContainer {
@@ -361,8 +367,9 @@ pub fn build(input: &WorkloadInput<'_>) -> Result<Workload, WorkloadError> {
 
 /// Shapes a pod into the session's workload: the pod overrides (the structured
 /// `podOverrides`, then `extra_overrides`, e.g. a rendered `podOverridesTemplate`), the
-/// scheduling rules, `restartPolicy: Always`, the session's labels (ours win over the
-/// template's and the pod's) and selector. Structured and rendered pods share this path,
+/// terminal-sharing wrapper ([`terminal`]), the scheduling rules, `restartPolicy:
+/// Always`, the session's labels (ours win over the template's and the pod's) and
+/// selector. Structured and rendered pods share this path,
 /// so every rule holds for both.
 pub fn assemble(
     input: &WorkloadInput<'_>,
@@ -384,6 +391,7 @@ pub fn assemble(
     for o in extra_overrides {
         overrides::apply(&mut spec, o, "podOverridesTemplate")?;
     }
+    terminal::wrap(&mut spec, input.session, effective)?;
     scheduling::shape(&mut spec, input)?;
     // Whatever the source said: debug workloads restart their pods.
     spec.restart_policy = Some("Always".to_owned());

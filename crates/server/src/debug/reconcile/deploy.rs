@@ -13,7 +13,7 @@ use breakglass_api::debug_session::{DebugSession, DebugSessionState as State, De
 use breakglass_api::debug_session_template::DebugSessionTemplateSpec;
 use breakglass_core::debug::deploy::{self, DeployInput};
 use breakglass_core::debug::session::{self as machine, DebugSessionEvent};
-use breakglass_core::debug::workload::{self, WorkloadInput, plan, scheduling};
+use breakglass_core::debug::workload::{self, WorkloadInput, plan, scheduling, terminal};
 use jiff::Timestamp;
 use kube::ResourceExt;
 
@@ -171,8 +171,15 @@ impl Reconciler {
         };
         let mut status = t.status;
         let deployed_count = applied.deployed.len();
+        let workload_deployed = applied
+            .deployed
+            .iter()
+            .any(|r| matches!(r.kind.as_str(), "DaemonSet" | "Deployment"));
         record_statuses(&mut status, &applied);
         plan::activated(staged, &mut status, applied.deployed, now);
+        if let Some(effective) = status.resolved_template.as_ref() {
+            status.terminal_sharing = terminal::status(staged, effective, workload_deployed);
+        }
         set_deployed(&mut status, deployed_count, message.as_deref(), now);
         status.message = message;
         session_writes::write_status(&self.ctx.hub, original, status).await?;
