@@ -17,6 +17,7 @@ mod debug_access;
 mod debug_catalogue;
 mod debug_deploy;
 mod debug_requests;
+mod debug_terminal;
 mod debug_workloads;
 mod escalations;
 mod identity_attacks;
