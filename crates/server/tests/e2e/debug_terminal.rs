@@ -80,16 +80,23 @@ impl Terminal {
         Ok(())
     }
 
-    /// A pod template (one container, `sleep infinity`) and a Deployment session
-    /// template `<suffix>-<id>` with `terminalSharing` as given and every pod operation.
-    async fn templates(&mut self, suffix: &str, sharing: Value) -> anyhow::Result<String> {
+    /// A pod template with `containers` and a Deployment session template
+    /// `term-<suffix>-<id>` with `terminalSharing` as given and every pod operation.
+    async fn templates_with(
+        &mut self,
+        suffix: &str,
+        sharing: Value,
+        containers: Value,
+    ) -> anyhow::Result<String> {
         let name = format!("term-{suffix}-{}", self.fx.id);
-        self.create("DebugPodTemplate", "debugpodtemplates", &name, json!({
-            "template": {"spec": {"containers": [
-                {"name": "debug", "image": "breakglass-tmux-debug:latest", "command": ["sh", "-c"], "args": ["echo 'ready' && sleep infinity"]},
-                {"name": "side", "image": "busybox:stable", "command": ["sleep", "infinity"]},
-            ]}},
-        }))
+        self.create(
+            "DebugPodTemplate",
+            "debugpodtemplates",
+            &name,
+            json!({
+                "template": {"spec": {"containers": containers}},
+            }),
+        )
         .await?;
         let spec = json!({
             "podTemplateRef": {"name": name},
@@ -104,13 +111,18 @@ impl Terminal {
         Ok(name)
     }
 
-    /// Creates the session (spec only) and waits until it is Active with one running
-    /// pod; returns the session and its pod's name.
-    async fn active(
-        &self,
-        template: &str,
-        invited: &[&str],
-    ) -> anyhow::Result<(DebugSession, String)> {
+    /// [`Self::templates_with`] two containers: `debug` (`sh -c` with an argument that
+    /// needs quoting) and `side`.
+    async fn templates(&mut self, suffix: &str, sharing: Value) -> anyhow::Result<String> {
+        let containers = json!([
+            {"name": "debug", "image": "breakglass-tmux-debug:latest", "command": ["sh", "-c"], "args": ["echo 'ready' && sleep infinity"]},
+            {"name": "side", "image": "busybox:stable", "command": ["sleep", "infinity"]},
+        ]);
+        self.templates_with(suffix, sharing, containers).await
+    }
+
+    /// Creates the session (spec only) and returns its name.
+    async fn request(&self, template: &str, invited: &[&str]) -> anyhow::Result<String> {
         let name = format!("{template}-s");
         let s: DebugSession = serde_json::from_value(json!({
             "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
@@ -119,8 +131,23 @@ impl Terminal {
             "spec": {"cluster": A, "templateRef": template, "requestedBy": OWNER,
                      "userGroups": ["developers"], "invitedParticipants": invited},
         }))?;
-        let api: Api<DebugSession> = Api::namespaced(self.fx.hub(), &self.fx.ns);
-        api.create(&PostParams::default(), &s).await?;
+        self.sessions().create(&PostParams::default(), &s).await?;
+        Ok(name)
+    }
+
+    fn sessions(&self) -> Api<DebugSession> {
+        Api::namespaced(self.fx.hub(), &self.fx.ns)
+    }
+
+    /// Creates the session (spec only) and waits until it is Active with one running
+    /// pod; returns the session and its pod's name.
+    async fn active(
+        &self,
+        template: &str,
+        invited: &[&str],
+    ) -> anyhow::Result<(DebugSession, String)> {
+        let name = self.request(template, invited).await?;
+        let api = self.sessions();
         wait_for(
             Duration::from_secs(45),
             &format!("{name} Active with a running pod"),
@@ -278,6 +305,51 @@ async fn terminal_sharing_wraps_the_workload_and_roles_decide_exec() -> anyhow::
         assert!(!can_i(&env, A, &reader, &exec).await?, "a viewer cannot exec");
         assert!(!can_i(&env, A, &reader, &attach).await?, "a viewer cannot attach");
         assert!(can_i(&env, A, &owner, &exec).await?);
+        anyhow::Ok(())
+    }
+    .await;
+    t.cleanup().await?;
+    result
+}
+
+#[tokio::test]
+async fn terminal_sharing_without_a_command_fails_the_session() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let _server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let mut t = Terminal::new(&env).await?;
+    let result = async {
+        // The first container relies on the image's entrypoint: nothing to wrap.
+        let containers = json!([
+            {"name": "debug", "image": "busybox:stable", "args": ["sleep", "infinity"]},
+        ]);
+        let tpl = t
+            .templates_with("nocmd", json!({"enabled": true}), containers)
+            .await?;
+        let name = t.request(&tpl, &[]).await?;
+        let api = t.sessions();
+        wait_for(
+            Duration::from_secs(30),
+            &format!("{name} Failed"),
+            || async {
+                let st = api.get(&name).await?.status.unwrap_or_default();
+                Ok(st.state.map(|s| s.to_string()).as_deref() == Some("Failed"))
+            },
+        )
+        .await?;
+        let st = api.get(&name).await?.status.unwrap_or_default();
+        let message = st.message.unwrap_or_default();
+        assert!(
+            message.contains(
+                "terminalSharing is enabled but the first container \"debug\" sets no command"
+            ),
+            "{message}"
+        );
+        assert!(st.terminal_sharing.is_none());
+        let deployments = Api::<Deployment>::namespaced(t.target.clone(), &t.target_ns)
+            .list_metadata(&Default::default())
+            .await?;
+        assert!(deployments.items.is_empty(), "nothing deployed");
         anyhow::Ok(())
     }
     .await;
