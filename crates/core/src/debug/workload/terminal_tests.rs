@@ -239,3 +239,31 @@ fn status_table() {
         assert_eq!(status(&s, &tpl, deployed), want, "{tpl:?} {deployed}");
     }
 }
+
+#[test]
+fn rendered_pods_are_wrapped_too() {
+    use breakglass_api::debug_session_template::DebugWorkloadType;
+    let s = session("debug-alice-target-a-1");
+    let effective = template(json!({"terminalSharing": {"enabled": true, "provider": "screen"}}));
+    let doc = json!({"containers": [{"name": "d", "image": "i", "command": ["sleep", "1d"]}]});
+    let parts =
+        crate::debug::workload::rendered::first_document(&doc, DebugWorkloadType::DaemonSet)
+            .unwrap();
+    let input = WorkloadInput {
+        session: &s,
+        effective: &effective,
+        pod_template: None,
+        node_names: &[],
+    };
+    let w = assemble(&input, parts, &[]).unwrap();
+    assert_eq!(
+        w.pod_spec().unwrap().containers[0].command,
+        Some(strings(&[
+            "screen",
+            "-DmS",
+            "debug-alice-target-a-1",
+            "sleep",
+            "1d"
+        ]))
+    );
+}
