@@ -12,6 +12,8 @@ use thiserror::Error;
 use crate::glob;
 use crate::namespace::AllowDeny;
 
+pub mod pods;
+
 /// Longest accepted image reference.
 pub const MAX_IMAGE_LEN: usize = 512;
 /// Longest accepted container, pod or node name.
