@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use breakglass_api::debug_session::DebugSession;
+use breakglass_api::debug_session::{CopiedPodRecord, DebugSession, DebugSessionStatus};
 use breakglass_api::debug_session_template::{NodeDebugConfig, PodCopyConfig};
 use k8s_openapi::api::core::v1::{
     Container, HostPathVolumeSource, Pod, PodSpec, SecurityContext, Volume, VolumeMount,
@@ -226,6 +226,47 @@ pub fn node_debug_pod(
         }),
         status: None,
     })
+}
+
+/// The pod copies of `status` whose `expiresAt` is at or before `now`, and the status
+/// without them (records and `allowedPods` entries dropped), for the expiry of copies.
+/// Copies without `expiresAt` never expire here (the session end removes them).
+pub fn expire_copies(
+    status: &DebugSessionStatus,
+    now: jiff::Timestamp,
+) -> (Vec<CopiedPodRecord>, DebugSessionStatus) {
+    let mut next = status.clone();
+    let copies = next
+        .kubectl_debug_status
+        .as_mut()
+        .and_then(|k| k.copied_pods.as_mut());
+    let Some(copies) = copies else {
+        return (Vec::new(), next);
+    };
+    let (expired, kept): (Vec<_>, Vec<_>) = copies
+        .drain(..)
+        .partition(|c| c.expires_at.as_ref().is_some_and(|t| t.0 <= now));
+    *copies = kept;
+    if let Some(pods) = next.allowed_pods.as_mut() {
+        pods.retain(|p| {
+            !expired
+                .iter()
+                .any(|c| c.copy_namespace == p.namespace && c.copy_name == p.name)
+        });
+    }
+    (expired, next)
+}
+
+/// The earliest `expiresAt` of the status's pod copies (the next expiry deadline).
+pub fn next_copy_expiry(status: &DebugSessionStatus) -> Option<jiff::Timestamp> {
+    status
+        .kubectl_debug_status
+        .as_ref()
+        .and_then(|k| k.copied_pods.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.expires_at.as_ref().map(|t| t.0))
+        .min()
 }
 
 fn session_key(session: &DebugSession) -> String {

@@ -260,3 +260,55 @@ fn node_pod_refusals_and_images() {
             .is_some_and(|s| s.containers[0].image.as_deref() == Some(DEFAULT_NODE_IMAGE))
     }));
 }
+
+#[test]
+fn expired_copies_leave_status_and_allowed_pods() {
+    use breakglass_api::debug_session::{
+        AllowedPodRef, CopiedPodRecord, DebugSessionStatus, KubectlDebugStatus,
+    };
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    let at = |secs: i64| Some(Time(jiff::Timestamp::from_second(secs).unwrap_or(now())));
+    let record = |name: &str, exp| CopiedPodRecord {
+        original_pod: "web-1".to_owned(),
+        original_namespace: "app".to_owned(),
+        copy_name: name.to_owned(),
+        copy_namespace: "debug-copies".to_owned(),
+        created_at: None,
+        expires_at: exp,
+    };
+    let allowed = |name: &str| AllowedPodRef {
+        namespace: "debug-copies".to_owned(),
+        name: name.to_owned(),
+        ..Default::default()
+    };
+    let status = DebugSessionStatus {
+        kubectl_debug_status: Some(KubectlDebugStatus {
+            ephemeral_containers_injected: None,
+            copied_pods: Some(vec![
+                record("old", at(100)),
+                record("new", at(300)),
+                record("forever", None),
+            ]),
+        }),
+        allowed_pods: Some(vec![allowed("old"), allowed("new"), allowed("forever")]),
+        ..Default::default()
+    };
+    assert_eq!(next_copy_expiry(&status).map(|t| t.as_second()), Some(100));
+    let (expired, next) =
+        expire_copies(&status, jiff::Timestamp::from_second(200).unwrap_or(now()));
+    assert_eq!(
+        expired
+            .iter()
+            .map(|c| c.copy_name.as_str())
+            .collect::<Vec<_>>(),
+        ["old"]
+    );
+    let left: Vec<_> = next
+        .allowed_pods
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(left, ["new", "forever"]);
+    assert_eq!(next_copy_expiry(&status).map(|t| t.as_second()), Some(100));
+}
