@@ -206,6 +206,42 @@ fn check_security(
     Ok(())
 }
 
+/// `allowedPods` of an active session: its labelled pods (`labelled`, from the pod
+/// watch; copies and node debug pods are among them) plus the pods that received an
+/// ephemeral container through the session (unlabelled, so kept from the status
+/// record), sorted by namespace and name.
+pub fn with_injected_pods(
+    status: Option<&breakglass_api::debug_session::DebugSessionStatus>,
+    mut labelled: Vec<breakglass_api::debug_session::AllowedPodRef>,
+) -> Vec<breakglass_api::debug_session::AllowedPodRef> {
+    let injected = status
+        .and_then(|s| s.kubectl_debug_status.as_ref())
+        .and_then(|k| k.ephemeral_containers_injected.as_ref())
+        .into_iter()
+        .flatten();
+    for record in injected {
+        let known = labelled
+            .iter()
+            .any(|p| p.namespace == record.namespace && p.name == record.pod_name);
+        if !known {
+            let previous = status
+                .and_then(|s| s.allowed_pods.as_ref())
+                .into_iter()
+                .flatten()
+                .find(|p| p.namespace == record.namespace && p.name == record.pod_name);
+            labelled.push(previous.cloned().unwrap_or_else(|| {
+                breakglass_api::debug_session::AllowedPodRef {
+                    namespace: record.namespace.clone(),
+                    name: record.pod_name.clone(),
+                    ..Default::default()
+                }
+            }));
+        }
+    }
+    labelled.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    labelled
+}
+
 #[cfg(test)]
 #[path = "kubectl_tests.rs"]
 mod tests;

@@ -239,3 +239,33 @@ fn violation_message_names_rule() {
         "{err:?}"
     );
 }
+
+#[test]
+fn injected_pods_stay_allowed_beside_labelled_ones() {
+    use breakglass_api::debug_session::{
+        AllowedPodRef, DebugSessionStatus, EphemeralContainerRecord, KubectlDebugStatus,
+    };
+    let pod = |ns: &str, name: &str| AllowedPodRef {
+        namespace: ns.to_owned(),
+        name: name.to_owned(),
+        ..Default::default()
+    };
+    let status = DebugSessionStatus {
+        kubectl_debug_status: Some(KubectlDebugStatus {
+            ephemeral_containers_injected: Some(vec![EphemeralContainerRecord {
+                pod_name: "app".to_owned(),
+                namespace: "a".to_owned(),
+                container_name: "dbg".to_owned(),
+                ..Default::default()
+            }]),
+            copied_pods: None,
+        }),
+        ..Default::default()
+    };
+    let got = with_injected_pods(Some(&status), vec![pod("z", "copy")]);
+    assert_eq!(got, vec![pod("a", "app"), pod("z", "copy")]);
+    assert_eq!(
+        with_injected_pods(None, vec![pod("z", "copy")]),
+        vec![pod("z", "copy")]
+    );
+}
