@@ -292,6 +292,50 @@ async fn kubectl_debug_operations() -> anyhow::Result<()> {
             r.text
         );
 
+        // A copy with a short ttl is deleted at its expiresAt, while the session runs.
+        let ttl_name = format!("debug-kd-ttl-{}", fx.id);
+        let mut ttl_tpl = kubectl_template(&ns, ("kubernetes.io/hostname", &node0));
+        ttl_tpl["kubectlDebug"]["podCopy"]["ttl"] = json!("2s");
+        debug_session(&fx, &ttl_name, &tpl, active(ttl_tpl)).await?;
+        let r = api
+            .post(
+                &format!("/api/debugSessions/{ttl_name}/createPodCopy"),
+                &owner,
+                json!({"namespace": ns, "podName": "app"}),
+            )
+            .await?;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let short = r.body["copyName"].as_str().unwrap_or_default().to_owned();
+        assert_ne!(
+            short, copy,
+            "copies of different sessions have different names"
+        );
+        wait_for(Duration::from_secs(20), "the expired copy is gone", || {
+            let pods = pods.clone();
+            let short = short.clone();
+            async move {
+                Ok(pods
+                    .get_opt(&short)
+                    .await?
+                    .is_none_or(|p| p.metadata.deletion_timestamp.is_some()))
+            }
+        })
+        .await?;
+        let sessions: Api<DebugSession> = Api::namespaced(fx.hub(), &fx.ns);
+        let st = sessions.get(&ttl_name).await?.status.unwrap_or_default();
+        assert!(
+            st.allowed_pods
+                .unwrap_or_default()
+                .iter()
+                .all(|p| p.name != short)
+        );
+        assert!(
+            st.kubectl_debug_status
+                .and_then(|k| k.copied_pods)
+                .unwrap_or_default()
+                .is_empty()
+        );
+
         // Ending the session removes the copy (cleanup by the session labels).
         let r = api
             .post_empty(&format!("/api/debugSessions/{name}/terminate"), &owner)
