@@ -22,6 +22,7 @@ use crate::webhook::{can_i, until_can_i};
 const A: &str = "target-a";
 const OWNER: &str = "requester@example.com";
 const VIEWER: &str = "approver2@example.com";
+const PARTICIPANT: &str = "requester2@example.com";
 const SESSION_LABEL: &str = "breakglass.telekom.com/debug-session";
 
 async fn template(env: &TestEnv, fx: &Fixture, api: &RestClient) -> anyhow::Result<String> {
@@ -63,7 +64,7 @@ async fn debug_session(
         "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
         "kind": "DebugSession",
         "metadata": {"name": name, "namespace": fx.ns, "labels": {SESSION_LABEL: name}},
-        "spec": {"cluster": A, "templateRef": tpl, "requestedBy": OWNER, "invitedParticipants": [VIEWER]},
+        "spec": {"cluster": A, "templateRef": tpl, "requestedBy": OWNER, "invitedParticipants": [VIEWER, PARTICIPANT]},
     }))?;
     api.create(&PostParams::default(), &obj).await?;
     wait_for(
@@ -96,6 +97,7 @@ fn active(template: Value) -> Value {
         "participants": [
             {"user": OWNER, "role": "owner", "joinedAt": now.to_string()},
             {"user": VIEWER, "role": "viewer", "joinedAt": now.to_string()},
+            {"user": PARTICIPANT, "role": "participant", "joinedAt": now.to_string()},
         ],
         "allowedPodOperations": {"exec": true, "attach": true, "logs": true, "portForward": true},
         "resolvedTemplate": template,
@@ -169,11 +171,17 @@ async fn kubectl_debug_operations() -> anyhow::Result<()> {
         let owner = token(&env, "requester").await?;
         let viewer = token(&env, "approver2").await?;
         let nobody = token(&env, "nobody").await?;
+        let approver = token(&env, "approver").await?;
+        let participant = token(&env, "requester2").await?;
         let non_root = json!({"runAsNonRoot": true});
         let inject = format!("/api/debugSessions/{name}/injectEphemeralContainer");
 
         // Authorization: a viewer and an unrelated user are refused.
-        for (who, t) in [("viewer", &viewer), ("nobody", &nobody)] {
+        for (who, t) in [
+            ("viewer", &viewer),
+            ("nobody", &nobody),
+            ("approver", &approver),
+        ] {
             let r = api
                 .post(
                     &inject,
@@ -183,6 +191,29 @@ async fn kubectl_debug_operations() -> anyhow::Result<()> {
                 .await?;
             assert_eq!(r.status, 403, "{who}: {}", r.text);
         }
+        let r = api
+            .post(
+                &inject,
+                &participant,
+                inject_body(&ns, "busybox:1.36", "dbg-p", non_root.clone()),
+            )
+            .await?;
+        assert_eq!(r.status, 200, "participant: {}", r.text);
+        // A pod outside allowedNamespaces.
+        let other_ns = format!("{ns}-x");
+        target_pod(&env, &other_ns).await?;
+        let r = api
+            .post(
+                &inject,
+                &owner,
+                inject_body(&other_ns, "busybox:1.36", "bad", non_root.clone()),
+            )
+            .await?;
+        let _ = Api::<Namespace>::all(client.clone())
+            .delete(&other_ns, &DeleteParams::background())
+            .await;
+        assert_eq!(r.status, 403, "{}", r.text);
+        assert!(r.text.contains("allowedNamespaces"), "{}", r.text);
         // Policy refusals name the rule.
         for (image, sc, rule) in [
             ("nginx:1", non_root.clone(), "allowedImages"),
