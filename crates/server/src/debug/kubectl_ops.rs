@@ -40,8 +40,11 @@ async fn timed<T>(
         Ok(Err(kube::Error::Api(e))) if e.code == 404 => {
             Err(ApiError::NotFound(format!("{what}: {}", e.message)))
         }
-        Ok(Err(kube::Error::Api(e))) if e.code == 403 || e.code == 422 || e.code == 400 => {
+        Ok(Err(kube::Error::Api(e))) if e.code == 403 => {
             Err(ApiError::forbidden(format!("{what}: {}", e.message)))
+        }
+        Ok(Err(kube::Error::Api(e))) if e.code == 400 || e.code == 409 || e.code == 422 => {
+            Err(ApiError::BadRequest(format!("{what}: {}", e.message)))
         }
         Ok(Err(e)) => Err(target_error(kube_err(what.to_owned())(e))),
         Ok(Ok(v)) => Ok(v),
