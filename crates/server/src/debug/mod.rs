@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod impersonation;
 pub mod index;
+pub mod kubectl_ops;
 pub mod pods;
 pub mod reconcile;
 pub mod target;

@@ -39,6 +39,7 @@ use crate::session_writes::{self, WriteError};
 use crate::store::Stores;
 
 mod cleanup;
+mod copies;
 mod deploy;
 mod readiness;
 
@@ -79,6 +80,8 @@ struct Reconciler {
     /// Failed deployment attempts by session UID (transient target failures are
     /// retried a few times before `failMode` decides).
     attempts: HashMap<String, u32>,
+    /// The pod-copy expiry each session has a wake-up scheduled for.
+    copy_wakes: HashMap<Key, Timestamp>,
 }
 
 /// Runs until aborted (when leadership ends; the pod watches stop with it).
@@ -100,6 +103,7 @@ pub async fn run(ctx: Context) {
         clusters_of: HashMap::new(),
         cleaned: HashSet::new(),
         attempts: HashMap::new(),
+        copy_wakes: HashMap::new(),
     };
     let mut readiness = tokio::time::interval(READINESS_REFRESH);
     readiness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -189,7 +193,7 @@ impl Reconciler {
                 if !self.watch_pods(&s.spec.cluster).await {
                     self.retry_later(key.clone());
                 }
-                Ok(())
+                self.expire_copies(s).await
             }
             State::Expired | State::Terminated | State::Failed => self.clean(s).await,
         };

@@ -16,6 +16,7 @@ mod clusters;
 mod debug_access;
 mod debug_catalogue;
 mod debug_deploy;
+mod debug_kubectl;
 mod debug_requests;
 mod debug_terminal;
 mod debug_workloads;

@@ -52,7 +52,10 @@ impl Reconciler {
                 let labels = p.labels();
                 selector.iter().all(|(k, v)| labels.get(k) == Some(v))
             });
-            let want = workload::allowed_pods(mine.map(AsRef::as_ref));
+            let want = breakglass_core::debug::kubectl::with_injected_pods(
+                s.status.as_ref(),
+                workload::allowed_pods(mine.map(AsRef::as_ref)),
+            );
             let have = s
                 .status
                 .as_ref()

@@ -26,6 +26,7 @@ use crate::rest::sessions::find_in;
 use crate::session_writes::{WriteError, conditional_status_patch};
 
 mod act;
+mod kubectl;
 mod members;
 pub mod openapi;
 mod read;
@@ -45,7 +46,16 @@ pub fn routes() -> Router<AppState> {
             .route(&format!("{p}/{{name}}/renew"), post(act::renew))
             .route(&format!("{p}/{{name}}/terminate"), post(act::terminate))
             .route(&format!("{p}/{{name}}/join"), post(members::join))
-            .route(&format!("{p}/{{name}}/leave"), post(members::leave));
+            .route(&format!("{p}/{{name}}/leave"), post(members::leave))
+            .route(
+                &format!("{p}/{{name}}/injectEphemeralContainer"),
+                post(kubectl::inject),
+            )
+            .route(&format!("{p}/{{name}}/createPodCopy"), post(kubectl::copy))
+            .route(
+                &format!("{p}/{{name}}/createNodeDebugPod"),
+                post(kubectl::node),
+            );
     }
     router
 }

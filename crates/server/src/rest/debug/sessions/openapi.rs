@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::PREFIXES;
 use super::act::RenewRequest;
+use super::kubectl::{CopyRequest, InjectRequest, NodeRequest};
 use super::read::ListQuery;
 use crate::rest::sessions::DecisionRequest;
 
@@ -126,8 +127,39 @@ pub fn paths() -> Map<String, Value> {
                 ],
             ),
         );
+        kubectl_paths(&mut out, p);
     }
     out
+}
+
+fn kubectl_paths(out: &mut Map<String, Value>, p: &str) {
+    let common = [
+        (
+            "400",
+            "Malformed body or field, template not in kubectl-debug/hybrid mode (\"does not support kubectl-debug mode\"), session not Active",
+        ),
+        (
+            "403",
+            "Not the owner or an active participant (viewers included), or refused by the template's policy (the message names the rule, e.g. kubectlDebug.ephemeralContainers.allowedImages)",
+        ),
+        ("409", "A concurrent change kept winning"),
+        ("503", "The target cluster failed or did not answer"),
+    ];
+    out.insert(
+        format!("{p}/{{name}}/injectEphemeralContainer"),
+        action(
+            "Inject an ephemeral container into a pod on the target; the pod enters allowedPods",
+            Some(schema::<InjectRequest>()),
+            "`{message, pod, namespace, container}`",
+            &common,
+        ),
+    );
+    out.insert(format!("{p}/{{name}}/createPodCopy"), action(
+        "Create a debug copy of a pod (labelled with the session, deleted at expiresAt or session end); the copy enters allowedPods",
+        Some(schema::<CopyRequest>()), "`{message, copyName, copyNamespace, originalPod, originalNamespace}`", &common));
+    out.insert(format!("{p}/{{name}}/createNodeDebugPod"), action(
+        "Create a privileged debug pod pinned to a node matching nodeDebug.nodeSelector; it enters allowedPods",
+        Some(schema::<NodeRequest>()), "`{message, podName, namespace, node}`", &common));
 }
 
 #[cfg(test)]
@@ -147,6 +179,9 @@ mod tests {
             "/{name}/terminate",
             "/{name}/join",
             "/{name}/leave",
+            "/{name}/injectEphemeralContainer",
+            "/{name}/createPodCopy",
+            "/{name}/createNodeDebugPod",
         ];
         for p in PREFIXES {
             for s in suffixes {
