@@ -53,6 +53,11 @@ pub fn router() -> axum::Router<AppState> {
         )
 }
 
+/// The admission routes, served on the HTTPS listener (`server.tls`).
+pub fn admission_router() -> axum::Router<AppState> {
+    axum::Router::new()
+}
+
 /// Bodies up to this size (far above a real review) are read on the async worker;
 /// larger ones on the blocking pool, so that no body keeps the workers that answer
 /// probes and other requests busy.
