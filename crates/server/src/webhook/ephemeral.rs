@@ -1,6 +1,8 @@
 //! The ephemeral-container admission webhook of target clusters:
-//! `POST /validate-ephemeral-containers?cluster=X` answers an `admission.k8s.io/v1`
+//! `POST /validate-ephemeral-containers/{cluster}` answers an `admission.k8s.io/v1`
 //! AdmissionReview for a `pods/ephemeralcontainers` UPDATE (what `kubectl debug` sends).
+//! The cluster is a path segment because apiservers refuse webhook URLs with query
+//! parameters; `/validate-ephemeral-containers?cluster=X` is accepted as well.
 //!
 //! It allows only users with an Active debug session on the cluster that allows
 //! kubectl-debug, and only containers that session's
@@ -17,7 +19,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use breakglass_api::debug_session::DebugSession;
 use breakglass_core::debug::admission::{EphemeralRequest, decide};
@@ -36,7 +38,12 @@ const MAX_CLUSTER_LEN: usize = 253;
 
 /// The admission routes.
 pub fn router() -> axum::Router<AppState> {
-    axum::Router::new().route(PATH, axum::routing::post(validate))
+    axum::Router::new()
+        .route(PATH, axum::routing::post(validate_query))
+        .route(
+            &format!("{PATH}/{{cluster}}"),
+            axum::routing::post(validate_path),
+        )
 }
 
 /// Query parameters.
@@ -72,7 +79,7 @@ pub fn new_containers(new: Option<&Pod>, old: Option<&Pod>) -> Vec<EphemeralCont
         .collect()
 }
 
-/// Decides one review on `cluster` (the `cluster` parameter, checked by the caller).
+/// Decides one review on `cluster` (from the URL, checked by the caller).
 pub fn review(
     req: &AdmissionRequest<Pod>,
     cluster: &str,
@@ -93,7 +100,7 @@ pub fn review(
     }
     if !inputs.cluster_known {
         return response.deny(format!(
-            "cluster {cluster:?} is not known to breakglass (query parameter cluster)"
+            "cluster {cluster:?} (from the webhook URL) is not known to breakglass"
         ));
     }
     let user = req.user_info.username.as_deref().unwrap_or_default();
@@ -142,14 +149,28 @@ fn answer(response: AdmissionResponse) -> Response {
     Json(response.into_review()).into_response()
 }
 
-/// `POST /validate-ephemeral-containers?cluster=X`. The body is bounded by the
-/// router's body limit ([`crate::http::MAX_BODY_BYTES`]).
-async fn validate(
+/// `POST /validate-ephemeral-containers/{cluster}`.
+async fn validate_path(
+    State(state): State<AppState>,
+    Path(cluster): Path<String>,
+    body: Bytes,
+) -> Response {
+    validate(&state, cluster, &body)
+}
+
+/// `POST /validate-ephemeral-containers?cluster=X` (without it: denied).
+async fn validate_query(
     State(state): State<AppState>,
     Query(params): Query<Params>,
     body: Bytes,
 ) -> Response {
-    let parsed: AdmissionReview<Pod> = match serde_json::from_slice(&body) {
+    validate(&state, params.cluster.unwrap_or_default(), &body)
+}
+
+/// Answers one review body. The body is bounded by the router's body limit
+/// ([`crate::http::MAX_BODY_BYTES`]).
+fn validate(state: &AppState, cluster: String, body: &[u8]) -> Response {
+    let parsed: AdmissionReview<Pod> = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => {
             return answer(AdmissionResponse::invalid(format!(
@@ -165,10 +186,9 @@ async fn validate(
             ));
         }
     };
-    let cluster = params.cluster.unwrap_or_default();
     if cluster.is_empty() || cluster.len() > MAX_CLUSTER_LEN {
         return answer(AdmissionResponse::from(&req).deny(format!(
-            "query parameter cluster is required (1-{MAX_CLUSTER_LEN} characters); fix the webhook URL"
+            "the cluster is required in the webhook URL (/validate-ephemeral-containers/<cluster>, 1-{MAX_CLUSTER_LEN} characters)"
         )));
     }
     let app = &state.app;
