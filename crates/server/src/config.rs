@@ -695,4 +695,37 @@ mod tests {
         let err = Config::parse("frontend:\n  baseURL: ftp://x\n").unwrap_err();
         assert!(err.to_string().contains("frontend.baseURL"), "{err}");
     }
+
+    /// `server.tls` needs all three keys; flags override the file and are checked too.
+    #[test]
+    fn tls_listener_keys_and_overrides() {
+        let c = Config::parse(
+            "server:\n  tls: {listenAddress: ':8443', certFile: c.pem, keyFile: k.pem}\nwebhook:\n  admissionTrustedUsers: [breakglass-hub]\n",
+        )
+        .unwrap();
+        let tls = c.server.tls.clone().unwrap();
+        assert_eq!(
+            (
+                tls.listen_address.as_str(),
+                tls.cert_file.as_str(),
+                tls.key_file.as_str()
+            ),
+            (":8443", "c.pem", "k.pem")
+        );
+        assert_eq!(c.webhook.admission_trusted_users, ["breakglass-hub"]);
+        let err = Config::parse("server:\n  tls: {listenAddress: ':8443', certFile: c.pem}\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("server.tls.keyFile"), "{err}");
+
+        let mut c = Config::default();
+        c.apply_tls_overrides(None, None, None).unwrap();
+        assert!(c.server.tls.is_none());
+        let err = c
+            .apply_tls_overrides(Some("127.0.0.1:8443".into()), Some("c.pem".into()), None)
+            .unwrap_err();
+        assert!(err.to_string().contains("server.tls.keyFile"), "{err}");
+        c.apply_tls_overrides(None, None, Some("k.pem".into()))
+            .unwrap();
+        assert_eq!(c.server.tls.unwrap().listen_address, "127.0.0.1:8443");
+    }
 }
