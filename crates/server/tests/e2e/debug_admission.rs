@@ -264,7 +264,10 @@ async fn run(part: Part) -> anyhow::Result<()> {
             .await?;
         wait_effective(&env, &ns).await?;
         match part {
-            Part::Denials => denials(&env, &ns, &session, &server).await,
+            Part::Denials => {
+                denials(&env, &ns, &session, &server).await?;
+                direct_reviews(&env, &tls_addr).await
+            }
             Part::OwnerAllowed => owner_allowed(&env, &ns, &server).await,
         }
     }
@@ -366,5 +369,58 @@ async fn owner_allowed(env: &TestEnv, ns: &str, server: &ServerProcess) -> anyho
             .contains("ephemeral container allowed by debug session"),
         "grant not logged"
     );
+    Ok(())
+}
+
+/// Reviews posted straight to the HTTPS listener (verified with the environment's CA):
+/// no cluster in the URL, an unknown cluster, a body that is not a review.
+async fn direct_reviews(env: &TestEnv, tls_addr: &str) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(env.ca_pem()?.as_bytes())?)
+        .build()?;
+    let review = json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": "e2e-uid",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "subResource": "ephemeralcontainers",
+            "name": "web", "namespace": "x", "operation": "UPDATE",
+            "userInfo": {"username": "breakglass-hub"},
+        }
+    });
+    let post = |path: &str, body: String| {
+        http.post(format!("https://{tls_addr}{path}"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for (path, expected) in [
+        ("/validate-ephemeral-containers", "the cluster is required"),
+        (
+            "/validate-ephemeral-containers/no-such-cluster",
+            "\"no-such-cluster\"",
+        ),
+    ] {
+        let r: Value = post(path, review.to_string()).await?.json().await?;
+        assert_eq!(r["response"]["uid"], "e2e-uid", "{path}: {r}");
+        assert_eq!(r["response"]["allowed"], false, "{path}: {r}");
+        let message = r["response"]["status"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains(expected), "{path}: {r}");
+    }
+    let r: Value = post("/validate-ephemeral-containers/target-a", "{".to_owned())
+        .await?
+        .json()
+        .await?;
+    assert_eq!(r["response"]["allowed"], false, "{r}");
+    // The REST API is not served on the HTTPS listener.
+    let status = http
+        .get(format!("https://{tls_addr}/api/debugSessions"))
+        .send()
+        .await?
+        .status();
+    assert_eq!(status, 404);
     Ok(())
 }
