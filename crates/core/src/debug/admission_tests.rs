@@ -159,3 +159,72 @@ fn new_containers_are_checked_against_the_session_policy() {
             .starts_with("kubectlDebug.ephemeralContainers")
     );
 }
+
+/// With a policy: the first session that admits every new container grants; a session
+/// whose policy refuses one container refuses the whole update, naming the rule.
+#[test]
+fn a_session_whose_policy_admits_every_container_grants() {
+    use breakglass_api::debug_session_template::{EphemeralContainersConfig, KubectlDebugConfig};
+    use k8s_openapi::api::core::v1::SecurityContext;
+
+    let with_images = |name: &str, images: &[&str]| {
+        let mut s = session(name, Some(DebugSessionMode::KubectlDebug));
+        if let Some(t) = s
+            .status
+            .as_mut()
+            .and_then(|st| st.resolved_template.as_mut())
+        {
+            t.kubectl_debug = Some(KubectlDebugConfig {
+                ephemeral_containers: Some(EphemeralContainersConfig {
+                    enabled: Some(true),
+                    allowed_images: Some(images.iter().map(|i| (*i).to_owned()).collect()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+        s
+    };
+    let non_root = |name: &str, image: &str| EphemeralContainer {
+        name: name.into(),
+        image: Some(image.into()),
+        security_context: Some(SecurityContext {
+            run_as_non_root: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let sessions = [
+        with_images("d1", &["nginx:*"]),
+        with_images("d2", &["busybox:*"]),
+    ];
+    let ok = ask(
+        &sessions,
+        "alice",
+        "prod",
+        &[non_root("a", "busybox:1.36")],
+        at(60),
+    )
+    .unwrap();
+    assert_eq!(ok.session, "d2", "d1 refuses the image, d2 admits it");
+
+    let two = [non_root("a", "busybox:1.36"), non_root("b", "nginx:1.27")];
+    let Err(EphemeralDenial::Policy {
+        session,
+        container: refused,
+        violation,
+    }) = ask(&sessions[1..], "alice", "prod", &two, at(60))
+    else {
+        unreachable!("expected a policy denial");
+    };
+    assert_eq!((session.as_str(), refused.as_str()), ("d2", "b"));
+    assert_eq!(
+        violation.rule,
+        "kubectlDebug.ephemeralContainers.allowedImages"
+    );
+
+    // requireNonRoot (default true): a container without runAsNonRoot is refused.
+    let root = container("r");
+    let err = ask(&sessions, "alice", "prod", &[root], at(60)).unwrap_err();
+    assert!(matches!(err, EphemeralDenial::Policy { .. }), "{err}");
+}

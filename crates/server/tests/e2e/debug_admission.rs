@@ -240,9 +240,7 @@ async fn kubectl_debug_denials_and_trusted_identity() -> anyhow::Result<()> {
     run(Part::Denials).await
 }
 
-/// Needs `check_ephemeral` (kubectl-ops); until it lands the stub refuses everything.
 #[tokio::test]
-#[ignore = "needs core::debug::kubectl::check_ephemeral from kubectl-ops"]
 async fn kubectl_debug_owner_with_allowed_image() -> anyhow::Result<()> {
     run(Part::OwnerAllowed).await
 }
@@ -342,7 +340,10 @@ async fn denials(
     let (ok, err) = debug(env, ns, Some(&owner), None, "dbg-nginx", "nginx:1.27").await?;
     assert!(!ok, "a disallowed image was admitted");
     assert!(err.contains(&format!("debug session {session}")), "{err}");
-    assert!(err.contains("kubectlDebug.ephemeralContainers"), "{err}");
+    assert!(
+        err.contains("kubectlDebug.ephemeralContainers.allowedImages"),
+        "{err}"
+    );
 
     // The server's own identity (webhook.admissionTrustedUsers) passes.
     let hub_kc = env.run_dir().join(A).join("breakglass-hub.kubeconfig");
