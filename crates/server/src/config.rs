@@ -103,6 +103,12 @@ pub struct WebhookConfig {
     /// How long a fetched target pod is reused for risk scoring (default 3s).
     #[serde(default, rename = "podCacheTTL")]
     pub pod_cache_ttl: Option<String>,
+    /// User names (exactly as target apiservers name them) whose ephemeral-container
+    /// writes the admission webhook allows without a debug session: the server's own
+    /// identity on the targets, whose REST `injectEphemeralContainer` checks the policy
+    /// before it writes. Empty: nobody bypasses.
+    #[serde(default)]
+    pub admission_trusted_users: Vec<String>,
 }
 
 /// `server.*` settings.
@@ -118,6 +124,10 @@ pub struct ServerConfig {
     /// PEM private key file.
     #[serde(default)]
     pub tls_key_file: Option<String>,
+    /// A second, HTTPS listener for the admission webhooks (target apiservers call
+    /// admission webhooks only over TLS). Unset: no HTTPS listener.
+    #[serde(default)]
+    pub tls: Option<TlsListenerConfig>,
     /// Proxies whose `X-Forwarded-For` is trusted. Empty trusts none.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
@@ -150,6 +160,7 @@ impl Default for ServerConfig {
             listen_address: default_listen_address(),
             tls_cert_file: None,
             tls_key_file: None,
+            tls: None,
             trusted_proxies: Vec::new(),
             allowed_origins: Vec::new(),
             hardened_idp_hints: None,
@@ -160,6 +171,22 @@ impl Default for ServerConfig {
             allow_oidc_proxy_redirects: None,
         }
     }
+}
+
+/// `server.tls.*`: the HTTPS listener. The certificate and key files are re-read when
+/// they change (see [`crate::tls`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsListenerConfig {
+    /// Address of the HTTPS listener, e.g. `:8443` or `127.0.0.1:8443`.
+    #[serde(default)]
+    pub listen_address: String,
+    /// PEM certificate chain file (leaf first).
+    #[serde(default)]
+    pub cert_file: String,
+    /// PEM private key file (PKCS#8, PKCS#1 or SEC1).
+    #[serde(default)]
+    pub key_file: String,
 }
 
 fn default_listen_address() -> String {
@@ -290,7 +317,48 @@ impl Config {
         Ok(config)
     }
 
+    /// Overrides `server.tls.*` with the values given (flags, environment), then checks
+    /// the listener settings again.
+    pub fn apply_tls_overrides(
+        &mut self,
+        listen_address: Option<String>,
+        cert_file: Option<String>,
+        key_file: Option<String>,
+    ) -> Result<(), ConfigError> {
+        if listen_address.is_none() && cert_file.is_none() && key_file.is_none() {
+            return Ok(());
+        }
+        let tls = self
+            .server
+            .tls
+            .get_or_insert_with(TlsListenerConfig::default);
+        if let Some(v) = listen_address {
+            tls.listen_address = v;
+        }
+        if let Some(v) = cert_file {
+            tls.cert_file = v;
+        }
+        if let Some(v) = key_file {
+            tls.key_file = v;
+        }
+        self.check()
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
+        if let Some(tls) = &self.server.tls {
+            for (field, value) in [
+                ("server.tls.listenAddress", &tls.listen_address),
+                ("server.tls.certFile", &tls.cert_file),
+                ("server.tls.keyFile", &tls.key_file),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(ConfigError::Invalid {
+                        field,
+                        message: "required when server.tls is set".to_owned(),
+                    });
+                }
+            }
+        }
         if self.server.tls_cert_file.is_some() != self.server.tls_key_file.is_some() {
             return Err(ConfigError::Invalid {
                 field: "server.tlsCertFile",
@@ -626,5 +694,38 @@ mod tests {
         assert!(err.to_string().contains("tlsKeyFile"), "{err}");
         let err = Config::parse("frontend:\n  baseURL: ftp://x\n").unwrap_err();
         assert!(err.to_string().contains("frontend.baseURL"), "{err}");
+    }
+
+    /// `server.tls` needs all three keys; flags override the file and are checked too.
+    #[test]
+    fn tls_listener_keys_and_overrides() {
+        let c = Config::parse(
+            "server:\n  tls: {listenAddress: ':8443', certFile: c.pem, keyFile: k.pem}\nwebhook:\n  admissionTrustedUsers: [breakglass-hub]\n",
+        )
+        .unwrap();
+        let tls = c.server.tls.clone().unwrap();
+        assert_eq!(
+            (
+                tls.listen_address.as_str(),
+                tls.cert_file.as_str(),
+                tls.key_file.as_str()
+            ),
+            (":8443", "c.pem", "k.pem")
+        );
+        assert_eq!(c.webhook.admission_trusted_users, ["breakglass-hub"]);
+        let err = Config::parse("server:\n  tls: {listenAddress: ':8443', certFile: c.pem}\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("server.tls.keyFile"), "{err}");
+
+        let mut c = Config::default();
+        c.apply_tls_overrides(None, None, None).unwrap();
+        assert!(c.server.tls.is_none());
+        let err = c
+            .apply_tls_overrides(Some("127.0.0.1:8443".into()), Some("c.pem".into()), None)
+            .unwrap_err();
+        assert!(err.to_string().contains("server.tls.keyFile"), "{err}");
+        c.apply_tls_overrides(None, None, Some("k.pem".into()))
+            .unwrap();
+        assert_eq!(c.server.tls.unwrap().listen_address, "127.0.0.1:8443");
     }
 }

@@ -35,6 +35,7 @@ pub mod session_writes;
 pub mod store;
 pub mod target_access;
 pub mod timers;
+pub mod tls;
 pub mod webhook;
 
 /// Installs ring as the process-wide TLS crypto provider (idempotent). Every TLS client
@@ -122,6 +123,10 @@ pub async fn run(
     if let Some(e) = &options.election {
         e.timing.validate()?;
     }
+    let tls_listener = match &options.config.server.tls {
+        Some(settings) => Some(bind_tls(settings).await?),
+        None => None,
+    };
     let mut registry = Registry::with_prefix("breakglass");
     let metrics = metrics::Metrics::new(&mut registry);
     let wake_clusters = Arc::new(Notify::new());
@@ -168,6 +173,7 @@ pub async fn run(
     } else {
         axum::Router::new()
     };
+    let admission = http::router(state.clone(), webhook::admission_router());
     let router = http::router(state, api);
 
     let stop = CancellationToken::new();
@@ -195,6 +201,9 @@ pub async fn run(
         Box::pin(async move { leader_stop.cancelled().await }),
     ));
 
+    let tls_server = tls_listener.map(|(listener, config)| {
+        tokio::spawn(tls::serve(listener, admission, config, stop.clone()))
+    });
     let trigger = stop.clone();
     tokio::spawn(async move {
         shutdown.await;
@@ -205,12 +214,34 @@ pub async fn run(
     if let Err(e) = leader.await {
         tracing::warn!(error = %e, "leader election task failed");
     }
+    if let Some(t) = tls_server {
+        let _ = t.await;
+    }
     hub_probe.abort();
     flusher.abort();
     limits_cleanup.abort();
     app.activity.flush(&app.hub).await;
     tracing::info!("stopped");
     result
+}
+
+/// Loads the certificate pair and binds the HTTPS listener of `server.tls`.
+async fn bind_tls(
+    settings: &config::TlsListenerConfig,
+) -> Result<(tokio::net::TcpListener, rustls::ServerConfig), ServerError> {
+    let addr = parse_listen_address(&settings.listen_address)?;
+    let certs = tls::ReloadingCert::new(&settings.cert_file, &settings.key_file)
+        .map_err(|e| ServerError::Tls(e.to_string()))?;
+    let config =
+        tls::server_config(Arc::new(certs)).map_err(|e| ServerError::Tls(e.to_string()))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Http {
+            addr: addr.to_string(),
+            source,
+        })?;
+    tracing::info!(address = %addr, "listening (HTTPS, admission webhooks)");
+    Ok((listener, config))
 }
 
 /// Builds the shared application state and starts the watches every replica runs.

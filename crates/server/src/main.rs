@@ -26,6 +26,15 @@ struct Args {
     /// Listen address, overriding `server.listenAddress` (e.g. `:8080`, `127.0.0.1:8080`).
     #[arg(long, env = "BREAKGLASS_LISTEN_ADDRESS")]
     listen_address: Option<String>,
+    /// Address of the HTTPS listener for admission webhooks, overriding `server.tls.listenAddress`.
+    #[arg(long, env = "BREAKGLASS_TLS_LISTEN_ADDRESS")]
+    tls_listen_address: Option<String>,
+    /// PEM certificate of the HTTPS listener, overriding `server.tls.certFile`.
+    #[arg(long, env = "BREAKGLASS_TLS_CERT_FILE")]
+    tls_cert_file: Option<String>,
+    /// PEM private key of the HTTPS listener, overriding `server.tls.keyFile`.
+    #[arg(long, env = "BREAKGLASS_TLS_KEY_FILE")]
+    tls_key_file: Option<String>,
     /// Debug logging.
     #[arg(long, env = "BREAKGLASS_DEBUG")]
     debug: bool,
@@ -44,7 +53,8 @@ struct Args {
     /// Run the escalation and ClusterConfig reconcilers.
     #[arg(long, env = "ENABLE_CONTROLLERS", default_value_t = true, action = ArgAction::Set)]
     enable_controllers: bool,
-    /// Serve the admission webhooks (reserved: not served yet).
+    /// Serve the admission webhooks (reserved: they are served on the HTTPS listener
+    /// whenever `server.tls` is set).
     #[arg(long, env = "ENABLE_WEBHOOKS", default_value_t = true, action = ArgAction::Set)]
     enable_webhooks: bool,
     /// Elect a leader on a Lease so several replicas can run; only the leader writes.
@@ -186,6 +196,13 @@ async fn main() -> anyhow::Result<()> {
     if let Some(addr) = &args.listen_address {
         config.server.listen_address = addr.clone();
     }
+    config
+        .apply_tls_overrides(
+            args.tls_listen_address.clone(),
+            args.tls_cert_file.clone(),
+            args.tls_key_file.clone(),
+        )
+        .context("HTTPS listener flags")?;
     let check = args
         .cluster_config_check_interval
         .clone()

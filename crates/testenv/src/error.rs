@@ -43,6 +43,9 @@ pub enum Error {
     /// Dex did not hand out a token.
     #[error("dex: {0}")]
     Dex(String),
+    /// An object could not be built.
+    #[error("object {0}")]
+    Object(String),
     /// The mail catcher answered something unexpected.
     #[error("mailbox: {0}")]
     Mail(String),

@@ -23,6 +23,7 @@
 // Scenario tests may be long; the length limit is for the code they test.
 #![cfg_attr(test, allow(clippy::too_many_lines))]
 
+mod admission;
 mod env;
 mod error;
 pub mod harness;

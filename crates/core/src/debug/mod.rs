@@ -6,6 +6,7 @@
 //! ([`access`]) and the state machine ([`session`]).
 
 pub mod access;
+pub mod admission;
 pub mod approval;
 pub mod deploy;
 pub mod kubectl;

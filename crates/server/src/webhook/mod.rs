@@ -10,6 +10,7 @@
 //! target pod), runs the group check through [`TargetAccess`], and records metrics,
 //! activity and a log line for every grant. Errors answer through [`ApiError`].
 
+pub mod ephemeral;
 pub mod snapshot;
 
 use std::time::Instant;
@@ -51,6 +52,11 @@ pub fn router() -> axum::Router<AppState> {
             "/breakglass/webhook/authorize/{cluster}",
             axum::routing::post(authorize),
         )
+}
+
+/// The admission routes, served on the HTTPS listener (`server.tls`).
+pub fn admission_router() -> axum::Router<AppState> {
+    ephemeral::router()
 }
 
 /// Bodies up to this size (far above a real review) are read on the async worker;

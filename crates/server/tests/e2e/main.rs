@@ -14,6 +14,7 @@ mod support;
 mod auth;
 mod clusters;
 mod debug_access;
+mod debug_admission;
 mod debug_catalogue;
 mod debug_deploy;
 mod debug_kubectl;
