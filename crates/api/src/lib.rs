@@ -32,6 +32,7 @@ pub mod deny_policy;
 pub mod identity_provider;
 pub mod labels;
 pub mod mail_provider;
+pub mod rest;
 
 pub use audit_config::{AuditConfig, AuditConfigSpec, AuditConfigStatus};
 pub use breakglass_escalation::{
