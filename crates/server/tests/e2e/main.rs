@@ -8,10 +8,12 @@
     clippy::too_many_lines
 )]
 
+mod cli_support;
 mod second_issuer;
 mod support;
 
 mod auth;
+mod cli_basics;
 mod clusters;
 mod debug_access;
 mod debug_admission;
