@@ -269,6 +269,17 @@ async fn kubectl_debug_operations() -> anyhow::Result<()> {
             "another user may not exec"
         );
 
+        // A debugger image outside the template's allowed images is refused.
+        let r = api
+            .post(
+                &format!("/api/debugSessions/{name}/createPodCopy"),
+                &owner,
+                json!({"namespace": ns, "podName": "app", "debugImage": "nginx:1"}),
+            )
+            .await?;
+        assert_eq!(r.status, 403, "{}", r.text);
+        assert!(r.text.contains("allowedImages"), "{}", r.text);
+
         // A pod copy lands in the copy namespace with the session labels.
         let r = api
             .post(

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use breakglass_api::debug_session::{CopiedPodRecord, DebugSession, DebugSessionStatus};
-use breakglass_api::debug_session_template::{NodeDebugConfig, PodCopyConfig};
+use breakglass_api::debug_session_template::{
+    EphemeralContainersConfig, NodeDebugConfig, PodCopyConfig,
+};
 use k8s_openapi::api::core::v1::{
     Container, HostPathVolumeSource, Pod, PodSpec, SecurityContext, Volume, VolumeMount,
 };
@@ -38,6 +40,8 @@ const COPY_TTL: &str = "kubectlDebug.podCopy.ttl";
 const NODE_ENABLED: &str = "kubectlDebug.nodeDebug.enabled";
 const NODE_SELECTOR: &str = "kubectlDebug.nodeDebug.nodeSelector";
 const NODE_IMAGES: &str = "kubectlDebug.nodeDebug.allowedImages";
+const COPY_IMAGES: &str = "kubectlDebug.ephemeralContainers.allowedImages";
+const COPY_DIGEST: &str = "kubectlDebug.ephemeralContainers.requireImageDigest";
 
 /// A pod copy to create and when it must be deleted.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,8 +56,13 @@ pub struct PodCopy {
 /// and with `restartPolicy: Never`, an optional `debugger` container running
 /// `debug_image`, in `podCopy.targetNamespace` (default `debug-copies`), expiring at
 /// `now + ttl` (default 2h).
+///
+/// The debugger image follows the template's image rules for debugging containers
+/// (`ephemeralContainers.allowedImages`, `requireImageDigest`); a template without an
+/// `ephemeralContainers` section has no image policy, so no debugger image is accepted.
 pub fn pod_copy(
     config: Option<&PodCopyConfig>,
+    image_policy: Option<&EphemeralContainersConfig>,
     session: &DebugSession,
     original: &Pod,
     debug_image: Option<&str>,
@@ -88,7 +97,20 @@ pub fn pod_copy(
     spec.restart_policy = Some("Never".to_owned());
     spec.ephemeral_containers = None;
     if let Some(image) = debug_image.filter(|i| !i.is_empty()) {
-        check_image(None, false, image, "debugImage", "debugImage")?;
+        let Some(policy) = image_policy else {
+            return Err(violation(
+                COPY_IMAGES,
+                "the template sets no image policy for debugging containers \
+                 (kubectlDebug.ephemeralContainers), so no debugImage is allowed",
+            ));
+        };
+        check_image(
+            policy.allowed_images.as_deref(),
+            policy.require_image_digest == Some(true),
+            image,
+            COPY_IMAGES,
+            COPY_DIGEST,
+        )?;
         spec.containers.push(Container {
             name: "debugger".to_owned(),
             image: Some(image.to_owned()),

@@ -70,6 +70,7 @@ fn copy_is_labelled_never_restarts_and_expires() {
     let s = session("a-very-long-debug-session-name-1");
     let got = pod_copy(
         Some(&copy_config()),
+        Some(&images(&["busybox:*"])),
         &s,
         &original(),
         Some("busybox:1"),
@@ -98,6 +99,7 @@ fn copy_is_labelled_never_restarts_and_expires() {
     // Sessions sharing an 8-character prefix get distinct copy names.
     let other = pod_copy(
         Some(&copy_config()),
+        None,
         &session("a-very-long-debug-session-name-2"),
         &original(),
         None,
@@ -117,13 +119,13 @@ fn copy_is_labelled_never_restarts_and_expires() {
 fn copy_refusals() {
     let s = session("s");
     assert_eq!(
-        rule(pod_copy(None, &s, &original(), None, now())),
+        rule(pod_copy(None, None, &s, &original(), None, now())),
         COPY_ENABLED
     );
     let mut pod = original();
     pod.metadata.namespace = Some("kube-system".to_owned());
     assert_eq!(
-        rule(pod_copy(Some(&copy_config()), &s, &pod, None, now())),
+        rule(pod_copy(Some(&copy_config()), None, &s, &pod, None, now())),
         COPY_NAMESPACES
     );
     let bad_ttl = PodCopyConfig {
@@ -131,7 +133,7 @@ fn copy_refusals() {
         ..copy_config()
     };
     assert_eq!(
-        rule(pod_copy(Some(&bad_ttl), &s, &original(), None, now())),
+        rule(pod_copy(Some(&bad_ttl), None, &s, &original(), None, now())),
         COPY_TTL
     );
     let custom = PodCopyConfig {
@@ -139,10 +141,61 @@ fn copy_refusals() {
         target_namespace: Some("copies".to_owned()),
         ..copy_config()
     };
-    let copy = pod_copy(Some(&custom), &s, &original(), None, now());
+    let copy = pod_copy(Some(&custom), None, &s, &original(), None, now());
     assert!(
         copy.is_ok_and(|c| c.expires_at.as_second() - now().as_second() == 1800
             && c.pod.metadata.namespace.as_deref() == Some("copies"))
+    );
+}
+
+fn images(allowed: &[&str]) -> EphemeralContainersConfig {
+    EphemeralContainersConfig {
+        enabled: Some(true),
+        allowed_images: Some(allowed.iter().map(|s| (*s).to_owned()).collect()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn copy_debugger_image_follows_the_debug_image_policy() {
+    let s = session("s");
+    let copy = |policy: Option<&EphemeralContainersConfig>, image: &str| {
+        rule(pod_copy(
+            Some(&copy_config()),
+            policy,
+            &s,
+            &original(),
+            Some(image),
+            now(),
+        ))
+    };
+    // No image policy at all: any debugger image is refused (fail closed).
+    assert_eq!(copy(None, "busybox:1"), COPY_IMAGES);
+    // Outside the allowed images.
+    assert_eq!(
+        copy(Some(&images(&["busybox:*"])), "evil/tools:1"),
+        COPY_IMAGES
+    );
+    assert_eq!(copy(Some(&images(&["busybox:*"])), "busybox:1"), "ok");
+    // Digest required.
+    let pinned = EphemeralContainersConfig {
+        require_image_digest: Some(true),
+        ..images(&["busybox*"])
+    };
+    assert_eq!(copy(Some(&pinned), "busybox:1"), COPY_DIGEST);
+    let digest = format!("busybox@sha256:{}", "a".repeat(64));
+    assert_eq!(copy(Some(&pinned), &digest), "ok");
+    // Without a debugger image, no policy is needed.
+    assert_eq!(
+        rule(pod_copy(
+            Some(&copy_config()),
+            None,
+            &s,
+            &original(),
+            None,
+            now()
+        )),
+        "ok"
     );
 }
 

@@ -236,13 +236,19 @@ pub async fn copy(
     let Clients { controller, writer } =
         kubectl_ops::clients(app, &session.spec.cluster, &effective).await?;
     let original = kubectl_ops::pod(&controller, &req.namespace, &req.pod_name).await?;
-    let config = effective
-        .kubectl_debug
-        .as_ref()
-        .and_then(|k| k.pod_copy.as_ref());
+    let kubectl_debug = effective.kubectl_debug.as_ref();
+    let config = kubectl_debug.and_then(|k| k.pod_copy.as_ref());
+    let image_policy = kubectl_debug.and_then(|k| k.ephemeral_containers.as_ref());
     let now = Timestamp::now();
-    let plan = pods::pod_copy(config, &session, &original, req.debug_image.as_deref(), now)
-        .map_err(refused)?;
+    let plan = pods::pod_copy(
+        config,
+        image_policy,
+        &session,
+        &original,
+        req.debug_image.as_deref(),
+        now,
+    )
+    .map_err(refused)?;
     let created = kubectl_ops::create(&writer, &plan.pod).await?;
     let copy_name = created.metadata.name.unwrap_or_default();
     let copy_ns = created.metadata.namespace.unwrap_or_default();
