@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
-use super::{Context, Key, Reconciler, patch_status, state};
+use super::{Context, Key, Reconciler, key_of, patch_status, state};
 use crate::clusters::ConnectError;
 use crate::debug::target;
 use crate::session_writes::WriteError;
@@ -83,6 +83,7 @@ impl Reconciler {
     /// Deletes everything labelled with an ended session on its target (once per
     /// leader, and again until it succeeds), then clears `allowedPods`.
     pub(super) async fn clean(&mut self, s: &DebugSession) -> Result<(), WriteError> {
+        self.copy_wakes.remove(&key_of(s));
         let uid = s.uid().unwrap_or_default();
         if self.cleaned.contains(&uid) {
             return Ok(());
@@ -123,6 +124,7 @@ impl Reconciler {
 
     /// A session object was deleted: remove what it left on its target.
     pub(super) async fn deleted(&mut self, key: Key) {
+        self.copy_wakes.remove(&key);
         let Some(cluster) = self.clusters_of.remove(&key) else {
             return;
         };

@@ -59,9 +59,12 @@ impl Reconciler {
             patch_status(&self.ctx.hub, s, fields).await?;
         }
         let key = key_of(s);
-        if let Some(at) = pods::next_copy_expiry(&next)
-            && self.copy_wakes.get(&key) != Some(&at)
-        {
+        let Some(at) = pods::next_copy_expiry(&next) else {
+            // Nothing left to expire: forget the wake-up so the map does not grow.
+            self.copy_wakes.remove(&key);
+            return Ok(());
+        };
+        if self.copy_wakes.get(&key) != Some(&at) {
             self.copy_wakes.insert(key.clone(), at);
             let wait = at.duration_since(now).unsigned_abs();
             let tx = self.retry.clone();
