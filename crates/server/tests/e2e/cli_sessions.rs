@@ -513,3 +513,99 @@ async fn bgctl_wait_exits_0_on_approval_1_on_rejection_and_timeout() -> anyhow::
     );
     fx.cleanup().await
 }
+
+/// Every complete JSON document in `buf`.
+fn documents(buf: &[u8]) -> Vec<SessionList> {
+    serde_json::Deserializer::from_slice(buf)
+        .into_iter::<SessionList>()
+        .map_while(Result::ok)
+        .collect()
+}
+
+#[tokio::test]
+async fn bgctl_watch_prints_the_list_again_when_a_session_changes() -> anyhow::Result<()> {
+    use tokio::io::AsyncReadExt as _;
+
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "cliwatch").await?;
+    let group = fx.group("watched");
+    fx.escalation("esc", spec(&[A], &group)).await?;
+    let options = breakglass_client::Options::default();
+    let requester = Client::new(&server.url, Some(token(&env, "requester").await?), &options)?;
+    let approver_token = token(&env, "approver").await?;
+    let approver = Client::new(&server.url, Some(approver_token.clone()), &options)?;
+    let home = home("cliwatch")?;
+
+    let mut cmd = bgctl(&home).await?;
+    cmd.args(["--server", &server.url, "--token", &approver_token])
+        .args([
+            "session", "watch", "-g", &group, "-i", "200ms", "-o", "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = tokio::process::Command::from(cmd)
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut stdout = child.stdout.take().expect("stdout");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let reader = {
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut chunk).await {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        })
+    };
+    let docs = || documents(&seen.lock().unwrap());
+    let state_in = |list: &SessionList| {
+        list.items
+            .first()
+            .and_then(|i| i.session.state())
+            .map(|s| s.as_str().to_owned())
+    };
+
+    // First the empty list, once (nothing changes, nothing is printed again).
+    wait_for(Duration::from_secs(10), "the first list", || async {
+        Ok(!docs().is_empty())
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let first = docs();
+    assert_eq!(first.len(), 1, "reprinted without a change");
+    assert_eq!(first[0].total, 0);
+
+    // A request and its approval each print the list again.
+    let name = requester
+        .request_session(&crate::support::session_request(A, &group))
+        .await?
+        .name()
+        .to_owned();
+    wait_for(Duration::from_secs(10), "the pending session", || async {
+        Ok(docs().last().and_then(state_in).as_deref() == Some("Pending"))
+    })
+    .await?;
+    approver
+        .approve_session(&name, &DecisionRequest::default())
+        .await?;
+    wait_for(Duration::from_secs(10), "the approved session", || async {
+        Ok(docs().last().and_then(state_in).as_deref() == Some("Approved"))
+    })
+    .await?;
+    // Each document differs from the one before (the server may write the session
+    // again after the approval, which is a change too).
+    let all = docs();
+    assert!(all.len() >= 3, "{} documents", all.len());
+    assert!(all.windows(2).all(|w| w[0] != w[1]), "a repeated document");
+    assert_eq!(all[1].items[0].session.name(), name);
+
+    child.kill().await?;
+    reader.abort();
+    requester.drop_session(&name).await?;
+    fx.cleanup().await
+}
