@@ -7,7 +7,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use breakglass_api::BreakglassSessionState;
-use breakglass_api::rest::escalations::EscalationList;
+use breakglass_api::rest::escalations::{EscalationList, EscalationView};
 use breakglass_api::rest::sessions::{
     DecisionRequest, ListQuery, SessionDetail, SessionList, SessionView,
 };
@@ -126,6 +126,26 @@ async fn bgctl_request_approve_kubectl_drop() -> anyhow::Result<()> {
             .any(|e| e.spec.escalated_group == group),
         "{}",
         text(&out.stdout)
+    );
+    let qualified = format!("{}/esc", fx.ns);
+    let out = run(
+        &home,
+        url,
+        &requester,
+        &["escalation", "get", &qualified, "-o", "json"],
+    )
+    .await?;
+    exit(&out, 0);
+    let esc: EscalationView = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(esc.metadata.namespace, fx.ns);
+    assert_eq!(esc.spec.escalated_group, group);
+    let missing = format!("{}/no-such-escalation", fx.ns);
+    let out = run(&home, url, &requester, &["escalation", "get", &missing]).await?;
+    exit(&out, 1);
+    assert!(
+        text(&out.stderr).contains("not found"),
+        "{}",
+        text(&out.stderr)
     );
     let out = run(&home, url, &requester, &["escalation", "list-clusters"]).await?;
     exit(&out, 0);
