@@ -7,7 +7,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use breakglass_api::debug_session_template::DebugSessionTemplate;
-use breakglass_api::rest::debug::catalogue::{TemplateList, TemplateView};
+use breakglass_api::rest::debug::catalogue::{TemplateClustersView, TemplateList, TemplateView};
 use breakglass_api::rest::debug::{
     CreatedDebugSession, DebugSessionDetail, DebugSessionList, InjectResponse,
 };
@@ -148,6 +148,42 @@ async fn bgctl_debug_session_request_approve_and_inject() -> anyhow::Result<()> 
         assert_eq!(view.name, tpl);
         assert_eq!(view.mode, "kubectl-debug");
         assert!(view.requires_approval);
+        // Where it may be requested: target-a, through the template's own rule.
+        let out = run(
+            &home,
+            url,
+            &requester,
+            &["debug", "template", "clusters", &tpl, "-o", "json"],
+        )
+        .await?;
+        exit(&out, 0);
+        let clusters: TemplateClustersView = serde_json::from_slice(&out.stdout)?;
+        let names: Vec<&str> = clusters.clusters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, [A]);
+        let out = run(
+            &home,
+            url,
+            &requester,
+            &["debug", "template", "bindings", &tpl, A],
+        )
+        .await?;
+        exit(&out, 0);
+        let table = text(&out.stdout);
+        assert!(
+            table
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.starts_with("(template)") && l.contains("required")),
+            "{table}"
+        );
+        let out = run(
+            &home,
+            url,
+            &requester,
+            &["debug", "template", "bindings", &tpl, "target-b"],
+        )
+        .await?;
+        exit(&out, 1);
         let out = run(
             &home,
             url,
