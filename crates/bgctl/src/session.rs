@@ -577,6 +577,53 @@ mod tests {
     }
 
     #[test]
+    fn a_session_list_round_trips_through_yaml_and_json() {
+        let list: SessionList = serde_json::from_value(serde_json::json!({
+            "items": [{
+                "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+                "kind": "BreakglassSession",
+                "metadata": {"name": "s1", "namespace": "team", "creationTimestamp": "2026-01-01T00:00:00Z"},
+                "spec": {"cluster": "c", "user": "u@example.com", "grantedGroup": "g", "requestReason": "yes: no"},
+                "status": {"state": "Approved", "expiresAt": "2026-01-01T01:00:00Z", "approver": "a@example.com"},
+                "approvalReason": {"mandatory": true, "description": "ticket"},
+            }],
+            "total": 1,
+        }))
+        .unwrap();
+        let p = |format| Printer {
+            format,
+            headers: true,
+            colour: false,
+        };
+        let json = p(crate::output::Format::Json)
+            .render(&list, |_| Table::default())
+            .unwrap();
+        let yaml = p(crate::output::Format::Yaml)
+            .render(&list, |_| Table::default())
+            .unwrap();
+        let from_json: SessionList = serde_json::from_str(&json).unwrap();
+        let from_yaml: SessionList = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(from_json, list);
+        assert_eq!(from_yaml, list);
+        let table = p(crate::output::Format::Wide)
+            .render(&list, |wide| list_table(&list.items, wide))
+            .unwrap();
+        let mut lines = table.lines();
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .starts_with("NAME   CLUSTER   GROUP   USER")
+        );
+        let row = lines.next().unwrap();
+        assert!(
+            row.starts_with("s1     c         g       u@example.com   Approved"),
+            "{row}"
+        );
+        assert!(row.contains("team") && row.contains("a@example.com") && row.contains("yes: no"));
+    }
+
+    #[test]
     fn list_filters_become_the_query() {
         let f = Filters {
             mine: true,
