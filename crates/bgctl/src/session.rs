@@ -332,10 +332,19 @@ async fn request(
         duration: a.duration,
         scheduled_start_time: a.scheduled_start.clone(),
     };
-    let created = client
-        .request_session(&body)
-        .await
-        .map_err(|e| client_error(e, global.verbose))?;
+    let created = match client.request_session(&body).await {
+        Ok(s) => s,
+        Err(e) if e.status() == Some(409) => {
+            // Name the session that is in the way, so the user can get, wait or drop it.
+            let existing = existing_session(client, &body).await;
+            let e = client_error(e, global.verbose);
+            return Err(match existing {
+                Some(hint) => e.context(hint),
+                None => e,
+            });
+        }
+        Err(e) => return Err(client_error(e, global.verbose)),
+    };
     let out = &mut std::io::stdout().lock();
     if !a.wait {
         print_one(out, printer, &created)?;
@@ -345,6 +354,25 @@ async fn request(
     // One document on stdout: the session as it ended the wait.
     print_one(out, printer, &last)?;
     Ok(code)
+}
+
+/// "you already have session NAME (STATE)" for the caller's open session of the same
+/// cluster and group, when there is one.
+async fn existing_session(client: &Client, body: &CreateSessionRequest) -> Option<String> {
+    let query = ListQuery {
+        cluster: Some(body.cluster.clone()),
+        group: Some(body.group.clone()),
+        mine: Some(true),
+        state: Some("pending,approved,waiting".to_owned()),
+        ..ListQuery::default()
+    };
+    let list = client.list_sessions(&query).await.ok()?;
+    let s = &list.items.first()?.session;
+    Some(format!(
+        "you already have session {} ({})",
+        s.name(),
+        s.state().map_or("Pending", |x| x.as_str())
+    ))
 }
 
 /// What a state means for `--wait`: `Some(0)` granted, `Some(1)` refused or ended,

@@ -259,6 +259,21 @@ async fn bgctl_request_approve_kubectl_drop() -> anyhow::Result<()> {
         .await?;
     assert!(k.success(), "{}", k.stderr);
 
+    // A second request is refused, naming the session in the way.
+    let out = run(
+        &home,
+        url,
+        &requester,
+        &["session", "request", "-C", A, "-g", &group],
+    )
+    .await?;
+    exit(&out, 1);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("you already have session {name} (Approved)")) && err.contains("409"),
+        "{err}"
+    );
+
     // The requester's active sessions list it.
     let out = run(
         &home,
