@@ -81,7 +81,7 @@ enum Command {
     Completion(completion::Args),
     /// Print the client's (and the server's) version.
     Version(version::Args),
-    /// Validate breakglass manifests offline.
+    // No doc comment: it would replace the long help `validate::Args` carries.
     Validate(validate::Args),
 }
 
