@@ -20,8 +20,9 @@ pub enum Error {
         /// The request id the server echoed, for support.
         request_id: Option<String>,
     },
-    /// No answer: connection, TLS or timeout.
-    #[error("cannot reach the server: {0}")]
+    /// No answer: connection, TLS or timeout. The details are the error's source
+    /// chain (`{:#}` with anyhow), not repeated in this message.
+    #[error("cannot reach the server")]
     Transport(#[from] reqwest::Error),
     /// A success status with a body that is not what the API promises.
     #[error("unexpected answer from the server ({status}): {message}")]

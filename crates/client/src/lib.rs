@@ -12,9 +12,12 @@ mod escalations;
 mod explain;
 mod public;
 mod sessions;
+#[cfg(test)]
+mod tests;
 
 pub use breakglass_api::rest;
 pub use error::Error;
+pub use escalations::{EscalationCluster, clusters_of};
 
 use std::time::Duration;
 
@@ -116,12 +119,49 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> Result<R, Error> {
-        let mut rb = self.request(reqwest::Method::POST, path)?;
+        self.post_query(path, &NoQuery, body).await
+    }
+
+    /// `POST path?query` with a JSON body (or none), decoding a JSON answer.
+    pub async fn post_query<Q: Serialize + ?Sized, B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Q,
+        body: Option<&B>,
+    ) -> Result<R, Error> {
+        let mut rb = self.request(reqwest::Method::POST, path)?.query(query);
         if let Some(body) = body {
             rb = rb.json(body);
         }
         decode(rb.send().await?).await
     }
+
+    /// `POST path?query` without a body (actions that take none), decoding a JSON answer.
+    pub async fn post_empty<Q: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Q,
+    ) -> Result<R, Error> {
+        self.post_query(path, query, None::<&()>).await
+    }
+}
+
+/// An empty query string (for [`Client::get`] and [`Client::post_empty`]).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct NoQuery;
+
+/// A path segment with everything but unreserved characters percent-encoded, so a
+/// name can never change the path it is put into.
+pub(crate) fn segment(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Decodes a success body as `R`, or maps a failure to [`Error::Api`].

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use breakglass_api::debug_session::DebugSession;
 use breakglass_api::debug_session_template::DebugSessionTemplate;
+use breakglass_api::rest::debug::catalogue::TemplatesQuery;
+use breakglass_api::rest::debug::{CreateDebugSessionRequest, DebugSessionDetail, DecisionRequest};
 use breakglass_testenv::TestEnv;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::Api;
@@ -770,7 +772,6 @@ async fn requested_approved_deployed_then_used() -> anyhow::Result<()> {
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "dbgflow").await?;
-    let api = RestClient::new(&server.url);
     let ns = format!("dbgflow-{}", fx.id);
     let target = env.target_client(A).await?;
     Api::<Namespace>::all(target.clone())
@@ -812,48 +813,79 @@ async fn requested_approved_deployed_then_used() -> anyhow::Result<()> {
         let participant = token(&env, "requester2").await?;
         let approver = token(&env, "approver").await?;
         let nobody = token(&env, "nobody").await?;
+        let owner_c = client(&server.url, &owner)?;
+        let approver_c = client(&server.url, &approver)?;
+        let participant_c = client(&server.url, &participant)?;
         // The server must have the new templates before a request can name them.
-        wait_for(Duration::from_secs(10), "the template is offered", || async {
-            let r = api.get("/api/debugSessions/templates?includeUnavailable=true", &owner).await?;
-            Ok(r.text.contains(&format!("\"{name}\"")))
+        let (oc, tn) = (&owner_c, &name);
+        wait_for(Duration::from_secs(10), "the template is offered", move || async move {
+            let offered = oc
+                .list_debug_templates(&TemplatesQuery {
+                    include_hidden: None,
+                    include_unavailable: Some(true),
+                })
+                .await?;
+            Ok(offered.templates.iter().any(|t| &t.name == tn))
         })
         .await?;
-        let body = json!({"templateRef": name, "cluster": A,
-            "reason": "debugging the network", "invitedParticipants": [PARTICIPANT]});
+        let body = CreateDebugSessionRequest {
+            template_ref: name.clone(),
+            cluster: A.to_owned(),
+            reason: Some("debugging the network".to_owned()),
+            invited_participants: Some(vec![PARTICIPANT.to_owned()]),
+            ..CreateDebugSessionRequest::default()
+        };
         // Other tests request as the same user at the same time: a 409 for a creation in
         // progress is retried, as a client would.
-        let mut r = api.post("/api/debugSessions", &owner, body.clone()).await?;
+        let mut r = owner_c.request_debug_session(&body).await;
         for _ in 0..20 {
-            if r.status != 409 {
+            if status_of(&r) != Some(409) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
-            r = api.post("/api/debugSessions", &owner, body.clone()).await?;
+            r = owner_c.request_debug_session(&body).await;
         }
-        assert_eq!(r.status, 201, "{}", r.text);
-        let session = r.name();
-        let get = path(&session, "");
-        wait_for(Duration::from_secs(15), "PendingApproval", || async {
-            Ok(api.get(&get, &owner).await?.state() == "PendingApproval")
+        let session = r?.metadata.name;
+        let state = |d: &DebugSessionDetail| {
+            d.session
+                .status
+                .as_ref()
+                .and_then(|s| s.state)
+                .map(|s| s.as_str())
+        };
+        let sn = &session;
+        wait_for(Duration::from_secs(15), "PendingApproval", move || async move {
+            Ok(state(&oc.get_debug_session(sn, None).await?) == Some("PendingApproval"))
         })
         .await?;
-        let r = api.post_empty(&path(&session, "approve"), &owner).await?;
-        assert_eq!(r.status, 403, "self-approval: {}", r.text);
-        let r = api.post(&path(&session, "approve"), &approver, json!({"reason": "go ahead"})).await?;
-        assert_eq!(r.status, 200, "{}", r.text);
+        let none = DecisionRequest::default();
+        let r = owner_c.approve_debug_session(&session, None, &none).await;
+        assert_eq!(status_of(&r), Some(403), "self-approval: {r:?}");
+        approver_c
+            .approve_debug_session(
+                &session,
+                None,
+                &DecisionRequest {
+                    reason: Some("go ahead".to_owned()),
+                },
+            )
+            .await?;
         let started = Instant::now();
         let pod = loop {
-            let r = api.get(&get, &owner).await?;
-            let pod = r.body["status"]["allowedPods"][0]["name"]
-                .as_str()
-                .map(str::to_owned);
-            if let (true, Some(pod)) = (r.state() == "Active", pod) {
+            let d = owner_c.get_debug_session(&session, None).await?;
+            let pod = d
+                .session
+                .status
+                .as_ref()
+                .and_then(|s| s.allowed_pods.as_ref())
+                .and_then(|p| p.first())
+                .map(|p| p.name.clone());
+            if let (Some("Active"), Some(pod)) = (state(&d), pod) {
                 break pod;
             }
             anyhow::ensure!(
                 started.elapsed() < Duration::from_secs(30),
-                "not Active with allowed pods after 30 s: {}",
-                r.text
+                "not Active with allowed pods after 30 s: {d:?}"
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
@@ -861,14 +893,17 @@ async fn requested_approved_deployed_then_used() -> anyhow::Result<()> {
         let exec = ["create", pod.as_str(), "--subresource=exec", "-n", ns.as_str()];
         until_can_i(&env, A, &owner, &exec, true, Duration::from_secs(5)).await?;
         assert!(!can_i(&env, A, &participant, &exec).await?, "not joined yet");
-        let r = api.post_empty(&path(&session, "join"), &participant).await?;
-        assert_eq!((r.status, r.body["role"].clone()), (200, json!("participant")), "{}", r.text);
+        let joined = participant_c.join_debug_session(&session, None).await?;
+        assert_eq!(joined.role.as_deref(), Some("participant"));
         until_can_i(&env, A, &participant, &exec, true, Duration::from_secs(5)).await?;
         assert!(!can_i(&env, A, &nobody, &exec).await?);
         assert!(!can_i(&env, A, &owner, &["get", pod.as_str(), "--subresource=log", "-n", ns.as_str()]).await?,
             "logs are off by default");
-        let r = api.post_empty(&path(&session, "terminate"), &owner).await?;
-        assert_eq!(r.status, 200, "{}", r.text);
+        let ended = owner_c.terminate_debug_session(&session, None).await?;
+        assert_eq!(
+            ended.session.status.and_then(|s| s.state).map(|s| s.as_str()),
+            Some("Terminated")
+        );
         let started = Instant::now();
         until_can_i(&env, A, &participant, &exec, false, Duration::from_secs(5)).await?;
         let took = started.elapsed();

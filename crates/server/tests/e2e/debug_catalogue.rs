@@ -5,6 +5,9 @@
 use std::time::Duration;
 
 use breakglass_api::debug_session::DebugSession;
+use breakglass_api::rest::debug::catalogue::{
+    ClustersQuery, TemplateList, TemplateView, TemplatesQuery,
+};
 use breakglass_api::{DebugPodTemplate, DebugSessionClusterBinding, DebugSessionTemplate, labels};
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, PostParams};
@@ -155,13 +158,6 @@ fn template_names(r: &Reply) -> Vec<String> {
         .collect()
 }
 
-fn find<'a>(r: &'a Reply, name: &str) -> Option<&'a Value> {
-    r.body["templates"]
-        .as_array()?
-        .iter()
-        .find(|t| t["name"] == name)
-}
-
 fn structured_pod() -> Value {
     json!({"template": {"spec": {"containers": [{"name": "debug", "image": "busybox:stable"}]}}})
 }
@@ -230,34 +226,44 @@ async fn discovery_differs_per_user() -> anyhow::Result<()> {
     .await?;
     d.visible(&api, &requester, &dev).await?;
     d.visible(&api, &approver, &sre).await?;
+    let requester_c = client(&server.url, &requester)?;
+    let approver_c = client(&server.url, &approver)?;
+    let nobody_c = client(&server.url, &nobody)?;
+    let names_of = |list: &TemplateList| -> Vec<String> {
+        list.templates.iter().map(|t| t.name.clone()).collect()
+    };
+    let find_in = |list: &TemplateList, name: &str| -> Option<TemplateView> {
+        list.templates.iter().find(|t| t.name == name).cloned()
+    };
 
     // The requester (developers): the dev template on both targets (glob), only the
     // standard scheduling option; the hidden one only on request.
-    let mine = api.get("/api/debugSessions/templates", &requester).await?;
-    assert_eq!(mine.status, 200, "{}", mine.text);
-    let names = template_names(&mine);
+    let mine = requester_c
+        .list_debug_templates(&TemplatesQuery::default())
+        .await?;
+    let names = names_of(&mine);
     assert!(names.contains(&dev), "{names:?}");
     assert!(
         !names.contains(&sre) && !names.contains(&hidden),
         "{names:?}"
     );
-    let t = find(&mine, &dev).unwrap();
-    assert_eq!(t["availableClusterCount"], 2, "{t}");
-    assert_eq!(t["hasAvailableClusters"], true);
-    assert_eq!(t["displayName"], "Dev tools");
+    let t = find_in(&mine, &dev).unwrap();
+    assert_eq!(t.available_cluster_count, 2, "{t:?}");
+    assert!(t.has_available_clusters);
+    assert_eq!(t.display_name, "Dev tools");
     assert_eq!(
-        t["schedulingOptions"]["options"].as_array().map(Vec::len),
+        t.scheduling_options.as_ref().map(|o| o.options.len()),
         Some(1),
-        "{t}"
+        "{t:?}"
     );
-    assert_eq!(mine.body["total"].as_u64(), Some(names.len() as u64));
-    let with_hidden = api
-        .get(
-            "/api/debugSessions/templates?includeHidden=true",
-            &requester,
-        )
+    assert_eq!(mine.total, names.len());
+    let with_hidden = requester_c
+        .list_debug_templates(&TemplatesQuery {
+            include_hidden: Some(true),
+            include_unavailable: None,
+        })
         .await?;
-    assert!(template_names(&with_hidden).contains(&hidden));
+    assert!(names_of(&with_hidden).contains(&hidden));
     // The alias serves the same handler.
     let alias = api
         .get("/api/v1/debug-session-templates", &requester)
@@ -271,48 +277,48 @@ async fn discovery_differs_per_user() -> anyhow::Result<()> {
     assert_eq!(own(template_names(&alias)), own(names));
 
     // The approver (sre-leads): the SRE template on target-a only.
-    let theirs = api.get("/api/debugSessions/templates", &approver).await?;
-    let names = template_names(&theirs);
+    let theirs = approver_c
+        .list_debug_templates(&TemplatesQuery::default())
+        .await?;
+    let names = names_of(&theirs);
     assert!(names.contains(&sre) && !names.contains(&dev), "{names:?}");
-    assert_eq!(find(&theirs, &sre).unwrap()["availableClusterCount"], 1);
-    assert_eq!(find(&theirs, &sre).unwrap()["requiresApproval"], true);
+    let t = find_in(&theirs, &sre).unwrap();
+    assert_eq!(t.available_cluster_count, 1);
+    assert!(t.requires_approval);
 
     // Nobody: none of them.
-    let none = api
-        .get(
-            "/api/debugSessions/templates?includeHidden=true&includeUnavailable=true",
-            &nobody,
-        )
+    let none = nobody_c
+        .list_debug_templates(&TemplatesQuery {
+            include_hidden: Some(true),
+            include_unavailable: Some(true),
+        })
         .await?;
-    let names = template_names(&none);
+    let names = names_of(&none);
     assert!(
         ![&dev, &sre, &hidden].iter().any(|n| names.contains(n)),
         "{names:?}"
     );
 
     // Clusters of the dev template: both targets through the glob binding.
-    let clusters = api
-        .get(
-            &format!("/api/debugSessions/templates/{dev}/clusters"),
-            &requester,
-        )
+    let clusters = requester_c
+        .debug_template_clusters(&dev, &ClustersQuery::default())
         .await?;
-    assert_eq!(clusters.status, 200, "{}", clusters.text);
-    let list = clusters.body["clusters"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let cnames: Vec<_> = list.iter().filter_map(|c| c["name"].as_str()).collect();
+    let cnames: Vec<&str> = clusters.clusters.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(cnames, ["target-a", "target-b"]);
-    for c in &list {
-        assert_eq!(c["bindingRef"]["name"], b_dev.as_str(), "{c}");
-        assert_eq!(c["status"]["healthy"], true);
+    for c in &clusters.clusters {
         assert_eq!(
-            c["tenant"],
-            c["name"].as_str().unwrap().replace("target", "tenant")
+            c.binding_ref.as_ref().map(|b| b.name.as_str()),
+            Some(b_dev.as_str()),
+            "{c:?}"
         );
-        assert_eq!(c["approval"]["required"], false);
+        assert!(c.status.healthy);
+        assert_eq!(
+            c.tenant.as_deref(),
+            Some(c.name.replace("target", "tenant").as_str())
+        );
+        assert_eq!(c.details.as_ref().map(|d| d.approval.required), Some(false));
     }
+    // The alias, with a filter that matches no binding.
     let filtered = api
         .get(
             &format!("/api/v1/debug-session-templates/{dev}/clusters?bindingName=nope"),
@@ -320,41 +326,42 @@ async fn discovery_differs_per_user() -> anyhow::Result<()> {
         )
         .await?;
     assert_eq!(filtered.body["clusters"].as_array().map(Vec::len), Some(0));
-    for (path, who) in [
-        (
-            format!("/api/debugSessions/templates/{dev}/clusters"),
-            &nobody,
-        ),
-        (
-            format!("/api/debugSessions/templates/{sre}/clusters"),
-            &requester,
-        ),
-        (
-            "/api/debugSessions/templates/no-such-template/clusters".to_owned(),
-            &requester,
-        ),
+    let filtered = requester_c
+        .debug_template_clusters(
+            &dev,
+            &ClustersQuery {
+                binding_name: Some("nope".to_owned()),
+                ..ClustersQuery::default()
+            },
+        )
+        .await?;
+    assert!(filtered.clusters.is_empty());
+    for (template, who) in [
+        (dev.as_str(), &nobody_c),
+        (sre.as_str(), &requester_c),
+        ("no-such-template", &requester_c),
     ] {
-        let r = api.get(&path, who).await?;
-        assert_eq!(r.status, 404, "{path}: {}", r.text);
+        let r = who
+            .debug_template_clusters(template, &ClustersQuery::default())
+            .await;
+        assert_eq!(status_of(&r), Some(404), "{template}: {r:?}");
     }
 
     // Pod templates: structured with containers, templateString without (no panic).
-    let pods = api.get("/api/debugSessions/podTemplates", &nobody).await?;
-    assert_eq!(pods.status, 200, "{}", pods.text);
-    let p = find(&pods, &pod).unwrap();
-    assert_eq!(p["kind"], "structured");
-    assert_eq!(p["containers"][0]["image"], "busybox:stable");
-    let ps = find(&pods, &pod_str).unwrap();
-    assert_eq!(ps["kind"], "templateString");
+    let pods = nobody_c.list_debug_pod_templates().await?;
+    let p = pods.templates.iter().find(|p| p.name == pod).unwrap();
+    assert_eq!(p.kind, "structured");
+    assert_eq!(p.containers[0].image.as_deref(), Some("busybox:stable"));
+    let ps = pods.templates.iter().find(|p| p.name == pod_str).unwrap();
+    assert_eq!(ps.kind, "templateString");
     let one = api
         .get(&format!("/api/v1/debug-pod-templates/{pod}"), &requester)
         .await?;
     assert_eq!(one.status, 200, "{}", one.text);
     assert_eq!(one.body["name"], pod.as_str());
-    let missing = api
-        .get("/api/debugSessions/podTemplates/no-such-pod", &requester)
-        .await?;
-    assert_eq!(missing.status, 404);
+    assert_eq!(requester_c.get_debug_pod_template(&pod).await?.name, pod);
+    let missing = requester_c.get_debug_pod_template("no-such-pod").await;
+    assert_eq!(status_of(&missing), Some(404));
 
     // Every route needs a token.
     for (method, path) in [

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use breakglass_api::debug_session::DebugSession;
 use breakglass_api::debug_session_template::DebugSessionTemplate;
+use breakglass_api::rest::debug::{CopyRequest, NodeRequest};
 use breakglass_testenv::TestEnv;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::Api;
@@ -281,15 +282,16 @@ async fn kubectl_debug_operations() -> anyhow::Result<()> {
         assert!(r.text.contains("allowedImages"), "{}", r.text);
 
         // A pod copy lands in the copy namespace with the session labels.
-        let r = api
-            .post(
-                &format!("/api/debugSessions/{name}/createPodCopy"),
-                &owner,
-                json!({"namespace": ns, "podName": "app", "debugImage": "busybox:stable"}),
-            )
-            .await?;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let copy = r.body["copyName"].as_str().unwrap_or_default().to_owned();
+        let owner_c = crate::support::client(&server.url, &owner)?;
+        let copy_of_app = |debug_image: Option<&str>| CopyRequest {
+            namespace: ns.clone(),
+            pod_name: "app".to_owned(),
+            debug_image: debug_image.map(str::to_owned),
+        };
+        let copy = owner_c
+            .create_pod_copy(&name, None, &copy_of_app(Some("busybox:stable")))
+            .await?
+            .copy_name;
         let copied = pods.get(&copy).await?;
         assert_eq!(
             copied
@@ -301,21 +303,22 @@ async fn kubectl_debug_operations() -> anyhow::Result<()> {
         );
 
         // Node debug pods: pinned to a node matching the selector, refused elsewhere.
-        let node_path = format!("/api/debugSessions/{name}/createNodeDebugPod");
-        let r = api
-            .post(&node_path, &owner, json!({"nodeName": node0}))
+        let on = |node: &str| NodeRequest {
+            node_name: node.to_owned(),
+            image: None,
+        };
+        let r = owner_c
+            .create_node_debug_pod(&name, None, &on(&node0))
             .await?;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let node_pod = pods
-            .get(r.body["podName"].as_str().unwrap_or_default())
-            .await?;
+        assert_eq!(r.node, node0);
+        let node_pod = pods.get(&r.pod_name).await?;
         assert_eq!(node_pod.spec.and_then(|s| s.node_name), Some(node0.clone()));
         if let Some(other) = node_list.get(1).and_then(|n| n.metadata.name.clone()) {
-            let r = api
-                .post(&node_path, &owner, json!({"nodeName": other}))
-                .await?;
-            assert_eq!(r.status, 403, "{}", r.text);
-            assert!(r.text.contains("nodeSelector"), "{}", r.text);
+            let r = owner_c
+                .create_node_debug_pod(&name, None, &on(&other))
+                .await;
+            assert_eq!(status_of(&r), Some(403), "{r:?}");
+            assert!(r.unwrap_err().to_string().contains("nodeSelector"));
         }
 
         // A workload-mode session cannot use kubectl-debug operations.
@@ -339,15 +342,10 @@ async fn kubectl_debug_operations() -> anyhow::Result<()> {
         let mut ttl_tpl = kubectl_template(&ns, ("kubernetes.io/hostname", &node0));
         ttl_tpl["kubectlDebug"]["podCopy"]["ttl"] = json!("2s");
         debug_session(&fx, &ttl_name, &tpl, active(ttl_tpl)).await?;
-        let r = api
-            .post(
-                &format!("/api/debugSessions/{ttl_name}/createPodCopy"),
-                &owner,
-                json!({"namespace": ns, "podName": "app"}),
-            )
-            .await?;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let short = r.body["copyName"].as_str().unwrap_or_default().to_owned();
+        let short = owner_c
+            .create_pod_copy(&ttl_name, None, &copy_of_app(None))
+            .await?
+            .copy_name;
         assert_ne!(
             short, copy,
             "copies of different sessions have different names"
@@ -379,10 +377,7 @@ async fn kubectl_debug_operations() -> anyhow::Result<()> {
         );
 
         // Ending the session removes the copy (cleanup by the session labels).
-        let r = api
-            .post_empty(&format!("/api/debugSessions/{name}/terminate"), &owner)
-            .await?;
-        assert_eq!(r.status, 200, "{}", r.text);
+        owner_c.terminate_debug_session(&name, None).await?;
         wait_for(Duration::from_secs(30), "the pod copy is gone", || {
             let pods = pods.clone();
             let copy = copy.clone();

@@ -1,17 +1,19 @@
-//! `GET /api/breakglassEscalations` and escalation readiness.
+//! `GET /api/breakglassEscalations` and escalation readiness, through the typed client.
 
+use breakglass_api::rest::escalations::{EscalationList, EscalationQuery};
 use serde_json::json;
 
 use crate::support::*;
 
-fn names(r: &Reply) -> Vec<String> {
-    r.body["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|e| e["metadata"]["name"].as_str().map(str::to_owned))
-        .collect()
+fn names(list: &EscalationList) -> Vec<String> {
+    list.items.iter().map(|e| e.metadata.name.clone()).collect()
+}
+
+fn query(cluster: Option<&str>, active_only: Option<bool>) -> EscalationQuery {
+    EscalationQuery {
+        cluster: cluster.map(str::to_owned),
+        active_only,
+    }
 }
 
 #[tokio::test]
@@ -20,9 +22,8 @@ async fn listing_shows_what_the_caller_may_request() -> anyhow::Result<()> {
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "esclist").await?;
-    let api = RestClient::new(&server.url);
-    let requester = token(&env, "requester").await?;
-    let approver = token(&env, "approver").await?;
+    let requester = client(&server.url, &token(&env, "requester").await?)?;
+    let approver = client(&server.url, &token(&env, "approver").await?)?;
     let a = format!("a-{}", fx.id);
     let b = format!("b-{}", fx.id);
     let wild = format!("wild-{}", fx.id);
@@ -43,8 +44,7 @@ async fn listing_shows_what_the_caller_may_request() -> anyhow::Result<()> {
     )
     .await?;
 
-    let all = api.get("/api/breakglassEscalations", &requester).await?;
-    assert_eq!(all.status, 200, "{}", all.text);
+    let all = requester.list_escalations(&query(None, None)).await?;
     let listed = names(&all);
     for n in [&a, &b, &wild] {
         assert!(listed.contains(n), "{n} missing from {listed:?}");
@@ -53,37 +53,49 @@ async fn listing_shows_what_the_caller_may_request() -> anyhow::Result<()> {
         !listed.contains(&ops),
         "an escalation for another group is listed"
     );
-    assert_eq!(
-        all.body["total"].as_u64(),
-        Some(all.body["items"].as_array().map_or(0, |i| i.len()) as u64)
-    );
+    assert_eq!(all.total, all.items.len());
     // Hidden approvers are removed, the rest is echoed.
-    let item = all.body["items"]
-        .as_array()
-        .unwrap()
+    let item = all
+        .items
         .iter()
-        .find(|e| e["metadata"]["name"] == a.as_str())
+        .find(|e| e.metadata.name == a)
         .cloned()
         .unwrap();
-    assert_eq!(item["spec"]["approvers"]["groups"], json!(["sre-leads"]));
     assert_eq!(
-        item["spec"]["approvers"]["users"],
-        json!(["lead@example.com"])
+        item.spec.approvers.groups.unwrap_or_default(),
+        ["sre-leads"]
     );
-    assert!(item["spec"]["approvers"].get("hiddenFromUI").is_none());
-    assert_eq!(item["spec"]["maxValidFor"], "45m");
-    // Cluster filter: the exact cluster and the wildcard escalation.
-    let r = api
-        .get("/api/breakglassEscalations?cluster=target-a", &requester)
+    assert_eq!(
+        item.spec.approvers.users.unwrap_or_default(),
+        ["lead@example.com"]
+    );
+    assert_eq!(item.spec.max_valid_for.as_deref(), Some("45m"));
+    // The wire shape has no hiddenFromUI at all.
+    let raw = RestClient::new(&server.url)
+        .get(
+            "/api/breakglassEscalations",
+            &token(&env, "requester").await?,
+        )
         .await?;
-    let listed = names(&r);
+    assert!(
+        raw.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["spec"]["approvers"].get("hiddenFromUI").is_none())
+    );
+    // Cluster filter: the exact cluster and the wildcard escalation.
+    let listed = names(
+        &requester
+            .list_escalations(&query(Some("target-a"), None))
+            .await?,
+    );
     assert!(
         listed.contains(&a) && listed.contains(&wild) && !listed.contains(&b),
         "{listed:?}"
     );
     // The approvers see none of them (they are not in `developers`).
-    let r = api.get("/api/breakglassEscalations", &approver).await?;
-    let listed = names(&r);
+    let listed = names(&approver.list_escalations(&query(None, None)).await?);
     assert!(
         !listed.contains(&a) && !listed.contains(&wild),
         "{listed:?}"
@@ -97,8 +109,7 @@ async fn an_escalation_with_a_broken_reference_is_not_offered() -> anyhow::Resul
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "escready").await?;
-    let api = RestClient::new(&server.url);
-    let requester = token(&env, "requester").await?;
+    let requester = client(&server.url, &token(&env, "requester").await?)?;
     let group = fx.group("broken");
     let name = format!("broken-{}", fx.id);
     fx.escalation_unchecked(
@@ -121,27 +132,28 @@ async fn an_escalation_with_a_broken_reference_is_not_offered() -> anyhow::Resul
     assert_eq!(idp.status, "False");
     assert!(idp.message.contains("no-such-idp"), "{}", idp.message);
 
-    let default = api.get("/api/breakglassEscalations", &requester).await?;
+    let default = requester.list_escalations(&query(None, None)).await?;
     assert!(
         !names(&default).contains(&name),
         "a not-Ready escalation is listed by default"
     );
-    let everything = api
-        .get("/api/breakglassEscalations?activeOnly=false", &requester)
+    let everything = requester
+        .list_escalations(&query(None, Some(false)))
         .await?;
     assert!(
         names(&everything).contains(&name),
-        "activeOnly=false must list it: {}",
-        everything.text
+        "activeOnly=false must list it: {everything:?}"
     );
-    let r = api
-        .request(&requester, "target-a", &group, json!({}))
-        .await?;
-    assert_eq!(r.status, 403, "{}", r.text);
+    let refused = requester
+        .request_session(&session_request("target-a", &group))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), Some(403), "{refused}");
     assert!(
-        r.text.contains("user not authorized for requested group"),
-        "{}",
-        r.text
+        refused
+            .to_string()
+            .contains("user not authorized for requested group"),
+        "{refused}"
     );
 
     // Fixing the reference makes it Ready and usable without a restart.
@@ -152,10 +164,9 @@ async fn an_escalation_with_a_broken_reference_is_not_offered() -> anyhow::Resul
     )
     .await?;
     fx.wait_escalation(&name, "True").await?;
-    let r = api
-        .request(&requester, "target-a", &group, json!({}))
+    let s = requester
+        .request_session(&session_request("target-a", &group))
         .await?;
-    assert_eq!(r.status, 201, "{}", r.text);
-    assert_eq!(r.body["spec"]["allowIDPMismatch"], false);
+    assert_eq!(s.spec.allow_idp_mismatch, Some(false));
     fx.cleanup().await
 }

@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use breakglass_api::BreakglassSessionState as State;
 use breakglass_api::breakglass_session::BreakglassSession;
+use breakglass_api::rest::sessions::{DecisionRequest, SessionView};
 use jiff::Timestamp;
 use kube::api::PostParams;
 use serde_json::json;
@@ -12,6 +14,15 @@ use crate::support::*;
 const A: &str = "target-a";
 /// The promise: a transition lands within this long after its deadline.
 const SLACK: Duration = Duration::from_secs(2);
+
+/// `status.expiresAt` of a session answer.
+fn expires_at(s: &SessionView) -> Timestamp {
+    s.status
+        .as_ref()
+        .and_then(|st| st.expires_at.as_ref())
+        .expect("expiresAt")
+        .0
+}
 
 /// Polls until the session reaches `state`; returns the moment it was first seen.
 async fn observe(
@@ -61,13 +72,17 @@ async fn approved_sessions_expire_on_time() -> anyhow::Result<()> {
         ),
     )
     .await?;
-    let api = RestClient::new(&server.url);
-    let requester = token(&env, "requester").await?;
-    let approver = token(&env, "approver").await?;
-    let name = api.request(&requester, A, &group, json!({})).await?.name();
-    let r = api.act(&name, "approve", &approver, None).await?;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let expires = ts(&r.body["status"]["expiresAt"]).expect("expiresAt");
+    let requester = client(&server.url, &token(&env, "requester").await?)?;
+    let approver = client(&server.url, &token(&env, "approver").await?)?;
+    let name = requester
+        .request_session(&session_request(A, &group))
+        .await?
+        .name()
+        .to_owned();
+    let r = approver
+        .approve_session(&name, &DecisionRequest::default())
+        .await?;
+    let expires = expires_at(&r);
     let (seen, s) = observe(&fx, &name, "Expired", Duration::from_secs(20)).await?;
     let late = lateness(seen, expires);
     note(&format!("expiry: seen {late:?} after expiresAt"));
@@ -111,12 +126,18 @@ async fn pending_sessions_time_out_and_late_decisions_are_refused() -> anyhow::R
         ),
     )
     .await?;
-    let api = RestClient::new(&server.url);
-    let requester = token(&env, "requester").await?;
-    let approver = token(&env, "approver").await?;
-    let r = api.request(&requester, A, &group, json!({})).await?;
-    let name = r.name();
-    let timeout_at = ts(&r.body["status"]["timeoutAt"]).expect("timeoutAt");
+    let requester = client(&server.url, &token(&env, "requester").await?)?;
+    let approver = client(&server.url, &token(&env, "approver").await?)?;
+    let r = requester
+        .request_session(&session_request(A, &group))
+        .await?;
+    let name = r.name().to_owned();
+    let timeout_at = r
+        .status
+        .as_ref()
+        .and_then(|s| s.timeout_at.as_ref())
+        .expect("timeoutAt")
+        .0;
     let (seen, s) = observe(&fx, &name, "ApprovalTimeout", Duration::from_secs(20)).await?;
     let late = lateness(seen, timeout_at);
     note(&format!("approval timeout: seen {late:?} after timeoutAt"));
@@ -130,13 +151,14 @@ async fn pending_sessions_time_out_and_late_decisions_are_refused() -> anyhow::R
         Some("approvalTimeout")
     );
     assert!(st.approved_at.is_none());
-    let r = api.act(&name, "approve", &approver, None).await?;
-    assert_eq!(r.status, 400, "{}", r.text);
+    let late_approval = approver
+        .approve_session(&name, &DecisionRequest::default())
+        .await;
+    assert_eq!(status_of(&late_approval), Some(400), "{late_approval:?}");
     // The slot is free again.
-    assert_eq!(
-        api.request(&requester, A, &group, json!({})).await?.status,
-        201
-    );
+    requester
+        .request_session(&session_request(A, &group))
+        .await?;
     fx.cleanup().await
 }
 
@@ -196,12 +218,12 @@ async fn scheduled_sessions_start_and_end_on_time() -> anyhow::Result<()> {
         json!({"scheduledStartTime": start.to_string()}),
     )
     .await?;
-    let api = RestClient::new(&server.url);
-    let approver = token(&env, "approver").await?;
-    let r = api.act(&name, "approve", &approver, None).await?;
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.state(), "WaitingForScheduledTime");
-    let expires = ts(&r.body["status"]["expiresAt"]).expect("expiresAt");
+    let approver = client(&server.url, &token(&env, "approver").await?)?;
+    let r = approver
+        .approve_session(&name, &DecisionRequest::default())
+        .await?;
+    assert_eq!(r.state(), Some(State::WaitingForScheduledTime));
+    let expires = expires_at(&r);
     assert_eq!(expires.duration_since(start).as_secs(), 8);
     let (seen, s) = observe(&fx, &name, "Approved", Duration::from_secs(20)).await?;
     let late = lateness(seen, start);
@@ -240,12 +262,9 @@ async fn idle_sessions_expire_after_their_idle_timeout() -> anyhow::Result<()> {
         json!({"maxValidFor": "1h", "idleTimeout": "1m"}),
     )
     .await?;
-    let api = RestClient::new(&server.url);
-    let approver = token(&env, "approver").await?;
-    assert_eq!(
-        api.act(&name, "approve", &approver, None).await?.status,
-        200
-    );
+    client(&server.url, &token(&env, "approver").await?)?
+        .approve_session(&name, &DecisionRequest::default())
+        .await?;
     // Never used: no idle expiry. Then activity 56 s ago (as the webhook's flush writes it).
     let last = Timestamp::from_second(Timestamp::now().as_second() - 56)?;
     patch_status(
@@ -283,11 +302,19 @@ async fn ended_sessions_are_deleted_after_their_retention() -> anyhow::Result<()
     let group = fx.group("retain");
     fx.escalation("esc", with(spec(&[A], &group), json!({"retainFor": "4s"})))
         .await?;
-    let api = RestClient::new(&server.url);
-    let requester = token(&env, "requester").await?;
-    let name = api.request(&requester, A, &group, json!({})).await?.name();
-    let r = api.act(&name, "withdraw", &requester, None).await?;
-    let retained = ts(&r.body["status"]["retainedUntil"]).expect("retainedUntil");
+    let requester = client(&server.url, &token(&env, "requester").await?)?;
+    let name = requester
+        .request_session(&session_request(A, &group))
+        .await?
+        .name()
+        .to_owned();
+    let r = requester.withdraw_session(&name).await?;
+    let retained = r
+        .status
+        .as_ref()
+        .and_then(|s| s.retained_until.as_ref())
+        .expect("retainedUntil")
+        .0;
     let started = Instant::now();
     while fx.session_exists(&name).await? {
         assert!(

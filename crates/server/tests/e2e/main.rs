@@ -14,6 +14,8 @@ mod support;
 
 mod auth;
 mod cli_basics;
+mod cli_debug;
+mod cli_sessions;
 mod clusters;
 mod debug_access;
 mod debug_admission;

@@ -1,6 +1,15 @@
 //! Requesting, deciding on and ending sessions through the REST API
 //! (upstream scenarios §2.1 and §2.2).
+//!
+//! Well-formed calls go through the typed client (`breakglass_client`, the wire types
+//! the server itself uses); malformed bodies and checks of the raw JSON shape use the
+//! untyped `RestClient` on purpose.
 
+use breakglass_api::BreakglassSessionState as State;
+use breakglass_api::breakglass_session::SessionEndReason;
+use breakglass_api::rest::sessions::{
+    CreateSessionRequest, DecisionRequest, ListQuery, TokenCheck,
+};
 use serde_json::json;
 
 use crate::support::*;
@@ -19,170 +28,185 @@ async fn request_approve_and_read_back() -> anyhow::Result<()> {
         with(spec(&[A], &group), json!({"maxValidFor": "2h"})),
     )
     .await?;
-    let api = RestClient::new(&server.url);
-    let requester = token(&env, "requester").await?;
-    let approver = token(&env, "approver").await?;
+    let requester = client(&server.url, &token(&env, "requester").await?)?;
+    let approver = client(&server.url, &token(&env, "approver").await?)?;
+    let nobody = client(&server.url, &token(&env, "nobody").await?)?;
 
     let before = jiff::Timestamp::now();
-    let r = api
-        .request(
-            &requester,
-            A,
-            &group,
-            json!({"reason": "INC-42: <b>db</b> down"}),
-        )
+    let s = requester
+        .request_session(&CreateSessionRequest {
+            reason: Some("INC-42: <b>db</b> down".to_owned()),
+            ..session_request(A, &group)
+        })
         .await?;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let name = r.name();
+    let name = s.name().to_owned();
     assert!(name.starts_with(&format!("target-a-{group}-")), "{name}");
-    assert_eq!(r.state(), "Pending");
-    assert_eq!(r.body["metadata"]["namespace"], fx.ns.as_str());
-    assert_eq!(r.body["spec"]["cluster"], A);
-    assert_eq!(r.body["spec"]["user"], "requester@example.com");
-    assert_eq!(r.body["spec"]["grantedGroup"], group.as_str());
-    assert_eq!(r.body["spec"]["requestReason"], "INC-42 bdbb down");
-    assert_eq!(r.body["spec"]["identityProviderName"], "testenv-dex");
-    assert_eq!(r.body["spec"]["identityProviderIssuer"], env.dex_issuer());
-    assert_eq!(r.body["spec"]["allowIDPMismatch"], true);
+    assert_eq!(s.state(), Some(State::Pending));
+    assert_eq!(s.metadata.namespace, fx.ns);
+    assert_eq!(s.spec.cluster, A);
+    assert_eq!(s.spec.user, "requester@example.com");
+    assert_eq!(s.spec.granted_group, group);
+    assert_eq!(s.spec.request_reason.as_deref(), Some("INC-42 bdbb down"));
     assert_eq!(
-        r.body["metadata"]["ownerReferences"][0]["kind"],
-        "BreakglassEscalation"
+        s.spec.identity_provider_name.as_deref(),
+        Some("testenv-dex")
     );
     assert_eq!(
-        r.body["metadata"]["labels"]["breakglass.t-caas.telekom.com/cluster"],
-        A
+        s.spec.identity_provider_issuer.as_deref(),
+        Some(env.dex_issuer().as_str())
     );
-    assert!(r.body["metadata"].get("managedFields").is_none());
-    let timeout_at = ts(&r.body["status"]["timeoutAt"]).expect("timeoutAt");
+    assert_eq!(s.spec.allow_idp_mismatch, Some(true));
+    assert_eq!(s.metadata.owner_references[0].kind, "BreakglassEscalation");
+    assert_eq!(
+        s.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("breakglass.t-caas.telekom.com/cluster"))
+            .map(String::as_str),
+        Some(A)
+    );
+    let status = s.status.as_ref().expect("status");
+    let timeout_at = status.timeout_at.as_ref().expect("timeoutAt").0;
     let window = timeout_at.duration_since(before).as_secs();
     assert!((1799..=1802).contains(&window), "approval window {window}s");
+    // The wire shape itself: internal metadata is stripped.
+    let raw = RestClient::new(&server.url)
+        .get(
+            &format!("/api/breakglassSessions/{name}"),
+            &token(&env, "requester").await?,
+        )
+        .await?;
+    assert!(
+        raw.body["session"]["metadata"]
+            .get("managedFields")
+            .is_none()
+    );
 
     // Read it back: requester sees it with its meta, the approver can approve.
-    let g = api
-        .get(&format!("/api/breakglassSessions/{name}"), &requester)
-        .await?;
-    assert_eq!(g.status, 200, "{}", g.text);
-    assert_eq!(g.body["session"]["metadata"]["name"], name.as_str());
-    assert_eq!(g.body["approvalMeta"]["isRequester"], true);
-    assert_eq!(g.body["approvalMeta"]["canApprove"], false);
-    assert_eq!(g.body["approvalMeta"]["canReject"], true);
-    let g = api
-        .get(&format!("/api/breakglassSessions/{name}"), &approver)
-        .await?;
-    assert_eq!(g.body["approvalMeta"]["canApprove"], true, "{}", g.text);
+    let g = requester.get_session(&name).await?;
+    assert_eq!(g.session.name(), name);
+    assert!(g.approval_meta.is_requester);
+    assert!(!g.approval_meta.can_approve);
+    assert!(g.approval_meta.can_reject);
+    assert!(approver.get_session(&name).await?.approval_meta.can_approve);
     // Someone unrelated may not read it.
-    let nobody = token(&env, "nobody").await?;
-    let g = api
-        .get(&format!("/api/breakglassSessions/{name}"), &nobody)
-        .await?;
-    assert_eq!(g.status, 403, "{}", g.text);
+    assert_eq!(status_of(&nobody.get_session(&name).await), Some(403));
     assert_eq!(
-        api.get("/api/breakglassSessions/no-such-session", &requester)
-            .await?
-            .status,
-        404
+        status_of(&requester.get_session("no-such-session").await),
+        Some(404)
     );
 
     // Lists: the requester's own, and the approver's queue.
-    let mine = api
-        .get("/api/breakglassSessions?mine=true", &requester)
+    let mine = requester
+        .list_sessions(&ListQuery {
+            mine: Some(true),
+            ..ListQuery::default()
+        })
         .await?;
-    assert!(
-        mine.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["metadata"]["name"] == name.as_str())
-    );
-    let queue = api
-        .get("/api/breakglassSessions?state=pending", &approver)
-        .await?;
-    let item = queue.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["metadata"]["name"] == name.as_str())
-        .cloned();
-    assert!(
-        item.is_some(),
-        "approver queue lacks {name}: {}",
-        queue.text
-    );
-    assert_eq!(item.unwrap()["approvalReason"]["mandatory"], false);
+    assert!(mine.items.iter().any(|i| i.session.name() == name));
+    let pending = ListQuery {
+        state: Some("pending".to_owned()),
+        ..ListQuery::default()
+    };
+    let queue = approver.list_sessions(&pending).await?;
+    let item = queue.items.iter().find(|i| i.session.name() == name);
+    assert!(item.is_some(), "approver queue lacks {name}: {queue:?}");
+    assert!(!item.unwrap().approval_reason.mandatory);
+    let bogus = ListQuery {
+        state: Some("bogus".to_owned()),
+        ..ListQuery::default()
+    };
+    assert_eq!(status_of(&approver.list_sessions(&bogus).await), Some(400));
     assert_eq!(
-        api.get("/api/breakglassSessions?state=bogus", &approver)
-            .await?
-            .status,
-        400
-    );
-    let link = api
-        .get(&format!("/api/breakglassSessions?token={name}"), &approver)
-        .await?;
-    assert_eq!(
-        link.body,
-        json!({"valid": true, "alreadyActive": false, "canApprove": true})
+        approver.check_approval_link(&name).await?,
+        TokenCheck {
+            valid: true,
+            already_active: Some(false),
+            can_approve: Some(true),
+        }
     );
 
     // Approve.
-    let r = api
-        .act(
+    let s = approver
+        .approve_session(
             &name,
-            "approve",
-            &approver,
-            Some(json!({"reason": "go ahead"})),
+            &DecisionRequest {
+                reason: Some("go ahead".to_owned()),
+            },
         )
         .await?;
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.state(), "Approved");
-    let st = &r.body["status"];
-    let approved_at = ts(&st["approvedAt"]).expect("approvedAt");
-    assert_eq!(st["actualStartTime"], st["approvedAt"]);
-    let expires = ts(&st["expiresAt"]).expect("expiresAt");
+    assert_eq!(s.state(), Some(State::Approved));
+    let st = s.status.as_ref().expect("status");
+    let approved_at = st.approved_at.as_ref().expect("approvedAt").0;
+    assert_eq!(
+        st.actual_start_time.as_ref().map(|t| t.0),
+        Some(approved_at)
+    );
+    let expires = st.expires_at.as_ref().expect("expiresAt").0;
     assert_eq!(expires.duration_since(approved_at).as_secs(), 7200);
-    assert_eq!(st["approver"], "approver@example.com");
-    assert_eq!(st["approvers"], json!(["approver@example.com"]));
-    assert_eq!(st["approvalReason"], "go ahead");
-    assert!(st.get("timeoutAt").is_none(), "{st}");
+    assert_eq!(st.approver.as_deref(), Some("approver@example.com"));
+    assert_eq!(
+        st.approvers.as_deref(),
+        Some(&["approver@example.com".to_owned()][..])
+    );
+    assert_eq!(st.approval_reason.as_deref(), Some("go ahead"));
+    assert!(st.timeout_at.is_none(), "{st:?}");
     // A second approval is a conflict; approving an unknown session is 404.
+    let none = DecisionRequest::default();
     assert_eq!(
-        api.act(&name, "approve", &approver, None).await?.status,
-        409
+        status_of(&approver.approve_session(&name, &none).await),
+        Some(409)
     );
     assert_eq!(
-        api.act("no-such-session", "approve", &approver, None)
-            .await?
-            .status,
-        404
+        status_of(&approver.approve_session("no-such-session", &none).await),
+        Some(404)
     );
-    // Duplicate request while approved.
-    let dup = api.request(&requester, A, &group, json!({})).await?;
-    assert_eq!(dup.status, 409, "{}", dup.text);
-    assert_eq!(dup.body["error"], "already approved");
+    // Duplicate request while approved: 409 naming the existing session (the typed
+    // error carries the message; the conflicting object is checked on the wire).
+    let dup = requester
+        .request_session(&session_request(A, &group))
+        .await
+        .unwrap_err();
+    assert_eq!(dup.status(), Some(409), "{dup}");
+    assert!(dup.to_string().starts_with("already approved"), "{dup}");
+    let dup = RestClient::new(&server.url)
+        .request(&token(&env, "requester").await?, A, &group, json!({}))
+        .await?;
     assert_eq!(dup.body["session"]["metadata"]["name"], name.as_str());
     // Withdrawing an approved session is refused; dropping ends it.
-    let w = api.act(&name, "withdraw", &requester, None).await?;
-    assert_eq!(w.status, 400, "{}", w.text);
-    assert!(w.text.contains("not pending"), "{}", w.text);
-    let d = api.act(&name, "drop", &requester, None).await?;
-    assert_eq!(d.status, 200, "{}", d.text);
-    assert_eq!(d.state(), "Expired");
-    assert_eq!(d.body["status"]["reasonEnded"], "dropped");
+    let w = requester.withdraw_session(&name).await.unwrap_err();
+    assert_eq!(w.status(), Some(400), "{w}");
+    assert!(w.to_string().contains("not pending"), "{w}");
+    let d = requester.drop_session(&name).await?;
+    assert_eq!(d.state(), Some(State::Expired));
+    let st = d.status.as_ref().expect("status");
+    assert_eq!(st.reason_ended, Some(SessionEndReason::Dropped));
     assert_eq!(
-        d.body["status"]["approvers"],
-        json!(["approver@example.com"])
+        st.approvers.as_deref(),
+        Some(&["approver@example.com".to_owned()][..])
     );
-    assert!(ts(&d.body["status"]["expiresAt"]).unwrap() <= jiff::Timestamp::now());
-    assert!(ts(&d.body["status"]["retainedUntil"]).is_some());
+    assert!(st.expires_at.as_ref().expect("expiresAt").0 <= jiff::Timestamp::now());
+    assert!(st.retained_until.is_some());
     // Everything on a terminal session is refused with 400, each by a caller who would
     // otherwise be allowed to do it.
-    for action in ["approve", "reject", "withdraw", "drop", "cancel"] {
-        let actor = if matches!(action, "withdraw" | "drop") {
-            &requester
-        } else {
-            &approver
-        };
-        let r = api.act(&name, action, actor, None).await?;
-        assert_eq!(r.status, 400, "{action}: {}", r.text);
+    let refused = [
+        (
+            "approve",
+            status_of(&approver.approve_session(&name, &none).await),
+        ),
+        (
+            "reject",
+            status_of(&approver.reject_session(&name, &none).await),
+        ),
+        (
+            "withdraw",
+            status_of(&requester.withdraw_session(&name).await),
+        ),
+        ("drop", status_of(&requester.drop_session(&name).await)),
+        ("cancel", status_of(&approver.cancel_session(&name).await)),
+    ];
+    for (action, status) in refused {
+        assert_eq!(status, Some(400), "{action}");
     }
     // The events were logged.
     let log = std::fs::read_to_string(&server.log)?;
@@ -204,94 +228,105 @@ async fn reject_withdraw_cancel_and_who_may_do_what() -> anyhow::Result<()> {
     let fx = Fixture::new(&env, "decide").await?;
     let group = fx.group("ops");
     fx.escalation("esc", spec(&[A], &group)).await?;
-    let api = RestClient::new(&server.url);
-    let requester = token(&env, "requester").await?;
-    let requester2 = token(&env, "requester2").await?;
-    let approver = token(&env, "approver").await?;
-    let approver2 = token(&env, "approver2").await?;
+    let requester = client(&server.url, &token(&env, "requester").await?)?;
+    let requester2 = client(&server.url, &token(&env, "requester2").await?)?;
+    let approver = client(&server.url, &token(&env, "approver").await?)?;
+    let approver2 = client(&server.url, &token(&env, "approver2").await?)?;
+    let none = DecisionRequest::default();
+    let (req, grp) = (&requester, &group);
+    let new_session = move || async move {
+        anyhow::Ok(
+            req.request_session(&session_request(A, grp))
+                .await?
+                .name()
+                .to_owned(),
+        )
+    };
 
     // Reject with a reason.
-    let name = api.request(&requester, A, &group, json!({})).await?.name();
-    let r = api
-        .act(
+    let name = new_session().await?;
+    let r = approver
+        .reject_session(
             &name,
-            "reject",
-            &approver,
-            Some(json!({"reason": "not now"})),
+            &DecisionRequest {
+                reason: Some("not now".to_owned()),
+            },
         )
         .await?;
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.state(), "Rejected");
-    assert!(ts(&r.body["status"]["rejectedAt"]).is_some());
-    assert_eq!(r.body["status"]["approvalReason"], "not now");
-    assert_eq!(r.body["status"]["approver"], "approver@example.com");
-    assert_eq!(r.body["status"]["reasonEnded"], "rejected");
+    assert_eq!(r.state(), Some(State::Rejected));
+    let st = r.status.as_ref().expect("status");
+    assert!(st.rejected_at.is_some());
+    assert_eq!(st.approval_reason.as_deref(), Some("not now"));
+    assert_eq!(st.approver.as_deref(), Some("approver@example.com"));
+    assert_eq!(st.reason_ended, Some(SessionEndReason::Rejected));
     // Approving after a rejection is a conflict.
     assert_eq!(
-        api.act(&name, "approve", &approver2, None).await?.status,
-        409
+        status_of(&approver2.approve_session(&name, &none).await),
+        Some(409)
     );
 
     // Withdraw: only the requester.
-    let name = api.request(&requester, A, &group, json!({})).await?.name();
-    let w = api.act(&name, "withdraw", &requester2, None).await?;
-    assert_eq!(w.status, 403, "{}", w.text);
-    assert!(w.text.contains("only the session requester can withdraw"));
-    let w = api.act(&name, "withdraw", &requester, None).await?;
-    assert_eq!(w.status, 200, "{}", w.text);
-    assert_eq!(w.state(), "Withdrawn");
-    assert!(ts(&w.body["status"]["withdrawnAt"]).is_some());
-    assert!(w.body["status"].get("rejectedAt").is_none());
-    // The action takes no body.
-    let name = api.request(&requester, A, &group, json!({})).await?.name();
-    assert_eq!(
-        api.act(&name, "withdraw", &requester, Some(json!({"reason": "x"})))
-            .await?
-            .status,
-        400
+    let name = new_session().await?;
+    let w = requester2.withdraw_session(&name).await.unwrap_err();
+    assert_eq!(w.status(), Some(403), "{w}");
+    assert!(
+        w.to_string()
+            .contains("only the session requester can withdraw")
     );
+    let w = requester.withdraw_session(&name).await?;
+    assert_eq!(w.state(), Some(State::Withdrawn));
+    let st = w.status.as_ref().expect("status");
+    assert!(st.withdrawn_at.is_some());
+    assert!(st.rejected_at.is_none());
+    // The action takes no body (a malformed call, so sent raw).
+    let name = new_session().await?;
+    let raw = RestClient::new(&server.url)
+        .act(
+            &name,
+            "withdraw",
+            &token(&env, "requester").await?,
+            Some(json!({"reason": "x"})),
+        )
+        .await?;
+    assert_eq!(raw.status, 400, "{}", raw.text);
     // The requester may reject their own pending request.
-    let r = api.act(&name, "reject", &requester, None).await?;
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.state(), "Rejected");
+    let r = requester.reject_session(&name, &none).await?;
+    assert_eq!(r.state(), Some(State::Rejected));
 
     // Non-approvers cannot approve; the reason code says why.
-    let name = api.request(&requester, A, &group, json!({})).await?.name();
-    let r = api.act(&name, "approve", &requester2, None).await?;
-    assert_eq!(r.status, 403, "{}", r.text);
-    assert_eq!(r.body["reason"], "NOT_AN_APPROVER");
+    let name = new_session().await?;
+    match requester2.approve_session(&name, &none).await {
+        Err(breakglass_client::Error::Api { status, reason, .. }) => {
+            assert_eq!(status, 403);
+            assert_eq!(reason.as_deref(), Some("NOT_AN_APPROVER"));
+        }
+        other => panic!("approve by a non-approver: {other:?}"),
+    }
     // Drop of a pending request withdraws it.
-    let r = api.act(&name, "drop", &requester, None).await?;
-    assert_eq!(r.state(), "Withdrawn", "{}", r.text);
+    let r = requester.drop_session(&name).await?;
+    assert_eq!(r.state(), Some(State::Withdrawn));
 
     // Cancel: approvers only, approved sessions only.
-    let name = api.request(&requester, A, &group, json!({})).await?.name();
-    assert_eq!(api.act(&name, "cancel", &approver, None).await?.status, 400);
+    let name = new_session().await?;
+    assert_eq!(status_of(&approver.cancel_session(&name).await), Some(400));
+    approver.approve_session(&name, &none).await?;
+    assert_eq!(status_of(&requester.cancel_session(&name).await), Some(403));
+    let r = approver2.cancel_session(&name).await?;
+    assert_eq!(r.state(), Some(State::Expired));
+    let st = r.status.as_ref().expect("status");
+    assert_eq!(st.reason_ended, Some(SessionEndReason::Canceled));
     assert_eq!(
-        api.act(&name, "approve", &approver, None).await?.status,
-        200
-    );
-    let r = api.act(&name, "cancel", &requester, None).await?;
-    assert_eq!(r.status, 403, "{}", r.text);
-    let r = api.act(&name, "cancel", &approver2, None).await?;
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.state(), "Expired");
-    assert_eq!(r.body["status"]["reasonEnded"], "canceled");
-    assert_eq!(
-        r.body["status"]["approvers"],
-        json!(["approver@example.com", "approver2@example.com"])
+        st.approvers.clone().unwrap_or_default(),
+        ["approver@example.com", "approver2@example.com"]
     );
     // Decided-by-me filter.
-    let mine = api
-        .get("/api/breakglassSessions?approvedByMe=true", &approver2)
+    let decided = approver2
+        .list_sessions(&ListQuery {
+            approved_by_me: Some(true),
+            ..ListQuery::default()
+        })
         .await?;
-    assert!(
-        mine.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["metadata"]["name"] == name.as_str())
-    );
+    assert!(decided.items.iter().any(|i| i.session.name() == name));
     fx.cleanup().await
 }
 
@@ -542,6 +577,14 @@ async fn requester2(env: &breakglass_testenv::TestEnv) -> anyhow::Result<String>
     token(env, "requester2").await
 }
 
+/// The `reason` code of a refused call (`None` for a success or no code).
+fn reason_of<T>(r: &Result<T, breakglass_client::Error>) -> Option<&str> {
+    match r {
+        Err(breakglass_client::Error::Api { reason, .. }) => reason.as_deref(),
+        _ => None,
+    }
+}
+
 #[tokio::test]
 async fn duplicate_requests_conflict() -> anyhow::Result<()> {
     let Some(env) = env()? else { return Ok(()) };
@@ -550,41 +593,45 @@ async fn duplicate_requests_conflict() -> anyhow::Result<()> {
     let fx = Fixture::new(&env, "dup").await?;
     let group = fx.group("dup");
     fx.escalation("esc", spec(&[A], &group)).await?;
-    let api = RestClient::new(&server.url);
-    let requester = token(&env, "requester").await?;
-    let first = api.request(&requester, A, &group, json!({})).await?;
-    assert_eq!(first.status, 201);
-    let dup = api.request(&requester, A, &group, json!({})).await?;
-    assert_eq!(dup.status, 409, "{}", dup.text);
-    assert_eq!(dup.body["error"], "already requested");
-    assert_eq!(dup.body["code"], "CONFLICT");
+    let requester = client(&server.url, &token(&env, "requester").await?)?;
+    requester
+        .request_session(&session_request(A, &group))
+        .await?;
+    match requester.request_session(&session_request(A, &group)).await {
+        Err(breakglass_client::Error::Api {
+            status,
+            code,
+            message,
+            ..
+        }) => {
+            assert_eq!(status, 409);
+            assert_eq!(code, "CONFLICT");
+            assert_eq!(message, "already requested");
+        }
+        other => panic!("duplicate request: {other:?}"),
+    }
     // Concurrent requests for the same triple: exactly one session.
     let group2 = fx.group("burst");
     fx.escalation("burst", spec(&[A], &group2)).await?;
     let mut calls = Vec::new();
     for _ in 0..6 {
-        let api = api.clone();
-        let t = requester.clone();
-        let g = group2.clone();
-        calls.push(tokio::spawn(async move {
-            api.request(&t, A, &g, json!({})).await
-        }));
+        let c = requester.clone();
+        let body = session_request(A, &group2);
+        calls.push(tokio::spawn(async move { c.request_session(&body).await }));
     }
     let mut created = 0;
-    for c in calls {
-        let r = c.await??;
-        match r.status {
-            201 => created += 1,
-            409 => {}
-            other => panic!("unexpected {other}: {}", r.text),
+    for call in calls {
+        match call.await? {
+            Ok(_) => created += 1,
+            Err(e) if e.status() == Some(409) => {}
+            Err(e) => panic!("unexpected {e}"),
         }
     }
     assert_eq!(created, 1);
     // Another user of the same group gets their own session.
-    let r = api
-        .request(&requester2(&env).await?, A, &group, json!({}))
+    client(&server.url, &requester2(&env).await?)?
+        .request_session(&session_request(A, &group))
         .await?;
-    assert_eq!(r.status, 201, "{}", r.text);
     fx.cleanup().await
 }
 
@@ -594,11 +641,20 @@ async fn self_approval_domains_and_listed_approvers() -> anyhow::Result<()> {
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "approvers").await?;
-    let api = RestClient::new(&server.url);
-    let requester = token(&env, "requester").await?;
-    let requester2 = token(&env, "requester2").await?;
-    let approver = token(&env, "approver").await?;
-    let approver2 = token(&env, "approver2").await?;
+    let requester = client(&server.url, &token(&env, "requester").await?)?;
+    let requester2 = client(&server.url, &token(&env, "requester2").await?)?;
+    let approver = client(&server.url, &token(&env, "approver").await?)?;
+    let approver2 = client(&server.url, &token(&env, "approver2").await?)?;
+    let none = DecisionRequest::default();
+    let (req, no) = (&requester, &none);
+    let request = move |group: String| async move {
+        anyhow::Ok(
+            req.request_session(&session_request(A, &group))
+                .await?
+                .name()
+                .to_owned(),
+        )
+    };
 
     // Developers approve each other, but not themselves.
     let peer = fx.group("peer");
@@ -610,19 +666,16 @@ async fn self_approval_domains_and_listed_approvers() -> anyhow::Result<()> {
         ),
     )
     .await?;
-    let name = api.request(&requester, A, &peer, json!({})).await?.name();
-    let r = api.act(&name, "approve", &requester, None).await?;
-    assert_eq!(r.status, 403, "{}", r.text);
-    assert_eq!(r.body["reason"], "SELF_APPROVAL_BLOCKED");
-    let g = api
-        .get(&format!("/api/breakglassSessions/{name}"), &requester)
-        .await?;
+    let name = request(peer.clone()).await?;
+    let r = requester.approve_session(&name, no).await;
+    assert_eq!(status_of(&r), Some(403), "{r:?}");
+    assert_eq!(reason_of(&r), Some("SELF_APPROVAL_BLOCKED"));
+    let g = requester.get_session(&name).await?;
     assert_eq!(
-        g.body["approvalMeta"]["denialReason"],
-        "SELF_APPROVAL_BLOCKED"
+        g.approval_meta.denial_reason.as_deref(),
+        Some("SELF_APPROVAL_BLOCKED")
     );
-    let r = api.act(&name, "approve", &requester2, None).await?;
-    assert_eq!(r.status, 200, "{}", r.text);
+    requester2.approve_session(&name, no).await?;
 
     // Without the block, self-approval is allowed (the M2M / self-service pattern).
     let selfsvc = fx.group("selfsvc");
@@ -634,14 +687,8 @@ async fn self_approval_domains_and_listed_approvers() -> anyhow::Result<()> {
         ),
     )
     .await?;
-    let name = api
-        .request(&requester, A, &selfsvc, json!({}))
-        .await?
-        .name();
-    assert_eq!(
-        api.act(&name, "approve", &requester, None).await?.status,
-        200
-    );
+    let name = request(selfsvc.clone()).await?;
+    requester.approve_session(&name, no).await?;
 
     // Approver domains.
     let domains = fx.group("domains");
@@ -653,15 +700,13 @@ async fn self_approval_domains_and_listed_approvers() -> anyhow::Result<()> {
         ),
     )
     .await?;
-    let name = api
-        .request(&requester, A, &domains, json!({}))
-        .await?
-        .name();
-    let r = api.act(&name, "approve", &approver, None).await?;
-    assert_eq!(r.status, 403, "{}", r.text);
-    assert_eq!(r.body["reason"], "DOMAIN_NOT_ALLOWED");
+    let name = request(domains.clone()).await?;
+    let r = approver.approve_session(&name, no).await;
+    assert_eq!(status_of(&r), Some(403), "{r:?}");
+    assert_eq!(reason_of(&r), Some("DOMAIN_NOT_ALLOWED"));
     assert!(
-        r.text
+        r.unwrap_err()
+            .to_string()
             .contains("Your email domain is not in the list of allowed approver domains")
     );
 
@@ -675,14 +720,11 @@ async fn self_approval_domains_and_listed_approvers() -> anyhow::Result<()> {
         ),
     )
     .await?;
-    let name = api.request(&requester, A, &listed, json!({})).await?.name();
-    let r = api.act(&name, "approve", &approver, None).await?;
-    assert_eq!(r.status, 403, "{}", r.text);
-    assert_eq!(r.body["reason"], "NOT_AN_APPROVER");
-    assert_eq!(
-        api.act(&name, "approve", &approver2, None).await?.status,
-        200
-    );
+    let name = request(listed.clone()).await?;
+    let r = approver.approve_session(&name, no).await;
+    assert_eq!(status_of(&r), Some(403), "{r:?}");
+    assert_eq!(reason_of(&r), Some("NOT_AN_APPROVER"));
+    approver2.approve_session(&name, no).await?;
     let s = fx.session(&name).await?;
     assert_eq!(
         s.status.and_then(|s| s.approver).as_deref(),
@@ -690,8 +732,8 @@ async fn self_approval_domains_and_listed_approvers() -> anyhow::Result<()> {
     );
 
     // Cross-group chain: the approver group cannot request.
-    let r = api.request(&approver, A, &listed, json!({})).await?;
-    assert_eq!(r.status, 403, "{}", r.text);
+    let r = approver.request_session(&session_request(A, &listed)).await;
+    assert_eq!(status_of(&r), Some(403), "{r:?}");
     fx.cleanup().await
 }
 
@@ -701,42 +743,38 @@ async fn concurrent_approve_and_reject_have_one_winner() -> anyhow::Result<()> {
     let server = shared_server(&env).await?;
     wait_clusters_ready(&env).await?;
     let fx = Fixture::new(&env, "race").await?;
-    let api = RestClient::new(&server.url);
-    let approver = token(&env, "approver").await?;
-    let approver2 = token(&env, "approver2").await?;
+    let approver = client(&server.url, &token(&env, "approver").await?)?;
+    let approver2 = client(&server.url, &token(&env, "approver2").await?)?;
     let requesters = [
-        token(&env, "requester").await?,
-        token(&env, "requester2").await?,
+        client(&server.url, &token(&env, "requester").await?)?,
+        client(&server.url, &token(&env, "requester2").await?)?,
     ];
+    let no = DecisionRequest {
+        reason: Some("no".to_owned()),
+    };
     for round in 0..6 {
         let group = fx.group(&format!("race{round}"));
         fx.escalation(&format!("race{round}"), spec(&[A], &group))
             .await?;
-        let name = api
-            .request(&requesters[round % 2], A, &group, json!({}))
+        let name = requesters[round % 2]
+            .request_session(&session_request(A, &group))
             .await?
-            .name();
+            .name()
+            .to_owned();
+        let yes = DecisionRequest::default();
         let (a, b) = tokio::join!(
-            api.act(&name, "approve", &approver, None),
-            api.act(&name, "reject", &approver2, Some(json!({"reason": "no"}))),
+            approver.approve_session(&name, &yes),
+            approver2.reject_session(&name, &no),
         );
-        let (a, b) = (a?, b?);
-        let mut codes = [a.status, b.status];
+        let code = |r: &Result<_, breakglass_client::Error>| status_of(r).unwrap_or(200);
+        let mut codes = [code(&a), code(&b)];
         codes.sort_unstable();
         assert_eq!(
             codes,
             [200, 409],
-            "round {round}: approve {} {} / reject {} {}",
-            a.status,
-            a.text,
-            b.status,
-            b.text
+            "round {round}: approve {a:?} / reject {b:?}"
         );
-        let winner = if a.status == 200 {
-            "Approved"
-        } else {
-            "Rejected"
-        };
+        let winner = if a.is_ok() { "Approved" } else { "Rejected" };
         let stored = fx.session(&name).await?;
         assert_eq!(
             stored

@@ -391,6 +391,33 @@ pub async fn token(env: &TestEnv, user: &str) -> anyhow::Result<String> {
     Ok(t)
 }
 
+/// The typed REST client of `url` as the holder of `token`.
+pub fn client(url: &str, token: &str) -> anyhow::Result<breakglass_client::Client> {
+    Ok(breakglass_client::Client::new(
+        url,
+        Some(token.to_owned()),
+        &breakglass_client::Options::default(),
+    )?)
+}
+
+/// The HTTP status of a failed call (`None` for a success or no answer).
+pub fn status_of<T>(r: &Result<T, breakglass_client::Error>) -> Option<u16> {
+    r.as_ref().err().and_then(breakglass_client::Error::status)
+}
+
+/// A request body for `group` on `cluster` with the tests' usual reason.
+pub fn session_request(
+    cluster: &str,
+    group: &str,
+) -> breakglass_api::rest::sessions::CreateSessionRequest {
+    breakglass_api::rest::sessions::CreateSessionRequest {
+        cluster: cluster.to_owned(),
+        group: group.to_owned(),
+        reason: Some("e2e test".to_owned()),
+        ..Default::default()
+    }
+}
+
 /// A response: status and JSON body (`Null` when the body is not JSON).
 #[derive(Debug, Clone)]
 pub struct Reply {

@@ -197,19 +197,23 @@ pub(crate) async fn until_can_i(
     }
 }
 
+/// A session of the requester for `group` on `cluster`, approved by the approver (both
+/// bearer tokens); its name.
 async fn approved_session(
-    api: &RestClient,
+    url: &str,
     requester: &str,
     approver: &str,
     cluster: &str,
     group: &str,
-    extra: Value,
 ) -> anyhow::Result<String> {
-    let r = api.request(requester, cluster, group, extra).await?;
-    anyhow::ensure!(r.status == 201, "request: {}", r.text);
-    let name = r.name();
-    let r = api.act(&name, "approve", approver, None).await?;
-    anyhow::ensure!(r.status == 200, "approve: {}", r.text);
+    let name = client(url, requester)?
+        .request_session(&session_request(cluster, group))
+        .await?
+        .name()
+        .to_owned();
+    client(url, approver)?
+        .approve_session(&name, &Default::default())
+        .await?;
     Ok(name)
 }
 
@@ -330,7 +334,7 @@ async fn kubectl_follows_the_session_lifecycle() -> anyhow::Result<()> {
         )
         .await?;
     for how in ["drop", "cancel"] {
-        let name = approved_session(&api, &requester, &approver, A, &long, json!({})).await?;
+        let name = approved_session(&server.url, &requester, &approver, A, &long).await?;
         until_can_i(&env, A, &requester, &list, true, Duration::from_secs(5)).await?;
         let actor = if how == "cancel" {
             &approver
@@ -356,7 +360,7 @@ async fn kubectl_follows_the_session_lifecycle() -> anyhow::Result<()> {
         assert!(!can_i(&env, A, &requester, &list).await?, "{how}");
     }
     // The activity of the granted requests reached the session status.
-    let name = approved_session(&api, &requester, &approver, A, &long, json!({})).await?;
+    let name = approved_session(&server.url, &requester, &approver, A, &long).await?;
     until_can_i(&env, A, &requester, &list, true, Duration::from_secs(5)).await?;
     wait_for(Duration::from_secs(10), "lastActivity", || async {
         let s = fx.session(&name).await?;
@@ -417,10 +421,9 @@ async fn deny_policies_guard_what_sessions_grant() -> anyhow::Result<()> {
         target.grant(&env, A, n, &group, broad_rules()).await?;
     }
     fx.escalation("esc", spec(&[A], &group)).await?;
-    let api = RestClient::new(&server.url);
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
-    let session = approved_session(&api, &requester, &approver, A, &group, json!({})).await?;
+    let session = approved_session(&server.url, &requester, &approver, A, &group).await?;
     until_can_i(
         &env,
         A,
@@ -694,13 +697,12 @@ async fn pod_security_rules_score_real_pods() -> anyhow::Result<()> {
         ),
     )
     .await?;
-    let api = RestClient::new(&server.url);
     let requester = token(&env, "admin").await?;
     let requester2 = token(&env, "requester2").await?;
     let approver = token(&env, "approver").await?;
-    let session = approved_session(&api, &requester, &approver, A, &group, json!({})).await?;
+    let session = approved_session(&server.url, &requester, &approver, A, &group).await?;
     let sre_session =
-        approved_session(&api, &requester2, &approver, A, &override_group, json!({})).await?;
+        approved_session(&server.url, &requester2, &approver, A, &override_group).await?;
     let policy_name = format!("e2e-{}-podsec", fx.id);
     target.policy(&policy_name, json!({
         "appliesTo": {"clusters": [A], "sessions": [session.clone(), sre_session.clone()]},
@@ -1198,8 +1200,8 @@ async fn reference_aligned_decisions_and_review_limits() -> anyhow::Result<()> {
     fx.escalation("esc-viewers", spec(&[A], &viewers)).await?;
     let requester = token(&env, "requester").await?;
     let approver = token(&env, "approver").await?;
-    let s_ops = approved_session(&api, &requester, &approver, A, &ops, json!({})).await?;
-    approved_session(&api, &requester, &approver, A, &viewers, json!({})).await?;
+    let s_ops = approved_session(&server.url, &requester, &approver, A, &ops).await?;
+    approved_session(&server.url, &requester, &approver, A, &viewers).await?;
     until_can_i(
         &env,
         A,
