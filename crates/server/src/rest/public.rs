@@ -72,6 +72,10 @@ pub async fn idps(State(state): State<AppState>) -> Json<Value> {
                 "enabled": i.spec.disabled != Some(true),
                 "oidcAuthority": i.spec.oidc.authority,
                 "oidcClientID": i.spec.oidc.client_id,
+                // What `bgctl auth login` uses: the public CLI client and its extra scopes.
+                "cliClientID": i.spec.oidc.cli_client_id.clone()
+                    .unwrap_or_else(|| i.spec.oidc.client_id.clone()),
+                "cliScopes": i.spec.oidc.cli_scopes.clone().unwrap_or_default(),
             })
         })
         .collect();
@@ -83,5 +87,20 @@ pub async fn idps(State(state): State<AppState>) -> Json<Value> {
             .unwrap_or_default();
         mapping.insert(name, json!(allowed));
     }
-    Json(json!({ "identityProviders": providers, "escalationIDPMapping": mapping }))
+    Json(json!({
+        "identityProviders": providers,
+        "escalationIDPMapping": mapping,
+        // The claim sessions are keyed by (clusters may override it), so `bgctl auth
+        // status` shows the same name the server uses.
+        "userIdentifierClaim": app.config.kubernetes.user_identifier_claim.unwrap_or_default(),
+    }))
+}
+
+/// `GET /api/debug/buildinfo`: the server's version, for `bgctl version`.
+pub async fn buildinfo() -> Json<Value> {
+    Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        // Set by release builds; local builds have no meaningful date.
+        "buildDate": option_env!("BREAKGLASS_BUILD_DATE").unwrap_or("unknown"),
+    }))
 }
