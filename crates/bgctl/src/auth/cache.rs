@@ -177,11 +177,23 @@ mod tests {
     fn refresh_decision_follows_expiry_margin_and_refresh_token() {
         let now = Timestamp::from_second(1_000_000).unwrap();
         let k = TokenKind::IdToken;
-        assert_eq!(tokens(1_000_000 + 3600, false).freshness(k, now), Freshness::Valid);
+        assert_eq!(
+            tokens(1_000_000 + 3600, false).freshness(k, now),
+            Freshness::Valid
+        );
         // Inside the margin counts as expired.
-        assert_eq!(tokens(1_000_000 + 30, true).freshness(k, now), Freshness::Refresh);
-        assert_eq!(tokens(1_000_000 - 10, true).freshness(k, now), Freshness::Refresh);
-        assert_eq!(tokens(1_000_000 - 10, false).freshness(k, now), Freshness::Expired);
+        assert_eq!(
+            tokens(1_000_000 + 30, true).freshness(k, now),
+            Freshness::Refresh
+        );
+        assert_eq!(
+            tokens(1_000_000 - 10, true).freshness(k, now),
+            Freshness::Refresh
+        );
+        assert_eq!(
+            tokens(1_000_000 - 10, false).freshness(k, now),
+            Freshness::Expired
+        );
         // The access token is opaque and has no known expiry: used as is.
         assert_eq!(
             tokens(1_000_000 - 10, false).freshness(TokenKind::AccessToken, now),
@@ -208,6 +220,7 @@ mod tests {
     #[test]
     fn cache_file_is_private_and_empty_cache_removes_it() {
         let dir = std::env::temp_dir().join(format!("bgctl-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("tokens.json");
         let mut c = TokenCache::default();
         c.tokens.insert("p".into(), tokens(5, true));
@@ -217,6 +230,8 @@ mod tests {
             use std::os::unix::fs::PermissionsExt as _;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+            let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
         }
         assert_eq!(load(&path).unwrap().tokens["p"], tokens(5, true));
         save(&path, &TokenCache::default()).unwrap();

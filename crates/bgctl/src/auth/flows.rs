@@ -43,7 +43,9 @@ impl Browser {
 fn run_browser_var(var: &str, url: &str) -> anyhow::Result<()> {
     let first = var.split(':').next().unwrap_or(var);
     let mut words = first.split_whitespace();
-    let program = words.next().ok_or_else(|| anyhow::anyhow!("$BROWSER is empty"))?;
+    let program = words
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("$BROWSER is empty"))?;
     let mut args: Vec<String> = words.map(str::to_owned).collect();
     if args.iter().any(|a| a.contains("%s")) {
         args.iter_mut().for_each(|a| *a = a.replace("%s", url));
@@ -132,7 +134,13 @@ async fn wait_for_code(listener: &tokio::net::TcpListener, state: &str) -> anyho
                 .find(|(key, _)| key == k)
                 .map(|(_, v)| v.into_owned())
         };
-        let outcome = callback_outcome(state, get("state"), get("code"), get("error"), get("error_description"));
+        let outcome = callback_outcome(
+            state,
+            get("state"),
+            get("code"),
+            get("error"),
+            get("error_description"),
+        );
         match &outcome {
             Ok(_) => respond(&mut conn, 200, "Logged in. You can close this window.").await,
             Err(e) => respond(&mut conn, 400, &format!("Login failed: {e}")).await,
@@ -193,7 +201,10 @@ async fn read_request_target(conn: &mut tokio::net::TcpStream) -> anyhow::Result
 
 async fn respond(conn: &mut tokio::net::TcpStream, status: u16, text: &str) {
     let reason = if status == 200 { "OK" } else { "Error" };
-    let body = format!("<!doctype html><title>bgctl</title><p>{}</p>\n", html_escape(text));
+    let body = format!(
+        "<!doctype html><title>bgctl</title><p>{}</p>\n",
+        html_escape(text)
+    );
     let msg = format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -203,7 +214,9 @@ async fn respond(conn: &mut tokio::net::TcpStream, status: u16, text: &str) {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -227,9 +240,14 @@ pub async fn device_code(
     http: &reqwest::Client,
     browser: Browser,
 ) -> anyhow::Result<TokenResponse> {
-    let endpoint = disc.device_authorization_endpoint.as_deref().ok_or_else(|| {
-        anyhow::anyhow!("the identity provider offers no device flow (no device_authorization_endpoint)")
-    })?;
+    let endpoint = disc
+        .device_authorization_endpoint
+        .as_deref()
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the identity provider offers no device flow (no device_authorization_endpoint)"
+            )
+        })?;
     let scope = provider.effective_scopes().join(" ");
     let body = oidc::post_form(
         http,
@@ -258,9 +276,14 @@ pub async fn device_code(
             tokio::time::Instant::now() < deadline,
             "the device code expired before the login was finished"
         );
-        let form = [("grant_type", grant), ("device_code", auth.device_code.as_str())];
+        let form = [
+            ("grant_type", grant),
+            ("device_code", auth.device_code.as_str()),
+        ];
         match oidc::post_form(http, &disc.token_endpoint, provider, &form).await? {
-            Ok(body) => return serde_json::from_slice(&body).context("decoding the token response"),
+            Ok(body) => {
+                return serde_json::from_slice(&body).context("decoding the token response");
+            }
             Err(e) if e.error == "authorization_pending" => {}
             // RFC 8628 §3.5: back off by 5 s on every slow_down.
             Err(e) if e.error == "slow_down" => interval = (interval + 5).min(60),
@@ -280,7 +303,13 @@ pub async fn client_credentials(
         "grant-type client-credentials needs client-secret, client-secret-env or client-secret-file"
     );
     let scope = provider.effective_scopes().join(" ");
-    oidc::token(http, disc, provider, &[("grant_type", "client_credentials"), ("scope", &scope)]).await
+    oidc::token(
+        http,
+        disc,
+        provider,
+        &[("grant_type", "client_credentials"), ("scope", &scope)],
+    )
+    .await
 }
 
 /// Resource-owner password grant, for CI where no browser exists. Discouraged: the
@@ -314,7 +343,10 @@ mod tests {
     #[test]
     fn callback_needs_the_same_state_and_a_code() {
         let s = |v: &str| Some(v.to_owned());
-        assert_eq!(callback_outcome("st", s("st"), s("c0de"), None, None).unwrap(), "c0de");
+        assert_eq!(
+            callback_outcome("st", s("st"), s("c0de"), None, None).unwrap(),
+            "c0de"
+        );
         let e = callback_outcome("st", s("other"), s("c0de"), None, None).unwrap_err();
         assert!(e.to_string().contains("state"), "{e}");
         assert!(callback_outcome("st", None, s("c0de"), None, None).is_err());
@@ -331,7 +363,9 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let waiter = tokio::spawn(async move { wait_for_code(&listener, "good").await });
         let get = |path: String| async move {
-            let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
             c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
                 .await
                 .unwrap();

@@ -52,7 +52,7 @@ pub struct OAuthError {
     pub description: Option<String>,
 }
 
-/// HTTP client for talking to the provider (its CA, optional insecure mode).
+/// HTTP client for talking to the provider (system roots plus its `ca-file`).
 pub fn http_client(provider: &OidcProvider) -> anyhow::Result<reqwest::Client> {
     // reqwest is built without a default crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -68,9 +68,6 @@ pub fn http_client(provider: &OidcProvider) -> anyhow::Result<reqwest::Client> {
         {
             b = b.add_root_certificate(cert);
         }
-    }
-    if provider.insecure_skip_tls_verify == Some(true) {
-        b = b.danger_accept_invalid_certs(true);
     }
     b.build().context("building the HTTP client")
 }
@@ -102,7 +99,15 @@ pub async fn discover(http: &reqwest::Client, authority: &str) -> anyhow::Result
     let status = resp.status();
     let body = read_body(resp).await?;
     anyhow::ensure!(status.is_success(), "OIDC discovery at {url}: {status}");
-    serde_json::from_slice(&body).with_context(|| format!("OIDC discovery at {url}"))
+    let disc: Discovery =
+        serde_json::from_slice(&body).with_context(|| format!("OIDC discovery at {url}"))?;
+    // OIDC Discovery §4.3: a document naming another issuer is not this provider's.
+    anyhow::ensure!(
+        disc.issuer.trim_end_matches('/') == authority.trim_end_matches('/'),
+        "OIDC discovery at {url} names issuer {:?}, not {authority:?}",
+        disc.issuer
+    );
+    Ok(disc)
 }
 
 /// Posts `form` to the token (or device) endpoint with the client's credentials.
@@ -118,7 +123,10 @@ pub async fn post_form(
     match &secret {
         Some(s) => rb = rb.basic_auth(&provider.client_id, Some(s)),
         // Public clients identify themselves in the body (RFC 6749 §2.3).
-        None => fields.push(("client_id", &provider.client_id)),
+        None if !fields.iter().any(|(k, _)| *k == "client_id") => {
+            fields.push(("client_id", &provider.client_id));
+        }
+        None => {}
     }
     let resp = rb
         .form(&fields)
@@ -159,10 +167,11 @@ pub fn to_cached(
     resp: TokenResponse,
     previous_refresh: Option<String>,
 ) -> CachedTokens {
-    let access_expiry = resp
-        .expires_in
-        .filter(|s| *s > 0)
-        .and_then(|s| jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(s)).ok());
+    let access_expiry = resp.expires_in.filter(|s| *s > 0).and_then(|s| {
+        jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(s))
+            .ok()
+    });
     CachedTokens {
         authority: provider.authority.clone(),
         client_id: provider.client_id.clone(),
@@ -174,7 +183,10 @@ pub fn to_cached(
 }
 
 /// New tokens from the refresh token.
-pub async fn refresh(provider: &OidcProvider, cached: &CachedTokens) -> anyhow::Result<CachedTokens> {
+pub async fn refresh(
+    provider: &OidcProvider,
+    cached: &CachedTokens,
+) -> anyhow::Result<CachedTokens> {
     let rt = cached
         .refresh_token
         .as_deref()
@@ -222,7 +234,7 @@ mod tests {
         // The example of RFC 7636 appendix B.
         assert_eq!(
             pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeKt8URWbuGJSstw-cM"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 

@@ -35,6 +35,7 @@ pub fn parse(text: &str) -> anyhow::Result<Config> {
         "version: {:?} is not supported (expected {VERSION:?})",
         config.version
     );
+    config.validate()?;
     Ok(config)
 }
 
@@ -50,7 +51,18 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    if !dir.exists() {
+        // A directory bgctl creates holds logins: only its owner may list it.
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt as _;
+            b.mode(0o700);
+        }
+        b.create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+    }
     let name = path
         .file_name()
         .ok_or_else(|| anyhow::anyhow!("{} is not a file path", path.display()))?;

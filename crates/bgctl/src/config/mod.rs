@@ -127,7 +127,8 @@ pub struct OidcProvider {
     /// The reference's older switch for the device-code flow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_code_flow: Option<bool>,
-    /// Skip TLS verification of the provider (tests only).
+    /// The reference's switch to skip TLS verification. Only `false` is accepted: a
+    /// token endpoint without verified TLS hands credentials to anyone; use `ca-file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure_skip_tls_verify: Option<bool>,
     /// Extra query parameters of the authorization URL.
@@ -204,7 +205,8 @@ pub struct Context {
     /// PEM CA bundle trusted for the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
-    /// Skip TLS verification of the server (tests only).
+    /// The reference's switch to skip TLS verification. Only `false` is accepted (the
+    /// bearer token would go to anyone on the path); use `ca-file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure_skip_tls_verify: Option<bool>,
 }
@@ -288,6 +290,75 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 impl Config {
+    /// Checks what the types cannot: unique names, references that resolve, no
+    /// insecure TLS. Errors name the offending key's path.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let insecure = |p: &OidcProvider, at: &str| {
+            anyhow::ensure!(
+                p.insecure_skip_tls_verify != Some(true),
+                "{at}.insecure-skip-tls-verify: not allowed; trust the provider's CA with ca-file"
+            );
+            anyhow::ensure!(!p.authority.is_empty(), "{at}.authority: must not be empty");
+            anyhow::ensure!(!p.client_id.is_empty(), "{at}.client-id: must not be empty");
+            Ok(())
+        };
+        for (i, p) in self.oidc_providers.iter().enumerate() {
+            let at = format!("oidc-providers[{i}]");
+            anyhow::ensure!(!p.name.is_empty(), "{at}.name: must not be empty");
+            anyhow::ensure!(
+                self.oidc_providers[..i].iter().all(|q| q.name != p.name),
+                "{at}.name: {:?} is defined twice",
+                p.name
+            );
+            insecure(p, &at)?;
+        }
+        for (i, c) in self.contexts.iter().enumerate() {
+            let at = format!("contexts[{i}]");
+            anyhow::ensure!(!c.name.is_empty(), "{at}.name: must not be empty");
+            anyhow::ensure!(
+                self.contexts[..i].iter().all(|d| d.name != c.name),
+                "{at}.name: {:?} is defined twice",
+                c.name
+            );
+            anyhow::ensure!(
+                c.insecure_skip_tls_verify != Some(true),
+                "{at}.insecure-skip-tls-verify: not allowed; trust the server's CA with ca-file"
+            );
+            check_server_url(&c.server).map_err(|e| anyhow::anyhow!("{at}.server: {e}"))?;
+            anyhow::ensure!(
+                !(c.oidc.is_some() && c.oidc_provider.is_some()),
+                "{at}: set oidc-provider or oidc, not both"
+            );
+            if let Some(p) = &c.oidc {
+                insecure(p, &format!("{at}.oidc"))?;
+            }
+            if let Some(name) = &c.oidc_provider {
+                anyhow::ensure!(
+                    self.provider(name).is_some(),
+                    "{at}.oidc-provider: {name:?} is not in oidc-providers"
+                );
+            }
+        }
+        if let Some(cur) = &self.current_context {
+            anyhow::ensure!(
+                self.context(cur).is_some(),
+                "current-context: {cur:?} is not in contexts"
+            );
+        }
+        if let Some(n) = self.settings.page_size {
+            anyhow::ensure!(
+                (1..=1000).contains(&n),
+                "settings.page-size: {n} is not between 1 and 1000"
+            );
+        }
+        self.settings.timeout()?;
+        anyhow::ensure!(
+            self.settings.token_storage != Some(TokenStorage::Keychain),
+            "settings.token-storage: keychain is not supported by this build; use file"
+        );
+        Ok(())
+    }
+
     /// The context named `name`.
     pub fn context(&self, name: &str) -> Option<&Context> {
         self.contexts.iter().find(|c| c.name == name)
@@ -330,6 +401,15 @@ impl Config {
             .for_each(hide);
         c
     }
+}
+
+/// Checks a server URL: absolute `http` or `https` with a host.
+pub fn check_server_url(server: &str) -> Result<(), String> {
+    let u = url::Url::parse(server).map_err(|e| format!("{server:?} is not a URL: {e}"))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err(format!("{server:?} must be an http(s) URL with a host"));
+    }
+    Ok(())
 }
 
 /// What `config view` shows instead of a secret.
