@@ -3,10 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use breakglass_api::rest::public::{
-    BuildInfo, FrontendConfig, FrontendView, IdentityProviderInfo, IdpList, IdpView, KeycloakMetadata,
+    BuildInfo, FrontendConfig, FrontendView, IdentityProviderInfo, IdpList, IdpView,
+    KeycloakMetadata,
 };
 use breakglass_core::escalation as esc_core;
 
+use crate::config::UserIdentifierClaim;
 use crate::error::ApiError;
 use crate::http::AppState;
 
@@ -111,13 +113,17 @@ pub async fn idps(State(state): State<AppState>) -> Json<IdpList> {
         escalation_idp_mapping: mapping,
         // The claim sessions are keyed by (clusters may override it), so `bgctl auth
         // status` shows the same name the server uses.
-        user_identifier_claim: app
+        user_identifier_claim: match app
             .config
             .kubernetes
             .user_identifier_claim
             .unwrap_or_default()
-            .as_str()
-            .to_owned(),
+        {
+            UserIdentifierClaim::Email => "email",
+            UserIdentifierClaim::PreferredUsername => "preferred_username",
+            UserIdentifierClaim::Sub => "sub",
+        }
+        .to_owned(),
     })
 }
 

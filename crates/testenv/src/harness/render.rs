@@ -195,13 +195,6 @@ pub fn dex_config(layout: &Layout) -> anyhow::Result<Value> {
             "skipApprovalScreen": true,
             "passwordConnector": "local",
             "responseTypes": ["code"],
-            // The device grant serves `bgctl auth login` on machines without a browser.
-            "grantTypes": [
-                "authorization_code",
-                "refresh_token",
-                "password",
-                "urn:ietf:params:oauth:grant-type:device_code",
-            ],
         },
         "enablePasswordDB": true,
         "staticPasswords": passwords,
