@@ -14,6 +14,7 @@ mod support;
 
 mod auth;
 mod cli_basics;
+mod cli_login;
 mod clusters;
 mod debug_access;
 mod debug_admission;
