@@ -84,7 +84,8 @@ async fn login(global: &Global, sel: &Selected, args: &LoginArgs) -> anyhow::Res
     let (key, mut provider) = match sel.config.provider_of(&ctx)? {
         Some(found) if args.provider.is_none() => found,
         _ => {
-            let p = advertised(sel, &ctx, args).await?;
+            let mut p = advertised(sel, &ctx, args).await?;
+            p.callback_host.clone_from(&args.callback_host);
             // Kept in the context, so refreshes and `auth status` need no server call.
             let mut config = sel.config.clone();
             if let Some(c) = config.contexts.iter_mut().find(|c| c.name == ctx.name) {

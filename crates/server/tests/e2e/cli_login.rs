@@ -380,3 +380,34 @@ async fn login_refusals_and_version_against_the_server() {
     assert_eq!(code, Some(1));
     assert!(err.contains("127.0.0.1:9"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_login_for_automation() {
+    let Some(env) = env().unwrap() else { return };
+    let server = shared_server(&env).await.unwrap();
+    let home = home("login-password").unwrap();
+    set_context(&home, &server.url, &env);
+
+    let out = std_bgctl(&home)
+        .args(["auth", "login", "--username", USER])
+        .env("BGCTL_PASSWORD", "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused"), "{err}");
+    assert!(!tokens_file(&home).exists());
+
+    let out = std_bgctl(&home)
+        .args(["auth", "login", "--username", USER])
+        .env("BGCTL_PASSWORD", breakglass_testenv::users::PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_logged_in(&home, &server.url, &env).await;
+}
