@@ -84,6 +84,21 @@ pub struct OidcProviderConfig {
     /// Audience tokens must carry.
     #[schemars(length(min = 1))]
     pub expected_audience: String,
+    /// Public client the command-line client (`bgctl`) logs in with (loopback redirect,
+    /// device code); `bgctl` uses `clientID` when unset.
+    #[serde(
+        default,
+        rename = "cliClientID",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(length(min = 1, max = 253))]
+    pub cli_client_id: Option<String>,
+    /// Scopes `bgctl` requests besides `openid email profile offline_access`, e.g. Dex's
+    /// `audience:server:client_id:<clientID>` so the CLI's tokens carry the audience the
+    /// server and the clusters expect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 20), inner(length(min = 1, max = 253)))]
+    pub cli_scopes: Option<Vec<String>>,
     /// Not allowed (rejected at admission); use certificateAuthority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure_skip_verify: Option<bool>,

@@ -1,7 +1,15 @@
 //! `bgctl`, the breakglass command-line client.
 
 // Scenario tests may be long; the length limit is for the code they test.
-#![cfg_attr(test, allow(clippy::too_many_lines))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::too_many_lines,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
 
 use std::process::ExitCode;
 
@@ -9,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 mod auth;
 mod completion;
+mod config;
 mod config_cmd;
 mod context;
 mod debug;

@@ -37,6 +37,12 @@ pub const OIDC_CLIENT_SECRET: &str = "breakglass-testenv-secret";
 pub const AUTOMATION_CLIENT_ID: &str = "breakglass-automation";
 /// Secret of [`AUTOMATION_CLIENT_ID`].
 pub const AUTOMATION_CLIENT_SECRET: &str = "breakglass-automation-secret";
+/// Public OIDC client of the command-line client (`bgctl`): no secret, any
+/// `http://localhost:<port>` redirect, device flow. The `breakglass` client trusts it as a
+/// peer, so its tokens carry the `breakglass` audience too (see [`CLI_AUDIENCE_SCOPE`]).
+pub const CLI_CLIENT_ID: &str = "breakglass-cli";
+/// Dex cross-client scope the CLI requests so its tokens' `aud` includes [`OIDC_CLIENT_ID`].
+pub const CLI_AUDIENCE_SCOPE: &str = "audience:server:client_id:breakglass";
 /// Redirect URI registered for test logins (never served; tests read the redirect).
 pub const TEST_REDIRECT_URI: &str = "http://127.0.0.1/testenv/callback";
 /// Dex connector that asserts user and groups from request headers (test logins).

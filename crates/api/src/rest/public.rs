@@ -1,5 +1,5 @@
 //! REST wire types: the discovery endpoints read before sign-in (`/api/config`,
-//! `/api/config/idps`, `/api/identity-provider`).
+//! `/api/config/idps`, `/api/identity-provider`, `/api/debug/buildinfo`).
 
 use std::collections::BTreeMap;
 
@@ -37,6 +37,10 @@ pub struct IdpList {
     /// Escalation name → providers allowed to request it (empty: any).
     #[serde(rename = "escalationIDPMapping")]
     pub escalation_idp_mapping: BTreeMap<String, Vec<String>>,
+    /// The token claim the server names users by (`email`, `preferred_username`, `sub`;
+    /// clusters may override it), so clients show the same name.
+    #[serde(default)]
+    pub user_identifier_claim: String,
 }
 
 /// One IdentityProvider as clients see it.
@@ -58,6 +62,13 @@ pub struct IdpView {
     /// OIDC client ID.
     #[serde(rename = "oidcClientID")]
     pub oidc_client_id: String,
+    /// Public client the command-line client logs in with (`oidcClientID` when the
+    /// provider names none).
+    #[serde(default, rename = "cliClientID")]
+    pub cli_client_id: String,
+    /// Scopes the command-line client requests besides its defaults.
+    #[serde(default)]
+    pub cli_scopes: Vec<String>,
 }
 
 /// `GET /api/identity-provider` → the default provider.
@@ -86,4 +97,14 @@ pub struct KeycloakMetadata {
     pub base_url: String,
     /// Realm.
     pub realm: String,
+}
+
+/// `GET /api/debug/buildinfo` → the server's version.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildInfo {
+    /// Version of the server binary.
+    pub version: String,
+    /// When it was built (`unknown` for local builds).
+    pub build_date: String,
 }

@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/config", get(public::frontend_config))
         .route("/api/config/idps", get(public::idps))
         .route("/api/identity-provider", get(public::identity_provider))
+        .route("/api/debug/buildinfo", get(public::buildinfo))
         .route("/api/openapi.json", get(openapi::serve))
         .route("/api/breakglassEscalations", get(escalations::list))
         .route(

@@ -3,10 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use breakglass_api::rest::public::{
-    FrontendConfig, FrontendView, IdentityProviderInfo, IdpList, IdpView, KeycloakMetadata,
+    BuildInfo, FrontendConfig, FrontendView, IdentityProviderInfo, IdpList, IdpView,
+    KeycloakMetadata,
 };
 use breakglass_core::escalation as esc_core;
 
+use crate::config::UserIdentifierClaim;
 use crate::error::ApiError;
 use crate::http::AppState;
 
@@ -88,6 +90,14 @@ pub async fn idps(State(state): State<AppState>) -> Json<IdpList> {
             enabled: i.spec.disabled != Some(true),
             oidc_authority: i.spec.oidc.authority.clone(),
             oidc_client_id: i.spec.oidc.client_id.clone(),
+            // What `bgctl auth login` uses: the public CLI client and its extra scopes.
+            cli_client_id: i
+                .spec
+                .oidc
+                .cli_client_id
+                .clone()
+                .unwrap_or_else(|| i.spec.oidc.client_id.clone()),
+            cli_scopes: i.spec.oidc.cli_scopes.clone().unwrap_or_default(),
         })
         .collect();
     let mut mapping = std::collections::BTreeMap::new();
@@ -101,5 +111,29 @@ pub async fn idps(State(state): State<AppState>) -> Json<IdpList> {
     Json(IdpList {
         identity_providers: providers,
         escalation_idp_mapping: mapping,
+        // The claim sessions are keyed by (clusters may override it), so `bgctl auth
+        // status` shows the same name the server uses.
+        user_identifier_claim: match app
+            .config
+            .kubernetes
+            .user_identifier_claim
+            .unwrap_or_default()
+        {
+            UserIdentifierClaim::Email => "email",
+            UserIdentifierClaim::PreferredUsername => "preferred_username",
+            UserIdentifierClaim::Sub => "sub",
+        }
+        .to_owned(),
+    })
+}
+
+/// `GET /api/debug/buildinfo`: the server's version, for `bgctl version`.
+pub async fn buildinfo() -> Json<BuildInfo> {
+    Json(BuildInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        // Set by release builds; local builds have no meaningful date.
+        build_date: option_env!("BREAKGLASS_BUILD_DATE")
+            .unwrap_or("unknown")
+            .to_owned(),
     })
 }

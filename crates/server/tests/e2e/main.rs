@@ -15,6 +15,7 @@ mod support;
 mod auth;
 mod cli_basics;
 mod cli_debug;
+mod cli_login;
 mod cli_sessions;
 mod clusters;
 mod debug_access;

@@ -542,6 +542,10 @@ pub fn env_vars(layout: &Layout) -> anyhow::Result<Vec<(String, String)>> {
             OIDC_CLIENT_SECRET.to_owned(),
         ),
         (
+            "BREAKGLASS_OIDC_CLI_CLIENT_ID".to_owned(),
+            crate::layout::CLI_CLIENT_ID.to_owned(),
+        ),
+        (
             "BREAKGLASS_OIDC_GROUP_PREFIX".to_owned(),
             l.settings.group_prefix.clone(),
         ),

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::pki::{Pair, Pki};
 use crate::layout::{
-    AUTOMATION_CLIENT_ID, AUTOMATION_CLIENT_SECRET, DEX_HEADER_CONNECTOR, HUB, Layout,
-    OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TEST_REDIRECT_URI,
+    AUTOMATION_CLIENT_ID, AUTOMATION_CLIENT_SECRET, CLI_CLIENT_ID, DEX_HEADER_CONNECTOR, HUB,
+    Layout, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TEST_REDIRECT_URI,
 };
 use crate::users;
 
@@ -212,6 +212,9 @@ pub fn dex_config(layout: &Layout) -> anyhow::Result<Value> {
                 "id": OIDC_CLIENT_ID,
                 "name": "Breakglass",
                 "secret": OIDC_CLIENT_SECRET,
+                // The CLI may ask for this client's audience (cross-client trust), so its
+                // tokens are accepted wherever the UI's are.
+                "trustedPeers": [CLI_CLIENT_ID],
                 "redirectURIs": [
                     TEST_REDIRECT_URI,
                     format!("http://{webhook}/"),
@@ -219,6 +222,13 @@ pub fn dex_config(layout: &Layout) -> anyhow::Result<Value> {
                     format!("http://localhost:{}/", webhook.port()),
                     format!("http://localhost:{}/callback", webhook.port()),
                 ],
+            },
+            {
+                // Public, and without redirectURIs on purpose: only then does Dex accept
+                // `http://localhost:<any port>/…` redirects and the device flow.
+                "id": CLI_CLIENT_ID,
+                "name": "bgctl",
+                "public": true,
             },
             {
                 "id": AUTOMATION_CLIENT_ID,

@@ -13,8 +13,8 @@ use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
 use crate::layout::{
-    HUB_IDENTITY, IDENTITY_PROVIDER, KUBECONFIG_SECRET_KEY, Layout, MAIL_PROVIDER, OIDC_CLIENT_ID,
-    SYSTEM_NAMESPACE,
+    CLI_AUDIENCE_SCOPE, CLI_CLIENT_ID, HUB_IDENTITY, IDENTITY_PROVIDER, KUBECONFIG_SECRET_KEY,
+    Layout, MAIL_PROVIDER, OIDC_CLIENT_ID, SYSTEM_NAMESPACE,
 };
 
 const MANAGER: &str = "breakglass-testenv";
@@ -435,6 +435,8 @@ async fn providers(
                 "authority": layout.dex_issuer(),
                 "clientID": OIDC_CLIENT_ID,
                 "expectedAudience": OIDC_CLIENT_ID,
+                "cliClientID": CLI_CLIENT_ID,
+                "cliScopes": [CLI_AUDIENCE_SCOPE, "groups"],
                 "certificateAuthority": ca,
             },
         },
