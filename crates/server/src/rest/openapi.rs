@@ -229,6 +229,7 @@ pub fn document() -> Value {
 /// The debug-session routes' paths, documented next to their handlers.
 fn debug_paths(generator: &mut schemars::SchemaGenerator) -> Map<String, Value> {
     let mut paths = super::debug::catalogue::openapi();
+    paths.extend(super::explain::openapi(generator));
     paths.extend(super::debug::create::openapi(generator));
     // The read and action routes share `/api/debugSessions` with create: merge by method.
     for (path, ops) in super::debug::sessions::openapi::paths() {
