@@ -3,35 +3,24 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use breakglass_api::breakglass_escalation::BreakglassEscalation;
+use breakglass_api::rest::escalations::{EscalationList, EscalationView};
 use breakglass_core::escalation::{self as esc_core};
 use breakglass_core::glob;
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::http::{AppState, Caller};
 use crate::identity;
-use crate::rest::views::EscalationView;
+use crate::rest::views;
 use crate::store::ClusterLookup;
 
-/// Query of `GET /api/breakglassEscalations`.
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct EscalationQuery {
-    /// Only escalations that target this cluster (a name, or a glob matched against the
-    /// escalation's cluster entries).
-    pub cluster: Option<String>,
-    /// Only escalations that are Ready and target at least one Ready, registered
-    /// cluster (default true).
-    pub active_only: Option<bool>,
-}
+pub use breakglass_api::rest::escalations::EscalationQuery;
 
 /// `GET /api/breakglassEscalations` → `{items, total}`.
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Query(q): Query<EscalationQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EscalationList>, ApiError> {
     let app = &state.app;
     let prefixes = app.prefixes();
     let groups = identity::groups(app.prefixes(), &caller);
@@ -69,9 +58,9 @@ pub async fn list(
     items.sort_by(|a, b| {
         (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
     });
-    let items: Vec<EscalationView> = items.iter().map(|e| EscalationView::of(e)).collect();
+    let items: Vec<EscalationView> = items.iter().map(|e| views::escalation(e)).collect();
     let total = items.len();
-    Ok(Json(json!({ "items": items, "total": total })))
+    Ok(Json(EscalationList { items, total }))
 }
 
 fn entries(e: &BreakglassEscalation) -> Vec<String> {

@@ -8,7 +8,8 @@ use serde_json::{Map, Value, json};
 
 use super::escalations::EscalationQuery;
 use super::sessions::{CreateSessionRequest, DecisionRequest, ListQuery};
-use super::views::{EscalationView, SessionView};
+use breakglass_api::rest::escalations::EscalationView;
+use breakglass_api::rest::sessions::SessionView;
 
 /// `GET /api/openapi.json`.
 pub async fn serve() -> Json<Value> {

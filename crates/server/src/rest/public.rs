@@ -2,25 +2,36 @@
 
 use axum::Json;
 use axum::extract::State;
+use breakglass_api::rest::public::{
+    FrontendConfig, FrontendView, IdentityProviderInfo, IdpList, IdpView, KeycloakMetadata,
+};
 use breakglass_core::escalation as esc_core;
-use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::http::AppState;
 
 /// `GET /api/config`.
-pub async fn frontend_config(State(state): State<AppState>) -> Json<Value> {
+pub async fn frontend_config(State(state): State<AppState>) -> Json<FrontendConfig> {
     let app = &state.app;
     let idps = enabled_idps(&state);
     let first = idps.first();
-    Json(json!({
-        "frontend": {
-            "oidcAuthority": first.map(|i| i.spec.oidc.authority.clone()).unwrap_or_default(),
-            "oidcClientID": first.map(|i| i.spec.oidc.client_id.clone()).unwrap_or_default(),
-            "brandingName": app.config.frontend.branding_name,
-            "uiFlavour": app.config.frontend.ui_flavour.clone().unwrap_or_else(|| "oss".to_owned()),
-        }
-    }))
+    Json(FrontendConfig {
+        frontend: FrontendView {
+            oidc_authority: first
+                .map(|i| i.spec.oidc.authority.clone())
+                .unwrap_or_default(),
+            oidc_client_id: first
+                .map(|i| i.spec.oidc.client_id.clone())
+                .unwrap_or_default(),
+            branding_name: app.config.frontend.branding_name.clone(),
+            ui_flavour: app
+                .config
+                .frontend
+                .ui_flavour
+                .clone()
+                .unwrap_or_else(|| "oss".to_owned()),
+        },
+    })
 }
 
 fn enabled_idps(
@@ -39,49 +50,56 @@ fn enabled_idps(
 }
 
 /// `GET /api/identity-provider`: the first enabled provider, 404 when none.
-pub async fn identity_provider(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn identity_provider(
+    State(state): State<AppState>,
+) -> Result<Json<IdentityProviderInfo>, ApiError> {
     let idps = enabled_idps(&state);
     let idp = idps
         .first()
         .ok_or_else(|| ApiError::NotFound("no identity provider is configured".to_owned()))?;
-    let mut body = json!({
-        "type": "OIDC",
-        "authority": idp.spec.oidc.authority,
-        "directAuthority": idp.spec.oidc.authority,
-        "clientId": idp.spec.oidc.client_id,
-    });
-    if let Some(k) = &idp.spec.keycloak {
-        body["keycloakMetadata"] = json!({ "baseUrl": k.base_url, "realm": k.realm });
-    }
-    Ok(Json(body))
+    Ok(Json(IdentityProviderInfo {
+        type_: "OIDC".to_owned(),
+        authority: idp.spec.oidc.authority.clone(),
+        direct_authority: idp.spec.oidc.authority.clone(),
+        client_id: idp.spec.oidc.client_id.clone(),
+        keycloak_metadata: idp.spec.keycloak.as_ref().map(|k| KeycloakMetadata {
+            base_url: k.base_url.clone(),
+            realm: k.realm.clone(),
+        }),
+    }))
 }
 
 /// `GET /api/config/idps`: every provider and which providers each escalation allows
 /// (an empty list means any).
-pub async fn idps(State(state): State<AppState>) -> Json<Value> {
+pub async fn idps(State(state): State<AppState>) -> Json<IdpList> {
     let app = &state.app;
     let mut all = app.stores.identity_providers.all();
     all.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-    let providers: Vec<Value> = all
+    let providers: Vec<IdpView> = all
         .iter()
-        .map(|i| {
-            json!({
-                "name": i.metadata.name,
-                "displayName": i.spec.display_name.clone().or_else(|| i.metadata.name.clone()),
-                "issuer": i.effective_issuer(),
-                "enabled": i.spec.disabled != Some(true),
-                "oidcAuthority": i.spec.oidc.authority,
-                "oidcClientID": i.spec.oidc.client_id,
-            })
+        .map(|i| IdpView {
+            name: i.metadata.name.clone(),
+            display_name: i
+                .spec
+                .display_name
+                .clone()
+                .or_else(|| i.metadata.name.clone()),
+            issuer: i.effective_issuer().to_owned(),
+            enabled: i.spec.disabled != Some(true),
+            oidc_authority: i.spec.oidc.authority.clone(),
+            oidc_client_id: i.spec.oidc.client_id.clone(),
         })
         .collect();
-    let mut mapping = serde_json::Map::new();
+    let mut mapping = std::collections::BTreeMap::new();
     for e in app.stores.escalations.all() {
         let name = e.metadata.name.clone().unwrap_or_default();
         let allowed = esc_core::request_idps(&e.spec)
             .map(<[String]>::to_vec)
             .unwrap_or_default();
-        mapping.insert(name, json!(allowed));
+        mapping.insert(name, allowed);
     }
-    Json(json!({ "identityProviders": providers, "escalationIDPMapping": mapping }))
+    Json(IdpList {
+        identity_providers: providers,
+        escalation_idp_mapping: mapping,
+    })
 }

@@ -11,12 +11,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use breakglass_api::cluster_config::ClusterConfig;
 use breakglass_api::debug_pod_template::DebugPodTemplate;
+use breakglass_api::rest::debug::catalogue::{
+    ContainerView, PodTemplateList, PodTemplateView, TemplateClustersView, TemplateList,
+};
 use breakglass_api::{DebugSessionClusterBinding, DebugSessionTemplate};
 use breakglass_core::debug::resolve::Requester;
 use breakglass_core::debug::resolve::view::{
     Catalogue, ClusterFilter, ListOptions, list_templates, template_clusters,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::app::App;
@@ -138,27 +140,7 @@ impl Snapshot {
     }
 }
 
-/// Query of the template list.
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TemplatesQuery {
-    /// Also list templates marked `hidden`.
-    pub include_hidden: Option<bool>,
-    /// Also list templates without a Ready cluster available to the caller.
-    pub include_unavailable: Option<bool>,
-}
-
-/// Query of the cluster list of one template.
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ClustersQuery {
-    /// Only clusters whose ClusterConfig `environment` is this.
-    pub environment: Option<String>,
-    /// Only clusters whose ClusterConfig `location` is this.
-    pub location: Option<String>,
-    /// Only options of bindings with this name.
-    pub binding_name: Option<String>,
-}
+pub use breakglass_api::rest::debug::catalogue::{ClustersQuery, TemplatesQuery};
 
 fn discovery_requester(app: &App, caller: &Identity) -> RequesterOwned {
     RequesterOwned::new(app, caller, identity::claim_for(&app.config, None))
@@ -169,7 +151,7 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Query(q): Query<TemplatesQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TemplateList>, ApiError> {
     let app = &state.app;
     let snapshot = Snapshot::take(app)?;
     let me = discovery_requester(app, &caller);
@@ -179,7 +161,7 @@ pub async fn list(
     };
     let templates = snapshot.with(|cat| list_templates(cat, &me.as_requester(), options));
     let total = templates.len();
-    Ok(Json(json!({ "templates": templates, "total": total })))
+    Ok(Json(TemplateList { templates, total }))
 }
 
 /// `GET /api/debugSessions/templates/{name}/clusters`.
@@ -188,7 +170,7 @@ pub async fn clusters(
     Caller(caller): Caller,
     Path(name): Path<String>,
     Query(q): Query<ClustersQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TemplateClustersView>, ApiError> {
     let app = &state.app;
     let snapshot = Snapshot::take(app)?;
     let me = discovery_requester(app, &caller);
@@ -200,9 +182,7 @@ pub async fn clusters(
     let view = snapshot
         .with(|cat| template_clusters(cat, &name, &me.as_requester(), filter))
         .ok_or_else(|| not_found("debug session template", &name))?;
-    Ok(Json(
-        serde_json::to_value(view).map_err(|e| ApiError::Internal(e.to_string()))?,
-    ))
+    Ok(Json(view))
 }
 
 fn not_found(what: &str, name: &str) -> ApiError {
@@ -210,62 +190,34 @@ fn not_found(what: &str, name: &str) -> ApiError {
     ApiError::NotFound(format!("{what} {shown:?} not found"))
 }
 
-/// One container of a pod template, as listed.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ContainerView {
-    /// Container name.
-    pub name: String,
-    /// Image.
-    pub image: Option<String>,
-}
-
-/// One DebugPodTemplate, as listed.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PodTemplateView {
-    /// Name.
-    pub name: String,
-    /// Display name (the name when unset).
-    pub display_name: String,
-    /// Description.
-    pub description: Option<String>,
-    /// `structured` (a pod spec) or `templateString` (rendered per session; its
-    /// containers are known only then and listed empty).
-    pub kind: &'static str,
-    /// Containers of a structured template.
-    pub containers: Vec<ContainerView>,
-}
-
-impl PodTemplateView {
-    fn of(t: &DebugPodTemplate) -> Self {
-        let name = t.metadata.name.clone().unwrap_or_default();
-        let containers = t
-            .spec
-            .template
-            .as_ref()
-            .map(|tpl| {
-                tpl.spec
-                    .containers
-                    .iter()
-                    .map(|c| ContainerView {
-                        name: c.name.clone(),
-                        image: c.image.clone(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Self {
-            display_name: t.spec.display_name.clone().unwrap_or_else(|| name.clone()),
-            name,
-            description: t.spec.description.clone(),
-            kind: if t.spec.template.is_some() {
-                "structured"
-            } else {
-                "templateString"
-            },
-            containers,
+fn pod_template_view(t: &DebugPodTemplate) -> PodTemplateView {
+    let name = t.metadata.name.clone().unwrap_or_default();
+    let containers = t
+        .spec
+        .template
+        .as_ref()
+        .map(|tpl| {
+            tpl.spec
+                .containers
+                .iter()
+                .map(|c| ContainerView {
+                    name: c.name.clone(),
+                    image: c.image.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    PodTemplateView {
+        display_name: t.spec.display_name.clone().unwrap_or_else(|| name.clone()),
+        name,
+        description: t.spec.description.clone(),
+        kind: if t.spec.template.is_some() {
+            "structured"
+        } else {
+            "templateString"
         }
+        .to_owned(),
+        containers,
     }
 }
 
@@ -283,7 +235,7 @@ fn pod_templates_synced(app: &App) -> Result<(), ApiError> {
 pub async fn pod_templates(
     State(state): State<AppState>,
     Caller(_caller): Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PodTemplateList>, ApiError> {
     pod_templates_synced(&state.app)?;
     let mut templates: Vec<PodTemplateView> = state
         .app
@@ -291,11 +243,11 @@ pub async fn pod_templates(
         .debug_pod_templates
         .all()
         .iter()
-        .map(|t| PodTemplateView::of(t))
+        .map(|t| pod_template_view(t))
         .collect();
     templates.sort_by(|a, b| a.name.cmp(&b.name));
     let total = templates.len();
-    Ok(Json(json!({ "templates": templates, "total": total })))
+    Ok(Json(PodTemplateList { templates, total }))
 }
 
 /// `GET /api/debugSessions/podTemplates/{name}`.
@@ -311,7 +263,7 @@ pub async fn pod_template(
         .debug_pod_templates
         .get(None, &name)
         .ok_or_else(|| not_found("debug pod template", &name))?;
-    Ok(Json(PodTemplateView::of(&t)))
+    Ok(Json(pod_template_view(&t)))
 }
 
 /// OpenAPI paths of this module.

@@ -9,7 +9,6 @@
 //! hub's live sessions and the create. The session is created without status: the
 //! leader's reconciler resolves and activates it.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +28,6 @@ use breakglass_core::debug::resolve::{
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 use kube::api::{ListParams, PostParams};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::catalogue::{RequesterOwned, Snapshot};
@@ -40,7 +38,7 @@ use crate::error::ApiError;
 use crate::http::{AppState, Caller};
 use crate::identity;
 use crate::rest::body;
-use crate::rest::views::MetaView;
+use crate::rest::views;
 use crate::store::ClusterLookup;
 
 /// Longest template, cluster or binding reference accepted.
@@ -61,46 +59,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/debug-sessions", post(create))
 }
 
-/// Body of `POST /api/debugSessions`.
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateDebugSessionRequest {
-    /// DebugSessionTemplate name (required).
-    #[serde(default)]
-    pub template_ref: String,
-    /// ClusterConfig name, cluster ID or unique tenant (required).
-    #[serde(default)]
-    pub cluster: String,
-    /// `namespace/name` of the DebugSessionClusterBinding to use; default: the
-    /// highest-priority binding that grants the cluster and admits the caller.
-    #[serde(default)]
-    pub binding_ref: Option<String>,
-    /// Go duration (e.g. `30m`, `2h`), at most the effective `maxDuration`.
-    #[serde(default)]
-    pub requested_duration: Option<String>,
-    /// Node labels the debug pods must run on (may not contradict the configuration).
-    #[serde(default)]
-    pub node_selector: Option<BTreeMap<String, String>>,
-    /// Deprecated alias of `targetNamespace`.
-    #[serde(default)]
-    pub namespace: Option<String>,
-    /// Namespace of the debug workload on the cluster.
-    #[serde(default)]
-    pub target_namespace: Option<String>,
-    /// Why the session is needed (rules from `requestReason`).
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// Users invited to join (at most 32).
-    #[serde(default)]
-    pub invited_participants: Option<Vec<String>>,
-    /// Name of one of the template's scheduling options.
-    #[serde(default)]
-    pub selected_scheduling_option: Option<String>,
-    /// Values of the template's `extraDeployVariables`, checked per `inputType`
-    /// (unknown names are refused); stored normalised, defaults included.
-    #[serde(default)]
-    pub extra_deploy_values: Option<BTreeMap<String, Value>>,
-}
+pub use breakglass_api::rest::debug::CreateDebugSessionRequest;
+use breakglass_api::rest::debug::CreatedDebugSession;
 
 fn bad(message: String) -> ApiError {
     ApiError::BadRequest(message)
@@ -178,14 +138,14 @@ pub async fn create(
     let (session, warnings) = request_session(&state.app, &caller, &req, target_namespace).await?;
     // The explicit client view (no annotations, managed fields or finalizers); a new
     // session has no status yet.
-    let out = json!({
-        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
-        "kind": "DebugSession",
-        "metadata": MetaView::of(&session.metadata),
-        "spec": session.spec,
-        "status": session.status,
-        "warnings": warnings,
-    });
+    let out = CreatedDebugSession {
+        api_version: breakglass_api::API_VERSION.to_owned(),
+        kind: "DebugSession".to_owned(),
+        metadata: views::meta(&session.metadata),
+        spec: session.spec,
+        status: session.status,
+        warnings,
+    };
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 

@@ -60,13 +60,7 @@ pub fn routes() -> Router<AppState> {
     router
 }
 
-/// `?namespace=` on a single session: narrows the name lookup.
-#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NamespaceHint {
-    /// Namespace of the DebugSession, when names repeat across namespaces.
-    pub namespace: Option<String>,
-}
+pub use breakglass_api::rest::debug::NamespaceHint;
 
 /// The caller's relation to one debug session.
 pub(crate) struct Relation {

@@ -13,13 +13,13 @@ use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::BreakglassSession;
 use breakglass_api::cluster_config::ClusterConfig;
 use breakglass_api::labels;
+use breakglass_api::rest::sessions::CreatedSession;
 use breakglass_core::escalation::{self as esc_core, strip_prefix};
 use breakglass_core::limits;
 use breakglass_core::session::plan::{self, Plan};
 use breakglass_core::session::{self as sm};
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, PostParams};
-use serde_json::json;
 
 use super::{CreateSessionRequest, now};
 use crate::app::App;
@@ -30,7 +30,7 @@ use crate::http::{AppState, Caller};
 use crate::identity::{self, Person};
 use crate::metrics;
 use crate::rest::body;
-use crate::rest::views::SessionView;
+use crate::rest::views;
 use crate::session_writes;
 use crate::store::ClusterLookup;
 
@@ -41,7 +41,7 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let session = request(&state, &caller, &body).await?;
-    Ok((StatusCode::CREATED, Json(SessionView::json(&session))).into_response())
+    Ok((StatusCode::CREATED, Json(views::session(&session))).into_response())
 }
 
 /// `POST /api/breakglass/request`: the path the feature documents show. Same as
@@ -52,11 +52,11 @@ pub async fn create_alias(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let session = request(&state, &caller, &body).await?;
-    let mut v = SessionView::json(&session);
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("name".to_owned(), json!(session.metadata.name));
-    }
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    let created = CreatedSession {
+        name: session.metadata.name.clone().unwrap_or_default(),
+        session: views::session(&session),
+    };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
 /// A refusal that is also counted in `session_create_failed{reason}`.
@@ -282,7 +282,7 @@ async fn create_locked(
             "duplicate",
             ApiError::Conflict {
                 message: kind.message().to_owned(),
-                existing: Some(SessionView::json(existing)),
+                existing: Some(views::session_json(existing)),
             },
         ));
     }

@@ -9,7 +9,6 @@ use breakglass_api::breakglass_session::{
 };
 use breakglass_core::session::{SessionEvent, TransitionError};
 use breakglass_core::user_reason::{ReasonError, sanitize_reason};
-use serde_json::Value;
 
 use super::{Action, DecisionRequest, Relation, fresh, now};
 use crate::app::App;
@@ -18,7 +17,7 @@ use crate::error::ApiError;
 use crate::http::{AppState, Caller};
 use crate::identity;
 use crate::rest::body;
-use crate::rest::views::SessionView;
+use crate::rest::views::{self, SessionView};
 use crate::session_writes::{self, WriteError};
 
 /// Maps a refusal of the state machine to the reference's status codes.
@@ -175,10 +174,10 @@ macro_rules! action {
             Caller(caller): Caller,
             Path(name): Path<String>,
             body: Bytes,
-        ) -> Result<Json<Value>, ApiError> {
+        ) -> Result<Json<SessionView>, ApiError> {
             decide(&state.app, &caller, &name, $action, &body)
                 .await
-                .map(|s| Json(SessionView::json(&s)))
+                .map(|s| Json(views::session(&s)))
         }
     };
 }

@@ -13,7 +13,6 @@ use breakglass_core::selector::is_dns1123_subdomain;
 use jiff::Timestamp;
 use kube::api::ListParams;
 use kube::{Api, Client};
-use serde::Deserialize;
 use tokio::sync::broadcast;
 
 use crate::app::App;
@@ -31,65 +30,7 @@ pub use create::{create, create_alias};
 pub use decide::{approve, cancel, drop_session, reject, withdraw};
 pub use read::{get, list};
 
-/// Body of `POST /api/breakglassSessions`.
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateSessionRequest {
-    /// Target cluster (ClusterConfig name).
-    #[serde(default)]
-    pub cluster: String,
-    /// Requesting user; defaults to the caller and must be exactly the caller's user
-    /// name on the cluster.
-    #[serde(default)]
-    pub user: Option<String>,
-    /// The group to be granted (an escalation's `escalatedGroup`).
-    #[serde(default)]
-    pub group: String,
-    /// Why access is needed.
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// Requested validity in seconds (at least 60, at most the escalation's `maxValidFor`;
-    /// 0 or absent means `maxValidFor`).
-    #[serde(default)]
-    pub duration: Option<i64>,
-    /// RFC 3339 start time, at least 5 minutes ahead.
-    #[serde(default)]
-    pub scheduled_start_time: Option<String>,
-}
-
-/// Body of the approve and reject actions.
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DecisionRequest {
-    /// The approver's reason (mandatory when the escalation says so).
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-/// Query of `GET /api/breakglassSessions`.
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ListQuery {
-    /// Only sessions of this cluster.
-    pub cluster: Option<String>,
-    /// Only sessions of this user.
-    pub user: Option<String>,
-    /// Only sessions granting this group.
-    pub group: Option<String>,
-    /// Include the caller's own sessions.
-    pub mine: Option<bool>,
-    /// Include sessions the caller may approve (default true unless `mine` or `approvedByMe`).
-    pub approver: Option<bool>,
-    /// Include sessions the caller approved, rejected or cancelled.
-    pub approved_by_me: Option<bool>,
-    /// Only sessions that grant access now.
-    pub active_only: Option<bool>,
-    /// Comma-separated states (`pending`, `approved`, `waiting`, `rejected`, `withdrawn`,
-    /// `expired`, `idleexpired`, `timeout`, `all`).
-    pub state: Option<String>,
-    /// Approval-link check: the session name to check.
-    pub token: Option<String>,
-}
+pub use breakglass_api::rest::sessions::{CreateSessionRequest, DecisionRequest, ListQuery};
 
 /// What a caller does to an existing session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,17 +9,19 @@ use axum::response::{IntoResponse, Response};
 use breakglass_api::breakglass_session::{
     BreakglassSession, BreakglassSessionState as SessionState,
 };
+use breakglass_api::rest::sessions::{
+    ApprovalMeta, ApprovalReasonView, SessionDetail, SessionList, SessionListItem, TokenCheck,
+};
 use breakglass_core::approval::Denial;
 use breakglass_core::session as sm;
 use jiff::Timestamp;
-use serde_json::{Value, json};
 
 use super::{ListQuery, Relation, find, now, state_of};
 use crate::app::App;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::http::{AppState, Caller};
-use crate::rest::views::SessionView;
+use crate::rest::views;
 
 /// `GET /api/breakglassSessions/{name}`: the session and what the caller may do with
 /// it. Readable by its requester, its approvers and whoever decided on it.
@@ -27,7 +29,7 @@ pub async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionDetail>, ApiError> {
     let app = &state.app;
     let session = find(app, &name).await?;
     let relation = Relation::new(app, &caller);
@@ -40,23 +42,22 @@ pub async fn get(
     let decidable =
         session_state == Some(SessionState::Pending) && !approval_timed_out(&session, now());
     let is_approver = approval.is_ok();
-    let mut meta = json!({
-        "canApprove": is_approver && decidable,
-        "canReject": (is_approver || is_requester) && decidable,
-        "isRequester": is_requester,
-        "isApprover": is_approver,
-        "sessionState": session_state.map(|s| s.as_str()).unwrap_or_default(),
-    });
-    if let Err(d) = &approval {
-        meta["denialReason"] = json!(d.code());
-        meta["denialMessage"] = json!(d.to_string());
-    }
-    if let Some(message) = state_message(&session) {
-        meta["stateMessage"] = json!(message);
-    }
-    Ok(Json(
-        json!({ "session": SessionView::of(&session), "approvalMeta": meta }),
-    ))
+    let meta = ApprovalMeta {
+        can_approve: is_approver && decidable,
+        can_reject: (is_approver || is_requester) && decidable,
+        is_requester,
+        is_approver,
+        session_state: session_state
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        denial_reason: approval.as_ref().err().map(|d| d.code().to_owned()),
+        denial_message: approval.as_ref().err().map(ToString::to_string),
+        state_message: state_message(&session),
+    };
+    Ok(Json(SessionDetail {
+        session: views::session(&session),
+        approval_meta: meta,
+    }))
 }
 
 fn approval_timed_out(s: &BreakglassSession, now: Timestamp) -> bool {
@@ -168,28 +169,31 @@ pub async fn list(
         key(b).cmp(&key(a))
     });
     let total = items.len();
-    let items: Vec<Value> = items
+    let items: Vec<SessionListItem> = items
         .iter()
         .map(|s| {
-            let mut v = SessionView::json(s);
             let config = s.spec.approval_reason_config.clone().unwrap_or_default();
-            if let Some(obj) = v.as_object_mut() {
-                obj.insert(
-                    "approvalReason".to_owned(),
-                    json!({"mandatory": config.is_mandatory(), "description": config.description}),
-                );
+            SessionListItem {
+                session: views::session(s),
+                approval_reason: ApprovalReasonView {
+                    mandatory: config.is_mandatory(),
+                    description: config.description,
+                },
             }
-            v
         })
         .collect();
-    Ok(Json(json!({ "items": items, "total": total })).into_response())
+    Ok(Json(SessionList { items, total }).into_response())
 }
 
 async fn token_check(app: &App, caller: &Identity, name: &str) -> Result<Response, ApiError> {
     let session = match find(app, name).await {
         Ok(s) => s,
         Err(ApiError::NotFound(_)) => {
-            return Ok((StatusCode::NOT_FOUND, Json(json!({"valid": false}))).into_response());
+            let answer = TokenCheck {
+                valid: false,
+                ..TokenCheck::default()
+            };
+            return Ok((StatusCode::NOT_FOUND, Json(answer)).into_response());
         }
         Err(e) => return Err(e),
     };
@@ -213,11 +217,11 @@ async fn token_check(app: &App, caller: &Identity, name: &str) -> Result<Respons
         session_state,
         Some(SessionState::Approved | SessionState::WaitingForScheduledTime)
     );
-    Ok(Json(json!({
-        "valid": pending || active,
-        "alreadyActive": active,
-        "canApprove": approval.is_ok() && pending,
-    }))
+    Ok(Json(TokenCheck {
+        valid: pending || active,
+        already_active: Some(active),
+        can_approve: Some(approval.is_ok() && pending),
+    })
     .into_response())
 }
 

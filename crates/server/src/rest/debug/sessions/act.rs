@@ -8,6 +8,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use breakglass_api::debug_session::{DebugSession, DebugSessionState};
+use breakglass_api::rest::debug::{DebugSessionDetail, RenewResponse};
 use breakglass_core::debug::access::reasons::{self, Decision, DecisionReasonError};
 use breakglass_core::debug::approval::ApprovalRefusal;
 use breakglass_core::debug::session::{
@@ -15,7 +16,6 @@ use breakglass_core::debug::session::{
 };
 use breakglass_core::duration::GoDuration;
 use jiff::Timestamp;
-use serde_json::{Value, json};
 
 use super::{NamespaceHint, Relation, with_retry};
 use crate::app::App;
@@ -26,13 +26,7 @@ use crate::identity;
 use crate::rest::body;
 use crate::rest::sessions::DecisionRequest;
 
-/// Body of `POST …/{name}/renew`.
-#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RenewRequest {
-    /// How much to add to `expiresAt` (Go duration, e.g. `30m`, `1h`).
-    pub extend_by: String,
-}
+pub use breakglass_api::rest::debug::RenewRequest;
 
 /// The longest `extendBy` accepted.
 const MAX_EXTEND_BY: usize = 32;
@@ -122,7 +116,7 @@ async fn decide(
     Ok(written)
 }
 
-fn view(app: &App, caller: &Identity, session: &DebugSession) -> Json<Value> {
+fn view(app: &App, caller: &Identity, session: &DebugSession) -> Json<DebugSessionDetail> {
     Json(super::read::detail(
         session,
         &Relation::of(app, caller, session),
@@ -137,7 +131,7 @@ pub async fn approve(
     Path(name): Path<String>,
     Query(hint): Query<NamespaceHint>,
     raw: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DebugSessionDetail>, ApiError> {
     let s = decide(&state.app, &caller, &name, &hint, Decision::Approve, &raw).await?;
     Ok(view(&state.app, &caller, &s))
 }
@@ -149,7 +143,7 @@ pub async fn reject(
     Path(name): Path<String>,
     Query(hint): Query<NamespaceHint>,
     raw: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DebugSessionDetail>, ApiError> {
     let s = decide(&state.app, &caller, &name, &hint, Decision::Reject, &raw).await?;
     Ok(view(&state.app, &caller, &s))
 }
@@ -163,7 +157,7 @@ pub async fn renew(
     Path(name): Path<String>,
     Query(hint): Query<NamespaceHint>,
     raw: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RenewResponse>, ApiError> {
     let app: &App = &state.app;
     let req: RenewRequest = body::strict(&raw)?;
     let text = req.extend_by.trim();
@@ -204,11 +198,11 @@ pub async fn renew(
     let expires = status.and_then(|s| s.expires_at.as_ref()).map(|t| t.0);
     let count = status.and_then(|s| s.renewal_count).unwrap_or(0);
     tracing::info!(session = %name, extend_by = %extend_by, renewal_count = count, "debug session renewed");
-    Ok(Json(json!({
-        "message": format!("Debug session renewed by {extend_by}"),
-        "newExpiresAt": expires.map(|t| t.to_string()),
-        "renewalCount": count,
-    })))
+    Ok(Json(RenewResponse {
+        message: format!("Debug session renewed by {extend_by}"),
+        new_expires_at: expires.map(|t| t.to_string()),
+        renewal_count: count,
+    }))
 }
 
 /// `POST /api/debugSessions/{name}/terminate`: the owner ends the session (or
@@ -219,7 +213,7 @@ pub async fn terminate(
     Path(name): Path<String>,
     Query(hint): Query<NamespaceHint>,
     raw: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DebugSessionDetail>, ApiError> {
     let app: &App = &state.app;
     body::none(&raw)?;
     let now = Timestamp::now();

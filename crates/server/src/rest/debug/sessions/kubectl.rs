@@ -13,12 +13,11 @@ use breakglass_api::debug_session::{
     EphemeralContainerRecord,
 };
 use breakglass_api::debug_session_template::DebugSessionTemplateSpec;
+use breakglass_api::rest::debug::{CopyResponse, InjectResponse, NodeResponse};
 use breakglass_core::debug::kubectl::{self, MAX_NAME_LEN, PolicyViolation, pods};
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{EphemeralContainer, SecurityContext};
+use k8s_openapi::api::core::v1::EphemeralContainer;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::{NamespaceHint, Relation, fresh, with_retry};
 use crate::app::App;
@@ -27,49 +26,7 @@ use crate::error::ApiError;
 use crate::http::{AppState, Caller};
 use crate::rest::body;
 
-/// Body of `injectEphemeralContainer`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct InjectRequest {
-    /// Namespace of the pod.
-    pub namespace: String,
-    /// The pod.
-    pub pod_name: String,
-    /// Name of the new ephemeral container.
-    pub container_name: String,
-    /// Its image.
-    pub image: String,
-    /// Its command.
-    #[serde(default)]
-    pub command: Option<Vec<String>>,
-    /// Its security context.
-    #[serde(default)]
-    pub security_context: Option<SecurityContext>,
-}
-
-/// Body of `createPodCopy`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CopyRequest {
-    /// Namespace of the pod to copy.
-    pub namespace: String,
-    /// The pod to copy.
-    pub pod_name: String,
-    /// Image of an added `debugger` container.
-    #[serde(default)]
-    pub debug_image: Option<String>,
-}
-
-/// Body of `createNodeDebugPod`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NodeRequest {
-    /// The node to debug.
-    pub node_name: String,
-    /// Image of the debug pod (must match `nodeDebug.allowedImages`).
-    #[serde(default)]
-    pub image: Option<String>,
-}
+pub use breakglass_api::rest::debug::{CopyRequest, InjectRequest, NodeRequest};
 
 const MAX_COMMAND: usize = 64;
 const MAX_ARG: usize = 4096;
@@ -152,7 +109,7 @@ pub async fn inject(
     Path(name): Path<String>,
     Query(hint): Query<NamespaceHint>,
     raw: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<InjectResponse>, ApiError> {
     let app: &App = &state.app;
     let req: InjectRequest = body::strict(&raw)?;
     name_field("namespace", &req.namespace)?;
@@ -211,12 +168,15 @@ pub async fn inject(
     tracing::info!(debug_session = %name, cluster = %session.spec.cluster, user = %user,
         namespace = %req.namespace, pod = %req.pod_name, container = %req.container_name,
         image = %req.image, "ephemeral container injected; pod access granted");
-    Ok(Json(json!({
-        "message": format!("Ephemeral container {} injected into {}/{}", req.container_name, req.namespace, req.pod_name),
-        "pod": req.pod_name,
-        "namespace": req.namespace,
-        "container": req.container_name,
-    })))
+    Ok(Json(InjectResponse {
+        message: format!(
+            "Ephemeral container {} injected into {}/{}",
+            req.container_name, req.namespace, req.pod_name
+        ),
+        pod: req.pod_name,
+        namespace: req.namespace,
+        container: req.container_name,
+    }))
 }
 
 /// `POST /api/debugSessions/{name}/createPodCopy` →
@@ -227,7 +187,7 @@ pub async fn copy(
     Path(name): Path<String>,
     Query(hint): Query<NamespaceHint>,
     raw: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CopyResponse>, ApiError> {
     let app: &App = &state.app;
     let req: CopyRequest = body::strict(&raw)?;
     name_field("namespace", &req.namespace)?;
@@ -267,13 +227,13 @@ pub async fn copy(
     .await?;
     tracing::info!(debug_session = %name, cluster = %session.spec.cluster, user = %user,
         copy = %format!("{copy_ns}/{copy_name}"), "pod copy created; pod access granted");
-    Ok(Json(json!({
-        "message": format!("Pod copy {copy_ns}/{copy_name} created"),
-        "copyName": copy_name,
-        "copyNamespace": copy_ns,
-        "originalPod": req.pod_name,
-        "originalNamespace": req.namespace,
-    })))
+    Ok(Json(CopyResponse {
+        message: format!("Pod copy {copy_ns}/{copy_name} created"),
+        copy_name,
+        copy_namespace: copy_ns,
+        original_pod: req.pod_name,
+        original_namespace: req.namespace,
+    }))
 }
 
 /// `POST /api/debugSessions/{name}/createNodeDebugPod` → `{message, podName, namespace, node}`.
@@ -283,7 +243,7 @@ pub async fn node(
     Path(name): Path<String>,
     Query(hint): Query<NamespaceHint>,
     raw: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NodeResponse>, ApiError> {
     let app: &App = &state.app;
     let req: NodeRequest = body::strict(&raw)?;
     name_field("nodeName", &req.node_name)?;
@@ -325,10 +285,13 @@ pub async fn node(
     .await?;
     tracing::info!(debug_session = %name, cluster = %session.spec.cluster, user = %user,
         node = %req.node_name, pod = %pod_name, "node debug pod created; pod access granted");
-    Ok(Json(json!({
-        "message": format!("Node debug pod {namespace}/{pod_name} created on {}", req.node_name),
-        "podName": pod_name,
-        "namespace": namespace,
-        "node": req.node_name,
-    })))
+    Ok(Json(NodeResponse {
+        message: format!(
+            "Node debug pod {namespace}/{pod_name} created on {}",
+            req.node_name
+        ),
+        pod_name,
+        namespace,
+        node: req.node_name,
+    }))
 }

@@ -6,9 +6,9 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use breakglass_api::rest::debug::MembershipResponse;
 use breakglass_core::debug::access::participants::{self, JoinRefusal, Joiner, LeaveRefusal};
 use jiff::Timestamp;
-use serde_json::{Value, json};
 
 use super::{NamespaceHint, Relation, with_retry};
 use crate::app::App;
@@ -42,7 +42,7 @@ pub async fn join(
     Path(name): Path<String>,
     Query(hint): Query<NamespaceHint>,
     raw: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MembershipResponse>, ApiError> {
     let app: &App = &state.app;
     body::none(&raw)?;
     let now = Timestamp::now();
@@ -68,10 +68,10 @@ pub async fn join(
         session = %name, cluster = %written.spec.cluster, role = role.as_str(),
         user = %user, "debug session joined"
     );
-    Ok(Json(json!({
-        "message": format!("Joined debug session {name} as {}", role.as_str()),
-        "role": role.as_str(),
-    })))
+    Ok(Json(MembershipResponse {
+        message: format!("Joined debug session {name} as {}", role.as_str()),
+        role: Some(role.as_str().to_owned()),
+    }))
 }
 
 /// `POST /api/debugSessions/{name}/leave` → `{message}`: the owner gets 403 (terminate
@@ -82,7 +82,7 @@ pub async fn leave(
     Path(name): Path<String>,
     Query(hint): Query<NamespaceHint>,
     raw: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MembershipResponse>, ApiError> {
     let app: &App = &state.app;
     body::none(&raw)?;
     let now = Timestamp::now();
@@ -95,7 +95,8 @@ pub async fn leave(
     })
     .await?;
     tracing::info!(session = %name, cluster = %written.spec.cluster, user = %user, "debug session left");
-    Ok(Json(
-        json!({"message": format!("Left debug session {name}")}),
-    ))
+    Ok(Json(MembershipResponse {
+        message: format!("Left debug session {name}"),
+        role: None,
+    }))
 }

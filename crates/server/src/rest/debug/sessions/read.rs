@@ -3,27 +3,14 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use breakglass_api::debug_session::{DebugSession, DebugSessionState};
-use serde_json::{Value, json};
+use breakglass_api::rest::debug::{DebugSessionDetail, DebugSessionList, DebugSessionSummary};
 
 use super::{NamespaceHint, Relation, find};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::http::{AppState, Caller};
 
-/// Query of `GET /api/debugSessions`.
-#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Only sessions on this cluster.
-    pub cluster: Option<String>,
-    /// Comma-separated states (`Pending`, `PendingApproval`, `Active`, `Expired`,
-    /// `Terminated`, `Failed`, any case; `all`).
-    pub state: Option<String>,
-    /// Only sessions requested by this user (exact).
-    pub user: Option<String>,
-    /// Only sessions the caller requested or takes part in.
-    pub mine: Option<bool>,
-}
+pub use breakglass_api::rest::debug::ListQuery;
 
 /// The longest `state` filter accepted (every state name, comma-separated, fits).
 const MAX_STATE_FILTER: usize = 128;
@@ -56,8 +43,8 @@ fn parse_states(raw: Option<&str>) -> Result<Option<Vec<DebugSessionState>>, Api
     Ok(Some(out))
 }
 
-fn time(t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> Value {
-    t.map_or(Value::Null, |t| json!(t.0.to_string()))
+fn time(t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> Option<String> {
+    t.map(|t| t.0.to_string())
 }
 
 /// Whether the caller may approve (and reject) now: an undecided request awaiting
@@ -73,28 +60,35 @@ fn can_decide(session: &DebugSession, relation: &Relation) -> bool {
 }
 
 /// The list entry (A7): what a client shows without reading the whole object.
-fn summary(session: &DebugSession, relation: &Relation) -> Value {
+fn summary(session: &DebugSession, relation: &Relation) -> DebugSessionSummary {
     let status = session.status.as_ref();
     let decide = can_decide(session, relation);
-    json!({
-        "name": session.metadata.name,
-        "namespace": session.metadata.namespace,
-        "templateRef": session.spec.template_ref,
-        "targetNamespace": session.spec.target_namespace,
-        "cluster": session.spec.cluster,
-        "requestedBy": session.spec.requested_by,
-        "requestedByDisplayName": session.spec.requested_by_display_name,
-        "state": session.state().map_or("Pending", DebugSessionState::as_str),
-        "statusMessage": status.and_then(|s| s.message.clone()),
-        "startsAt": time(status.and_then(|s| s.starts_at.as_ref())),
-        "expiresAt": time(status.and_then(|s| s.expires_at.as_ref())),
-        "participants": status.and_then(|s| s.participants.clone()).unwrap_or_default(),
-        "isParticipant": relation.role.is_some(),
-        "allowedPods": status.and_then(|s| s.allowed_pods.clone()).unwrap_or_default(),
-        "allowedPodOperations": status.and_then(|s| s.allowed_pod_operations),
-        "canApprove": decide,
-        "canReject": decide,
-    })
+    DebugSessionSummary {
+        name: session.metadata.name.clone(),
+        namespace: session.metadata.namespace.clone(),
+        template_ref: session.spec.template_ref.clone(),
+        target_namespace: session.spec.target_namespace.clone(),
+        cluster: session.spec.cluster.clone(),
+        requested_by: session.spec.requested_by.clone(),
+        requested_by_display_name: session.spec.requested_by_display_name.clone(),
+        state: session
+            .state()
+            .map_or("Pending", DebugSessionState::as_str)
+            .to_owned(),
+        status_message: status.and_then(|s| s.message.clone()),
+        starts_at: time(status.and_then(|s| s.starts_at.as_ref())),
+        expires_at: time(status.and_then(|s| s.expires_at.as_ref())),
+        participants: status
+            .and_then(|s| s.participants.clone())
+            .unwrap_or_default(),
+        is_participant: relation.role.is_some(),
+        allowed_pods: status
+            .and_then(|s| s.allowed_pods.clone())
+            .unwrap_or_default(),
+        allowed_pod_operations: status.and_then(|s| s.allowed_pod_operations.clone()),
+        can_approve: decide,
+        can_reject: decide,
+    }
 }
 
 /// `GET /api/debugSessions`: `{sessions, total}`, only sessions the caller may read,
@@ -103,7 +97,7 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DebugSessionList>, ApiError> {
     let app: &App = &state.app;
     let states = parse_states(q.state.as_deref())?;
     let groups = crate::identity::groups(app.prefixes(), &caller);
@@ -130,8 +124,11 @@ pub async fn list(
             .cmp(&a.metadata.creation_timestamp)
             .then_with(|| a.metadata.name.cmp(&b.metadata.name))
     });
-    let items: Vec<Value> = sessions.iter().map(|(s, r)| summary(s, r)).collect();
-    Ok(Json(json!({"total": items.len(), "sessions": items})))
+    let items: Vec<DebugSessionSummary> = sessions.iter().map(|(s, r)| summary(s, r)).collect();
+    Ok(Json(DebugSessionList {
+        total: items.len(),
+        sessions: items,
+    }))
 }
 
 /// `GET /api/debugSessions/{name}[?namespace=]`: the DebugSession with `canApprove`,
@@ -142,7 +139,7 @@ pub async fn get(
     Caller(caller): Caller,
     Path(name): Path<String>,
     Query(hint): Query<NamespaceHint>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DebugSessionDetail>, ApiError> {
     let app: &App = &state.app;
     let session = find(app, &name, hint.namespace.as_deref()).await?;
     let relation = Relation::of(app, &caller, &session);
@@ -151,17 +148,16 @@ pub async fn get(
 }
 
 /// The DebugSession object with what the caller may do with it.
-pub(super) fn detail(session: &DebugSession, relation: &Relation) -> Value {
-    let mut value = serde_json::to_value(session).unwrap_or(Value::Null);
+pub(super) fn detail(session: &DebugSession, relation: &Relation) -> DebugSessionDetail {
     let decide = can_decide(session, relation);
-    if let Value::Object(map) = &mut value {
-        map.insert("canApprove".into(), json!(decide));
-        map.insert("canReject".into(), json!(decide));
-        map.insert("isOwner".into(), json!(relation.owner));
-        map.insert("isParticipant".into(), json!(relation.role.is_some()));
-        map.insert("role".into(), json!(relation.role.map(|r| r.as_str())));
+    DebugSessionDetail {
+        session: session.clone(),
+        can_approve: decide,
+        can_reject: decide,
+        is_owner: relation.owner,
+        is_participant: relation.role.is_some(),
+        role: relation.role.map(|r| r.as_str().to_owned()),
     }
-    value
 }
 
 #[cfg(test)]
