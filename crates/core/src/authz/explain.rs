@@ -6,6 +6,13 @@
 //! deciding stage alone tells what happened before it (every earlier stage let the
 //! request through) and after it (nothing ran). No second evaluation takes place here.
 
+use breakglass_api::breakglass_escalation::BreakglassEscalation;
+use breakglass_api::breakglass_session::{
+    BreakglassSession, BreakglassSessionSpec, BreakglassSessionState, BreakglassSessionStatus,
+};
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
 use super::decision::{Decision, Pass, Stage};
 use super::impersonation::GuardDenial;
 use super::pod_security::DenyCause;
@@ -390,4 +397,57 @@ pub fn explain(request: &SarRequest, decision: &Decision) -> Explanation {
         debug_session,
         policy,
     }
+}
+
+/// Prefix of [`hypothetical_session`] names. It is not a valid session-name prefix the
+/// server generates (those start with the cluster name), so a DenyPolicy scoped to named
+/// sessions never matches one by accident.
+pub const HYPOTHETICAL_PREFIX: &str = "hypothetical-";
+
+/// An active session for `escalation`'s group, as `user` would hold it on `cluster`
+/// right after approval: the input of "which escalations would allow this request".
+/// It is never stored; it only feeds the decision pipeline.
+pub fn hypothetical_session(
+    escalation: &BreakglassEscalation,
+    cluster: &str,
+    user: &str,
+    issuer: Option<&str>,
+    now: Timestamp,
+) -> BreakglassSession {
+    let name = format!(
+        "{HYPOTHETICAL_PREFIX}{}",
+        escalation.metadata.name.as_deref().unwrap_or_default()
+    );
+    let mut s = BreakglassSession::new(
+        &name,
+        BreakglassSessionSpec {
+            cluster: cluster.to_owned(),
+            user: user.to_owned(),
+            granted_group: escalation.spec.escalated_group.clone(),
+            identity_provider_issuer: issuer.map(str::to_owned),
+            ..BreakglassSessionSpec::default()
+        },
+    );
+    s.metadata.namespace = escalation.metadata.namespace.clone();
+    let expires = now
+        .checked_add(SignedDuration::from_hours(1))
+        .unwrap_or(now);
+    s.status = Some(BreakglassSessionStatus {
+        state: Some(BreakglassSessionState::Approved),
+        approved_at: Some(Time(now)),
+        expires_at: Some(Time(expires)),
+        ..BreakglassSessionStatus::default()
+    });
+    s
+}
+
+/// True when a decision taken with a hypothetical session as the user's only session
+/// allowed *because of a session group*: a debug-session grant or a deny does not
+/// make the escalation useful for the request.
+pub fn allowed_by_session(decision: &Decision) -> bool {
+    decision.allowed
+        && matches!(
+            decision.trace.stage,
+            Stage::Session { .. } | Stage::Rbac { .. }
+        )
 }

@@ -12,8 +12,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::{
-    BreakglassSession, BreakglassSessionSpec, BreakglassSessionState as SessionState,
-    BreakglassSessionStatus,
+    BreakglassSession, BreakglassSessionState as SessionState,
 };
 use breakglass_api::rest::explain::{
     EscalationForRequest, ExistingSession, ExplainPolicy, ExplainRequest, ExplainResponse,
@@ -21,12 +20,11 @@ use breakglass_api::rest::explain::{
     RequestNonResource, RequestResource,
 };
 use breakglass_core::authz::{
-    Attributes, Decision, NonResourceAttributes, ResourceAttributes, SarRequest, Stage, explain,
+    Attributes, Decision, NonResourceAttributes, ResourceAttributes, SarRequest, explain,
 };
 use breakglass_core::escalation as esc_core;
 use breakglass_core::selector::is_dns1123_subdomain;
-use jiff::{SignedDuration, Timestamp};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use jiff::Timestamp;
 
 use crate::app::App;
 use crate::auth::Identity;
@@ -94,10 +92,12 @@ pub async fn explain(
         ..SarRequest::default()
     };
     let decision = webhook::decide(app, &req.cluster, &request, Timestamp::now()).await;
+    let claim = identity::claim_for_cluster(&app.config, &app.stores, &req.cluster);
     tracing::info!(
         cluster = %req.cluster, user = %request.user, request = %request.describe(),
+        by = %identity::actor(&caller, claim), admin = !is_self,
         stage = decision.trace.stage.name(), allowed = decision.allowed,
-        "explained a request"
+        "explained a request (nothing granted)"
     );
     Ok(Json(response(&req.cluster, &request, &decision)))
 }
@@ -144,7 +144,13 @@ pub async fn for_request(
     for esc in available(app, &caller, &q.cluster) {
         let group = esc.spec.escalated_group.clone();
         if !by_group.contains_key(&group) {
-            let session = hypothetical(&esc, &request, &q.cluster, now);
+            let session = explain::hypothetical_session(
+                &esc,
+                &q.cluster,
+                &request.user,
+                request.issuer.as_deref(),
+                now,
+            );
             let hypo = Hypothetical {
                 session: &session,
                 overrides: esc.spec.pod_security_overrides.as_ref(),
@@ -155,7 +161,7 @@ pub async fn for_request(
         let Some(d) = by_group.get(&group) else {
             continue;
         };
-        let allowed = d.allowed && matches!(d.trace.stage, Stage::Session { .. });
+        let allowed = explain::allowed_by_session(d);
         let item = EscalationForRequest {
             name: esc.metadata.name.clone().unwrap_or_default(),
             namespace: esc.metadata.namespace.clone().unwrap_or_default(),
@@ -179,6 +185,11 @@ pub async fn for_request(
         }
     }
     let total = items.len();
+    tracing::info!(
+        cluster = %q.cluster, user = %me.id, request = %request.describe(),
+        allowing = total, considered = total + not_allowing.len(),
+        "listed the escalations that would allow a request (nothing granted)"
+    );
     Ok(Json(ForRequestResponse {
         request: request.describe(),
         items,
@@ -410,42 +421,6 @@ fn available(app: &App, caller: &Identity, cluster: &str) -> Vec<std::sync::Arc<
     out
 }
 
-/// An active session for the escalation's group, as the caller would hold it after
-/// approval. It exists only for the decision; DenyPolicies scoped to named sessions
-/// cannot match it (no real session has its name).
-fn hypothetical(
-    esc: &BreakglassEscalation,
-    request: &SarRequest,
-    cluster: &str,
-    now: Timestamp,
-) -> BreakglassSession {
-    let name = format!(
-        "hypothetical-{}",
-        esc.metadata.name.as_deref().unwrap_or_default()
-    );
-    let mut s = BreakglassSession::new(
-        &name,
-        BreakglassSessionSpec {
-            cluster: cluster.to_owned(),
-            user: request.user.clone(),
-            granted_group: esc.spec.escalated_group.clone(),
-            identity_provider_issuer: request.issuer.clone(),
-            ..BreakglassSessionSpec::default()
-        },
-    );
-    s.metadata.namespace = esc.metadata.namespace.clone();
-    let expires = now
-        .checked_add(SignedDuration::from_hours(1))
-        .unwrap_or(now);
-    s.status = Some(BreakglassSessionStatus {
-        state: Some(SessionState::Approved),
-        approved_at: Some(Time(now)),
-        expires_at: Some(Time(expires)),
-        ..BreakglassSessionStatus::default()
-    });
-    s
-}
-
 /// The caller's pending, scheduled or approved session for `group`, if any.
 fn existing_session(
     caller: &Identity,
@@ -472,7 +447,7 @@ fn existing_session(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -537,28 +512,5 @@ mod tests {
         assert!(matches!(err, ApiError::Forbidden { .. }), "{err:?}");
         assert!(err.to_string().contains("server.adminGroups"));
         assert!(checked_groups(vec!["oidc:admins".into()], &own, true).is_ok());
-    }
-
-    #[test]
-    fn a_hypothetical_session_is_active_for_the_escalated_group() {
-        let esc: BreakglassEscalation = serde_json::from_value(serde_json::json!({
-            "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
-            "kind": "BreakglassEscalation",
-            "metadata": {"name": "ops", "namespace": "team"},
-            "spec": {"escalatedGroup": "pods-admin", "allowed": {"clusters": ["c"], "groups": ["dev"]},
-                     "approvers": {"users": ["a@example.com"]}},
-        }))
-        .unwrap();
-        let request = SarRequest {
-            user: "u@example.com".into(),
-            issuer: Some("https://idp".into()),
-            ..SarRequest::default()
-        };
-        let now = Timestamp::now();
-        let s = hypothetical(&esc, &request, "c", now);
-        assert!(breakglass_core::session::is_access_active(&s, now));
-        assert_eq!(s.spec.granted_group, "pods-admin");
-        assert_eq!(s.spec.user, "u@example.com");
-        assert_eq!(s.metadata.namespace.as_deref(), Some("team"));
     }
 }

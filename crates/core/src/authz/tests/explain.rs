@@ -3,7 +3,9 @@
 
 use super::fixtures::*;
 use super::world::*;
-use crate::authz::explain::{Outcome, STEPS, explain};
+use crate::authz::explain::{
+    HYPOTHETICAL_PREFIX, Outcome, STEPS, allowed_by_session, explain, hypothetical_session,
+};
 use crate::authz::*;
 
 fn outcomes(w: &World) -> (Decision, Vec<(&'static str, Outcome)>) {
@@ -88,4 +90,82 @@ fn no_session_and_missing_cluster_and_non_resource_requests() {
         "{:?}",
         e.steps[5]
     );
+}
+
+fn escalation(name: &str, group: &str) -> breakglass_api::BreakglassEscalation {
+    yaml(&format!(
+        "apiVersion: breakglass.t-caas.telekom.com/v1alpha1\nkind: BreakglassEscalation\n\
+         metadata: {{name: {name}, namespace: team}}\n\
+         spec: {{escalatedGroup: {group}, allowed: {{clusters: [{CLUSTER}], groups: [developers]}}, \
+         approvers: {{users: [a@example.com]}}}}\n"
+    ))
+}
+
+/// The world with the escalation's hypothetical session as the user's only session.
+fn with_hypothetical(request: SarRequest, esc: &breakglass_api::BreakglassEscalation) -> World {
+    let s = hypothetical_session(esc, CLUSTER, &request.user, Some("https://idp"), now());
+    World::new(request).session(s)
+}
+
+#[test]
+fn a_hypothetical_session_is_active_for_the_escalated_group_only() {
+    let esc = escalation("ops", "pods-admin");
+    let s = hypothetical_session(&esc, CLUSTER, USER, Some("https://idp"), now());
+    assert!(crate::session::is_access_active(&s, now()));
+    assert!(!crate::session::is_access_active(&s, at(3601)));
+    assert_eq!(s.spec.granted_group, "pods-admin");
+    assert_eq!((s.spec.user.as_str(), s.spec.cluster.as_str()), (USER, CLUSTER));
+    assert_eq!(s.metadata.namespace.as_deref(), Some("team"));
+    assert!(
+        s.metadata
+            .name
+            .as_deref()
+            .unwrap()
+            .starts_with(HYPOTHETICAL_PREFIX)
+    );
+    assert_eq!(
+        s.spec.identity_provider_issuer.as_deref(),
+        Some("https://idp")
+    );
+}
+
+#[test]
+fn an_escalation_allows_when_the_cluster_allows_its_group_and_no_policy_denies() {
+    let esc = escalation("ops", "pods-admin");
+    let w = with_hypothetical(request(res("delete", "pods").ns("default")), &esc);
+    let d = w.decide_with(&|c| {
+        if c.spellings.iter().any(|s| s.ends_with("pods-admin")) {
+            ProbeOutcome::Allowed {
+                group: c.spellings[0].clone(),
+            }
+        } else {
+            ProbeOutcome::NotAllowed
+        }
+    });
+    assert!(allowed_by_session(&d), "{d:?}");
+    assert_eq!(d.trace.stage.name(), "session");
+
+    // The cluster's RBAC does not give the group this verb: the escalation is no use.
+    let d = w.decide_with(&|_| ProbeOutcome::NotAllowed);
+    assert!(!allowed_by_session(&d));
+    assert_eq!(d.trace.stage.name(), "final");
+
+    // A DenyPolicy still applies to a session that would be granted.
+    let w = with_hypothetical(request(res("get", "secrets").ns("default")), &esc).policy(
+        policy(
+            "no-secrets",
+            "{rules: [{verbs: ['get'], apiGroups: [''], resources: ['secrets']}]}",
+        ),
+    );
+    let d = w.decide();
+    assert!(!allowed_by_session(&d));
+    assert_eq!(d.trace.stage.name(), "deny-policy");
+}
+
+#[test]
+fn only_a_session_grant_counts_as_the_escalation_allowing() {
+    let mut w = World::new(request(res("get", "pods").ns("default")));
+    w.cluster = None;
+    let d = w.decide();
+    assert!(!allowed_by_session(&d));
 }
