@@ -85,7 +85,7 @@ fn summary(session: &DebugSession, relation: &Relation) -> DebugSessionSummary {
         allowed_pods: status
             .and_then(|s| s.allowed_pods.clone())
             .unwrap_or_default(),
-        allowed_pod_operations: status.and_then(|s| s.allowed_pod_operations.clone()),
+        allowed_pod_operations: status.and_then(|s| s.allowed_pod_operations),
         can_approve: decide,
         can_reject: decide,
     }
