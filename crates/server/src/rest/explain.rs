@@ -402,7 +402,11 @@ fn response(cluster: &str, request: &SarRequest, d: &Decision) -> ExplainRespons
 
 /// Ready escalations the caller may request on `cluster` (as `GET
 /// /api/breakglassEscalations?cluster=` lists them), by namespace and name, bounded.
-fn available(app: &App, caller: &Identity, cluster: &str) -> Vec<std::sync::Arc<BreakglassEscalation>> {
+fn available(
+    app: &App,
+    caller: &Identity,
+    cluster: &str,
+) -> Vec<std::sync::Arc<BreakglassEscalation>> {
     let groups = identity::groups(app.prefixes(), caller);
     let mut out: Vec<_> = app
         .stores
@@ -436,7 +440,9 @@ fn existing_session(
             let state = s.status.as_ref().and_then(|st| st.state)?;
             matches!(
                 state,
-                SessionState::Pending | SessionState::Approved | SessionState::WaitingForScheduledTime
+                SessionState::Pending
+                    | SessionState::Approved
+                    | SessionState::WaitingForScheduledTime
             )
             .then(|| ExistingSession {
                 name: s.metadata.name.clone().unwrap_or_default(),
@@ -458,31 +464,107 @@ mod tests {
     #[test]
     fn validation_names_the_field() {
         let cases: Vec<(Result<Attributes, ApiError>, &str)> = vec![
-            (validate("", "get", None, Some(&RequestNonResource { path: "/x".into() }), None), "cluster: required"),
-            (validate("Bad_Name", "get", None, Some(&RequestNonResource { path: "/x".into() }), None), "cluster:"),
-            (validate("c", "", None, Some(&RequestNonResource { path: "/x".into() }), None), "verb: required"),
-            (validate("c", "get list", None, Some(&RequestNonResource { path: "/x".into() }), None), "verb:"),
+            (
+                validate(
+                    "",
+                    "get",
+                    None,
+                    Some(&RequestNonResource { path: "/x".into() }),
+                    None,
+                ),
+                "cluster: required",
+            ),
+            (
+                validate(
+                    "Bad_Name",
+                    "get",
+                    None,
+                    Some(&RequestNonResource { path: "/x".into() }),
+                    None,
+                ),
+                "cluster:",
+            ),
+            (
+                validate(
+                    "c",
+                    "",
+                    None,
+                    Some(&RequestNonResource { path: "/x".into() }),
+                    None,
+                ),
+                "verb: required",
+            ),
+            (
+                validate(
+                    "c",
+                    "get list",
+                    None,
+                    Some(&RequestNonResource { path: "/x".into() }),
+                    None,
+                ),
+                "verb:",
+            ),
             (validate("c", "get", None, None, None), "exactly one"),
             (
-                validate("c", "get", Some(&RequestResource::default()), Some(&RequestNonResource::default()), None),
+                validate(
+                    "c",
+                    "get",
+                    Some(&RequestResource::default()),
+                    Some(&RequestNonResource::default()),
+                    None,
+                ),
                 "exactly one",
             ),
-            (resource(RequestResource::default()), "resourceAttributes.resource: required"),
             (
-                resource(RequestResource { resource: "pods".into(), namespace: "x".repeat(MAX_FIELD_LEN + 1), ..Default::default() }),
+                resource(RequestResource::default()),
+                "resourceAttributes.resource: required",
+            ),
+            (
+                resource(RequestResource {
+                    resource: "pods".into(),
+                    namespace: "x".repeat(MAX_FIELD_LEN + 1),
+                    ..Default::default()
+                }),
                 "resourceAttributes.namespace: longer",
             ),
             (
-                resource(RequestResource { resource: "pods".into(), name: "a\nb".into(), ..Default::default() }),
+                resource(RequestResource {
+                    resource: "pods".into(),
+                    name: "a\nb".into(),
+                    ..Default::default()
+                }),
                 "resourceAttributes.name: must not contain control",
             ),
-            (validate("c", "get", None, Some(&RequestNonResource { path: "healthz".into() }), None), "nonResourceAttributes.path"),
             (
-                validate("c", "get", None, Some(&RequestNonResource { path: "/x".into() }), Some(&[String::new()])),
+                validate(
+                    "c",
+                    "get",
+                    None,
+                    Some(&RequestNonResource {
+                        path: "healthz".into(),
+                    }),
+                    None,
+                ),
+                "nonResourceAttributes.path",
+            ),
+            (
+                validate(
+                    "c",
+                    "get",
+                    None,
+                    Some(&RequestNonResource { path: "/x".into() }),
+                    Some(&[String::new()]),
+                ),
                 "groups[0]: empty",
             ),
             (
-                validate("c", "get", None, Some(&RequestNonResource { path: "/x".into() }), Some(&vec!["g".to_owned(); MAX_GROUPS + 1])),
+                validate(
+                    "c",
+                    "get",
+                    None,
+                    Some(&RequestNonResource { path: "/x".into() }),
+                    Some(&vec!["g".to_owned(); MAX_GROUPS + 1]),
+                ),
                 "groups: more than",
             ),
         ];

@@ -114,7 +114,10 @@ fn a_hypothetical_session_is_active_for_the_escalated_group_only() {
     assert!(crate::session::is_access_active(&s, now()));
     assert!(!crate::session::is_access_active(&s, at(3601)));
     assert_eq!(s.spec.granted_group, "pods-admin");
-    assert_eq!((s.spec.user.as_str(), s.spec.cluster.as_str()), (USER, CLUSTER));
+    assert_eq!(
+        (s.spec.user.as_str(), s.spec.cluster.as_str()),
+        (USER, CLUSTER)
+    );
     assert_eq!(s.metadata.namespace.as_deref(), Some("team"));
     assert!(
         s.metadata
@@ -151,12 +154,10 @@ fn an_escalation_allows_when_the_cluster_allows_its_group_and_no_policy_denies()
     assert_eq!(d.trace.stage.name(), "final");
 
     // A DenyPolicy still applies to a session that would be granted.
-    let w = with_hypothetical(request(res("get", "secrets").ns("default")), &esc).policy(
-        policy(
-            "no-secrets",
-            "{rules: [{verbs: ['get'], apiGroups: [''], resources: ['secrets']}]}",
-        ),
-    );
+    let w = with_hypothetical(request(res("get", "secrets").ns("default")), &esc).policy(policy(
+        "no-secrets",
+        "{rules: [{verbs: ['get'], apiGroups: [''], resources: ['secrets']}]}",
+    ));
     let d = w.decide();
     assert!(!allowed_by_session(&d));
     assert_eq!(d.trace.stage.name(), "deny-policy");
