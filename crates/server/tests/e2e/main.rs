@@ -14,6 +14,8 @@ mod support;
 
 mod auth;
 mod cli_basics;
+mod cli_kubectl;
+mod cli_why;
 mod clusters;
 mod debug_access;
 mod debug_admission;
@@ -24,6 +26,7 @@ mod debug_requests;
 mod debug_terminal;
 mod debug_workloads;
 mod escalations;
+mod explain;
 mod identity_attacks;
 mod lifecycle;
 mod partition;
