@@ -34,7 +34,57 @@ async fn plugin(
     flags: &[&str],
     kubectl_args: &[&str],
 ) -> anyhow::Result<tokio::process::Command> {
-    let mut cmd = tokio::process::Command::new(plugin_path().await?);
+    let cmd = tokio::process::Command::new(plugin_path().await?);
+    Ok(with_plugin_args(
+        cmd,
+        env,
+        home,
+        server,
+        user_token,
+        flags,
+        kubectl_args,
+    ))
+}
+
+/// The same through kubectl's plugin mechanism: `kubectl breakglass …`, the plugin
+/// found on `PATH`.
+async fn via_kubectl(
+    env: &TestEnv,
+    home: &Path,
+    server: &str,
+    user_token: &str,
+    kubectl_args: &[&str],
+) -> anyhow::Result<tokio::process::Command> {
+    let dir = plugin_path()
+        .await?
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let path = std::env::join_paths(std::iter::once(dir).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))?;
+    let mut cmd = tokio::process::Command::new(env.kubectl_path());
+    cmd.arg("breakglass").env("PATH", path);
+    Ok(with_plugin_args(
+        cmd,
+        env,
+        home,
+        server,
+        user_token,
+        &[],
+        kubectl_args,
+    ))
+}
+
+fn with_plugin_args(
+    mut cmd: tokio::process::Command,
+    env: &TestEnv,
+    home: &Path,
+    server: &str,
+    user_token: &str,
+    flags: &[&str],
+    kubectl_args: &[&str],
+) -> tokio::process::Command {
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("BGCTL_") {
             cmd.env_remove(&key);
@@ -59,7 +109,7 @@ async fn plugin(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    Ok(cmd)
+    cmd
 }
 
 #[tokio::test]
@@ -144,13 +194,16 @@ async fn a_forbidden_kubectl_command_becomes_a_request_and_succeeds_after_approv
         "the retried command's output: {stdout}"
     );
 
-    // Now allowed: the plugin is plain kubectl (no request, kubectl's status).
-    let out = plugin(&env, &home, &server.url, &requester, &[], &get_cm)
+    // Now allowed: the plugin, run by kubectl as `kubectl breakglass`, is plain kubectl
+    // (no request, kubectl's output and status).
+    let out = via_kubectl(&env, &home, &server.url, &requester, &get_cm)
         .await?
         .output()
         .await?;
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kube-root-ca.crt"));
     assert_eq!(sessions.list(&ListParams::default()).await?.items.len(), 1);
 
     fx.cleanup().await?;
