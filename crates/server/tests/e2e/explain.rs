@@ -276,7 +276,9 @@ async fn escalations_for_a_request_are_those_whose_group_the_cluster_allows() ->
     let fx = Fixture::new(&env, "forreq").await?;
     let readers = fx.group("readers");
     let useless = fx.group("useless");
-    let target = TargetNs::new(&env, &format!("forreq-{}", fx.id), &readers, read_pods()).await?;
+    let rules =
+        json!([{"apiGroups": [""], "resources": ["pods", "secrets"], "verbs": ["get", "list"]}]);
+    let target = TargetNs::new(&env, &format!("forreq-{}", fx.id), &readers, rules).await?;
     let ns = target.name.clone();
     fx.escalation("read", spec(&[A], &readers)).await?;
     fx.escalation("other", spec(&[A], &useless)).await?;
@@ -340,6 +342,36 @@ async fn escalations_for_a_request_are_those_whose_group_the_cluster_allows() ->
     assert_eq!(api.post(path, &requester, unknown).await?.status, 404);
     let r = api.call("POST", path, None, Some(body)).await?;
     assert_eq!(r.status, 401, "{}", r.text);
+
+    // A DenyPolicy still applies to the session an escalation would grant: the group may
+    // read secrets, the policy forbids it here, so no escalation would allow it.
+    let policy = format!("e2e-{}-no-secrets", fx.id);
+    crate::webhook::policy(
+        &env,
+        &policy,
+        json!({"rules": [{"verbs": ["list"], "apiGroups": [""], "resources": ["secrets"],
+                          "namespaces": {"patterns": [ns.clone()]}}]}),
+    )
+    .await?;
+    let secrets = json!({"cluster": A, "verb": "list",
+                         "resourceAttributes": {"resource": "secrets", "namespace": ns}});
+    let mut denied = None;
+    for _ in 0..50 {
+        let f: ForRequestResponse =
+            serde_json::from_value(api.post(path, &requester, secrets.clone()).await?.body)?;
+        if let Some(e) = f
+            .not_allowing
+            .into_iter()
+            .find(|e| e.namespace == fx.ns && e.name == "read" && e.stage == "deny-policy")
+        {
+            denied = Some(e);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = crate::webhook::delete_policy(&env, &policy).await;
+    let denied = denied.expect("the DenyPolicy makes the escalation useless for secrets");
+    assert!(denied.reason.contains(&policy), "{denied:?}");
 
     fx.cleanup().await?;
     drop(target);
