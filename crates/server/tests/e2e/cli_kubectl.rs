@@ -206,6 +206,52 @@ async fn a_forbidden_kubectl_command_becomes_a_request_and_succeeds_after_approv
     assert!(String::from_utf8_lossy(&out.stdout).contains("kube-root-ca.crt"));
     assert_eq!(sessions.list(&ListParams::default()).await?.items.len(), 1);
 
+    // A rejected request: the plugin stops waiting and exits 1 saying so, without
+    // running kubectl again.
+    let pods_group = fx.group("pod-reader");
+    target
+        .grant(&pods_group, crate::explain::read_pods())
+        .await?;
+    fx.escalation("pods", spec(&[A], &pods_group)).await?;
+    let get_pods = ["get", "pods", "-n", ns.as_str()];
+    let child = plugin(
+        &env,
+        &home,
+        &server.url,
+        &requester,
+        &["--reason", "INC-8 look at pods", "--poll-interval", "200ms"],
+        &get_pods,
+    )
+    .await?
+    .spawn()?;
+    let started = std::time::Instant::now();
+    let second = loop {
+        let list = sessions.list(&ListParams::default()).await?;
+        if let Some(n) = list
+            .items
+            .iter()
+            .find(|s| s.spec.granted_group == pods_group)
+            .and_then(|s| s.metadata.name.clone())
+        {
+            break n;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "the plugin requested no session for {pods_group} within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let r = api.act(&second, "reject", &approver, None).await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await??;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("ended without approval: Rejected"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Running kubectl again"), "{stderr}");
+
     fx.cleanup().await?;
     drop(target);
     Ok(())

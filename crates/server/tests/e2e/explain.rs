@@ -41,24 +41,33 @@ impl TargetNs {
             env: env.clone(),
             name: name.to_owned(),
         };
+        me.grant(group, rules).await?;
+        Ok(me)
+    }
+
+    /// Binds `<prefix><group>` to `rules` in the namespace (Role and RoleBinding named
+    /// after the group).
+    pub(crate) async fn grant(&self, group: &str, rules: Value) -> anyhow::Result<()> {
+        let client = self.env.target_client(A).await?;
+        let name = &self.name;
         Api::<Role>::namespaced(client.clone(), name)
             .create(
                 &PostParams::default(),
-                &serde_json::from_value(json!({"metadata": {"name": "granted"}, "rules": rules}))?,
+                &serde_json::from_value(json!({"metadata": {"name": group}, "rules": rules}))?,
             )
             .await?;
         Api::<RoleBinding>::namespaced(client, name)
             .create(
                 &PostParams::default(),
                 &serde_json::from_value(json!({
-                    "metadata": {"name": "granted"},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "granted"},
+                    "metadata": {"name": group},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": group},
                     "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
-                                  "name": format!("{}{group}", env.group_prefix())}],
+                                  "name": format!("{}{group}", self.env.group_prefix())}],
                 }))?,
             )
             .await?;
-        Ok(me)
+        Ok(())
     }
 }
 
