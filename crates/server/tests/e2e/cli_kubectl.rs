@@ -1,6 +1,6 @@
 //! The `kubectl-breakglass` plugin: a real kubectl Forbidden from target-a becomes a
 //! session request; an approver approves while the plugin waits; the retried command
-//! succeeds and the plugin exits with kubectl's status.
+//! succeeds and the plugin exits with kubectl's status. A rejection ends it with 1.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
