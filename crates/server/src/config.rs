@@ -152,6 +152,10 @@ pub struct ServerConfig {
     /// Let the OIDC proxy follow redirects.
     #[serde(default, rename = "allowOIDCProxyRedirects")]
     pub allow_oidc_proxy_redirects: Option<bool>,
+    /// Groups (token groups, OIDC prefix stripped) whose members may explain other
+    /// users' requests (`POST /api/explain` with `user`). Empty: nobody.
+    #[serde(default)]
+    pub admin_groups: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -169,6 +173,7 @@ impl Default for ServerConfig {
             enable_activity_tracking: false,
             redact_logs: false,
             allow_oidc_proxy_redirects: None,
+            admin_groups: Vec::new(),
         }
     }
 }

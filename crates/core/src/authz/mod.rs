@@ -17,6 +17,7 @@
 
 mod decision;
 pub mod deny;
+pub mod explain;
 pub mod impersonation;
 mod input;
 pub mod message;

@@ -8,6 +8,7 @@ use crate::http::AppState;
 pub mod body;
 pub mod debug;
 pub mod escalations;
+pub mod explain;
 pub mod openapi;
 pub mod public;
 pub mod sessions;
@@ -22,6 +23,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/debug/buildinfo", get(public::buildinfo))
         .route("/api/openapi.json", get(openapi::serve))
         .route("/api/breakglassEscalations", get(escalations::list))
+        .route(
+            "/api/breakglassEscalations/forRequest",
+            post(explain::for_request),
+        )
+        .route("/api/explain", post(explain::explain))
         .route(
             "/api/breakglassSessions",
             get(sessions::list).post(sessions::create),

@@ -228,9 +228,11 @@ pub fn document() -> Value {
     with_paths(doc, debug_paths)
 }
 
-/// The debug-session routes' paths, documented next to their handlers.
+/// The routes documented next to their handlers: explain and forRequest, and the
+/// debug-session routes.
 fn debug_paths(generator: &mut schemars::SchemaGenerator) -> Map<String, Value> {
-    let mut paths = super::debug::catalogue::openapi();
+    let mut paths = super::explain::openapi(generator);
+    paths.extend(super::debug::catalogue::openapi());
     paths.extend(super::debug::create::openapi(generator));
     // The read and action routes share `/api/debugSessions` with create: merge by method.
     for (path, ops) in super::debug::sessions::openapi::paths() {

@@ -21,6 +21,8 @@ use axum::extract::FromRequest;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use breakglass_api::breakglass_escalation::PodSecurityOverrides;
+use breakglass_api::breakglass_session::BreakglassSession;
 use breakglass_api::deny_policy::DenyPolicy;
 use breakglass_core::authz::{
     self, AuthzConfig, AuthzInput, Decision, GroupCheckPlan, GroupCheckResults, NamespaceLabels,
@@ -314,6 +316,29 @@ pub fn authz_config(config: &crate::config::Config) -> AuthzConfig {
 
 /// Decides one review.
 pub async fn decide(app: &App, cluster: &str, request: &SarRequest, now: Timestamp) -> Decision {
+    decide_with(app, cluster, request, now, None).await
+}
+
+/// A session that does not exist, to ask "what if the user held it": the decision then
+/// sees only this session (none of the user's real sessions, no debug session).
+#[derive(Debug, Clone, Copy)]
+pub struct Hypothetical<'a> {
+    /// The session, built as an active one.
+    pub session: &'a BreakglassSession,
+    /// Its escalation's pod-security overrides.
+    pub overrides: Option<&'a PodSecurityOverrides>,
+}
+
+/// Decides one review from the watched state, the way [`decide`] does; with
+/// `hypothetical`, as if the user's only session were that one (the REST endpoint that
+/// finds the escalations allowing a request).
+pub async fn decide_with(
+    app: &App,
+    cluster: &str,
+    request: &SarRequest,
+    now: Timestamp,
+    hypothetical: Option<Hypothetical<'_>>,
+) -> Decision {
     let watched = WatchedState {
         stores: &app.stores,
         sessions: &app.sessions_by_user,
@@ -323,24 +348,34 @@ pub async fn decide(app: &App, cluster: &str, request: &SarRequest, now: Timesta
         prefixes: app.prefixes(),
     };
     let snap = watched.snapshot(cluster, request);
-    let inputs: Vec<SessionInput<'_>> = snap
-        .sessions
-        .iter()
-        .zip(&snap.overrides)
-        .map(|(s, o)| SessionInput {
-            session: s.as_ref(),
-            pod_security_overrides: o.as_ref(),
-        })
-        .collect();
+    let inputs: Vec<SessionInput<'_>> = match hypothetical {
+        Some(h) => vec![SessionInput {
+            session: h.session,
+            pod_security_overrides: h.overrides,
+        }],
+        None => snap
+            .sessions
+            .iter()
+            .zip(&snap.overrides)
+            .map(|(s, o)| SessionInput {
+                session: s.as_ref(),
+                pod_security_overrides: o.as_ref(),
+            })
+            .collect(),
+    };
     let policies: Vec<&DenyPolicy> = snap.policies.iter().map(|p| p.as_ref()).collect();
     // Debug-session access decides before DenyPolicies; `log_decision` logs the grant
     // with the session named in the reason.
-    let debug_allow = breakglass_core::debug::access::pod_access(
-        snap.debug_sessions.iter().map(|s| s.as_ref()),
-        cluster,
-        request,
-        now,
-    );
+    let debug_allow = if hypothetical.is_some() {
+        None
+    } else {
+        breakglass_core::debug::access::pod_access(
+            snap.debug_sessions.iter().map(|s| s.as_ref()),
+            cluster,
+            request,
+            now,
+        )
+    };
     let mut input = AuthzInput {
         cluster_name: cluster,
         cluster: snap.cluster.as_ref(),

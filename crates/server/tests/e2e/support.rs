@@ -116,10 +116,12 @@ impl ServerProcess {
         let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tag = format!("{}-{}-{n}", spec.identity, std::process::id());
         let config = dir.join(format!("config-{tag}.yaml"));
+        // testenv's `admin` user (group breakglass-admins) may explain others' requests.
         std::fs::write(
             &config,
             format!(
                 "server:\n  listenAddress: {addr}\n  enableActivityTracking: true\n  shutdownTimeout: 5s\n\
+                 \x20 adminGroups: [breakglass-admins]\n\
                  frontend:\n  baseURL: http://{addr}\n  brandingName: Breakglass\n\
                  kubernetes:\n  oidcPrefixes: ['{prefix}']\n{extra}",
                 addr = spec.addr,

@@ -4,6 +4,7 @@
 
 mod decision;
 mod deny;
+mod explain;
 mod fixtures;
 mod impersonation;
 mod oidc;
