@@ -17,7 +17,7 @@ use breakglass_api::BreakglassSessionState as State;
 use breakglass_api::rest::explain::{
     EscalationForRequest, ExplainRequest, ForRequestQuery, RequestNonResource, RequestResource,
 };
-use breakglass_api::rest::sessions::{CreateSessionRequest, SessionDetail, SessionView};
+use breakglass_api::rest::sessions::CreateSessionRequest;
 use breakglass_client::Client;
 use breakglass_core::duration::GoDuration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -335,8 +335,8 @@ async fn request_session(
         reason,
         ..CreateSessionRequest::default()
     };
-    let created: SessionView = client
-        .post("/api/breakglassSessions", Some(&body))
+    let created = client
+        .request_session(&body)
         .await
         .with_context(|| format!("requesting a session for group {}", esc.group))?;
     Ok(created.metadata.name)
@@ -353,11 +353,8 @@ async fn wait_approved(
     let started = Instant::now();
     let tty = std::io::stderr().is_terminal();
     loop {
-        let detail: SessionDetail = client
-            .get(
-                &format!("/api/breakglassSessions/{name}"),
-                &[] as &[(&str, &str)],
-            )
+        let detail = client
+            .get_session(name)
             .await
             .with_context(|| format!("reading session {name}"))?;
         let state = detail.session.state();
