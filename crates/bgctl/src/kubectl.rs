@@ -342,58 +342,6 @@ async fn request_session(
     Ok(created.metadata.name)
 }
 
-/// Waits until the session is approved (Ok), or ends, or the timeout passes (Err). A
-/// progress line on stderr says what it is waiting for.
-async fn wait_approved(
-    client: &Client,
-    name: &str,
-    timeout: Duration,
-    poll: Duration,
-) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let tty = std::io::stderr().is_terminal();
-    loop {
-        let detail = client
-            .get_session(name)
-            .await
-            .with_context(|| format!("reading session {name}"))?;
-        let state = detail.session.state();
-        let waited = started.elapsed().as_secs();
-        match state {
-            Some(State::Approved) => {
-                if tty {
-                    eprintln!();
-                }
-                eprintln!("Session {name} approved after {waited}s.");
-                return Ok(());
-            }
-            Some(s) if s.is_terminal() => {
-                if tty {
-                    eprintln!();
-                }
-                anyhow::bail!("session {name} ended without approval: {s}");
-            }
-            _ => {}
-        }
-        let shown = state.map_or_else(|| "new".to_owned(), |s| s.to_string());
-        if started.elapsed() >= timeout {
-            if tty {
-                eprintln!();
-            }
-            anyhow::bail!(
-                "session {name} still {shown} after {}s; it stays requested (bgctl session withdraw {name} to take it back)",
-                timeout.as_secs()
-            );
-        }
-        if tty {
-            eprint!("\rWaiting for approval of session {name}: {shown}, {waited}s ");
-        } else {
-            eprintln!("Waiting for approval of session {name}: {shown}, {waited}s");
-        }
-        tokio::time::sleep(poll).await;
-    }
-}
-
 /// After approval, waits (briefly) until the server's own decision allows the request,
 /// so the retry does not race the approval reaching the webhook's view.
 async fn wait_allowed(client: &Client, cluster: &str, f: &Forbidden) {
@@ -481,7 +429,23 @@ pub async fn run(global: &Global, args: &Args) -> anyhow::Result<u8> {
             name
         }
     };
-    wait_approved(&client, &name, args.wait_timeout, args.poll_interval).await?;
+    let session = client
+        .get_session(&name)
+        .await
+        .with_context(|| format!("reading session {name}"))?
+        .session;
+    // The same wait as `session request --wait`: one progress line, the decision named.
+    let (_, decided) = crate::session::wait_decision(
+        &client,
+        global,
+        session,
+        Some(args.wait_timeout),
+        args.poll_interval,
+    )
+    .await?;
+    if decided != 0 {
+        return Ok(1);
+    }
     wait_allowed(&client, &cluster, &forbidden).await;
     eprintln!("Running kubectl again.");
     let (code, _) = run_kubectl(&args.kubectl, &args.args).await?;

@@ -387,7 +387,7 @@ fn wait_outcome(state: Option<State>) -> Option<u8> {
 
 /// Polls the session until it is decided or `timeout` passes; the progress line goes
 /// to stderr (rewritten in place on a terminal, one line per state otherwise).
-async fn wait_decision(
+pub(crate) async fn wait_decision(
     client: &Client,
     global: &Global,
     mut session: SessionView,

@@ -187,7 +187,7 @@ async fn a_forbidden_kubectl_command_becomes_a_request_and_succeeds_after_approv
         stderr.contains(&format!("Requested session {name}")),
         "{stderr}"
     );
-    assert!(stderr.contains("Waiting for approval"), "{stderr}");
+    assert!(stderr.contains("waiting for approval"), "{stderr}");
     assert!(stderr.contains("approved"), "{stderr}");
     assert!(
         stdout.contains("kube-root-ca.crt"),
@@ -246,10 +246,7 @@ async fn a_forbidden_kubectl_command_becomes_a_request_and_succeeds_after_approv
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await??;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("ended without approval: Rejected"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("was not approved: Rejected"), "{stderr}");
     assert!(!stderr.contains("Running kubectl again"), "{stderr}");
 
     fx.cleanup().await?;

@@ -176,6 +176,13 @@ async fn check_logged_in(home: &Path, server: &str, env: &breakglass_testenv::Te
         .unwrap();
     assert_eq!(r.status, 401, "{}", r.text);
 
+    // bgctl's own commands use the cached login (no --token anywhere).
+    let (code, out, err) = run(home, &["session", "list", "-o", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let list: breakglass_api::rest::sessions::SessionList =
+        serde_json::from_str(&out).expect("session list -o json parses");
+    assert_eq!(list.total, list.items.len(), "{out}");
+
     // The login used the CLI client the server advertises, and bgctl kept it.
     let (code, view, _) = run(home, &["config", "view"]);
     assert_eq!(code, Some(0));
@@ -187,6 +194,10 @@ async fn check_logged_in(home: &Path, server: &str, env: &breakglass_testenv::Te
     assert!(!tokens_file(home).exists());
     let (code, _, err) = run(home, &["auth", "status"]);
     assert_eq!(code, Some(1));
+    assert!(err.contains("auth login"), "{err}");
+    // Logged out, the commands refuse to run rather than call the server anonymously.
+    let (code, _, err) = run(home, &["session", "list"]);
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("auth login"), "{err}");
 }
 
