@@ -3,7 +3,6 @@
 //! ephemeral container injected with `bgctl debug kubectl inject`.
 
 use std::path::Path;
-use std::process::Output;
 use std::time::Duration;
 
 use breakglass_api::debug_session_template::DebugSessionTemplate;
@@ -16,30 +15,10 @@ use kube::Api;
 use kube::api::{DeleteParams, PostParams};
 use serde_json::json;
 
-use crate::cli_support::{bgctl, home};
+use crate::cli_support::{exit, home, run, text};
 use crate::support::*;
 
 const A: &str = "target-a";
-
-async fn run(home: &Path, server: &str, token: &str, args: &[&str]) -> anyhow::Result<Output> {
-    let mut cmd = bgctl(home).await?;
-    cmd.args(["--server", server, "--token", token]).args(args);
-    Ok(tokio::process::Command::from(cmd).output().await?)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn exit(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
 
 /// The session's state as `bgctl debug session get -o json` shows it.
 async fn state_of(

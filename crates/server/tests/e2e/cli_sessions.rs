@@ -2,8 +2,6 @@
 //! apiservers: request → approve → kubectl works → drop → kubectl denied, all through
 //! the bgctl binary; output formats; exit codes of usage errors and of `--wait`.
 
-use std::path::Path;
-use std::process::Output;
 use std::time::Duration;
 
 use breakglass_api::BreakglassSessionState;
@@ -19,33 +17,11 @@ use kube::Api;
 use kube::api::{DeleteParams, PostParams};
 use serde_json::json;
 
-use crate::cli_support::{bgctl, home};
+use crate::cli_support::{bgctl, exit, home, run, text};
 use crate::support::*;
 use crate::webhook::{can_i, until_can_i};
 
 const A: &str = "target-a";
-
-/// Runs bgctl against `server` with `token` and `args`.
-async fn run(home: &Path, server: &str, token: &str, args: &[&str]) -> anyhow::Result<Output> {
-    let mut cmd = bgctl(home).await?;
-    cmd.args(["--server", server, "--token", token]).args(args);
-    Ok(tokio::process::Command::from(cmd).output().await?)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Asserts exit code `code`, showing both streams when it differs.
-fn exit(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
 
 /// Namespace `ns` on target-a where `oidc:<group>` may list pods; removed by [`unbind`].
 async fn bind(env: &TestEnv, ns: &str, group: &str) -> anyhow::Result<()> {

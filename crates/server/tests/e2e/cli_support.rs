@@ -1,7 +1,7 @@
 //! Running the real `bgctl` binary in end-to-end tests.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use anyhow::Context as _;
 use tokio::sync::OnceCell;
@@ -59,4 +59,27 @@ pub fn home(test: &str) -> anyhow::Result<PathBuf> {
     }
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// Runs bgctl against `server` with `token` and `args`.
+pub async fn run(home: &Path, server: &str, token: &str, args: &[&str]) -> anyhow::Result<Output> {
+    let mut cmd = bgctl(home).await?;
+    cmd.args(["--server", server, "--token", token]).args(args);
+    Ok(tokio::process::Command::from(cmd).output().await?)
+}
+
+/// Lossy UTF-8 of a process stream.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Asserts exit code `code`, showing both streams when it differs.
+pub fn exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 }
