@@ -39,6 +39,7 @@ use breakglass_api::breakglass_escalation::PodSecurityOverrides;
 use breakglass_api::breakglass_session::BreakglassSessionState;
 
 use super::deny::{self, EvalError, PolicyScope, policy_name};
+use super::grant::{Grant, GrantKind};
 use super::impersonation::{self, GuardDenial, ImpersonationRequest, SYSTEM_MASTERS};
 use super::input::{
     AuthzConfig, AuthzInput, ClusterInfo, DebugSessionAllow, NamespaceLabels, PodInfo,
@@ -331,6 +332,10 @@ pub struct Candidate {
     pub spellings: Vec<String>,
     /// Warnings from this session's pod-security evaluation.
     pub warnings: Vec<String>,
+    /// The escalation the session was created from (its ownerReference), for the grant id.
+    pub escalation: Option<String>,
+    /// Who approved the session, for the grant id.
+    pub approver: Option<String>,
 }
 
 /// What the server checks on the target cluster, and what [`finalize`] needs to finish.
@@ -560,10 +565,20 @@ pub fn precheck(input: &AuthzInput<'_>, config: &AuthzConfig) -> PreCheck {
 /// The debug-session seam: the caller's allow wins for the pod operations it covers.
 fn debug_session_allow(input: &AuthzInput<'_>, d: &DebugSessionAllow) -> Option<Decision> {
     let resource = input.request.resource()?;
+    let grant = Grant {
+        kind: GrantKind::Debug,
+        cluster: input.cluster_name.to_owned(),
+        namespace: d.namespace.clone(),
+        name: d.session.clone(),
+        origin: Some(d.template.clone()),
+        detail: Some(d.role.clone()),
+        operation: Some(d.operation.clone()),
+        approver: d.approver.clone(),
+    };
     resource.is_debug_pod_operation().then(|| Decision {
         allowed: true,
         reason: format!(
-            "Allowed by debug session {} (role: {}, operation: {})",
+            "Allowed by debug session {} (role: {}, operation: {}) {grant}",
             d.session, d.role, d.operation
         ),
         trace: Trace::new(Stage::DebugSession {
@@ -601,6 +616,8 @@ fn candidates(
             group: s.group.to_owned(),
             spellings: oidc::group_spellings(s.group, &input.request.groups, &config.oidc_prefixes),
             warnings,
+            escalation: session::owning_escalation(s.session).map(|o| o.name.clone()),
+            approver: s.session.status.as_ref().and_then(|st| st.approver.clone()),
         });
     }
     out
@@ -660,10 +677,20 @@ pub fn finalize(
                     group: c.group.clone(),
                     impersonation_group: group.clone(),
                 };
+                let grant = Grant {
+                    kind: GrantKind::Session,
+                    cluster: cluster.clone(),
+                    namespace: c.namespace.clone(),
+                    name: c.session.clone(),
+                    origin: c.escalation.clone(),
+                    detail: Some(c.group.clone()),
+                    operation: None,
+                    approver: c.approver.clone(),
+                };
                 return Decision {
                     allowed: true,
                     reason: format!(
-                        "Allowed by breakglass session (session={}, sessionGroup={}, impersonationGroup={group})",
+                        "Allowed by breakglass session (session={}, sessionGroup={}, impersonationGroup={group}) {grant}",
                         c.session, c.group
                     ),
                     trace,

@@ -79,6 +79,12 @@ pub struct SessionInput<'a> {
 pub struct DebugSessionAllow {
     /// DebugSession name.
     pub session: String,
+    /// DebugSession namespace (for the grant id).
+    pub namespace: String,
+    /// The template the session was created from (for the grant id).
+    pub template: String,
+    /// Who approved the session; `None` when no approval was needed.
+    pub approver: Option<String>,
     /// The user's role in it (`owner`, `participant`, `viewer`).
     pub role: String,
     /// The pod operation allowed (`get`, `exec`, `attach`, `portforward`, `log`).

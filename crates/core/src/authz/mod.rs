@@ -18,6 +18,7 @@
 mod decision;
 pub mod deny;
 pub mod explain;
+pub mod grant;
 pub mod impersonation;
 mod input;
 pub mod message;

@@ -157,6 +157,13 @@ pub fn session_grant(
     }
     Some(DebugSessionAllow {
         session: session.metadata.name.clone().unwrap_or_default(),
+        namespace: session.metadata.namespace.clone().unwrap_or_default(),
+        template: session.spec.template_ref.clone(),
+        approver: session
+            .status
+            .as_ref()
+            .and_then(|s| s.approval.as_ref())
+            .and_then(|a| a.approved_by.clone()),
         role: role.as_str().to_owned(),
         operation: op.as_str().to_owned(),
     })

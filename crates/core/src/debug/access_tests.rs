@@ -1,5 +1,6 @@
 use breakglass_api::debug_session::{
-    AllowedPodRef, DebugSessionSpec, DebugSessionState as State, DebugSessionStatus,
+    AllowedPodRef, DebugSessionApproval, DebugSessionSpec, DebugSessionState as State,
+    DebugSessionStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -230,6 +231,10 @@ fn reason_names_the_session_and_the_first_session_wins() {
     a.metadata.name = Some("debug-b".into());
     let mut b = session(None);
     b.metadata.name = Some("debug-a".into());
+    b.status.as_mut().unwrap().approval = Some(DebugSessionApproval {
+        approved_by: Some("ann".into()),
+        ..Default::default()
+    });
     let mut ended = session(None);
     ended.metadata.name = Some("debug-0".into());
     ended.status.as_mut().unwrap().state = Some(State::Terminated);
@@ -244,6 +249,9 @@ fn reason_names_the_session_and_the_first_session_wins() {
         allow,
         DebugSessionAllow {
             session: "debug-a".into(),
+            namespace: "breakglass".into(),
+            template: "t".into(),
+            approver: Some("ann".into()),
             role: "participant".into(),
             operation: "exec".into(),
         }

@@ -288,10 +288,22 @@ async fn debug_session_pod_access_by_role() -> anyhow::Result<()> {
             .await?;
             let s = review(&server.url, PARTICIPANT, "create", "exec", n, "dbg").await;
             assert_eq!(s["allowed"], true, "{s}");
-            assert_eq!(
-                s["reason"],
-                format!("Allowed by debug session {name} (role: participant, operation: exec)")
+            let reason = s["reason"].as_str().unwrap_or_default();
+            assert!(
+                reason.starts_with(&format!(
+                    "Allowed by debug session {name} (role: participant, operation: exec) [grant v1 "
+                )),
+                "{reason}"
             );
+            // The grant id the target's audit log records names the session, the role and
+            // the operation (the ledger of who could do what, through which session).
+            let grant = breakglass_core::authz::grant::Grant::find(reason).expect("grant id");
+            assert_eq!(grant.kind, breakglass_core::authz::grant::GrantKind::Debug);
+            assert_eq!(grant.name, name.as_str());
+            assert_eq!(grant.cluster, A);
+            assert_eq!(grant.detail.as_deref(), Some("participant"));
+            assert_eq!(grant.operation.as_deref(), Some("exec"));
+            assert!(grant.origin.is_some(), "{reason}");
             assert!(can_i(&env, A, &participant, &exec).await?);
             anyhow::Ok(())
         }

@@ -293,6 +293,32 @@ async fn kubectl_follows_the_session_lifecycle() -> anyhow::Result<()> {
         .kubectl(A, Some(&requester), &["get", "pods", "-n", &ns])
         .await?;
     assert!(out.success(), "{}", out.stderr);
+    // The allow carries the grant id the target's audit log records: this session, the
+    // escalation it came from and who approved it.
+    let r = api
+        .call(
+            "POST",
+            &format!("/api/breakglass/webhook/authorize/{A}"),
+            None,
+            Some(review(
+                "requester@example.com",
+                &["system:authenticated"],
+                json!({"verb": "list", "resource": "pods", "namespace": ns, "version": "v1"}),
+            )),
+        )
+        .await?;
+    assert_eq!(r.body["status"]["allowed"], true, "{}", r.text);
+    let reason = r.body["status"]["reason"].as_str().unwrap_or_default();
+    let grant = breakglass_core::authz::grant::Grant::find(reason).expect("a grant id");
+    assert_eq!(grant.name, name, "{reason}");
+    assert_eq!(grant.cluster, A);
+    assert_eq!(grant.detail.as_deref(), Some(group.as_str()), "{reason}");
+    assert_eq!(grant.origin.as_deref(), Some("esc"), "{reason}");
+    assert_eq!(
+        grant.approver.as_deref(),
+        Some("approver@example.com"),
+        "{reason}"
+    );
     assert!(
         !can_i(&env, A, &requester, &["delete", "pods", "-n", &ns]).await?,
         "RBAC of the group limits the grant"

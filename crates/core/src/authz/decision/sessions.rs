@@ -25,6 +25,7 @@ pub(super) struct Sessions<'a> {
 }
 
 pub(super) struct Active<'a> {
+    pub(super) session: &'a BreakglassSession,
     pub(super) name: &'a str,
     pub(super) namespace: &'a str,
     pub(super) group: &'a str,
@@ -71,6 +72,7 @@ pub(super) fn classify<'a>(input: &AuthzInput<'a>) -> Sessions<'a> {
             };
             if issuer_ok {
                 out.active.push(Active {
+                    session: bs,
                     name: bs.metadata.name.as_deref().unwrap_or_default(),
                     namespace: bs.metadata.namespace.as_deref().unwrap_or_default(),
                     group: &bs.spec.granted_group,

@@ -36,7 +36,21 @@ fn assert_denied(d: &Decision, fragment: &str) {
 
 #[test]
 fn approved_session_needs_the_group_check_and_is_allowed_with_the_session_reason() {
-    let w = cluster_admin();
+    // Approved by ann, created from escalation sre-admin: both go into the grant id.
+    let mut session = approved("s1", "cluster-admin");
+    if let Some(st) = session.status.as_mut() {
+        st.approver = Some("ann@example.com".into());
+    }
+    session.metadata.owner_references = Some(vec![
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+            api_version: "breakglass.t-caas.telekom.com/v1alpha1".into(),
+            kind: "BreakglassEscalation".into(),
+            name: "sre-admin".into(),
+            uid: "uid-1".into(),
+            ..Default::default()
+        },
+    ]);
+    let w = World::new(request(res("get", "pods").ns("default"))).session(session);
     let plan = w.with_input(
         NamespaceLabels::NotFetched,
         PodInfo::NotFetched,
@@ -66,7 +80,16 @@ fn approved_session_needs_the_group_check_and_is_allowed_with_the_session_reason
     assert_allowed(&d);
     assert_eq!(
         d.reason,
-        "Allowed by breakglass session (session=s1, sessionGroup=cluster-admin, impersonationGroup=oidc:cluster-admin)"
+        "Allowed by breakglass session (session=s1, sessionGroup=cluster-admin, impersonationGroup=oidc:cluster-admin) [grant v1 kind=session cluster=prod-eu session=breakglass/s1 escalation=sre-admin group=cluster-admin approver=ann%40example.com]"
+    );
+    let grant = crate::authz::grant::Grant::find(&d.reason).expect("a grant id");
+    assert_eq!(
+        (
+            grant.name.as_str(),
+            grant.origin.as_deref(),
+            grant.approver.as_deref()
+        ),
+        ("s1", Some("sre-admin"), Some("ann@example.com"))
     );
     assert_eq!(d.deny_source(), "session");
     assert_eq!(d.decision_label(), "allowed");
@@ -379,6 +402,9 @@ fn debug_session_seam_comes_before_deny_policies() {
     .policy(no_exec);
     w.debug = Some(DebugSessionAllow {
         session: "dbg-1".into(),
+        namespace: "breakglass".into(),
+        template: "net-debug".into(),
+        approver: Some("ann@example.com".into()),
         role: "participant".into(),
         operation: "exec".into(),
     });
@@ -390,7 +416,7 @@ fn debug_session_seam_comes_before_deny_policies() {
     assert_allowed(&d);
     assert_eq!(
         d.reason,
-        "Allowed by debug session dbg-1 (role: participant, operation: exec)"
+        "Allowed by debug session dbg-1 (role: participant, operation: exec) [grant v1 kind=debug cluster=prod-eu session=breakglass/dbg-1 template=net-debug role=participant operation=exec approver=ann%40example.com]"
     );
     assert_eq!(d.deny_source(), "debug-session");
 
@@ -404,6 +430,9 @@ fn debug_session_seam_comes_before_deny_policies() {
         World::new(request(res("get", "pods").ns("default").named("web-0"))).policy(no_pods);
     viewer.debug = Some(DebugSessionAllow {
         session: "dbg-1".into(),
+        namespace: "breakglass".into(),
+        template: "net-debug".into(),
+        approver: None,
         role: "viewer".into(),
         operation: "get".into(),
     });
@@ -411,7 +440,7 @@ fn debug_session_seam_comes_before_deny_policies() {
     assert_allowed(&d);
     assert_eq!(
         d.reason,
-        "Allowed by debug session dbg-1 (role: viewer, operation: get)"
+        "Allowed by debug session dbg-1 (role: viewer, operation: get) [grant v1 kind=debug cluster=prod-eu session=breakglass/dbg-1 template=net-debug role=viewer operation=get]"
     );
 
     // The seam only covers pod operations: otherwise it is ignored (and noted).
