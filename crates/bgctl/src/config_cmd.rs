@@ -12,7 +12,7 @@ use crate::Global;
 use crate::config::{
     self, Config, Context, GrantType, OidcProvider, OutputFormat, TokenStorage, check_server_url,
 };
-use crate::output::Format;
+use crate::output::{Format, Printer, Table};
 
 /// Arguments of this command.
 #[derive(Debug, clap::Args)]
@@ -436,89 +436,37 @@ fn set(c: &mut Config, key: &str, value: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints rows as aligned columns (or without headers).
-pub fn print_table(
-    out: &mut dyn std::io::Write,
-    headers: &[&str],
-    rows: &[Vec<String>],
-    no_headers: bool,
-) -> std::io::Result<()> {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for r in rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>, out: &mut dyn std::io::Write| {
-        let mut text = String::new();
-        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i + 1 == cells.len() {
-                text.push_str(cell);
-            } else {
-                text.push_str(&format!("{cell:<w$}   "));
-            }
-        }
-        writeln!(out, "{}", text.trim_end())
-    };
-    if !no_headers {
-        line(headers.to_vec(), out)?;
-    }
-    for r in rows {
-        line(r.iter().map(String::as_str).collect(), out)?;
-    }
-    Ok(())
-}
-
-fn print_structured<T: serde::Serialize>(
-    value: &T,
-    format: Format,
-    out: &mut dyn std::io::Write,
-) -> anyhow::Result<bool> {
-    match format {
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(value)?)?,
-        Format::Yaml => write!(out, "{}", serde_saphyr::to_string(value)?)?,
-        Format::Table | Format::Wide => return Ok(false),
-    }
-    Ok(true)
-}
-
-fn print_contexts(c: &Config, global: &Global, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let format = global
+/// The printer of `config` listings: `-o` wins, then the config file's output format.
+fn printer(c: &Config, global: &Global) -> Printer {
+    let mut printer = Printer::new(global);
+    printer.format = global
         .output
         .or(c.settings.output_format.map(Format::from))
         .unwrap_or(Format::Table);
-    if print_structured(&c.redacted().contexts, format, out)? {
-        return Ok(());
+    printer
+}
+
+fn print_contexts(c: &Config, global: &Global, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let mut table = Table::new(&["CURRENT", "NAME", "SERVER", "OIDC-PROVIDER"]);
+    for x in &c.contexts {
+        let current = if c.current_context.as_deref() == Some(x.name.as_str()) {
+            "*"
+        } else {
+            ""
+        };
+        let provider = match (&x.oidc_provider, &x.oidc) {
+            (Some(n), _) => n.clone(),
+            (None, Some(p)) => p.authority.clone(),
+            (None, None) => "(from server)".to_owned(),
+        };
+        table.row(vec![
+            current.to_owned(),
+            x.name.clone(),
+            x.server.clone(),
+            provider,
+        ]);
     }
-    let rows: Vec<Vec<String>> = c
-        .contexts
-        .iter()
-        .map(|x| {
-            let current = if c.current_context.as_deref() == Some(x.name.as_str()) {
-                "*"
-            } else {
-                ""
-            };
-            let provider = match (&x.oidc_provider, &x.oidc) {
-                (Some(n), _) => n.clone(),
-                (None, Some(p)) => p.authority.clone(),
-                (None, None) => "(from server)".to_owned(),
-            };
-            vec![
-                current.to_owned(),
-                x.name.clone(),
-                x.server.clone(),
-                provider,
-            ]
-        })
-        .collect();
-    print_table(
-        out,
-        &["CURRENT", "NAME", "SERVER", "OIDC-PROVIDER"],
-        &rows,
-        global.no_headers,
-    )?;
-    Ok(())
+    printer(c, global).print(out, &c.redacted().contexts, |_| table)
 }
 
 /// The kebab-case name of a grant, as the file and `--grant-type` spell it.
@@ -534,32 +482,16 @@ fn print_providers(
     global: &Global,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
-    let format = global
-        .output
-        .or(c.settings.output_format.map(Format::from))
-        .unwrap_or(Format::Table);
-    if print_structured(&c.redacted().oidc_providers, format, out)? {
-        return Ok(());
+    let mut table = Table::new(&["NAME", "AUTHORITY", "CLIENT-ID", "GRANT-TYPE"]);
+    for p in &c.oidc_providers {
+        table.row(vec![
+            p.name.clone(),
+            p.authority.clone(),
+            p.client_id.clone(),
+            grant_name(p.grant()),
+        ]);
     }
-    let rows: Vec<Vec<String>> = c
-        .oidc_providers
-        .iter()
-        .map(|p| {
-            vec![
-                p.name.clone(),
-                p.authority.clone(),
-                p.client_id.clone(),
-                grant_name(p.grant()),
-            ]
-        })
-        .collect();
-    print_table(
-        out,
-        &["NAME", "AUTHORITY", "CLIENT-ID", "GRANT-TYPE"],
-        &rows,
-        global.no_headers,
-    )?;
-    Ok(())
+    printer(c, global).print(out, &c.redacted().oidc_providers, |_| table)
 }
 
 #[cfg(test)]
