@@ -232,6 +232,35 @@ async fn explain_answers_the_user_themself_and_admins_only() -> anyhow::Result<(
         assert!(r.text.contains(field), "{field}: {}", r.text);
     }
 
+    // Oversized or smuggling input is refused before anything is evaluated, even for an
+    // admin: a 1 MiB verb, one group too many, a group with a newline (forged log lines).
+    let mut huge_verb = list_pods(&ns, None);
+    huge_verb["verb"] = json!("g".repeat(1 << 20));
+    let mut many_groups = list_pods(&ns, None);
+    many_groups["groups"] = json!(
+        (0..=breakglass_api::rest::explain::MAX_GROUPS)
+            .map(|i| format!("g{i}"))
+            .collect::<Vec<_>>()
+    );
+    let mut newline_group = list_pods(&ns, None);
+    newline_group["groups"] = json!(["ok", "evil\nallowed=true"]);
+    for (body, field) in [
+        (huge_verb, "verb"),
+        (many_groups, "groups"),
+        (newline_group, "groups[1]"),
+    ] {
+        let r = api.post("/api/explain", &admin, body).await?;
+        assert!(
+            r.status == 422 || r.status == 413,
+            "{field}: {} {}",
+            r.status,
+            r.text.chars().take(300).collect::<String>()
+        );
+        if r.status == 422 {
+            assert!(r.text.contains(field), "{field}: {}", r.text);
+        }
+    }
+
     // After approval: allowed by the session, named with its group; the admin sees it too.
     let r = api.request(&requester, A, &group, json!({})).await?;
     assert_eq!(r.status, 201, "{}", r.text);
