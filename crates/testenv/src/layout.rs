@@ -41,6 +41,10 @@ pub const AUTOMATION_CLIENT_SECRET: &str = "breakglass-automation-secret";
 /// `http://localhost:<port>` redirect, device flow. The `breakglass` client trusts it as a
 /// peer, so its tokens carry the `breakglass` audience too (see [`CLI_AUDIENCE_SCOPE`]).
 pub const CLI_CLIENT_ID: &str = "breakglass-cli";
+/// The public client of the web UI (authorization code + PKCE, redirects to the UI on the
+/// webhook address); like the CLI's, a trusted peer of [`OIDC_CLIENT_ID`], and the UI
+/// asks for [`CLI_AUDIENCE_SCOPE`] so its tokens carry the `breakglass` audience.
+pub const UI_CLIENT_ID: &str = "breakglass-ui";
 /// Dex cross-client scope the CLI requests so its tokens' `aud` includes [`OIDC_CLIENT_ID`].
 pub const CLI_AUDIENCE_SCOPE: &str = "audience:server:client_id:breakglass";
 /// Redirect URI registered for test logins (never served; tests read the redirect).
