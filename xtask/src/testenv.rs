@@ -57,6 +57,17 @@ struct UpArgs {
     /// First port of the block of ports testenv uses.
     #[arg(long, env = layout::ENV_PORT_BASE)]
     port_base: Option<u16>,
+    /// Optional components to run too (added to an environment that is already up;
+    /// they keep running until `down`).
+    #[arg(long = "with", value_enum, value_delimiter = ',')]
+    with: Vec<Optional>,
+}
+
+/// Optional components of the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Optional {
+    /// Apache Kafka (KRaft, one node) from Maven Central, run with the machine's Java.
+    Kafka,
 }
 
 fn parse_policy(s: &str) -> Result<FailurePolicy, String> {
@@ -100,6 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             harness::up(&UpOptions {
                 layout: Layout::new(dir, settings),
                 restart: up.restart,
+                kafka: up.with.contains(&Optional::Kafka),
             })
         }
         Command::Down => harness::down(&existing()?),
