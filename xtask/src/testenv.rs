@@ -20,7 +20,11 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Build the binaries (or find them in the cache) without starting anything.
-    Build,
+    Build {
+        /// Optional components to fetch too.
+        #[arg(long = "with", value_enum, value_delimiter = ',')]
+        with: Vec<Optional>,
+    },
     /// Build if needed, then start the environment (does nothing if it is already up).
     Up(UpArgs),
     /// Stop every process of the environment.
@@ -89,7 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Ok(Layout::new(dir.clone(), settings))
     };
     match args.command {
-        Command::Build => harness::build().map(|_| ()),
+        Command::Build { with } => harness::build(with.contains(&Optional::Kafka)).map(|_| ()),
         Command::Up(up) => {
             let mut settings = Settings::default();
             if let Some(a) = up.webhook_addr {

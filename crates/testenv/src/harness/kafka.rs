@@ -278,6 +278,8 @@ num.network.threads=2
 num.io.threads=2
 background.threads=2
 num.recovery.threads.per.data.dir=1
+# The log cleaner (compacted internal topics) allocates this on start: 128 MiB by default.
+log.cleaner.dedupe.buffer.size=8388608
 ",
         data = data.display()
     )
@@ -364,7 +366,7 @@ pub(super) fn prepare(layout: &Layout, rt: &KafkaRuntime) -> anyhow::Result<()> 
 
 /// The broker daemon; healthy once it lists itself in a metadata response.
 pub(super) fn planned(layout: &Layout, rt: &KafkaRuntime) -> Planned {
-    let mut args = jvm_flags("-Xmx384m", layout);
+    let mut args = jvm_flags("-Xmx256m", layout);
     args.extend([
         "-cp".to_owned(),
         class_path(rt),

@@ -145,13 +145,18 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the tokio runtime")
 }
 
-/// `cargo xtask testenv build`: builds (or finds cached) binaries.
-pub fn build() -> anyhow::Result<Binaries> {
+/// `cargo xtask testenv build`: builds (or finds cached) binaries, and with `kafka`
+/// resolves Kafka's class path (or finds it cached).
+pub fn build(kafka: bool) -> anyhow::Result<Binaries> {
     let bins = build::ensure_built()?;
     for c in build::COMPONENTS {
         if let Some(dir) = bins.dir(c.name) {
             println!("{:<12} {}", c.name, dir.display());
         }
+    }
+    if kafka {
+        let rt = kafka::ensure_runtime()?;
+        println!("{:<12} {}", "kafka", rt.libs.display());
     }
     Ok(bins)
 }
