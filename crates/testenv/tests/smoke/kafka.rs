@@ -14,7 +14,7 @@ fn record(key: &str, value: &str, now_ms: i64) -> anyhow::Result<Record> {
         key: Some(key.as_bytes().to_vec()),
         value: Some(value.as_bytes().to_vec()),
         headers: BTreeMap::from([("source".to_owned(), b"smoke".to_vec())]),
-        timestamp: chrono::DateTime::from_timestamp_millis(now_ms)
+        timestamp: rskafka::chrono::DateTime::from_timestamp_millis(now_ms)
             .ok_or_else(|| anyhow::anyhow!("timestamp {now_ms} out of range"))?,
     })
 }
