@@ -47,7 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         test.env("BREAKGLASS_SKIP_TESTENV", "1");
         step("cargo test (without testenv)", test.status())
     } else {
-        step("testenv up", xtask(&["testenv", "up"]))?;
+        step("testenv up", xtask(&["testenv", "up", "--with", "kafka"]))?;
         let outcome = step("cargo test", test.status());
         if args.keep_testenv {
             eprintln!("==> leaving the test environment running (--keep-testenv)");
