@@ -19,6 +19,7 @@ use breakglass_api::debug_session_cluster_binding::DebugSessionClusterBinding;
 use breakglass_api::debug_session_template::DebugSessionTemplate;
 use breakglass_api::deny_policy::DenyPolicy;
 use breakglass_api::identity_provider::IdentityProvider;
+use breakglass_api::mail_provider::MailProvider;
 use futures::StreamExt;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -227,6 +228,8 @@ pub struct Stores {
     pub debug_bindings: Mirror<DebugSessionClusterBinding>,
     /// DebugPodTemplates.
     pub debug_pod_templates: Mirror<DebugPodTemplate>,
+    /// MailProviders.
+    pub mail_providers: Mirror<MailProvider>,
 }
 
 impl Stores {
@@ -242,6 +245,7 @@ impl Stores {
             debug_templates: Mirror::start(client.clone()),
             debug_bindings: Mirror::start(client.clone()),
             debug_pod_templates: Mirror::start(client.clone()),
+            mail_providers: Mirror::start(client.clone()),
         }
     }
 
@@ -258,6 +262,7 @@ impl Stores {
             debug_templates: Mirror::from_objects([]),
             debug_bindings: Mirror::from_objects([]),
             debug_pod_templates: Mirror::from_objects([]),
+            mail_providers: Mirror::from_objects([]),
         }
     }
 
@@ -272,6 +277,7 @@ impl Stores {
             && self.debug_templates.is_synced()
             && self.debug_bindings.is_synced()
             && self.debug_pod_templates.is_synced()
+            && self.mail_providers.is_synced()
     }
 
     /// Why the mirrors cannot be trusted now: a watch that has been failing for longer
@@ -296,6 +302,7 @@ impl Stores {
                 "DebugPodTemplate",
                 self.debug_pod_templates.failing_for(now),
             ),
+            ("MailProvider", self.mail_providers.failing_for(now)),
         ];
         watches.into_iter().find_map(|(kind, failing)| {
             failing
@@ -315,6 +322,7 @@ impl Stores {
         self.debug_templates.wait_synced().await;
         self.debug_bindings.wait_synced().await;
         self.debug_pod_templates.wait_synced().await;
+        self.mail_providers.wait_synced().await;
     }
 }
 

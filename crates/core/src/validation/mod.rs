@@ -15,6 +15,7 @@ mod aliases;
 mod api_version;
 mod audit_config;
 mod cluster_config;
+mod cross;
 mod debug_binding;
 mod debug_session;
 mod debug_shared;
@@ -42,6 +43,7 @@ pub use aliases::{
 pub use api_version::{API_GROUP, API_VERSION, LEGACY_API_GROUP};
 pub use audit_config::validate_audit_config;
 pub use cluster_config::validate_cluster_config;
+pub use cross::{CrossReport, HubObjects, UNIQUE_NAME_KINDS, cross_object};
 pub use debug_binding::validate_debug_session_cluster_binding;
 pub use debug_session::{validate_debug_session, validate_debug_session_update};
 pub use debug_templates::{validate_debug_pod_template, validate_debug_session_template};

@@ -12,6 +12,7 @@ mod support;
 
 mod audit_config;
 mod cluster_config;
+mod cross;
 mod debug_binding;
 mod debug_pod_template;
 mod debug_session;

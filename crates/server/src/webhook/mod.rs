@@ -11,6 +11,7 @@
 //! activity and a log line for every grant. Errors answer through [`ApiError`].
 
 pub mod ephemeral;
+pub mod hub_admission;
 pub mod snapshot;
 
 use std::time::Instant;
@@ -58,7 +59,7 @@ pub fn router() -> axum::Router<AppState> {
 
 /// The admission routes, served on the HTTPS listener (`server.tls`).
 pub fn admission_router() -> axum::Router<AppState> {
-    ephemeral::router()
+    ephemeral::router().merge(hub_admission::router())
 }
 
 /// Bodies up to this size (far above a real review) are read on the async worker;

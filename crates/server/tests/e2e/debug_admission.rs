@@ -206,26 +206,6 @@ async fn ephemeral_names(env: &TestEnv, ns: &str) -> anyhow::Result<Vec<String>>
         .collect())
 }
 
-/// The admission server: no writers, HTTPS on a free port with the environment's
-/// serving certificate, the hub identity trusted.
-async fn admission_server(env: &TestEnv, id: &str) -> anyhow::Result<(ServerProcess, String)> {
-    let tls = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let tls_addr = tls.local_addr()?.to_string();
-    drop(tls);
-    let (cert, key) = env.serving_cert_files();
-    let mut spec = ServerSpec::on_free_port("unused", &format!("admission-{id}"))?;
-    spec.lease = None;
-    spec.extra_server_config = "webhook:\n  admissionTrustedUsers: [breakglass-hub]\n".to_owned();
-    spec.extra_args = vec![
-        "--enable-controllers=false".to_owned(),
-        "--enable-cleanup=false".to_owned(),
-        format!("--tls-listen-address={tls_addr}"),
-        format!("--tls-cert-file={}", cert.display()),
-        format!("--tls-key-file={}", key.display()),
-    ];
-    Ok((ServerProcess::start(env, spec).await?, tls_addr))
-}
-
 /// Which half of the scenario a test runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {

@@ -30,6 +30,7 @@ mod debug_terminal;
 mod debug_workloads;
 mod escalations;
 mod explain;
+mod hub_admission;
 mod identity_attacks;
 mod lifecycle;
 mod partition;

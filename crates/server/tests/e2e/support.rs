@@ -979,3 +979,23 @@ pub async fn readyz_of(url: &str) -> Option<u16> {
     let r = http.get(format!("{url}/readyz")).send().await.ok()?;
     Some(r.status().as_u16())
 }
+
+/// The admission server: no writers, HTTPS on a free port with the environment's
+/// serving certificate, the hub identity trusted.
+pub async fn admission_server(env: &TestEnv, id: &str) -> anyhow::Result<(ServerProcess, String)> {
+    let tls = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let tls_addr = tls.local_addr()?.to_string();
+    drop(tls);
+    let (cert, key) = env.serving_cert_files();
+    let mut spec = ServerSpec::on_free_port("unused", &format!("admission-{id}"))?;
+    spec.lease = None;
+    spec.extra_server_config = "webhook:\n  admissionTrustedUsers: [breakglass-hub]\n".to_owned();
+    spec.extra_args = vec![
+        "--enable-controllers=false".to_owned(),
+        "--enable-cleanup=false".to_owned(),
+        format!("--tls-listen-address={tls_addr}"),
+        format!("--tls-cert-file={}", cert.display()),
+        format!("--tls-key-file={}", key.display()),
+    ];
+    Ok((ServerProcess::start(env, spec).await?, tls_addr))
+}
