@@ -28,6 +28,7 @@ pub mod identity;
 pub mod idp;
 pub mod index;
 pub mod leader;
+pub mod mail;
 pub mod metrics;
 pub mod rate_limit;
 pub mod rest;
@@ -129,6 +130,7 @@ pub async fn run(
     };
     let mut registry = Registry::with_prefix("breakglass");
     let metrics = metrics::Metrics::new(&mut registry);
+    let mail_metrics = mail::MailMetrics::new(&mut registry);
     let wake_clusters = Arc::new(Notify::new());
     let Options {
         config,
@@ -146,6 +148,7 @@ pub async fn run(
         metrics.clone(),
         wake_clusters.clone(),
     );
+    let mail = start_mail(&app, mail_metrics);
     let flusher = tokio::spawn(
         app.activity
             .clone()
@@ -190,6 +193,7 @@ pub async fn run(
         enable_cleanup,
         enable_controllers,
         wake_clusters,
+        mail,
     );
     let leader_stop = stop.clone();
     let leader = tokio::spawn(leader::run(
@@ -294,12 +298,34 @@ fn build_app(
     })
 }
 
+/// What the leader needs to write MailProvider status.
+struct MailWriter {
+    mailer: Arc<mail::Mailer>,
+    providers: store::Mirror<breakglass_api::mail_provider::MailProvider>,
+    changed: Arc<Notify>,
+}
+
+/// Starts the mail senders every replica runs: the MailProvider watch and the event
+/// subscribers.
+fn start_mail(app: &Arc<app::App>, metrics: mail::MailMetrics) -> MailWriter {
+    let mailer = mail::Mailer::new(&app.config, metrics);
+    let changed = Arc::new(Notify::new());
+    let providers = mail::providers::watch(mailer.clone(), app.hub.clone(), changed.clone());
+    mail::sessions::follow(mailer.clone(), &app.events, app.stores.clone());
+    MailWriter {
+        mailer,
+        providers,
+        changed,
+    }
+}
+
 /// The leader-only writers: timers, reconcilers, garbage collection.
 fn writers(
     app: Arc<app::App>,
     enable_cleanup: bool,
     enable_controllers: bool,
     wake_clusters: Arc<Notify>,
+    mail: MailWriter,
 ) -> leader::Spawner {
     Box::new(move || {
         let a = app.clone();
@@ -336,6 +362,12 @@ fn writers(
                     clusters: a.clusters.clone(),
                     timers: a.config.debug_timers(),
                 },
+            )));
+            tasks.push(tokio::spawn(mail::status::run(
+                mail.mailer.clone(),
+                a.hub.clone(),
+                mail.providers.clone(),
+                mail.changed.clone(),
             )));
             tasks.push(tokio::spawn(deny_policy_reconciler::run(
                 a.hub.clone(),
