@@ -312,6 +312,7 @@ fn start_mail(app: &Arc<app::App>, metrics: mail::MailMetrics) -> MailWriter {
     let changed = Arc::new(Notify::new());
     let providers = mail::providers::watch(mailer.clone(), app.hub.clone(), changed.clone());
     mail::sessions::follow(mailer.clone(), &app.events, app.stores.clone());
+    mail::debug::follow(mailer.clone(), &app.events, app.stores.clone());
     MailWriter {
         mailer,
         providers,

@@ -90,6 +90,17 @@ pub struct Provider {
     metrics: MailMetrics,
 }
 
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("name", &self.name)
+            .field("is_default", &self.is_default)
+            .field("disabled", &self.disabled)
+            .field("usability", &self.usability)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Provider {
     /// A provider without transport (tests of the routing).
     pub fn inert(name: &str, is_default: bool, disabled: bool, usability: Usability) -> Self {
@@ -369,8 +380,7 @@ pub fn watch(mailer: Arc<Mailer>, hub: Client, changed: Arc<Notify>) -> Mirror<M
         let wake = secret_changed.clone();
         tokio::spawn(async move {
             let api: Api<PartialObjectMeta<Secret>> = Api::all(hub);
-            let stream =
-                watcher::watcher(api, watcher::Config::default()).default_backoff();
+            let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
             futures::pin_mut!(stream);
             while let Some(event) = stream.next().await {
                 let meta = match event {
