@@ -32,6 +32,7 @@ mod escalations;
 mod explain;
 mod identity_attacks;
 mod lifecycle;
+mod mail;
 mod partition;
 mod rate_limits;
 mod rbac;
