@@ -66,7 +66,9 @@ async fn expect_exactly(
     assert_eq!(got, want, "late extra recipients of {subject:?}");
     let s = subject.to_owned();
     Ok(mailbox
-        .wait_for(Duration::from_secs(1), move |m: &MessageSummary| m.subject == s)
+        .wait_for(Duration::from_secs(1), move |m: &MessageSummary| {
+            m.subject == s
+        })
         .await?)
 }
 
@@ -257,7 +259,10 @@ async fn session_mails_reach_exactly_the_right_recipients() -> anyhow::Result<()
         escalation(
             &g_approve,
             approvers.clone(),
-            with(exclusions.clone(), json!({"maxValidFor": "8s"})),
+            with(
+                exclusions.clone(),
+                json!({"maxValidFor": "8s", "approvalTimeout": "8s"}),
+            ),
         ),
     )
     .await?;
@@ -277,7 +282,11 @@ async fn session_mails_reach_exactly_the_right_recipients() -> anyhow::Result<()
     .await?;
     fx.escalation(
         "withdraw",
-        escalation(&g_withdraw, json!({"users": ["approver@example.com"]}), json!({})),
+        escalation(
+            &g_withdraw,
+            json!({"users": ["approver@example.com"]}),
+            json!({}),
+        ),
     )
     .await?;
     let requester = client(&server.url, &token(&env, "requester").await?)?;
@@ -302,8 +311,16 @@ async fn session_mails_reach_exactly_the_right_recipients() -> anyhow::Result<()
     .await?;
     let link = format!("{}/session/{approve_name}/approve", server.url);
     assert!(request.text.contains(&link), "{}", request.text);
-    assert!(request.html.contains(&format!("href=\"{link}\"")), "{}", request.html);
-    assert!(request.text.contains("e2e test"), "the reason: {}", request.text);
+    assert!(
+        request.html.contains(&format!("href=\"{link}\"")),
+        "{}",
+        request.html
+    );
+    assert!(
+        request.text.contains("e2e test"),
+        "the reason: {}",
+        request.text
+    );
 
     // Approval, then expiry: to the requester only.
     approver
@@ -315,7 +332,11 @@ async fn session_mails_reach_exactly_the_right_recipients() -> anyhow::Result<()
         &["requester@example.com"],
     )
     .await?;
-    assert!(approved.text.contains("approver@example.com"), "{}", approved.text);
+    assert!(
+        approved.text.contains("approver@example.com"),
+        "{}",
+        approved.text
+    );
     expect_exactly(
         &mailbox,
         &format!("[Breakglass] Session Expired: {approve_name}"),
@@ -411,7 +432,12 @@ async fn smtp_down_during_an_approval_delays_the_mail_not_the_approval() -> anyh
         .name()
         .to_owned();
     // Through the escalation's provider (the forwarder) while it is up.
-    expect_exactly(&mailbox, &request_subject(&group), &["approver@example.com"]).await?;
+    expect_exactly(
+        &mailbox,
+        &request_subject(&group),
+        &["approver@example.com"],
+    )
+    .await?;
 
     forwarder.close();
     let started = Instant::now();
@@ -420,7 +446,10 @@ async fn smtp_down_during_an_approval_delays_the_mail_not_the_approval() -> anyh
         .await?;
     let took = started.elapsed();
     note(&format!("approval with SMTP down answered in {took:?}"));
-    assert!(took < Duration::from_secs(2), "approval waited for SMTP: {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "approval waited for SMTP: {took:?}"
+    );
     let subject = format!("Breakglass Access Approved - {group} on {A}");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
@@ -428,10 +457,14 @@ async fn smtp_down_during_an_approval_delays_the_mail_not_the_approval() -> anyh
         "mail arrived while SMTP was down"
     );
     let api: Api<MailProvider> = Api::all(env.hub_client().await?);
-    wait_for(Duration::from_secs(30), "lastSendError on the provider", || async {
-        let st = api.get(&name).await?.status.unwrap_or_default();
-        Ok(st.last_send_error.is_some() && st.last_send_attempt.is_some())
-    })
+    wait_for(
+        Duration::from_secs(30),
+        "lastSendError on the provider",
+        || async {
+            let st = api.get(&name).await?.status.unwrap_or_default();
+            Ok(st.last_send_error.is_some() && st.last_send_attempt.is_some())
+        },
+    )
     .await?;
 
     forwarder.reopen().await?;
@@ -482,17 +515,29 @@ async fn disabled_or_missing_providers_and_disable_notifications_send_nothing() 
     .await?;
     fx.escalation(
         "quiet",
-        escalation(&g_quiet, approvers.clone(), json!({"disableNotifications": true})),
+        escalation(
+            &g_quiet,
+            approvers.clone(),
+            json!({"disableNotifications": true}),
+        ),
     )
     .await?;
-    fx.escalation("control", escalation(&g_control, approvers.clone(), json!({})))
-        .await?;
+    fx.escalation(
+        "control",
+        escalation(&g_control, approvers.clone(), json!({})),
+    )
+    .await?;
     let requester = client(&server.url, &token(&env, "requester").await?)?;
     for g in [&g_disabled, &g_missing, &g_quiet, &g_control] {
         requester.request_session(&session_request(A, g)).await?;
     }
     // The control's mail proves the events before it were handled.
-    expect_exactly(&mailbox, &request_subject(&g_control), &["approver@example.com"]).await?;
+    expect_exactly(
+        &mailbox,
+        &request_subject(&g_control),
+        &["approver@example.com"],
+    )
+    .await?;
     for g in [&g_disabled, &g_missing, &g_quiet] {
         none_with(&mailbox, g).await?;
     }
