@@ -565,3 +565,176 @@ async fn disabled_or_missing_providers_and_disable_notifications_send_nothing() 
     );
     fx.cleanup().await
 }
+
+/// Templates and sessions of the debug mail test, removed at the end (and from `Drop`).
+struct DebugObjects {
+    env: breakglass_testenv::TestEnv,
+    pod_template: String,
+    template: String,
+    sessions: Vec<String>,
+}
+
+impl Drop for DebugObjects {
+    fn drop(&mut self) {
+        let env = self.env.clone();
+        let (pod, template, sessions) = (
+            self.pod_template.clone(),
+            self.template.clone(),
+            std::mem::take(&mut self.sessions),
+        );
+        run_detached(move || async move {
+            if let Ok(hub) = env.hub_client().await {
+                let dp = DeleteParams::default();
+                let s: Api<breakglass_api::debug_session::DebugSession> =
+                    Api::namespaced(hub.clone(), SYSTEM_NS);
+                for name in sessions {
+                    let _ = s.delete(&name, &dp).await;
+                }
+                let _ = Api::<breakglass_api::DebugSessionTemplate>::all(hub.clone())
+                    .delete(&template, &dp)
+                    .await;
+                let _ = Api::<breakglass_api::DebugPodTemplate>::all(hub)
+                    .delete(&pod, &dp)
+                    .await;
+            }
+        });
+    }
+}
+
+/// Messages with `subject` whose text mentions `needle`, by recipient.
+async fn recipients_mentioning(
+    mailbox: &Mailbox,
+    subject: &str,
+    needle: &str,
+) -> anyhow::Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for m in mailbox.list().await? {
+        if m.subject != subject {
+            continue;
+        }
+        if mailbox.get(&m.id).await?.text.contains(needle) {
+            out.extend(m.to.into_iter().map(|a| a.address.to_lowercase()));
+        }
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn debug_session_mails_follow_the_templates_notification_block() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let hub = env.hub_client().await?;
+    let mailbox = env.mailbox();
+    let id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let extra = format!("mail-dbg-extra-{id}@example.com");
+    let excluded = format!("mail-dbg-excluded-{id}@example.com");
+    let audit = format!("mail-dbg-audit-{id}@example.com");
+    let mut objects = DebugObjects {
+        env: env.clone(),
+        pod_template: format!("mail-dbg-pod-{id}"),
+        template: format!("mail-dbg-{id}"),
+        sessions: Vec::new(),
+    };
+    let pod: breakglass_api::DebugPodTemplate = serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "DebugPodTemplate",
+        "metadata": {"name": objects.pod_template},
+        "spec": {"template": {"spec": {"containers": [
+            {"name": "debug", "image": "busybox:stable", "command": ["sleep", "infinity"]}]}}}}))?;
+    Api::<breakglass_api::DebugPodTemplate>::all(hub.clone())
+        .create(&PostParams::default(), &pod)
+        .await?;
+    let template: breakglass_api::DebugSessionTemplate = serde_json::from_value(json!({
+    "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "DebugSessionTemplate",
+    "metadata": {"name": objects.template},
+    "spec": {
+        "podTemplateRef": {"name": objects.pod_template},
+        "allowed": {"clusters": [A], "groups": ["developers"]},
+        "constraints": {"maxConcurrentSessions": 50},
+        "approvers": {"users": ["approver@example.com", extra, excluded]},
+        "notification": {
+            "additionalRecipients": [audit],
+            "excludedRecipients": {"users": [excluded]},
+        },
+    }}))?;
+    Api::<breakglass_api::DebugSessionTemplate>::all(hub.clone())
+        .create(&PostParams::default(), &template)
+        .await?;
+    let api = RestClient::new(&server.url);
+    let requester = token(&env, "requester").await?;
+    let approver = token(&env, "approver").await?;
+    // The template reaches the server's mirror within moments.
+    let started = Instant::now();
+    let name = loop {
+        let r = api
+            .post(
+                "/api/debugSessions",
+                &requester,
+                json!({"templateRef": objects.template, "cluster": A, "reason": "mail e2e"}),
+            )
+            .await?;
+        if r.status == 201 {
+            break r.name();
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(20),
+            "debug session not created: {}",
+            r.text
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    objects.sessions.push(name.clone());
+
+    expect_exactly(
+        &mailbox,
+        &format!("[Breakglass] Debug Session Created: {name}"),
+        &["requester@example.com"],
+    )
+    .await?;
+    // The request: approver users and additional recipients, not the excluded.
+    let subject = format!("[Breakglass] Debug Session Request: requester@example.com on {A}");
+    let want: BTreeSet<String> = ["approver@example.com", extra.as_str(), audit.as_str()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    wait_for(DELIVERY, "the debug request mails", || async {
+        let got = recipients_mentioning(&mailbox, &subject, &name).await?;
+        anyhow::ensure!(got.is_subset(&want), "unexpected recipients {got:?}");
+        Ok(got == want)
+    })
+    .await?;
+    tokio::time::sleep(SILENCE).await;
+    assert_eq!(
+        recipients_mentioning(&mailbox, &subject, &name).await?,
+        want
+    );
+
+    let r = api
+        .post(
+            &format!("/api/debugSessions/{name}/reject"),
+            &approver,
+            json!({"reason": "not during the freeze"}),
+        )
+        .await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let rejected = expect_exactly(
+        &mailbox,
+        &format!("[Breakglass] Debug Session Rejected: {name}"),
+        &["requester@example.com"],
+    )
+    .await?;
+    assert!(
+        rejected.text.contains("not during the freeze"),
+        "{}",
+        rejected.text
+    );
+    assert!(
+        rejected
+            .text
+            .contains(&format!("{}/debug-sessions/{name}", server.url)),
+        "{}",
+        rejected.text
+    );
+    drop(objects);
+    Ok(())
+}
