@@ -5,6 +5,7 @@
 
 mod ci;
 mod crds;
+mod mail_preview;
 mod testenv;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,8 @@ enum Task {
     Testenv(testenv::Args),
     /// Run every check and test (the README's test command).
     Test(ci::Args),
+    /// Render every notification mail with sample data to files.
+    MailPreview(mail_preview::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,5 +35,6 @@ fn main() -> anyhow::Result<()> {
         Task::Crds(args) => crds::run(args),
         Task::Testenv(args) => testenv::run(args),
         Task::Test(args) => ci::run(args),
+        Task::MailPreview(args) => mail_preview::run(args),
     }
 }

@@ -12,6 +12,7 @@ pub mod escalation;
 pub mod glob;
 pub mod limits;
 pub mod namespace;
+pub mod notify;
 pub mod quantity;
 pub mod selector;
 pub mod session;

@@ -62,6 +62,25 @@ pub struct Config {
     /// Debug-session timers (the reference has only environment variables for them).
     #[serde(default)]
     pub debug_sessions: DebugSessionsConfig,
+    /// Notification e-mail (our addition; SMTP servers are MailProvider objects).
+    #[serde(default)]
+    pub mail: MailConfig,
+}
+
+/// `mail.*`: server-wide e-mail settings. SMTP servers are MailProvider objects.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MailConfig {
+    /// Send no e-mail at all (`--disable-email` sets it too).
+    #[serde(default)]
+    pub disabled: bool,
+    /// Directory whose files replace the built-in templates of the same name.
+    #[serde(default)]
+    pub templates_dir: Option<String>,
+    /// A mailing-list address per approver group: approver groups cannot be expanded
+    /// to their members without a group sync, so requests go to these addresses.
+    #[serde(default)]
+    pub group_addresses: std::collections::BTreeMap<String, String>,
 }
 
 /// `debugSessions.*`: server-wide debug-session timers, Go durations.

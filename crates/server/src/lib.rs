@@ -28,6 +28,7 @@ pub mod identity;
 pub mod idp;
 pub mod index;
 pub mod leader;
+pub mod mail;
 pub mod metrics;
 pub mod rate_limit;
 pub mod rest;
@@ -130,6 +131,7 @@ pub async fn run(
     };
     let mut registry = Registry::with_prefix("breakglass");
     let metrics = metrics::Metrics::new(&mut registry);
+    let mail_metrics = mail::MailMetrics::new(&mut registry);
     let wake_clusters = Arc::new(Notify::new());
     let Options {
         config,
@@ -147,6 +149,7 @@ pub async fn run(
         metrics.clone(),
         wake_clusters.clone(),
     );
+    let mail = start_mail(&app, mail_metrics);
     let flusher = tokio::spawn(
         app.activity
             .clone()
@@ -191,6 +194,7 @@ pub async fn run(
         enable_cleanup,
         enable_controllers,
         wake_clusters,
+        mail,
     );
     let leader_stop = stop.clone();
     let leader = tokio::spawn(leader::run(
@@ -295,12 +299,35 @@ fn build_app(
     })
 }
 
+/// What the leader needs to write MailProvider status.
+struct MailWriter {
+    mailer: Arc<mail::Mailer>,
+    providers: store::Mirror<breakglass_api::mail_provider::MailProvider>,
+    changed: Arc<Notify>,
+}
+
+/// Starts the mail senders every replica runs: the MailProvider watch and the event
+/// subscribers.
+fn start_mail(app: &Arc<app::App>, metrics: mail::MailMetrics) -> MailWriter {
+    let mailer = mail::Mailer::new(&app.config, metrics);
+    let changed = Arc::new(Notify::new());
+    let providers = mail::providers::watch(mailer.clone(), app.hub.clone(), changed.clone());
+    mail::sessions::follow(mailer.clone(), &app.events, app.stores.clone());
+    mail::debug::follow(mailer.clone(), &app.events, app.stores.clone());
+    MailWriter {
+        mailer,
+        providers,
+        changed,
+    }
+}
+
 /// The leader-only writers: timers, reconcilers, garbage collection.
 fn writers(
     app: Arc<app::App>,
     enable_cleanup: bool,
     enable_controllers: bool,
     wake_clusters: Arc<Notify>,
+    mail: MailWriter,
 ) -> leader::Spawner {
     Box::new(move || {
         let a = app.clone();
@@ -338,6 +365,12 @@ fn writers(
                     timers: a.config.debug_timers(),
                     bus: a.events.clone(),
                 },
+            )));
+            tasks.push(tokio::spawn(mail::status::run(
+                mail.mailer.clone(),
+                a.hub.clone(),
+                mail.providers.clone(),
+                mail.changed.clone(),
             )));
             tasks.push(tokio::spawn(deny_policy_reconciler::run(
                 a.hub.clone(),

@@ -90,6 +90,9 @@ struct Args {
         default_value = "30s"
     )]
     activity_flush_interval: String,
+    /// Send no notification e-mail at all (overrides `mail.disabled`).
+    #[arg(long, env = "BREAKGLASS_DISABLE_EMAIL")]
+    disable_email: bool,
     /// Exit when standard input closes (for supervisors and tests that own the process).
     #[arg(long, hide = true)]
     exit_on_stdin_eof: bool,
@@ -193,6 +196,9 @@ async fn main() -> anyhow::Result<()> {
     config
         .apply_debug_env(|var| std::env::var(var).ok())
         .context("debug-session timers from the environment")?;
+    if args.disable_email {
+        config.mail.disabled = true;
+    }
     if let Some(addr) = &args.listen_address {
         config.server.listen_address = addr.clone();
     }

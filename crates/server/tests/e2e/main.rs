@@ -33,6 +33,7 @@ mod explain;
 mod hub_admission;
 mod identity_attacks;
 mod lifecycle;
+mod mail;
 mod partition;
 mod rate_limits;
 mod rbac;

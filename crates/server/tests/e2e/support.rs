@@ -98,6 +98,18 @@ fn with_test_rate_limits(extra: &str) -> String {
     }
 }
 
+/// Approver groups with a mailing-list address, for the mail scenarios (unless a test
+/// sets its own `mail` section).
+fn with_test_mail(extra: &str) -> String {
+    if extra.contains("\nmail:") || extra.starts_with("mail:") {
+        extra.to_owned()
+    } else {
+        format!(
+            "{extra}mail:\n  groupAddresses:\n    mail-e2e-list: mail-e2e-list@example.com\n    mail-e2e-hidden: mail-e2e-hidden@example.com\n"
+        )
+    }
+}
+
 /// A `breakglass` process.
 pub struct ServerProcess {
     /// Its settings.
@@ -125,7 +137,7 @@ impl ServerProcess {
                  frontend:\n  baseURL: http://{addr}\n  brandingName: Breakglass\n\
                  kubernetes:\n  oidcPrefixes: ['{prefix}']\n{extra}",
                 addr = spec.addr,
-                extra = with_test_rate_limits(&spec.extra_server_config),
+                extra = with_test_mail(&with_test_rate_limits(&spec.extra_server_config)),
                 prefix = env.group_prefix(),
             ),
         )?;
