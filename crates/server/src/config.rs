@@ -62,6 +62,19 @@ pub struct Config {
     /// Debug-session timers (the reference has only environment variables for them).
     #[serde(default)]
     pub debug_sessions: DebugSessionsConfig,
+    /// Audit pipeline settings (the sinks themselves are AuditConfig objects).
+    #[serde(default)]
+    pub audit: AuditSettings,
+}
+
+/// `audit.*`: how the leader reports on the AuditConfigs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuditSettings {
+    /// How often the leader writes AuditConfig status, a Go duration (default 30s;
+    /// at least 1s).
+    #[serde(default)]
+    pub status_interval: Option<String>,
 }
 
 /// `debugSessions.*`: server-wide debug-session timers, Go durations.
@@ -549,6 +562,12 @@ pub fn parse_cache_ttl(value: &str) -> Result<Duration, String> {
 }
 
 impl Config {
+    /// How often the leader writes AuditConfig status (`audit.statusInterval`).
+    pub fn audit_status_interval(&self) -> Duration {
+        duration_or(&self.audit.status_interval, Duration::from_secs(30))
+            .max(Duration::from_secs(1))
+    }
+
     /// Cache lifetimes of the webhook's target-cluster lookups.
     pub fn webhook_cache(&self) -> (Duration, Duration) {
         let ttl = |v: &Option<String>, d: u64| {

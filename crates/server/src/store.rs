@@ -227,6 +227,8 @@ pub struct Stores {
     pub debug_bindings: Mirror<DebugSessionClusterBinding>,
     /// DebugPodTemplates.
     pub debug_pod_templates: Mirror<DebugPodTemplate>,
+    /// AuditConfigs.
+    pub audit_configs: Mirror<breakglass_api::AuditConfig>,
 }
 
 impl Stores {
@@ -242,6 +244,7 @@ impl Stores {
             debug_templates: Mirror::start(client.clone()),
             debug_bindings: Mirror::start(client.clone()),
             debug_pod_templates: Mirror::start(client.clone()),
+            audit_configs: Mirror::start(client.clone()),
         }
     }
 
@@ -258,6 +261,7 @@ impl Stores {
             debug_templates: Mirror::from_objects([]),
             debug_bindings: Mirror::from_objects([]),
             debug_pod_templates: Mirror::from_objects([]),
+            audit_configs: Mirror::from_objects([]),
         }
     }
 
