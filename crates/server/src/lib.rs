@@ -356,6 +356,7 @@ fn writers(
                     stores: a.stores.clone(),
                     clusters: a.clusters.clone(),
                     timers: a.config.debug_timers(),
+                    bus: a.events.clone(),
                 },
             )));
             tasks.push(tokio::spawn(deny_policy_reconciler::run(

@@ -35,6 +35,7 @@ use tokio::sync::mpsc;
 
 use super::pods::PodWatches;
 use crate::clusters::ClusterClients;
+use crate::events::{EventBus, SYSTEM};
 use crate::session_writes::{self, WriteError};
 use crate::store::Stores;
 
@@ -67,6 +68,8 @@ pub struct Context {
     pub clusters: ClusterClients,
     /// Server-wide debug timers (approval window checks).
     pub timers: DebugTimers,
+    /// Lifecycle events (mail, audit).
+    pub bus: EventBus,
 }
 
 struct Reconciler {
@@ -247,7 +250,10 @@ impl Reconciler {
             Ok(t) => t,
             Err(e) => return self.fail(s, staged.status, e.to_string()).await,
         };
-        session_writes::write_status(&self.ctx.hub, s, t.status).await?;
+        let written = session_writes::write_status(&self.ctx.hub, s, t.status).await?;
+        self.ctx
+            .bus
+            .emit_debug_notices(&t.notices, SYSTEM, None, &written);
         tracing::info!(debug_session = %s.name_any(), namespace = %s.namespace().unwrap_or_default(), cluster = %s.spec.cluster, user = %s.spec.requested_by, "debug session awaits approval");
         Ok(())
     }
@@ -272,7 +278,10 @@ impl Reconciler {
                 return Ok(());
             }
         };
-        session_writes::write_status(&self.ctx.hub, original, t.status).await?;
+        let written = session_writes::write_status(&self.ctx.hub, original, t.status).await?;
+        self.ctx
+            .bus
+            .emit_debug_notices(&t.notices, SYSTEM, Some(&message), &written);
         tracing::warn!(debug_session = %original.name_any(), namespace = %original.namespace().unwrap_or_default(), cluster = %original.spec.cluster, reason = %message, "debug session failed");
         Ok(())
     }

@@ -8,6 +8,7 @@ use breakglass_core::condition;
 use breakglass_core::debug::session::{self, DebugSessionEvent, DebugTimerAction};
 use jiff::Timestamp;
 
+use crate::events::SYSTEM;
 use crate::session_writes::{self, WithStatus, WriteError};
 use crate::store::{Mirror, Stores};
 use crate::timers::{Action, Context, Due, TimedKind, TimerEnv};
@@ -144,7 +145,9 @@ impl TimedKind for DebugSession {
                         return Ok(());
                     }
                 };
-                session_writes::write_status(&ctx.hub, self, t.status).await?;
+                let written = session_writes::write_status(&ctx.hub, self, t.status).await?;
+                ctx.bus
+                    .emit_debug_notices(&t.notices, SYSTEM, None, &written);
                 tracing::info!(
                     debug_session = %name,
                     namespace = %namespace,

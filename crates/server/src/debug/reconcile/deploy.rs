@@ -21,6 +21,7 @@ use super::{Reconciler, key_of, set_deployed, state};
 use crate::clusters::ConnectError;
 use crate::debug::apply::{self, Applied, ApplyError, Target};
 use crate::debug::{impersonation, target};
+use crate::events::SYSTEM;
 use crate::session_writes::{self, WriteError};
 
 /// Deployment attempts that end in a transient failure before `failMode` decides.
@@ -181,8 +182,11 @@ impl Reconciler {
             status.terminal_sharing = terminal::status(staged, effective, workload_deployed);
         }
         set_deployed(&mut status, deployed_count, message.as_deref(), now);
-        status.message = message;
-        session_writes::write_status(&self.ctx.hub, original, status).await?;
+        status.message = message.clone();
+        let written = session_writes::write_status(&self.ctx.hub, original, status).await?;
+        self.ctx
+            .bus
+            .emit_debug_notices(&t.notices, SYSTEM, message.as_deref(), &written);
         tracing::info!(
             debug_session = %original.name_any(),
             namespace = %original.namespace().unwrap_or_default(),

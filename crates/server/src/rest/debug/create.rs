@@ -35,6 +35,7 @@ use crate::app::App;
 use crate::auth::Identity;
 use crate::creation_lock::{CreationLock, lock_name};
 use crate::error::ApiError;
+use crate::events::DebugEventKind;
 use crate::http::{AppState, Caller};
 use crate::identity;
 use crate::rest::body;
@@ -302,6 +303,12 @@ async fn request_session(
         binding = ?choice.binding.map(resolve::binding_key),
         target_namespace = created.spec.target_namespace.as_deref().unwrap_or_default(),
         "debug session requested"
+    );
+    app.events.emit_debug(
+        DebugEventKind::Created,
+        &me.user,
+        created.spec.reason.as_deref(),
+        &created,
     );
     Ok((created, planned.warnings))
 }

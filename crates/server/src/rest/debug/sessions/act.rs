@@ -86,7 +86,7 @@ async fn decide(
     let now = Timestamp::now();
     let timers = timers(app);
     let mut who = String::new();
-    let (written, ()) = with_retry(app, name, hint.namespace.as_deref(), |session| {
+    let (written, notices) = with_retry(app, name, hint.namespace.as_deref(), |session| {
         let relation = Relation::of(app, caller, session);
         relation.approver.clone().map_err(refusal)?;
         let reason = reasons::decision_reason(session, decision, req.reason.as_deref())
@@ -103,9 +103,11 @@ async fn decide(
             },
         };
         let t = apply(session, event, now, &timers).map_err(transition_error)?;
-        Ok((t.status, ()))
+        Ok((t.status, t.notices))
     })
     .await?;
+    app.events
+        .emit_debug_notices(&notices, &who, req.reason.as_deref(), &written);
     tracing::info!(
         session = name, namespace = written.metadata.namespace.as_deref().unwrap_or_default(),
         cluster = %written.spec.cluster, requested_by = %written.spec.requested_by,
@@ -176,7 +178,7 @@ pub async fn renew(
         })?;
     let now = Timestamp::now();
     let timers = timers(app);
-    let (written, ()) = with_retry(app, &name, hint.namespace.as_deref(), |session| {
+    let (written, renewed) = with_retry(app, &name, hint.namespace.as_deref(), |session| {
         let relation = Relation::of(app, &caller, session);
         relation.readable()?;
         if !relation.may_use() {
@@ -191,9 +193,16 @@ pub async fn renew(
             &timers,
         )
         .map_err(transition_error)?;
-        Ok((t.status, ()))
+        Ok((
+            t.status,
+            (t.notices, relation.user.clone().unwrap_or_default()),
+        ))
     })
     .await?;
+    let (notices, who) = renewed;
+    let message = format!("extended by {extend_by}");
+    app.events
+        .emit_debug_notices(&notices, &who, Some(&message), &written);
     let status = written.status.as_ref();
     let expires = status.and_then(|s| s.expires_at.as_ref()).map(|t| t.0);
     let count = status.and_then(|s| s.renewal_count).unwrap_or(0);
@@ -218,7 +227,7 @@ pub async fn terminate(
     body::none(&raw)?;
     let now = Timestamp::now();
     let timers = timers(app);
-    let (written, ()) = with_retry(app, &name, hint.namespace.as_deref(), |session| {
+    let (written, ended) = with_retry(app, &name, hint.namespace.as_deref(), |session| {
         let relation = Relation::of(app, &caller, session);
         if !relation.owner {
             return Err(ApiError::forbidden(
@@ -226,11 +235,18 @@ pub async fn terminate(
             ));
         }
         let by = relation.user.clone().unwrap_or_default();
-        let t = apply(session, DebugSessionEvent::Terminate { by }, now, &timers)
-            .map_err(transition_error)?;
-        Ok((t.status, ()))
+        let t = apply(
+            session,
+            DebugSessionEvent::Terminate { by: by.clone() },
+            now,
+            &timers,
+        )
+        .map_err(transition_error)?;
+        Ok((t.status, (t.notices, by)))
     })
     .await?;
+    let (notices, by) = ended;
+    app.events.emit_debug_notices(&notices, &by, None, &written);
     tracing::info!(session = %name, cluster = %written.spec.cluster, by = %written.spec.requested_by, "debug session terminated");
     Ok(view(app, &caller, &written))
 }
