@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use breakglass_api::AuditConfig;
 use breakglass_api::breakglass_session::BreakglassSession;
+use breakglass_api::debug_session::DebugSession;
 use breakglass_audit::metrics::AuditMetrics;
 use breakglass_audit::pipeline::{BuildContext, StatsRegistry};
 use breakglass_audit::{Actor, AuditEvent, Manager, Target, types};
@@ -25,7 +26,7 @@ use kube::{Client, ResourceExt};
 use serde_json::json;
 use tokio::sync::broadcast;
 
-use crate::events::{EventBus, EventKind, SessionEvent};
+use crate::events::{DebugEvent, DebugEventKind, EventBus, EventKind, SessionEvent};
 use crate::store::Mirror;
 
 /// The audit pipeline of this replica, swapped whole on reload.
@@ -83,13 +84,13 @@ impl Audit {
         self.emit(access_event(cluster, request, decision));
     }
 
-    /// Follows the session lifecycle events of `bus`.
+    /// Follows the session and debug-session lifecycle events of `bus`.
     pub fn follow(self: &Arc<Self>, bus: &EventBus) {
-        let mut rx = bus.subscribe();
+        let mut sessions = bus.subscribe();
         let audit = self.clone();
         tokio::spawn(async move {
             loop {
-                match rx.recv().await {
+                match sessions.recv().await {
                     Ok(event) => {
                         if audit.enabled() {
                             audit.emit(session_event(&event));
@@ -97,6 +98,23 @@ impl Audit {
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::error!(missed = n, "audit fell behind the session events");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+        let mut debug = bus.subscribe_debug();
+        let audit = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match debug.recv().await {
+                    Ok(event) => {
+                        if audit.enabled() {
+                            audit.emit(debug_event(&event));
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::error!(missed = n, "audit fell behind the debug-session events");
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
@@ -193,6 +211,63 @@ pub fn session_event(event: &SessionEvent) -> AuditEvent {
         EventKind::IdleExpired => (types::SESSION_EXPIRED, "idle"),
     };
     session_audit(type_, reason, &event.actor, &event.session).detail("event", event.kind.as_str())
+}
+
+/// The audit event of a debug-session lifecycle event.
+pub fn debug_event(event: &DebugEvent) -> AuditEvent {
+    let (type_, reason) = match event.kind {
+        DebugEventKind::Created => (types::DEBUG_CREATED, ""),
+        DebugEventKind::ApprovalRequested => (types::DEBUG_APPROVAL_REQUESTED, ""),
+        DebugEventKind::Approved => (types::DEBUG_APPROVED, ""),
+        DebugEventKind::Rejected => (types::DEBUG_TERMINATED, "rejected"),
+        DebugEventKind::Activated => (types::DEBUG_STARTED, ""),
+        DebugEventKind::ApprovalTimedOut => (types::DEBUG_APPROVAL_TIMEOUT, ""),
+        DebugEventKind::Expired => (types::DEBUG_EXPIRED, ""),
+        DebugEventKind::ExpiryNotified => (types::DEBUG_EXPIRY_NOTIFIED, ""),
+        DebugEventKind::Terminated => (types::DEBUG_TERMINATED, "terminated"),
+        DebugEventKind::Failed => (types::DEBUG_FAILED, ""),
+        DebugEventKind::Renewed => (types::DEBUG_RENEWED, ""),
+    };
+    let s: &DebugSession = &event.session;
+    let status = s.status.as_ref();
+    AuditEvent::new(
+        type_,
+        Actor {
+            user: event.actor.clone(),
+            ..Actor::default()
+        },
+        Target {
+            cluster: s.spec.cluster.clone(),
+            kind: "DebugSession".to_owned(),
+            name: s.name_any(),
+            namespace: s.namespace().unwrap_or_default(),
+        },
+    )
+    .detail("event", event.kind.as_str())
+    .detail("reason", reason)
+    .detail("message", event.message.clone().unwrap_or_default())
+    .detail("uid", s.uid().unwrap_or_default())
+    .detail("requester", s.spec.requested_by.as_str())
+    .detail("template", s.spec.template_ref.as_str())
+    .detail(
+        "targetNamespace",
+        s.spec.target_namespace.clone().unwrap_or_default(),
+    )
+    .detail("requestReason", s.spec.reason.clone().unwrap_or_default())
+    .detail(
+        "state",
+        status
+            .and_then(|st| st.state)
+            .map(|st| st.as_str())
+            .unwrap_or_default(),
+    )
+    .detail(
+        "expiresAt",
+        status
+            .and_then(|st| st.expires_at.as_ref())
+            .map(|t| t.0.to_string())
+            .unwrap_or_default(),
+    )
 }
 
 fn session_audit(type_: &str, reason: &str, actor: &str, s: &BreakglassSession) -> AuditEvent {
@@ -414,6 +489,104 @@ fn keep_transition_times(
             .find(|p| p.type_ == cond.type_ && p.status == cond.status)
         {
             cond.last_transition_time = prev.last_transition_time.clone();
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_events_map_to_the_reference_types() {
+        let mut s = BreakglassSession::new("s-1", Default::default());
+        s.metadata.namespace = Some("breakglass".into());
+        s.spec.cluster = "prod".into();
+        s.spec.user = "ann@example.com".into();
+        s.spec.granted_group = "oncall".into();
+        let cases = [
+            (EventKind::Requested, "session.requested", None),
+            (EventKind::Approved, "session.approved", None),
+            (EventKind::Activated, "session.activated", None),
+            (EventKind::Rejected, "session.denied", Some("rejected")),
+            (EventKind::Withdrawn, "session.withdrawn", None),
+            (EventKind::Dropped, "session.dropped", None),
+            (EventKind::Canceled, "session.revoked", Some("canceled")),
+            (EventKind::Expired, "session.expired", Some("time")),
+            (
+                EventKind::ApprovalTimeout,
+                "session.expired",
+                Some("approval_timeout"),
+            ),
+            (EventKind::IdleExpired, "session.expired", Some("idle")),
+        ];
+        for (kind, type_, reason) in cases {
+            let e = session_event(&SessionEvent {
+                kind,
+                actor: "bob@example.com".into(),
+                session: s.clone(),
+            });
+            assert_eq!(e.type_, type_, "{kind:?}");
+            assert_eq!(
+                e.details.get("reason").and_then(|v| v.as_str()),
+                reason,
+                "{kind:?}"
+            );
+            assert_eq!(e.actor.user, "bob@example.com");
+            assert_eq!(e.target.kind, "BreakglassSession");
+            assert_eq!(e.session(), Some(("breakglass", "s-1")));
+            assert_eq!(e.details["grantedGroup"], "oncall");
+            assert_eq!(e.details["requester"], "ann@example.com");
+            assert!(e.is_sensitive());
+        }
+    }
+
+    #[test]
+    fn debug_events_map_to_debug_session_types() {
+        let mut s = DebugSession::new("d-1", Default::default());
+        s.metadata.namespace = Some("breakglass".into());
+        s.spec.cluster = "prod".into();
+        s.spec.template_ref = "net".into();
+        let cases = [
+            (DebugEventKind::Created, "debug_session.created"),
+            (
+                DebugEventKind::ApprovalRequested,
+                "debug_session.approval_requested",
+            ),
+            (DebugEventKind::Approved, "debug_session.approved"),
+            (DebugEventKind::Rejected, "debug_session.terminated"),
+            (DebugEventKind::Activated, "debug_session.started"),
+            (
+                DebugEventKind::ApprovalTimedOut,
+                "debug_session.approval_timeout",
+            ),
+            (DebugEventKind::Expired, "debug_session.expired"),
+            (
+                DebugEventKind::ExpiryNotified,
+                "debug_session.expiry_notified",
+            ),
+            (DebugEventKind::Terminated, "debug_session.terminated"),
+            (DebugEventKind::Failed, "debug_session.failed"),
+            (DebugEventKind::Renewed, "debug_session.renewed"),
+        ];
+        for (kind, type_) in cases {
+            let e = debug_event(&DebugEvent {
+                kind,
+                actor: "system".into(),
+                message: Some("why".into()),
+                session: s.clone(),
+            });
+            assert_eq!(e.type_, type_, "{kind:?}");
+            assert!(
+                breakglass_audit::types::EMITTED
+                    .iter()
+                    .any(|(t, _)| *t == type_),
+                "{type_} is not listed"
+            );
+            assert_eq!(e.target.kind, "DebugSession");
+            assert_eq!(e.details["template"], "net");
+            assert_eq!(e.details["message"], "why");
         }
     }
 }
