@@ -43,6 +43,8 @@ pub struct AuditMetrics {
     pub sink_dropped: Family<SinkLabel, Counter>,
     /// Breaker state per sink: 0 closed, 1 open, 2 half-open.
     pub sink_breaker_state: Family<SinkLabel, Gauge>,
+    /// Webhook decisions that found the server's intake full (before any AuditConfig).
+    pub intake_dropped: Counter,
 }
 
 impl AuditMetrics {
@@ -83,6 +85,11 @@ impl AuditMetrics {
             "audit_sink_circuit_breaker_state",
             "Circuit breaker of a sink: 0 closed, 1 open, 2 half-open",
             m.sink_breaker_state.clone(),
+        );
+        registry.register(
+            "audit_intake_dropped",
+            "Webhook decisions not recorded because the audit intake was full",
+            m.intake_dropped.clone(),
         );
         m
     }

@@ -30,6 +30,8 @@ use crate::event::AuditEvent;
 use crate::filter::{ConfigFilter, Sampling, SinkFilter};
 use crate::metrics::{AuditMetrics, ConfigLabel, SinkLabel};
 use crate::sinks::Sink;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 
 /// Default queue size (the CRD's default).
 pub const DEFAULT_QUEUE_SIZE: usize = 100_000;
@@ -211,6 +213,7 @@ struct SinkHandle {
     tx: mpsc::Sender<Arc<AuditEvent>>,
     stats: Arc<SinkStats>,
     label: SinkLabel,
+    dropped: Counter,
 }
 
 struct ConfigPipeline {
@@ -221,8 +224,8 @@ struct ConfigPipeline {
     main: mpsc::Sender<Arc<AuditEvent>>,
     reserved: mpsc::Sender<Arc<AuditEvent>>,
     stats: Arc<ConfigStats>,
-    label: ConfigLabel,
-    metrics: AuditMetrics,
+    depth: Gauge,
+    dropped: Counter,
 }
 
 /// The audit pipelines of every enabled AuditConfig. Dropping a manager closes its
@@ -333,6 +336,7 @@ impl ConfigPipeline {
                         filter: SinkFilter::new(s),
                         tx,
                         stats: sink_stats,
+                        dropped: ctx.metrics.sink_dropped.get_or_create(&label).clone(),
                         label,
                     });
                 }
@@ -362,21 +366,28 @@ impl ConfigPipeline {
         let (reserved, reserved_rx) =
             mpsc::channel::<Arc<AuditEvent>>((size / RESERVED_DIVISOR).max(1000));
         let main_rx = Arc::new(tokio::sync::Mutex::new(main_rx));
+        let depth = ctx.metrics.queue_depth.get_or_create(&label).clone();
         let worker = Worker {
             sinks,
             stats: stats.clone(),
-            label: label.clone(),
-            metrics: ctx.metrics.clone(),
+            processed: ctx.metrics.events_processed.get_or_create(&label).clone(),
         };
+        // Workers take what is queued in slices (one wake-up per slice, not per event).
         for _ in 0..workers {
             let rx = main_rx.clone();
             let w = worker.clone();
+            let depth = depth.clone();
             tokio::spawn(async move {
+                let mut slice = Vec::with_capacity(WORKER_SLICE);
                 loop {
-                    let next = rx.lock().await.recv().await;
-                    let Some(event) = next else { break };
-                    w.metrics.queue_depth.get_or_create(&w.label).dec();
-                    w.dispatch(&event).await;
+                    let n = rx.lock().await.recv_many(&mut slice, WORKER_SLICE).await;
+                    if n == 0 {
+                        break;
+                    }
+                    depth.dec_by(i64::try_from(n).unwrap_or(i64::MAX));
+                    for event in slice.drain(..) {
+                        w.dispatch(&event).await;
+                    }
                 }
             });
         }
@@ -394,8 +405,8 @@ impl ConfigPipeline {
             main,
             reserved,
             stats,
-            label,
-            metrics: ctx.metrics.clone(),
+            depth,
+            dropped: ctx.metrics.events_dropped.get_or_create(&label).clone(),
         })
     }
 
@@ -405,7 +416,7 @@ impl ConfigPipeline {
         }
         match self.main.try_send(event.clone()) {
             Ok(()) => {
-                self.metrics.queue_depth.get_or_create(&self.label).inc();
+                self.depth.inc();
             }
             Err(TrySendError::Full(e) | TrySendError::Closed(e)) => {
                 if (e.is_sensitive() || !self.drop_on_full)
@@ -414,7 +425,7 @@ impl ConfigPipeline {
                     return;
                 }
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                self.metrics.events_dropped.get_or_create(&self.label).inc();
+                self.dropped.inc();
                 if e.is_sensitive() || !self.drop_on_full {
                     fallback(&e, &self.name, "queue full");
                 }
@@ -436,22 +447,21 @@ fn fallback(event: &AuditEvent, config: &str, why: &str) {
     );
 }
 
+/// Events a worker takes from the queue at once.
+const WORKER_SLICE: usize = 64;
+
 #[derive(Clone)]
 struct Worker {
     sinks: Arc<Vec<SinkHandle>>,
     stats: Arc<ConfigStats>,
-    label: ConfigLabel,
-    metrics: AuditMetrics,
+    processed: Counter,
 }
 
 impl Worker {
     async fn dispatch(&self, event: &Arc<AuditEvent>) {
         self.stats.processed.fetch_add(1, Ordering::Relaxed);
-        *lock(&self.stats.last_event) = Some(jiff::Timestamp::now());
-        self.metrics
-            .events_processed
-            .get_or_create(&self.label)
-            .inc();
+        *lock(&self.stats.last_event) = Some(event.timestamp);
+        self.processed.inc();
         for s in self.sinks.iter() {
             if !s.filter.admits(event) {
                 continue;
@@ -465,7 +475,7 @@ impl Worker {
             };
             if !queued {
                 s.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                self.metrics.sink_dropped.get_or_create(&s.label).inc();
+                s.dropped.inc();
                 if event.is_sensitive() {
                     fallback(
                         event,
@@ -497,14 +507,19 @@ async fn run_sink(
     let mut breaker = Breaker::default();
     let batch_size = sink.batch_size().max(1);
     let timeout = sink.batch_timeout();
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        if batch_size > 1 {
+    let mut batch = Vec::with_capacity(batch_size);
+    loop {
+        batch.clear();
+        if rx.recv_many(&mut batch, batch_size).await == 0 {
+            break;
+        }
+        if batch.len() < batch_size {
             let deadline = tokio::time::Instant::now() + timeout;
             while batch.len() < batch_size {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(e)) => batch.push(e),
-                    Ok(None) | Err(_) => break,
+                let room = batch_size - batch.len();
+                match tokio::time::timeout_at(deadline, rx.recv_many(&mut batch, room)).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
                 }
             }
         }

@@ -19,7 +19,7 @@ use breakglass_api::debug_session::DebugSession;
 use breakglass_audit::metrics::AuditMetrics;
 use breakglass_audit::pipeline::{BuildContext, StatsRegistry};
 use breakglass_audit::{Actor, AuditEvent, Manager, Target, types};
-use breakglass_core::authz::{Decision, SarRequest};
+use breakglass_core::authz::{Attributes, Decision, SarRequest};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
@@ -29,10 +29,26 @@ use tokio::sync::broadcast;
 use crate::events::{DebugEvent, DebugEventKind, EventBus, EventKind, SessionEvent};
 use crate::store::Mirror;
 
+/// Webhook decisions waiting to become audit events.
+pub const ACCESS_INTAKE: usize = 65_536;
+
+/// A webhook decision as the decision path hands it over: the parts it already has, so
+/// that building the envelope (id, details, grant id parsing) happens off that path.
+pub struct AccessRecord {
+    cluster: String,
+    request: SarRequest,
+    allowed: bool,
+    reason: String,
+    stage: &'static str,
+    deny_source: &'static str,
+    at: jiff::Timestamp,
+}
+
 /// The audit pipeline of this replica, swapped whole on reload.
 pub struct Audit {
     current: RwLock<Arc<Manager>>,
     enabled: AtomicBool,
+    access: tokio::sync::mpsc::Sender<AccessRecord>,
     /// Metrics of the pipeline.
     pub metrics: AuditMetrics,
     /// Counts kept across reloads, for the status.
@@ -40,14 +56,28 @@ pub struct Audit {
 }
 
 impl Audit {
-    /// A pipeline that records nothing until [`Audit::replace`].
+    /// A pipeline that records nothing until [`Audit::replace`]; starts the task that
+    /// turns webhook decisions into events (needs a Tokio runtime).
     pub fn new(metrics: AuditMetrics) -> Arc<Self> {
-        Arc::new(Self {
+        let (access, mut intake) = tokio::sync::mpsc::channel::<AccessRecord>(ACCESS_INTAKE);
+        let audit = Arc::new(Self {
             current: RwLock::new(Arc::new(Manager::empty())),
             enabled: AtomicBool::new(false),
+            access,
             metrics,
             stats: StatsRegistry::default(),
-        })
+        });
+        let weak = Arc::downgrade(&audit);
+        tokio::spawn(async move {
+            let mut slice = Vec::with_capacity(256);
+            while intake.recv_many(&mut slice, 256).await > 0 {
+                let Some(audit) = weak.upgrade() else { break };
+                for record in slice.drain(..) {
+                    audit.emit(access_event(&record));
+                }
+            }
+        });
+        audit
     }
 
     /// Puts `manager` in effect; the previous one drains and stops.
@@ -76,12 +106,27 @@ impl Audit {
     }
 
     /// Records the webhook's decision as `access.granted`, `access.denied` or
-    /// `access.denied.policy`. Cheap when audit is off; never waits.
-    pub fn access(&self, cluster: &str, request: &SarRequest, decision: &Decision) {
+    /// `access.denied.policy`: a `try_send` of what the decision path already holds
+    /// into a bounded intake ([`ACCESS_INTAKE`]); the envelope is built by a task of its
+    /// own. Nothing when audit is off; never waits. A full intake is counted
+    /// (`breakglass_audit_intake_dropped_total`) rather than logged per event, which
+    /// would put the log's cost on the decision path.
+    pub fn access(&self, cluster: &str, request: SarRequest, decision: &Decision) {
         if !self.enabled() {
             return;
         }
-        self.emit(access_event(cluster, request, decision));
+        let record = AccessRecord {
+            cluster: cluster.to_owned(),
+            request,
+            allowed: decision.allowed,
+            reason: decision.reason.clone(),
+            stage: decision.trace.stage.name(),
+            deny_source: decision.deny_source(),
+            at: jiff::Timestamp::now(),
+        };
+        if self.access.try_send(record).is_err() {
+            self.metrics.intake_dropped.inc();
+        }
     }
 
     /// Follows the session and debug-session lifecycle events of `bus`.
@@ -124,44 +169,27 @@ impl Audit {
 }
 
 /// The audit event of a webhook decision.
-pub fn access_event(cluster: &str, request: &SarRequest, decision: &Decision) -> AuditEvent {
-    let type_ = if decision.allowed {
+pub fn access_event(r: &AccessRecord) -> AuditEvent {
+    let type_ = if r.allowed {
         types::ACCESS_GRANTED
-    } else if matches!(
-        decision.trace.stage.name(),
-        "deny-policy" | "pod-security" | "policy-error"
-    ) {
+    } else if matches!(r.stage, "deny-policy" | "pod-security" | "policy-error") {
         types::ACCESS_DENIED_POLICY
     } else {
         types::ACCESS_DENIED
     };
-    let (kind, name, namespace, verb, group, subresource, path) = match request.resource() {
-        Some(r) => (
-            r.resource.as_str(),
-            r.name.as_str(),
-            r.namespace.as_str(),
-            r.verb.as_str(),
-            r.group.as_str(),
-            r.subresource.as_str(),
+    let request = &r.request;
+    let (kind, name, namespace, verb, group, subresource, path) = match &request.attributes {
+        Attributes::Resource(a) => (
+            a.resource.as_str(),
+            a.name.as_str(),
+            a.namespace.as_str(),
+            a.verb.as_str(),
+            a.group.as_str(),
+            a.subresource.as_str(),
             "",
         ),
-        None => {
-            let nr = match &request.attributes {
-                breakglass_core::authz::Attributes::NonResource(nr) => Some(nr),
-                breakglass_core::authz::Attributes::Resource(_) => None,
-            };
-            (
-                "",
-                "",
-                "",
-                nr.map_or("", |n| n.verb.as_str()),
-                "",
-                "",
-                nr.map_or("", |n| n.path.as_str()),
-            )
-        }
+        Attributes::NonResource(n) => ("", "", "", n.verb.as_str(), "", "", n.path.as_str()),
     };
-    let grant = breakglass_core::authz::grant::Grant::find(&decision.reason);
     let mut e = AuditEvent::new(
         type_,
         Actor {
@@ -171,7 +199,7 @@ pub fn access_event(cluster: &str, request: &SarRequest, decision: &Decision) ->
             source_ip: None,
         },
         Target {
-            cluster: cluster.to_owned(),
+            cluster: r.cluster.clone(),
             kind: kind.to_owned(),
             name: name.to_owned(),
             namespace: namespace.to_owned(),
@@ -182,12 +210,13 @@ pub fn access_event(cluster: &str, request: &SarRequest, decision: &Decision) ->
     .detail("resource", kind)
     .detail("subresource", subresource)
     .detail("path", path)
-    .detail("stage", decision.trace.stage.name())
-    .detail("reason", decision.reason.as_str());
-    if !decision.allowed {
-        e = e.detail("denySource", decision.deny_source());
+    .detail("stage", r.stage)
+    .detail("reason", r.reason.as_str());
+    e.timestamp = r.at;
+    if !r.allowed {
+        e = e.detail("denySource", r.deny_source);
     }
-    if let Some(g) = grant {
+    if let Some(g) = breakglass_core::authz::grant::Grant::find(&r.reason) {
         e = e
             .detail("grantId", g.to_string())
             .detail("session", format!("{}/{}", g.namespace, g.name))

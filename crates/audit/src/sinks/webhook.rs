@@ -9,7 +9,13 @@ use std::time::Duration;
 use base64::Engine as _;
 use breakglass_api::audit_config::WebhookSinkConfig;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use serde_json::json;
+
+/// The body of a batch: `{"events": [...], "count": n}`.
+#[derive(serde::Serialize)]
+struct Batch<'a> {
+    events: Vec<&'a AuditEvent>,
+    count: usize,
+}
 
 use crate::AuditError;
 use crate::event::AuditEvent;
@@ -125,7 +131,10 @@ impl WebhookSink {
     pub async fn deliver(&self, batch: &[Arc<AuditEvent>]) -> Result<(), AuditError> {
         if self.batch_size > 1 {
             let events: Vec<&AuditEvent> = batch.iter().map(AsRef::as_ref).collect();
-            let body = serde_json::to_vec(&json!({"events": events, "count": events.len()}));
+            let body = serde_json::to_vec(&Batch {
+                count: events.len(),
+                events,
+            });
             return self.post(&self.batch_url, body).await;
         }
         for e in batch {

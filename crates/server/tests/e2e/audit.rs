@@ -24,32 +24,48 @@ use crate::support::*;
 const A: &str = "target-a";
 /// Namespace of debug sessions created through the REST API.
 const DEBUG_NS: &str = "breakglass-system";
+/// The server's namespace (`--pod-namespace`), where sink Secrets live.
+const SERVER_NS: &str = "breakglass-system";
 
 /// An HTTP receiver on loopback that records every JSON body posted to it (batches are
 /// split into their events).
 struct Receiver {
     url: String,
     events: Arc<Mutex<Vec<Value>>>,
+    /// The `Authorization` header of each request.
+    auth: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Receiver {
     async fn start() -> anyhow::Result<Self> {
         let events = Arc::new(Mutex::new(Vec::new()));
+        let auth = Arc::new(Mutex::new(Vec::new()));
         let sink = events.clone();
+        let seen = auth.clone();
         let app = axum::Router::new().route(
             "/audit",
-            axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
-                let sink = sink.clone();
-                async move {
-                    let mut got = sink.lock().unwrap();
-                    match v.get("events").and_then(Value::as_array) {
-                        Some(batch) => got.extend(batch.iter().cloned()),
-                        None => got.push(v),
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, axum::Json(v): axum::Json<Value>| {
+                    let sink = sink.clone();
+                    let seen = seen.clone();
+                    async move {
+                        seen.lock().unwrap().push(
+                            headers
+                                .get("authorization")
+                                .and_then(|h| h.to_str().ok())
+                                .unwrap_or_default()
+                                .to_owned(),
+                        );
+                        let mut got = sink.lock().unwrap();
+                        match v.get("events").and_then(Value::as_array) {
+                            Some(batch) => got.extend(batch.iter().cloned()),
+                            None => got.push(v),
+                        }
+                        "ok"
                     }
-                    "ok"
-                }
-            }),
+                },
+            ),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -59,6 +75,7 @@ impl Receiver {
         Ok(Self {
             url: format!("http://{addr}/audit"),
             events,
+            auth,
             task,
         })
     }
@@ -574,9 +591,12 @@ async fn a_sink_that_is_down_or_slow_trips_its_breaker_without_slowing_anything(
             "audit: webhook p50/p99 before {:?}/{:?}, while failing {:?}/{:?}, breakers open {:?}/{:?}; request+withdraw {api_took:?}",
             p(&before, 0.5), p(&before, 0.99), p(&during, 0.5), p(&during, 0.99), p(&after, 0.5), p(&after, 0.99)
         ));
-        // A slow sink times out after 1 s per attempt; none of that reaches the callers.
-        assert!(p(&during, 0.99) < Duration::from_millis(100), "webhook p99 {:?} while sinks fail", p(&during, 0.99));
-        assert!(p(&after, 0.99) < Duration::from_millis(100), "webhook p99 {:?} with breakers open", p(&after, 0.99));
+        // A slow sink times out after 1 s per attempt and a delivery makes three: a
+        // decision that waited for a sink would take over a second. The bound leaves room
+        // for a machine shared with other builds.
+        let bound = Duration::from_millis(500);
+        assert!(p(&during, 0.99) < bound, "webhook p99 {:?} while sinks fail", p(&during, 0.99));
+        assert!(p(&after, 0.99) < bound, "webhook p99 {:?} with breakers open", p(&after, 0.99));
         assert!(api_took < Duration::from_secs(2), "API took {api_took:?}");
         let failed = metric(&server.url, "breakglass_audit_sink_events_failed_total", &[&label, "sink=\"down\""])
             .await
@@ -693,6 +713,96 @@ async fn kafka_sink_delivers_to_a_real_broker() -> anyhow::Result<()> {
     }
     .await;
     delete_config(&hub, &config).await;
+    fx.cleanup().await?;
+    result
+}
+
+async fn put_secret(hub: &kube::Client, name: &str, token: &str) -> anyhow::Result<()> {
+    let api: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(hub.clone(), SERVER_NS);
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": SERVER_NS},
+        "stringData": {"token": token}});
+    api.patch(
+        name,
+        &kube::api::PatchParams::apply("e2e-audit").force(),
+        &kube::api::Patch::Apply(&secret),
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn webhook_sink_credentials_come_from_a_secret_and_follow_its_rotation() -> anyhow::Result<()>
+{
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "auditsecret").await?;
+    let hub = fx.hub();
+    let receiver = Receiver::start().await?;
+    let config = format!("e2e-audit-secret-{}", fx.id);
+    let secret = format!("e2e-audit-{}", fx.id);
+    put_secret(&hub, &secret, "first-token").await?;
+    create_config(
+        &hub,
+        &config,
+        json!({
+            "sinks": [{"name": "receiver", "type": "webhook", "webhook": {
+                "url": receiver.url, "authSecretRef": {"name": secret},
+                "headers": {"X-Audit-Source": "breakglass"}}}],
+            "filtering": {"includeNamespaces": {"patterns": [fx.ns]}},
+        }),
+    )
+    .await?;
+    let result = async {
+        wait_status(&hub, &config, "the sink active", |s| {
+            s["activeSinks"].as_array().is_some_and(|a| a.len() == 1)
+        })
+        .await?;
+        let group = fx.group("secret");
+        fx.escalation("esc", spec(&[A], &group)).await?;
+        let api = RestClient::new(&server.url);
+        let requester = token(&env, "requester").await?;
+        let s1 = api.request(&requester, A, &group, json!({})).await?.name();
+        receiver.wait_types(&s1, &["session.requested"]).await?;
+        assert_eq!(
+            receiver
+                .auth
+                .lock()
+                .unwrap()
+                .last()
+                .cloned()
+                .unwrap_or_default(),
+            "Bearer first-token"
+        );
+        assert_eq!(
+            api.act(&s1, "withdraw", &requester, None).await?.status,
+            200
+        );
+        // Rotated: the pipeline is rebuilt with the new credentials.
+        put_secret(&hub, &secret, "second-token").await?;
+        let started = Instant::now();
+        wait_for(Duration::from_secs(20), "the rotated token in use", || {
+            let (api, requester, group, receiver) = (&api, &requester, &group, &receiver);
+            async move {
+                let s = api.request(requester, A, group, json!({})).await?.name();
+                receiver.wait_types(&s, &["session.requested"]).await?;
+                anyhow::ensure!(api.act(&s, "withdraw", requester, None).await?.status == 200);
+                let last = receiver.auth.lock().unwrap().last().cloned();
+                Ok(last.as_deref() == Some("Bearer second-token"))
+            }
+        })
+        .await?;
+        note(&format!(
+            "audit: rotated credentials in use after {:?}",
+            started.elapsed()
+        ));
+        anyhow::Ok(())
+    }
+    .await;
+    delete_config(&hub, &config).await;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(hub.clone(), SERVER_NS);
+    let _ = secrets.delete(&secret, &DeleteParams::default()).await;
     fx.cleanup().await?;
     result
 }
