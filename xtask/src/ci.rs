@@ -34,13 +34,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )?;
     step("CRD manifests are current", xtask(&["crds", "--check"]))?;
     pure_crates_stay_pure()?;
+    // The UI's own dependencies (Vite, vue-tsc, playwright-core, axe-core) for its type
+    // check and the browser test; the server's build installs its own copy.
+    step(
+        "web UI: npm ci",
+        npm(&["ci", "--no-audit", "--no-fund", "--loglevel=error"]),
+    )?;
+    step("web UI: type check", npm(&["run", "check"]))?;
 
     let mut test = cargo_command(&["test", "--workspace", "--no-fail-fast"]);
     let outcome = if args.no_testenv {
         test.env("BREAKGLASS_SKIP_TESTENV", "1");
         step("cargo test (without testenv)", test.status())
     } else {
-        step("testenv up", xtask(&["testenv", "up"]))?;
+        step("testenv up", xtask(&["testenv", "up", "--with", "kafka"]))?;
         let outcome = step("cargo test", test.status());
         if args.keep_testenv {
             eprintln!("==> leaving the test environment running (--keep-testenv)");
@@ -114,6 +121,11 @@ fn cargo(args: &[&str]) -> std::io::Result<ExitStatus> {
 }
 
 /// Runs another xtask in a child process, so each task keeps its own exit handling.
+fn npm(args: &[&str]) -> std::io::Result<ExitStatus> {
+    let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui");
+    Command::new("npm").args(args).current_dir(ui).status()
+}
+
 fn xtask(args: &[&str]) -> std::io::Result<ExitStatus> {
     Command::new(std::env::current_exe()?).args(args).status()
 }

@@ -20,7 +20,11 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Build the binaries (or find them in the cache) without starting anything.
-    Build,
+    Build {
+        /// Optional components to fetch too.
+        #[arg(long = "with", value_enum, value_delimiter = ',')]
+        with: Vec<Optional>,
+    },
     /// Build if needed, then start the environment (does nothing if it is already up).
     Up(UpArgs),
     /// Stop every process of the environment.
@@ -57,6 +61,17 @@ struct UpArgs {
     /// First port of the block of ports testenv uses.
     #[arg(long, env = layout::ENV_PORT_BASE)]
     port_base: Option<u16>,
+    /// Optional components to run too (added to an environment that is already up;
+    /// they keep running until `down`).
+    #[arg(long = "with", value_enum, value_delimiter = ',')]
+    with: Vec<Optional>,
+}
+
+/// Optional components of the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Optional {
+    /// Apache Kafka (KRaft, one node) from Maven Central, run with the machine's Java.
+    Kafka,
 }
 
 fn parse_policy(s: &str) -> Result<FailurePolicy, String> {
@@ -78,7 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Ok(Layout::new(dir.clone(), settings))
     };
     match args.command {
-        Command::Build => harness::build().map(|_| ()),
+        Command::Build { with } => harness::build(with.contains(&Optional::Kafka)).map(|_| ()),
         Command::Up(up) => {
             let mut settings = Settings::default();
             if let Some(a) = up.webhook_addr {
@@ -100,6 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             harness::up(&UpOptions {
                 layout: Layout::new(dir, settings),
                 restart: up.restart,
+                kafka: up.with.contains(&Optional::Kafka),
             })
         }
         Command::Down => harness::down(&existing()?),

@@ -99,6 +99,12 @@ pub struct OidcProviderConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20), inner(length(min = 1, max = 253)))]
     pub cli_scopes: Option<Vec<String>>,
+    /// Scopes the web UI requests besides `openid email profile groups`, e.g. Dex's
+    /// `audience:server:client_id:<expectedAudience>` when the UI's public client differs
+    /// from the audience the server and the clusters expect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 20), inner(length(min = 1, max = 253)))]
+    pub ui_scopes: Option<Vec<String>>,
     /// Not allowed (rejected at admission); use certificateAuthority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure_skip_verify: Option<bool>,

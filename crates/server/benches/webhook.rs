@@ -874,7 +874,7 @@ fn main() {
             ),
             hub_contact: breakglass_server::store::HubContact::default(),
         };
-        let router = breakglass_server::http::router(state, breakglass_server::webhook::router());
+        let router = breakglass_server::http::router(state, breakglass_server::webhook::router(), false);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await });

@@ -42,14 +42,20 @@ pub const HUB_SILENCE_BOUND: Duration = Duration::from_secs(10);
 /// `/readyz` fails when a watch has been failing for this long.
 pub const WATCH_FAILURE_BOUND: Duration = Duration::from_secs(10);
 
-/// Builds the router with every route this server serves.
-pub fn router(state: AppState, api: Router<AppState>) -> Router {
-    Router::new()
+/// Builds the router with every route this server serves; with `ui`, paths that are
+/// not routes serve the web UI (see `crate::ui`).
+pub fn router(state: AppState, api: Router<AppState>, ui: bool) -> Router {
+    let routes = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(api)
-        .fallback(not_found)
+        .merge(api);
+    let routes = if ui {
+        routes.fallback(crate::ui::serve)
+    } else {
+        routes.fallback(not_found)
+    };
+    routes
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit_sources,
@@ -143,7 +149,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
     response
 }
 
-async fn not_found(request: Request) -> Response {
+/// 404: `{error, code}` JSON on API paths, plain text elsewhere.
+pub async fn not_found(request: Request) -> Response {
     if request.uri().path().starts_with("/api/") || request.uri().path() == "/api" {
         ApiError::NotFound(format!(
             "no route {} {}",

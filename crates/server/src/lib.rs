@@ -37,6 +37,7 @@ pub mod store;
 pub mod target_access;
 pub mod timers;
 pub mod tls;
+pub mod ui;
 pub mod webhook;
 
 /// Installs ring as the process-wide TLS crypto provider (idempotent). Every TLS client
@@ -176,8 +177,8 @@ pub async fn run(
     } else {
         axum::Router::new()
     };
-    let admission = http::router(state.clone(), webhook::admission_router());
-    let router = http::router(state, api);
+    let admission = http::router(state.clone(), webhook::admission_router(), false);
+    let router = http::router(state, api, enable_api);
 
     let stop = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind(addr)

@@ -194,6 +194,25 @@ impl TestEnv {
         &self.layout.settings.group_prefix
     }
 
+    /// Kafka's bootstrap address (`127.0.0.1:<port>`, one PLAINTEXT broker, topics created
+    /// on first use with one partition), when the environment runs Kafka
+    /// (`cargo xtask testenv up --with kafka`); [`Error::KafkaNotRunning`] otherwise.
+    pub fn kafka_bootstrap(&self) -> Result<String, Error> {
+        if self.state.kafka.is_none() {
+            return Err(Error::KafkaNotRunning {
+                reason: "the environment was started without it".to_owned(),
+            });
+        }
+        let alive =
+            process::find(&self.layout, crate::harness::kafka::NAME).is_some_and(|r| r.alive());
+        if !alive {
+            return Err(Error::KafkaNotRunning {
+                reason: "its process is gone".to_owned(),
+            });
+        }
+        Ok(self.layout.kafka_bootstrap().to_string())
+    }
+
     /// Path of the kubectl that matches the clusters.
     pub fn kubectl_path(&self) -> &Path {
         &self.state.kubectl

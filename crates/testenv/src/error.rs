@@ -14,6 +14,15 @@ pub enum Error {
         /// What is missing.
         reason: String,
     },
+    /// The environment is up, but without Kafka.
+    #[error(
+        "Kafka is not running in testenv ({reason}): start it with \
+         `cargo xtask testenv up --with kafka` (it joins a running environment)"
+    )]
+    KafkaNotRunning {
+        /// What is missing.
+        reason: String,
+    },
     /// A cluster name that is not `hub`, `target-a` or `target-b`.
     #[error("unknown cluster {0:?} (known: hub, target-a, target-b)")]
     UnknownCluster(String),

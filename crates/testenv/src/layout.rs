@@ -41,6 +41,10 @@ pub const AUTOMATION_CLIENT_SECRET: &str = "breakglass-automation-secret";
 /// `http://localhost:<port>` redirect, device flow. The `breakglass` client trusts it as a
 /// peer, so its tokens carry the `breakglass` audience too (see [`CLI_AUDIENCE_SCOPE`]).
 pub const CLI_CLIENT_ID: &str = "breakglass-cli";
+/// The public client of the web UI (authorization code + PKCE, redirects to the UI on the
+/// webhook address); like the CLI's, a trusted peer of [`OIDC_CLIENT_ID`], and the UI
+/// asks for [`CLI_AUDIENCE_SCOPE`] so its tokens carry the `breakglass` audience.
+pub const UI_CLIENT_ID: &str = "breakglass-ui";
 /// Dex cross-client scope the CLI requests so its tokens' `aud` includes [`OIDC_CLIENT_ID`].
 pub const CLI_AUDIENCE_SCOPE: &str = "audience:server:client_id:breakglass";
 /// Redirect URI registered for test logins (never served; tests read the redirect).
@@ -60,6 +64,8 @@ pub const ENV_GROUP_PREFIX: &str = "BREAKGLASS_TESTENV_GROUP_PREFIX";
 pub const ENV_PORT_BASE: &str = "BREAKGLASS_TESTENV_PORT_BASE";
 /// Variable that makes tests skip (instead of fail) when the environment is not up.
 pub const ENV_SKIP: &str = "BREAKGLASS_SKIP_TESTENV";
+/// Variable `env` prints with Kafka's bootstrap address, only while Kafka is up.
+pub const ENV_KAFKA: &str = "BREAKGLASS_TESTENV_KAFKA";
 
 /// Default address of the breakglass server (webhook) on loopback.
 pub const DEFAULT_WEBHOOK_ADDR: &str = "127.0.0.1:18080";
@@ -300,6 +306,26 @@ impl Layout {
         format!("http://127.0.0.1:{}/api/v1", self.mail_http_port())
     }
 
+    /// Kafka's client (PLAINTEXT) listener, the bootstrap address.
+    pub fn kafka_port(&self) -> u16 {
+        self.settings.port_base + 190
+    }
+
+    /// Kafka's KRaft controller listener.
+    pub fn kafka_controller_port(&self) -> u16 {
+        self.settings.port_base + 191
+    }
+
+    /// Kafka's bootstrap address, `127.0.0.1:<port>`.
+    pub fn kafka_bootstrap(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.kafka_port()))
+    }
+
+    /// Directory of Kafka's configuration and storage (`kafka/`).
+    pub fn kafka_dir(&self) -> PathBuf {
+        self.dir.join("kafka")
+    }
+
     /// URL a target apiserver posts SubjectAccessReviews to.
     pub fn webhook_url(&self, cluster: &str) -> String {
         format!(
@@ -321,6 +347,8 @@ mod tests {
             l.dex_telemetry_port(),
             l.smtp_addr().port(),
             l.mail_http_port(),
+            l.kafka_port(),
+            l.kafka_controller_port(),
             l.settings.webhook_addr.port(),
         ];
         for c in CLUSTERS {
@@ -362,6 +390,20 @@ pub struct State {
     pub versions: std::collections::BTreeMap<String, String>,
     /// The kubectl matching the clusters.
     pub kubectl: PathBuf,
+    /// How Kafka runs, when the environment was started (or extended) with `--with kafka`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kafka: Option<KafkaRuntime>,
+}
+
+/// What runs the optional Kafka broker: a Java and the broker's class path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KafkaRuntime {
+    /// The Kafka release (`KAFKA_VERSION` in `testenv/versions.env`).
+    pub version: String,
+    /// The `java` binary (symbolic links resolved, so that it matches `/proc/<pid>/exe`).
+    pub java: PathBuf,
+    /// Directory holding every jar of the broker's runtime class path.
+    pub libs: PathBuf,
 }
 
 impl State {

@@ -69,6 +69,9 @@ pub struct IdpView {
     /// Scopes the command-line client requests besides its defaults.
     #[serde(default)]
     pub cli_scopes: Vec<String>,
+    /// Scopes the web UI requests besides its defaults.
+    #[serde(default)]
+    pub ui_scopes: Vec<String>,
 }
 
 /// `GET /api/identity-provider` → the default provider.

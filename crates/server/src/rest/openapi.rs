@@ -165,7 +165,7 @@ pub fn document() -> Value {
         },
         "paths": {
             "/api/config": {"get": {"summary": "UI configuration", "responses": {"200": {"description": "`{frontend: {oidcAuthority, oidcClientID, brandingName, uiFlavour}}`"}}}},
-            "/api/config/idps": {"get": {"summary": "Identity providers (with the client and scopes bgctl logs in with) and which escalations allow which", "responses": {"200": {"description": "`{identityProviders: [{name, displayName, issuer, enabled, oidcAuthority, oidcClientID, cliClientID, cliScopes}], escalationIDPMapping: {...}, userIdentifierClaim}`"}}}},
+            "/api/config/idps": {"get": {"summary": "Identity providers (with the client and scopes bgctl logs in with) and which escalations allow which", "responses": {"200": {"description": "`{identityProviders: [{name, displayName, issuer, enabled, oidcAuthority, oidcClientID, cliClientID, cliScopes, uiScopes}], escalationIDPMapping: {...}, userIdentifierClaim}`"}}}},
             "/api/debug/buildinfo": {"get": {"summary": "Server version", "responses": {"200": {"description": "`{version, buildDate}`"}}}},
             "/api/identity-provider": {"get": {"summary": "The default identity provider", "responses": {
                 "200": {"description": "`{type, authority, directAuthority, clientId}`"},

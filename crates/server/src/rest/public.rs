@@ -98,6 +98,7 @@ pub async fn idps(State(state): State<AppState>) -> Json<IdpList> {
                 .clone()
                 .unwrap_or_else(|| i.spec.oidc.client_id.clone()),
             cli_scopes: i.spec.oidc.cli_scopes.clone().unwrap_or_default(),
+            ui_scopes: i.spec.oidc.ui_scopes.clone().unwrap_or_default(),
         })
         .collect();
     let mut mapping = std::collections::BTreeMap::new();

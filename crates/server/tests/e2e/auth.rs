@@ -78,14 +78,14 @@ async fn public_endpoints_and_health() -> anyhow::Result<()> {
     let r = api.call("GET", "/api/config", None, None).await?;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["frontend"]["oidcAuthority"], env.dex_issuer());
-    assert_eq!(r.body["frontend"]["oidcClientID"], "breakglass");
+    assert_eq!(r.body["frontend"]["oidcClientID"], "breakglass-ui");
     assert_eq!(r.body["frontend"]["brandingName"], "Breakglass");
     let r = api
         .call("GET", "/api/identity-provider", None, None)
         .await?;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["type"], "OIDC");
-    assert_eq!(r.body["clientId"], "breakglass");
+    assert_eq!(r.body["clientId"], "breakglass-ui");
     let r = api.call("GET", "/api/config/idps", None, None).await?;
     assert_eq!(r.status, 200);
     let idps = r.body["identityProviders"]
@@ -95,7 +95,9 @@ async fn public_endpoints_and_health() -> anyhow::Result<()> {
     assert!(
         idps.iter().any(|i| i["name"] == "testenv-dex"
             && i["issuer"] == env.dex_issuer()
-            && i["enabled"] == true),
+            && i["enabled"] == true
+            && i["oidcClientID"] == "breakglass-ui"
+            && i["uiScopes"] == serde_json::json!(["audience:server:client_id:breakglass"])),
         "{}",
         r.text
     );

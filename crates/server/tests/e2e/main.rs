@@ -40,5 +40,6 @@ mod replicas;
 mod rest_identity;
 mod rest_matrix;
 mod sessions;
+mod ui;
 mod webhook;
 mod writers;

@@ -3,10 +3,11 @@
 //! Each cluster gets its own etcd and kube-apiserver; the targets also run
 //! kube-controller-manager, kube-scheduler and kwok (the hub runs a
 //! controller-manager too, for namespace deletion and garbage collection).
-//! Dex and mailpit are shared. All processes are plain daemons with pid files
-//! and logs in the run directory.
+//! Dex and mailpit are shared; Kafka is optional (`up --with kafka`). All
+//! processes are plain daemons with pid files and logs in the run directory.
 
 pub mod build;
+pub(crate) mod kafka;
 pub mod pki;
 mod plan;
 pub mod process;
@@ -24,8 +25,8 @@ use self::build::{Binaries, fmt_duration};
 use self::plan::{Health, Planned, plan};
 use self::process::Recorded;
 use crate::layout::{
-    CLUSTERS, HUB, KUBECONFIG_SECRET_KEY, Layout, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET,
-    SYSTEM_NAMESPACE, State, TARGETS,
+    CLUSTERS, ENV_KAFKA, HUB, KUBECONFIG_SECRET_KEY, KafkaRuntime, Layout, OIDC_CLIENT_ID,
+    OIDC_CLIENT_SECRET, SYSTEM_NAMESPACE, State, TARGETS,
 };
 
 /// How long an apiserver may take to become ready.
@@ -70,6 +71,7 @@ impl Probe {
         let (client, url) = match h {
             Health::Http(u) => (&self.plain, u),
             Health::Https(u) => (&self.tls, u),
+            Health::Kafka(addr) => return kafka::probe(*addr).await,
         };
         match client.get(url).send().await {
             Ok(r) if r.status().is_success() => Ok(()),
@@ -130,6 +132,9 @@ pub struct UpOptions {
     pub layout: Layout,
     /// Restart even if an environment with the same settings is up.
     pub restart: bool,
+    /// Run Kafka too. An environment that runs Kafka keeps it through later `up`s
+    /// (until `down`), with or without this.
+    pub kafka: bool,
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -140,13 +145,18 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the tokio runtime")
 }
 
-/// `cargo xtask testenv build`: builds (or finds cached) binaries.
-pub fn build() -> anyhow::Result<Binaries> {
+/// `cargo xtask testenv build`: builds (or finds cached) binaries, and with `kafka`
+/// resolves Kafka's class path (or finds it cached).
+pub fn build(kafka: bool) -> anyhow::Result<Binaries> {
     let bins = build::ensure_built()?;
     for c in build::COMPONENTS {
         if let Some(dir) = bins.dir(c.name) {
             println!("{:<12} {}", c.name, dir.display());
         }
+    }
+    if kafka {
+        let rt = kafka::ensure_runtime()?;
+        println!("{:<12} {}", "kafka", rt.libs.display());
     }
     Ok(bins)
 }
@@ -155,9 +165,15 @@ pub fn build() -> anyhow::Result<Binaries> {
 pub fn up(opts: &UpOptions) -> anyhow::Result<()> {
     install_crypto_provider();
     let bins = build::ensure_built()?;
-    let rt = runtime()?;
     let layout = &opts.layout;
-    let result = rt.block_on(up_async(opts, &bins));
+    let had_kafka = State::read(&layout.dir).is_ok_and(|s| s.kafka.is_some());
+    let kafka = if opts.kafka || had_kafka {
+        Some(kafka::ensure_runtime()?)
+    } else {
+        None
+    };
+    let rt = runtime()?;
+    let result = rt.block_on(up_async(opts, &bins, kafka.as_ref()));
     if let Err(e) = &result
         && State::read(&layout.dir).is_err()
     {
@@ -204,6 +220,7 @@ fn clean_run_dir(layout: &Layout) -> anyhow::Result<()> {
         "pids",
         "dex",
         "mail",
+        "kafka",
         "kwok-stages.yaml",
     ]
     .iter()
@@ -220,13 +237,16 @@ fn clean_run_dir(layout: &Layout) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn check_ports_free(layout: &Layout) -> anyhow::Result<()> {
+fn check_ports_free(layout: &Layout, kafka: bool) -> anyhow::Result<()> {
     let mut ports = vec![
         layout.dex_port(),
         layout.dex_telemetry_port(),
         layout.smtp_addr().port(),
         layout.mail_http_port(),
     ];
+    if kafka {
+        ports.extend(kafka_ports(layout));
+    }
     for c in CLUSTERS {
         let p = layout.ports(c);
         ports.extend([
@@ -239,9 +259,17 @@ fn check_ports_free(layout: &Layout) -> anyhow::Result<()> {
             ports.extend([p.scheduler, p.kwok]);
         }
     }
+    wait_ports_free(&ports)
+}
+
+fn kafka_ports(layout: &Layout) -> [u16; 2] {
+    [layout.kafka_port(), layout.kafka_controller_port()]
+}
+
+fn wait_ports_free(ports: &[u16]) -> anyhow::Result<()> {
     // Ports of processes stopped a moment ago may take a little while to free up.
     let deadline = Instant::now() + Duration::from_secs(10);
-    for port in ports {
+    for &port in ports {
         while TcpListener::bind(("127.0.0.1", port)).is_err() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -255,7 +283,11 @@ fn check_ports_free(layout: &Layout) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn up_async(opts: &UpOptions, bins: &Binaries) -> anyhow::Result<()> {
+async fn up_async(
+    opts: &UpOptions,
+    bins: &Binaries,
+    kafka: Option<&KafkaRuntime>,
+) -> anyhow::Result<()> {
     let layout = &opts.layout;
     let started = Instant::now();
     let plan = plan(layout, bins);
@@ -267,9 +299,7 @@ async fn up_async(opts: &UpOptions, bins: &Binaries) -> anyhow::Result<()> {
         && state.binaries == binaries
         && all_healthy(layout, &plan).await
     {
-        println!("testenv: already up in {}", layout.dir.display());
-        reconcile_hub(layout).await?;
-        return Ok(());
+        return already_up(layout, state, kafka).await;
     }
     let previous = process::recorded(layout);
     if !previous.is_empty() {
@@ -277,8 +307,19 @@ async fn up_async(opts: &UpOptions, bins: &Binaries) -> anyhow::Result<()> {
         process::stop(layout, &previous, STOP_GRACE);
     }
     clean_run_dir(layout)?;
-    check_ports_free(layout)?;
+    check_ports_free(layout, kafka.is_some())?;
     std::fs::create_dir_all(&layout.dir)?;
+
+    // Formatting Kafka's storage starts a JVM for a few seconds: do it while the
+    // certificates are made and the first daemons start.
+    let mut kafka_format = kafka.map(|rt| {
+        let (layout, rt) = (layout.clone(), rt.clone());
+        std::thread::spawn(move || kafka::prepare(&layout, &rt))
+    });
+    let kafka_plan: Vec<Planned> = kafka
+        .map(|rt| kafka::planned(layout, rt))
+        .into_iter()
+        .collect();
 
     let pki = pki::generate(layout)?;
     for c in CLUSTERS {
@@ -296,10 +337,23 @@ async fn up_async(opts: &UpOptions, bins: &Binaries) -> anyhow::Result<()> {
     let probe = Probe::new(layout)?;
 
     for phase in 1..=3u8 {
-        let items: Vec<&Planned> = plan.iter().filter(|p| p.phase == phase).collect();
+        let mut items: Vec<&Planned> = plan.iter().filter(|p| p.phase == phase).collect();
         let t = Instant::now();
         for p in &items {
             process::spawn(layout, &p.daemon)?;
+        }
+        if phase == 1
+            && let Some(job) = kafka_format.take()
+        {
+            job.join()
+                .map_err(|_| anyhow::anyhow!("formatting Kafka's storage panicked"))??;
+            for p in &kafka_plan {
+                process::spawn(layout, &p.daemon)?;
+            }
+        }
+        if phase == 3 {
+            // Kafka was started with the first phase; it is waited for with the last.
+            items.extend(kafka_plan.iter());
         }
         let names: Vec<&str> = items.iter().map(|p| p.daemon.name.as_str()).collect();
         let timeout = if phase == 2 {
@@ -343,6 +397,7 @@ async fn up_async(opts: &UpOptions, bins: &Binaries) -> anyhow::Result<()> {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
         kubectl: bins.path("kubectl"),
+        kafka: kafka.cloned(),
     };
     std::fs::write(layout.state_file(), serde_json::to_string_pretty(&state)?)?;
     if !warnings.is_empty() {
@@ -352,6 +407,55 @@ async fn up_async(opts: &UpOptions, bins: &Binaries) -> anyhow::Result<()> {
         "testenv: up in {} (run directory {}); `cargo xtask testenv env` prints the variables",
         fmt_duration(started.elapsed()),
         layout.dir.display()
+    );
+    Ok(())
+}
+
+/// `up` on a healthy environment with the same settings: re-applies the hub objects and
+/// starts Kafka if it is wanted and not (or no longer) running.
+async fn already_up(
+    layout: &Layout,
+    mut state: State,
+    kafka: Option<&KafkaRuntime>,
+) -> anyhow::Result<()> {
+    println!("testenv: already up in {}", layout.dir.display());
+    reconcile_hub(layout).await?;
+    if let Some(rt) = kafka {
+        let kafka_plan = kafka::planned(layout, rt);
+        if state.kafka.as_ref() != Some(rt) || !all_healthy(layout, &[kafka_plan]).await {
+            add_kafka(layout, rt).await?;
+            state.kafka = Some(rt.clone());
+            std::fs::write(layout.state_file(), serde_json::to_string_pretty(&state)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts Kafka beside a running environment (again, if a previous one died or runs
+/// another release). On failure it stops what it started; the rest keeps running.
+async fn add_kafka(layout: &Layout, rt: &KafkaRuntime) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let stale: Vec<Recorded> = process::find(layout, kafka::NAME).into_iter().collect();
+    process::stop(layout, &stale, STOP_GRACE);
+    wait_ports_free(&kafka_ports(layout))?;
+    let planned = kafka::planned(layout, rt);
+    let started = async {
+        let (l, r) = (layout.clone(), rt.clone());
+        tokio::task::spawn_blocking(move || kafka::prepare(&l, &r)).await??;
+        process::spawn(layout, &planned.daemon)?;
+        let probe = Probe::new(layout)?;
+        wait_healthy(layout, &probe, &[&planned], COMPONENT_TIMEOUT).await
+    }
+    .await;
+    if let Err(e) = started {
+        let started: Vec<Recorded> = process::find(layout, kafka::NAME).into_iter().collect();
+        process::stop(layout, &started, STOP_GRACE);
+        return Err(e);
+    }
+    println!(
+        "testenv: kafka healthy after {} on {}",
+        fmt_duration(t.elapsed()),
+        layout.kafka_bootstrap()
     );
     Ok(())
 }
@@ -416,16 +520,21 @@ pub fn component_status(layout: &Layout) -> anyhow::Result<Vec<ComponentStatus>>
         .into_iter()
         .map(|r| (r.name.clone(), r))
         .collect();
-    let fake_bins = match State::read(&layout.dir) {
-        Ok(state) => build_binaries_from_state(&state),
-        Err(_) => build_binaries_from_state(&State {
-            settings: layout.settings.clone(),
-            binaries: BTreeMap::new(),
-            versions: BTreeMap::new(),
-            kubectl: PathBuf::from("kubectl"),
-        }),
+    let state = State::read(&layout.dir).ok();
+    let fake_bins = match &state {
+        Some(state) => build_binaries_from_state(state),
+        None => Binaries::from_dirs(&BTreeMap::new()),
     };
-    let plan = plan(layout, &fake_bins);
+    let mut plan = plan(layout, &fake_bins);
+    // Kafka is listed when the environment runs it, or when a start left it behind.
+    let kafka = state.and_then(|s| s.kafka).or_else(|| {
+        recorded.get(kafka::NAME).map(|r| KafkaRuntime {
+            version: String::new(),
+            java: r.bin.clone(),
+            libs: PathBuf::new(),
+        })
+    });
+    plan.extend(kafka.map(|rt| kafka::planned(layout, &rt)));
     let rt = runtime()?;
     let probe = Probe::new(layout).ok();
     let mut out = Vec::new();
@@ -561,6 +670,10 @@ pub fn env_vars(layout: &Layout) -> anyhow::Result<Vec<(String, String)>> {
         ),
         ("KUBECTL".to_owned(), d(&state.kubectl)),
     ]);
+    let kafka_alive = process::find(&l, kafka::NAME).is_some_and(|r| r.alive());
+    if state.kafka.is_some() && kafka_alive {
+        v.push((ENV_KAFKA.to_owned(), l.kafka_bootstrap().to_string()));
+    }
     Ok(v)
 }
 

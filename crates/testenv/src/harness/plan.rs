@@ -11,6 +11,8 @@ pub(super) enum Health {
     Http(String),
     /// HTTPS GET with the testenv CA (and the admin certificate) that must answer 200.
     Https(String),
+    /// A Kafka metadata request that must list the broker at this address.
+    Kafka(std::net::SocketAddr),
 }
 
 /// A daemon of the environment and how to tell it is healthy.

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::pki::{Pair, Pki};
 use crate::layout::{
     AUTOMATION_CLIENT_ID, AUTOMATION_CLIENT_SECRET, CLI_CLIENT_ID, DEX_HEADER_CONNECTOR, HUB,
-    Layout, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TEST_REDIRECT_URI,
+    Layout, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TEST_REDIRECT_URI, UI_CLIENT_ID,
 };
 use crate::users;
 
@@ -187,6 +187,11 @@ pub fn dex_config(layout: &Layout) -> anyhow::Result<Value> {
             "https": format!("127.0.0.1:{}", layout.dex_port()),
             "tlsCert": pki.join("serving.crt").display().to_string(),
             "tlsKey": pki.join("serving.key").display().to_string(),
+            // The web UI fetches discovery, keys and tokens from the browser.
+            "allowedOrigins": [
+                format!("http://{webhook}"),
+                format!("http://localhost:{}", webhook.port()),
+            ],
         },
         "telemetry": { "http": format!("127.0.0.1:{}", layout.dex_telemetry_port()) },
         "logger": { "level": "info", "format": "text" },
@@ -214,7 +219,7 @@ pub fn dex_config(layout: &Layout) -> anyhow::Result<Value> {
                 "secret": OIDC_CLIENT_SECRET,
                 // The CLI may ask for this client's audience (cross-client trust), so its
                 // tokens are accepted wherever the UI's are.
-                "trustedPeers": [CLI_CLIENT_ID],
+                "trustedPeers": [CLI_CLIENT_ID, UI_CLIENT_ID],
                 "redirectURIs": [
                     TEST_REDIRECT_URI,
                     format!("http://{webhook}/"),
@@ -229,6 +234,18 @@ pub fn dex_config(layout: &Layout) -> anyhow::Result<Value> {
                 "id": CLI_CLIENT_ID,
                 "name": "bgctl",
                 "public": true,
+            },
+            {
+                // The web UI: public (PKCE), redirects only to the UI.
+                "id": UI_CLIENT_ID,
+                "name": "Breakglass web UI",
+                "public": true,
+                "redirectURIs": [
+                    format!("http://{webhook}/auth/callback"),
+                    format!("http://{webhook}/auth/silent-renew"),
+                    format!("http://localhost:{}/auth/callback", webhook.port()),
+                    format!("http://localhost:{}/auth/silent-renew", webhook.port()),
+                ],
             },
             {
                 "id": AUTOMATION_CLIENT_ID,

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::layout::{
     CLI_AUDIENCE_SCOPE, CLI_CLIENT_ID, HUB_IDENTITY, IDENTITY_PROVIDER, KUBECONFIG_SECRET_KEY,
-    Layout, MAIL_PROVIDER, OIDC_CLIENT_ID, SYSTEM_NAMESPACE,
+    Layout, MAIL_PROVIDER, OIDC_CLIENT_ID, SYSTEM_NAMESPACE, UI_CLIENT_ID,
 };
 
 const MANAGER: &str = "breakglass-testenv";
@@ -433,10 +433,11 @@ async fn providers(
             "issuer": layout.dex_issuer(),
             "oidc": {
                 "authority": layout.dex_issuer(),
-                "clientID": OIDC_CLIENT_ID,
+                "clientID": UI_CLIENT_ID,
                 "expectedAudience": OIDC_CLIENT_ID,
                 "cliClientID": CLI_CLIENT_ID,
                 "cliScopes": [CLI_AUDIENCE_SCOPE, "groups"],
+                "uiScopes": [CLI_AUDIENCE_SCOPE],
                 "certificateAuthority": ca,
             },
         },

@@ -1,5 +1,5 @@
 //! Smoke tests of the test environment: real clusters, Dex, mail and the
-//! authorization webhook wiring. They need `cargo xtask testenv up`.
+//! authorization webhook wiring, and Kafka. They need `cargo xtask testenv up --with kafka`.
 
 #![allow(
     clippy::unwrap_used,
@@ -11,6 +11,7 @@
 mod auth;
 mod clusters;
 mod hub;
+mod kafka;
 mod mail;
 mod webhook;
 
