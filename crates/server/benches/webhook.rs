@@ -380,7 +380,7 @@ async fn load(
     concurrency: usize,
     seconds: u64,
     threads: usize,
-) {
+) -> f64 {
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let warmup = Instant::now() + Duration::from_secs(1);
@@ -429,6 +429,7 @@ async fn load(
     }
     all.sort();
     let measured = seconds.saturating_sub(1).max(1) as f64;
+    let rate = all.len() as f64 / measured;
     println!(
         "HTTP over loopback, {concurrency} keep-alive clients, {threads} server threads (clients share the 2 cores): {:.0} reviews/s, {} measured, {errors} errors",
         all.len() as f64 / measured,
@@ -440,6 +441,136 @@ async fn load(
         fmt(percentile(&all, 0.99)),
         fmt(percentile(&all, 0.999)),
         fmt(percentile(&all, 1.0))
+    );
+    rate
+}
+
+/// Audit off: the pipeline records nothing until `audit_comparison` puts one in effect.
+fn bench_audit() -> Arc<breakglass_server::audit::Audit> {
+    breakglass_server::audit::Audit::new(breakglass_audit::metrics::AuditMetrics::default())
+}
+
+/// A local audit receiver: counts the events of the `{events, count}` batches it gets.
+async fn audit_receiver() -> (String, Arc<AtomicUsize>) {
+    let got = Arc::new(AtomicUsize::new(0));
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/audit",
+        // Reads only the trailing `"count":n` of the batch: parsing the events is the
+        // receiver's cost, not the server's, and would share the cores with it.
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let g = g.clone();
+            async move {
+                let text = std::str::from_utf8(&body).unwrap_or_default();
+                let n = text
+                    .rsplit_once("\"count\":")
+                    .and_then(|(_, rest)| rest.trim_end_matches('}').parse::<usize>().ok())
+                    .unwrap_or(1);
+                g.fetch_add(n, Ordering::Relaxed);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/audit"), got)
+}
+
+/// With `BENCH_AUDIT=1`: webhook throughput with audit off and with an AuditConfig
+/// whose webhook sink batches every decision (`access.granted` / `access.denied`) to a
+/// receiver in this process, alternated twice per level; and the in-process cost of
+/// handing one decision to the pipeline.
+#[allow(clippy::too_many_arguments)]
+async fn audit_comparison(
+    app: &App,
+    parsed: &[(String, SarRequest)],
+    now: jiff::Timestamp,
+    addr: std::net::SocketAddr,
+    bodies: Arc<Vec<(String, Vec<u8>)>>,
+    levels: &[usize],
+    seconds: u64,
+    threads: usize,
+) {
+    use breakglass_api::audit_config::*;
+    if std::env::var("BENCH_AUDIT").is_err() {
+        return;
+    }
+    let (url, received) = audit_receiver().await;
+    let config = breakglass_api::AuditConfig::new(
+        "bench",
+        AuditConfigSpec {
+            sinks: vec![AuditSink {
+                name: "receiver".into(),
+                type_: AuditSinkType::Webhook,
+                webhook: Some(WebhookSinkConfig {
+                    url,
+                    batch_size: Some(100),
+                    ..WebhookSinkConfig::default()
+                }),
+                kafka: None,
+                log: None,
+                kubernetes: None,
+                event_types: None,
+                min_severity: None,
+            }],
+            ..AuditConfigSpec::default()
+        },
+    );
+    let ctx = breakglass_audit::pipeline::BuildContext {
+        hub: None,
+        namespace: "breakglass-system".into(),
+        instance: "bench".into(),
+        secrets: BTreeMap::new(),
+        metrics: app.audit.metrics.clone(),
+        stats: app.audit.stats.clone(),
+    };
+    let on = || breakglass_audit::Manager::build(std::slice::from_ref(&config), &ctx);
+    // In process: the decision path's extra cost is a record of what it holds and a
+    // try_send into the intake; the envelope is built off that path.
+    let mut decisions = Vec::new();
+    for (cluster, request) in parsed.iter().take(5_000) {
+        decisions.push(breakglass_server::webhook::decide(app, cluster, request, now).await);
+    }
+    app.audit.replace(on());
+    // The webhook hands over the request it owns; clone outside the timing.
+    let owned: Vec<(String, SarRequest)> = parsed.iter().take(decisions.len()).cloned().collect();
+    let started = Instant::now();
+    for ((cluster, request), d) in owned.into_iter().zip(&decisions) {
+        app.audit.access(&cluster, request, d);
+    }
+    let per = started.elapsed() / decisions.len() as u32;
+    println!(
+        "audit: handing one decision to the pipeline costs {} on the decision path",
+        fmt(per)
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for &concurrency in levels {
+        let mut off_rates = Vec::new();
+        let mut on_rates = Vec::new();
+        for _ in 0..2 {
+            app.audit.replace(breakglass_audit::Manager::empty());
+            println!("audit off:");
+            off_rates.push(load(addr, bodies.clone(), concurrency, seconds, threads).await);
+            app.audit.replace(on());
+            println!("audit on (webhook sink, batches of 100):");
+            on_rates.push(load(addr, bodies.clone(), concurrency, seconds, threads).await);
+        }
+        let off: f64 = off_rates.iter().sum::<f64>() / off_rates.len() as f64;
+        let on_: f64 = on_rates.iter().sum::<f64>() / on_rates.len() as f64;
+        println!(
+            "audit comparison, {concurrency} clients: off {off:.0} reviews/s, on {on_:.0} reviews/s ({:+.1} %)",
+            (on_ / off - 1.0) * 100.0
+        );
+    }
+    app.audit.replace(breakglass_audit::Manager::empty());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stats = app.audit.stats.get("bench");
+    println!(
+        "audit: {} events processed, {} dropped at the queue, {} received by the sink",
+        stats.processed.load(Ordering::Relaxed),
+        stats.dropped.load(Ordering::Relaxed),
+        received.load(Ordering::Relaxed)
     );
 }
 
@@ -700,6 +831,7 @@ fn main() {
             escalations_by_cluster,
             deny_policies_by_cluster,
             access: Arc::new(LocalAccess::new()),
+            audit: bench_audit(),
         });
         // The request corpus is the load generator's; build it before measuring, so
         // the growth during the load is the server's (plus the clients' buffers).
@@ -749,6 +881,7 @@ fn main() {
         for &concurrency in &levels {
             load(addr, bodies.clone(), concurrency, seconds, threads).await;
         }
+        audit_comparison(&app, &parsed, now, addr, bodies.clone(), &levels, seconds, threads).await;
         oversized(addr, seconds).await;
         let rss_end = rss_kib();
         println!(

@@ -74,6 +74,8 @@ pub struct App {
     pub access: Arc<dyn crate::target_access::TargetAccess>,
     /// The decision pipeline's configuration, derived once from `config`.
     pub authz: breakglass_core::authz::AuthzConfig,
+    /// The audit pipeline (records nothing until an AuditConfig is in effect).
+    pub audit: Arc<crate::audit::Audit>,
 }
 
 impl App {

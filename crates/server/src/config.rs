@@ -65,6 +65,9 @@ pub struct Config {
     /// Notification e-mail (our addition; SMTP servers are MailProvider objects).
     #[serde(default)]
     pub mail: MailConfig,
+    /// Audit pipeline settings (the sinks themselves are AuditConfig objects).
+    #[serde(default)]
+    pub audit: AuditSettings,
 }
 
 /// `mail.*`: server-wide e-mail settings. SMTP servers are MailProvider objects.
@@ -81,6 +84,16 @@ pub struct MailConfig {
     /// to their members without a group sync, so requests go to these addresses.
     #[serde(default)]
     pub group_addresses: std::collections::BTreeMap<String, String>,
+}
+
+/// `audit.*`: how the leader reports on the AuditConfigs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuditSettings {
+    /// How often the leader writes AuditConfig status, a Go duration (default 30s;
+    /// at least 1s).
+    #[serde(default)]
+    pub status_interval: Option<String>,
 }
 
 /// `debugSessions.*`: server-wide debug-session timers, Go durations.
@@ -568,6 +581,12 @@ pub fn parse_cache_ttl(value: &str) -> Result<Duration, String> {
 }
 
 impl Config {
+    /// How often the leader writes AuditConfig status (`audit.statusInterval`).
+    pub fn audit_status_interval(&self) -> Duration {
+        duration_or(&self.audit.status_interval, Duration::from_secs(30))
+            .max(Duration::from_secs(1))
+    }
+
     /// Cache lifetimes of the webhook's target-cluster lookups.
     pub fn webhook_cache(&self) -> (Duration, Duration) {
         let ttl = |v: &Option<String>, d: u64| {

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod activity;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod clusters;
 pub mod config;
@@ -132,6 +133,7 @@ pub async fn run(
     let mut registry = Registry::with_prefix("breakglass");
     let metrics = metrics::Metrics::new(&mut registry);
     let mail_metrics = mail::MailMetrics::new(&mut registry);
+    let audit_metrics = breakglass_audit::metrics::AuditMetrics::new(&mut registry);
     let wake_clusters = Arc::new(Notify::new());
     let Options {
         config,
@@ -147,6 +149,7 @@ pub async fn run(
         settings,
         hub,
         metrics.clone(),
+        audit_metrics,
         wake_clusters.clone(),
     );
     let mail = start_mail(&app, mail_metrics);
@@ -255,6 +258,7 @@ fn build_app(
     settings: app::Settings,
     hub: kube::Client,
     metrics: metrics::Metrics,
+    audit_metrics: breakglass_audit::metrics::AuditMetrics,
     wake_clusters: Arc<Notify>,
 ) -> Arc<app::App> {
     let stores = store::Stores::start(&hub);
@@ -279,6 +283,15 @@ fn build_app(
     let escalations_by_cluster = index::EscalationIndex::follow(stores.escalations.clone());
     let deny_policies_by_cluster = index::DenyPolicyIndex::follow(stores.deny_policies.clone());
     let authz = webhook::authz_config(&config);
+    let audit = audit::Audit::new(audit_metrics);
+    audit.follow(&events);
+    tokio::spawn(audit::reload_loop(
+        audit.clone(),
+        stores.audit_configs.clone(),
+        hub.clone(),
+        settings.lock_namespace.clone(),
+        settings.identity.clone(),
+    ));
     Arc::new(app::App {
         config: Arc::new(config),
         settings,
@@ -296,6 +309,7 @@ fn build_app(
         deny_policies_by_cluster,
         access,
         authz,
+        audit,
     })
 }
 
@@ -352,6 +366,13 @@ fn writers(
                 a.settings.lock_namespace.clone(),
             )));
         }
+        // Status reports, not decisions: the leader writes them even without cleanup.
+        tasks.push(tokio::spawn(audit::status_loop(
+            a.audit.clone(),
+            a.stores.audit_configs.clone(),
+            a.hub.clone(),
+            a.config.audit_status_interval(),
+        )));
         if enable_controllers {
             tasks.push(tokio::spawn(escalation_reconciler::run(
                 a.hub.clone(),

@@ -230,6 +230,8 @@ pub struct Stores {
     pub debug_pod_templates: Mirror<DebugPodTemplate>,
     /// MailProviders.
     pub mail_providers: Mirror<MailProvider>,
+    /// AuditConfigs.
+    pub audit_configs: Mirror<breakglass_api::AuditConfig>,
 }
 
 impl Stores {
@@ -246,6 +248,7 @@ impl Stores {
             debug_bindings: Mirror::start(client.clone()),
             debug_pod_templates: Mirror::start(client.clone()),
             mail_providers: Mirror::start(client.clone()),
+            audit_configs: Mirror::start(client.clone()),
         }
     }
 
@@ -263,6 +266,7 @@ impl Stores {
             debug_bindings: Mirror::from_objects([]),
             debug_pod_templates: Mirror::from_objects([]),
             mail_providers: Mirror::from_objects([]),
+            audit_configs: Mirror::from_objects([]),
         }
     }
 

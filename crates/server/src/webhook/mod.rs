@@ -274,6 +274,8 @@ pub async fn authorize(
         }
     }
     log_decision(&cluster, &request, &decision, elapsed);
+    // Handed to a bounded queue; never waits (see crate::audit).
+    app.audit.access(&cluster, request, &decision);
     let explicit = app.config.webhook.explicit_policy_deny
         && !decision.allowed
         && matches!(

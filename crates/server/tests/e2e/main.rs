@@ -12,6 +12,7 @@ mod cli_support;
 mod second_issuer;
 mod support;
 
+mod audit;
 mod auth;
 mod cli_basics;
 mod cli_debug;

@@ -301,7 +301,7 @@ pub async fn shared_server(env: &TestEnv) -> anyhow::Result<Shared> {
                         addr: env.webhook_addr().to_string(),
                         lease: Some(SHARED_LEASE.to_owned()),
                         identity: "shared".to_owned(),
-                        extra_server_config: String::new(),
+                        extra_server_config: "audit:\n  statusInterval: 2s\n".to_owned(),
                         extra_args: Vec::new(),
                         kubeconfig: None,
                     };

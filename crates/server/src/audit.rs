@@ -1,0 +1,621 @@
+//! Audit in the server: every replica follows the AuditConfigs (and the Secrets of the
+//! controller namespace they reference) and rebuilds its pipeline when they change;
+//! session lifecycle events from the [`EventBus`] and the webhook's decisions become
+//! audit events; the leader writes each AuditConfig's status periodically.
+//!
+//! Which replica emits what: a session event is emitted by the replica that made the
+//! change (the one serving the REST call, or the leader for timers), a webhook decision
+//! by the replica that answered it, so each event is emitted once. Status shows the
+//! leader's counts; every replica's own are in its metrics.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use breakglass_api::AuditConfig;
+use breakglass_api::breakglass_session::BreakglassSession;
+use breakglass_api::debug_session::DebugSession;
+use breakglass_audit::metrics::AuditMetrics;
+use breakglass_audit::pipeline::{BuildContext, StatsRegistry};
+use breakglass_audit::{Actor, AuditEvent, Manager, Target, types};
+use breakglass_core::authz::{Attributes, Decision, SarRequest};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+use tokio::sync::broadcast;
+
+use crate::events::{DebugEvent, DebugEventKind, EventBus, EventKind, SessionEvent};
+use crate::store::Mirror;
+
+/// Webhook decisions waiting to become audit events.
+pub const ACCESS_INTAKE: usize = 65_536;
+
+/// A webhook decision as the decision path hands it over: the parts it already has, so
+/// that building the envelope (id, details, grant id parsing) happens off that path.
+pub struct AccessRecord {
+    cluster: String,
+    request: SarRequest,
+    allowed: bool,
+    reason: String,
+    stage: &'static str,
+    deny_source: &'static str,
+    at: jiff::Timestamp,
+}
+
+/// The audit pipeline of this replica, swapped whole on reload.
+pub struct Audit {
+    current: RwLock<Arc<Manager>>,
+    enabled: AtomicBool,
+    access: tokio::sync::mpsc::Sender<AccessRecord>,
+    /// Metrics of the pipeline.
+    pub metrics: AuditMetrics,
+    /// Counts kept across reloads, for the status.
+    pub stats: StatsRegistry,
+}
+
+impl Audit {
+    /// A pipeline that records nothing until [`Audit::replace`]; starts the task that
+    /// turns webhook decisions into events (needs a Tokio runtime).
+    pub fn new(metrics: AuditMetrics) -> Arc<Self> {
+        let (access, mut intake) = tokio::sync::mpsc::channel::<AccessRecord>(ACCESS_INTAKE);
+        let audit = Arc::new(Self {
+            current: RwLock::new(Arc::new(Manager::empty())),
+            enabled: AtomicBool::new(false),
+            access,
+            metrics,
+            stats: StatsRegistry::default(),
+        });
+        let weak = Arc::downgrade(&audit);
+        tokio::spawn(async move {
+            let mut slice = Vec::with_capacity(256);
+            while intake.recv_many(&mut slice, 256).await > 0 {
+                let Some(audit) = weak.upgrade() else { break };
+                for record in slice.drain(..) {
+                    audit.emit(access_event(&record));
+                }
+            }
+        });
+        audit
+    }
+
+    /// Puts `manager` in effect; the previous one drains and stops.
+    pub fn replace(&self, manager: Manager) {
+        self.enabled.store(!manager.is_empty(), Ordering::Release);
+        let mut current = self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *current = Arc::new(manager);
+    }
+
+    /// True when some AuditConfig is in effect (callers skip building events otherwise).
+    pub fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Acquire)
+    }
+
+    /// Records `event`; never waits.
+    pub fn emit(&self, event: AuditEvent) {
+        let manager = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        manager.emit(event);
+    }
+
+    /// Records the webhook's decision as `access.granted`, `access.denied` or
+    /// `access.denied.policy`: a `try_send` of what the decision path already holds
+    /// into a bounded intake ([`ACCESS_INTAKE`]); the envelope is built by a task of its
+    /// own. Nothing when audit is off; never waits. A full intake is counted
+    /// (`breakglass_audit_intake_dropped_total`) rather than logged per event, which
+    /// would put the log's cost on the decision path.
+    pub fn access(&self, cluster: &str, request: SarRequest, decision: &Decision) {
+        if !self.enabled() {
+            return;
+        }
+        let record = AccessRecord {
+            cluster: cluster.to_owned(),
+            request,
+            allowed: decision.allowed,
+            reason: decision.reason.clone(),
+            stage: decision.trace.stage.name(),
+            deny_source: decision.deny_source(),
+            at: jiff::Timestamp::now(),
+        };
+        if self.access.try_send(record).is_err() {
+            self.metrics.intake_dropped.inc();
+        }
+    }
+
+    /// Follows the session and debug-session lifecycle events of `bus`.
+    pub fn follow(self: &Arc<Self>, bus: &EventBus) {
+        let mut sessions = bus.subscribe();
+        let audit = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match sessions.recv().await {
+                    Ok(event) => {
+                        if audit.enabled() {
+                            audit.emit(session_event(&event));
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::error!(missed = n, "audit fell behind the session events");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+        let mut debug = bus.subscribe_debug();
+        let audit = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match debug.recv().await {
+                    Ok(event) => {
+                        if audit.enabled() {
+                            audit.emit(debug_event(&event));
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::error!(missed = n, "audit fell behind the debug-session events");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+}
+
+/// The audit event of a webhook decision.
+pub fn access_event(r: &AccessRecord) -> AuditEvent {
+    let type_ = if r.allowed {
+        types::ACCESS_GRANTED
+    } else if matches!(r.stage, "deny-policy" | "pod-security" | "policy-error") {
+        types::ACCESS_DENIED_POLICY
+    } else {
+        types::ACCESS_DENIED
+    };
+    let request = &r.request;
+    let (kind, name, namespace, verb, group, subresource, path) = match &request.attributes {
+        Attributes::Resource(a) => (
+            a.resource.as_str(),
+            a.name.as_str(),
+            a.namespace.as_str(),
+            a.verb.as_str(),
+            a.group.as_str(),
+            a.subresource.as_str(),
+            "",
+        ),
+        Attributes::NonResource(n) => ("", "", "", n.verb.as_str(), "", "", n.path.as_str()),
+    };
+    let mut e = AuditEvent::new(
+        type_,
+        Actor {
+            user: request.user.clone(),
+            identity_provider: request.issuer.clone(),
+            groups: request.groups.clone(),
+            source_ip: None,
+        },
+        Target {
+            cluster: r.cluster.clone(),
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            namespace: namespace.to_owned(),
+        },
+    )
+    .detail("verb", verb)
+    .detail("apiGroup", group)
+    .detail("resource", kind)
+    .detail("subresource", subresource)
+    .detail("path", path)
+    .detail("stage", r.stage)
+    .detail("reason", r.reason.as_str());
+    e.timestamp = r.at;
+    if !r.allowed {
+        e = e.detail("denySource", r.deny_source);
+    }
+    if let Some(g) = breakglass_core::authz::grant::Grant::find(&r.reason) {
+        e = e
+            .detail("grantId", g.to_string())
+            .detail("session", format!("{}/{}", g.namespace, g.name))
+            .detail("approver", g.approver.unwrap_or_default());
+    }
+    e
+}
+
+/// The audit event of a session lifecycle event.
+pub fn session_event(event: &SessionEvent) -> AuditEvent {
+    let (type_, reason) = match event.kind {
+        EventKind::Requested => (types::SESSION_REQUESTED, ""),
+        EventKind::Approved => (types::SESSION_APPROVED, ""),
+        EventKind::Activated => (types::SESSION_ACTIVATED, ""),
+        EventKind::Rejected => (types::SESSION_DENIED, "rejected"),
+        EventKind::Withdrawn => (types::SESSION_WITHDRAWN, ""),
+        EventKind::Dropped => (types::SESSION_DROPPED, ""),
+        EventKind::Canceled => (types::SESSION_REVOKED, "canceled"),
+        EventKind::Expired => (types::SESSION_EXPIRED, "time"),
+        EventKind::ApprovalTimeout => (types::SESSION_EXPIRED, "approval_timeout"),
+        EventKind::IdleExpired => (types::SESSION_EXPIRED, "idle"),
+    };
+    session_audit(type_, reason, &event.actor, &event.session).detail("event", event.kind.as_str())
+}
+
+/// The audit event of a debug-session lifecycle event.
+pub fn debug_event(event: &DebugEvent) -> AuditEvent {
+    let (type_, reason) = match event.kind {
+        DebugEventKind::Created => (types::DEBUG_CREATED, ""),
+        DebugEventKind::ApprovalRequested => (types::DEBUG_APPROVAL_REQUESTED, ""),
+        DebugEventKind::Approved => (types::DEBUG_APPROVED, ""),
+        DebugEventKind::Rejected => (types::DEBUG_TERMINATED, "rejected"),
+        DebugEventKind::Activated => (types::DEBUG_STARTED, ""),
+        DebugEventKind::ApprovalTimedOut => (types::DEBUG_APPROVAL_TIMEOUT, ""),
+        DebugEventKind::Expired => (types::DEBUG_EXPIRED, ""),
+        DebugEventKind::ExpiryNotified => (types::DEBUG_EXPIRY_NOTIFIED, ""),
+        DebugEventKind::Terminated => (types::DEBUG_TERMINATED, "terminated"),
+        DebugEventKind::Failed => (types::DEBUG_FAILED, ""),
+        DebugEventKind::Renewed => (types::DEBUG_RENEWED, ""),
+    };
+    let s: &DebugSession = &event.session;
+    let status = s.status.as_ref();
+    AuditEvent::new(
+        type_,
+        Actor {
+            user: event.actor.clone(),
+            ..Actor::default()
+        },
+        Target {
+            cluster: s.spec.cluster.clone(),
+            kind: "DebugSession".to_owned(),
+            name: s.name_any(),
+            namespace: s.namespace().unwrap_or_default(),
+        },
+    )
+    .detail("event", event.kind.as_str())
+    .detail("reason", reason)
+    .detail("message", event.message.clone().unwrap_or_default())
+    .detail("uid", s.uid().unwrap_or_default())
+    .detail("requester", s.spec.requested_by.as_str())
+    .detail("template", s.spec.template_ref.as_str())
+    .detail(
+        "targetNamespace",
+        s.spec.target_namespace.clone().unwrap_or_default(),
+    )
+    .detail("requestReason", s.spec.reason.clone().unwrap_or_default())
+    .detail(
+        "state",
+        status
+            .and_then(|st| st.state)
+            .map(|st| st.as_str())
+            .unwrap_or_default(),
+    )
+    .detail(
+        "expiresAt",
+        status
+            .and_then(|st| st.expires_at.as_ref())
+            .map(|t| t.0.to_string())
+            .unwrap_or_default(),
+    )
+}
+
+fn session_audit(type_: &str, reason: &str, actor: &str, s: &BreakglassSession) -> AuditEvent {
+    let status = s.status.as_ref();
+    let time = |t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>| {
+        t.map(|t| t.0.to_string()).unwrap_or_default()
+    };
+    AuditEvent::new(
+        type_,
+        Actor {
+            user: actor.to_owned(),
+            identity_provider: if actor == s.spec.user {
+                s.spec.identity_provider_name.clone()
+            } else {
+                None
+            },
+            ..Actor::default()
+        },
+        Target {
+            cluster: s.spec.cluster.clone(),
+            kind: "BreakglassSession".to_owned(),
+            name: s.name_any(),
+            namespace: s.namespace().unwrap_or_default(),
+        },
+    )
+    .detail("reason", reason)
+    .detail("uid", s.uid().unwrap_or_default())
+    .detail("requester", s.spec.user.as_str())
+    .detail("grantedGroup", s.spec.granted_group.as_str())
+    .detail(
+        "requestReason",
+        s.spec.request_reason.clone().unwrap_or_default(),
+    )
+    .detail(
+        "identityProvider",
+        s.spec.identity_provider_name.clone().unwrap_or_default(),
+    )
+    .detail(
+        "state",
+        status
+            .and_then(|st| st.state)
+            .map(|st| st.as_str())
+            .unwrap_or_default(),
+    )
+    .detail(
+        "approver",
+        status
+            .and_then(|st| st.approver.clone())
+            .unwrap_or_default(),
+    )
+    .detail(
+        "approvalReason",
+        status
+            .and_then(|st| st.approval_reason.clone())
+            .unwrap_or_default(),
+    )
+    .detail(
+        "expiresAt",
+        time(status.and_then(|st| st.expires_at.as_ref())),
+    )
+}
+
+/// Secrets of the controller namespace that `configs` reference.
+fn referenced_secrets(configs: &[Arc<AuditConfig>]) -> Vec<String> {
+    let mut names = Vec::new();
+    for c in configs.iter().filter(|c| c.spec.enabled()) {
+        for s in &c.spec.sinks {
+            if let Some(w) = &s.webhook {
+                names.extend(w.auth_secret_ref.iter().map(|r| r.name.clone()));
+                names.extend(
+                    w.tls
+                        .iter()
+                        .flat_map(|t| t.ca_secret_ref.iter())
+                        .map(|r| r.name.clone()),
+                );
+            }
+            if let Some(k) = &s.kafka {
+                names.extend(k.sasl.iter().map(|s| s.credentials_secret_ref.name.clone()));
+                if let Some(t) = &k.tls {
+                    names.extend(t.ca_secret_ref.iter().map(|r| r.name.clone()));
+                    names.extend(t.client_cert_secret_ref.iter().map(|r| r.name.clone()));
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Follows AuditConfigs and the Secrets of `namespace`, rebuilding the pipeline when
+/// what it is built from changes. Runs on every replica.
+pub async fn reload_loop(
+    audit: Arc<Audit>,
+    configs: Mirror<AuditConfig>,
+    hub: Client,
+    namespace: String,
+    instance: String,
+) {
+    let secrets: Mirror<Secret> = Mirror::watch(Api::namespaced(hub.clone(), &namespace)).0;
+    let mut config_changes = configs.subscribe();
+    let mut secret_changes = secrets.subscribe();
+    let mut built_from: Option<String> = None;
+    loop {
+        if configs.is_synced() {
+            let all = configs.all();
+            let names = referenced_secrets(&all);
+            let mut data = BTreeMap::new();
+            let mut fingerprint = String::new();
+            for c in &all {
+                fingerprint.push_str(&format!(
+                    "{}:{}:{};",
+                    c.name_any(),
+                    c.uid().unwrap_or_default(),
+                    c.metadata.generation.unwrap_or_default()
+                ));
+            }
+            for name in &names {
+                if let Some(s) = secrets.get(Some(&namespace), name) {
+                    fingerprint.push_str(&format!(
+                        "{name}:{};",
+                        s.resource_version().unwrap_or_default()
+                    ));
+                    let map: BTreeMap<String, Vec<u8>> = s
+                        .data
+                        .iter()
+                        .flatten()
+                        .map(|(k, v)| (k.clone(), v.0.clone()))
+                        .collect();
+                    data.insert(name.clone(), map);
+                }
+            }
+            if built_from.as_deref() != Some(fingerprint.as_str()) {
+                let ctx = BuildContext {
+                    hub: Some(hub.clone()),
+                    namespace: namespace.clone(),
+                    instance: instance.clone(),
+                    secrets: data,
+                    metrics: audit.metrics.clone(),
+                    stats: audit.stats.clone(),
+                };
+                let list: Vec<AuditConfig> = all.iter().map(|c| (**c).clone()).collect();
+                let manager = Manager::build(&list, &ctx);
+                audit
+                    .stats
+                    .retain(&all.iter().map(|c| c.name_any()).collect::<Vec<_>>());
+                tracing::info!(configs = ?manager.config_names(), "audit pipeline built");
+                audit.replace(manager);
+                built_from = Some(fingerprint);
+            }
+        }
+        tokio::select! {
+            r = config_changes.recv() => if matches!(r, Err(broadcast::error::RecvError::Closed)) { break },
+            r = secret_changes.recv() => if matches!(r, Err(broadcast::error::RecvError::Closed)) { break },
+            () = tokio::time::sleep(Duration::from_secs(30)) => {}
+        }
+        // Coalesce a burst of changes into one rebuild.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        while config_changes.try_recv().is_ok() || secret_changes.try_recv().is_ok() {}
+    }
+}
+
+/// Writes every AuditConfig's status each `interval`. Leader only.
+pub async fn status_loop(
+    audit: Arc<Audit>,
+    configs: Mirror<AuditConfig>,
+    hub: Client,
+    interval: Duration,
+) {
+    let api: Api<AuditConfig> = Api::all(hub);
+    loop {
+        tokio::time::sleep(interval).await;
+        for c in configs.all() {
+            let name = c.name_any();
+            let mut status = audit
+                .stats
+                .get(&name)
+                .status(c.metadata.generation, jiff::Timestamp::now());
+            if !c.spec.enabled() {
+                status.active_sinks = Some(Vec::new());
+                status.conditions = Some(vec![
+                    k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+                        type_: "Ready".to_owned(),
+                        status: "False".to_owned(),
+                        reason: "Disabled".to_owned(),
+                        message: "spec.enabled is false".to_owned(),
+                        observed_generation: c.metadata.generation,
+                        last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                            jiff::Timestamp::now(),
+                        ),
+                    },
+                ]);
+            }
+            keep_transition_times(&c, &mut status);
+            if c.status.as_ref() == Some(&status) {
+                continue;
+            }
+            let patch = json!({"status": status});
+            if let Err(e) = api
+                .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                tracing::warn!(config = %name, error = %e, "writing AuditConfig status failed");
+            }
+        }
+    }
+}
+
+/// A condition whose status did not change keeps its transition time.
+fn keep_transition_times(
+    c: &AuditConfig,
+    status: &mut breakglass_api::audit_config::AuditConfigStatus,
+) {
+    let old = c.status.as_ref().and_then(|s| s.conditions.as_ref());
+    for cond in status.conditions.iter_mut().flatten() {
+        if let Some(prev) = old
+            .into_iter()
+            .flatten()
+            .find(|p| p.type_ == cond.type_ && p.status == cond.status)
+        {
+            cond.last_transition_time = prev.last_transition_time.clone();
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_events_map_to_the_reference_types() {
+        let mut s = BreakglassSession::new("s-1", Default::default());
+        s.metadata.namespace = Some("breakglass".into());
+        s.spec.cluster = "prod".into();
+        s.spec.user = "ann@example.com".into();
+        s.spec.granted_group = "oncall".into();
+        let cases = [
+            (EventKind::Requested, "session.requested", None),
+            (EventKind::Approved, "session.approved", None),
+            (EventKind::Activated, "session.activated", None),
+            (EventKind::Rejected, "session.denied", Some("rejected")),
+            (EventKind::Withdrawn, "session.withdrawn", None),
+            (EventKind::Dropped, "session.dropped", None),
+            (EventKind::Canceled, "session.revoked", Some("canceled")),
+            (EventKind::Expired, "session.expired", Some("time")),
+            (
+                EventKind::ApprovalTimeout,
+                "session.expired",
+                Some("approval_timeout"),
+            ),
+            (EventKind::IdleExpired, "session.expired", Some("idle")),
+        ];
+        for (kind, type_, reason) in cases {
+            let e = session_event(&SessionEvent {
+                kind,
+                actor: "bob@example.com".into(),
+                session: s.clone(),
+            });
+            assert_eq!(e.type_, type_, "{kind:?}");
+            assert_eq!(
+                e.details.get("reason").and_then(|v| v.as_str()),
+                reason,
+                "{kind:?}"
+            );
+            assert_eq!(e.actor.user, "bob@example.com");
+            assert_eq!(e.target.kind, "BreakglassSession");
+            assert_eq!(e.session(), Some(("breakglass", "s-1")));
+            assert_eq!(e.details["grantedGroup"], "oncall");
+            assert_eq!(e.details["requester"], "ann@example.com");
+            assert!(e.is_sensitive());
+        }
+    }
+
+    #[test]
+    fn debug_events_map_to_debug_session_types() {
+        let mut s = DebugSession::new("d-1", Default::default());
+        s.metadata.namespace = Some("breakglass".into());
+        s.spec.cluster = "prod".into();
+        s.spec.template_ref = "net".into();
+        let cases = [
+            (DebugEventKind::Created, "debug_session.created"),
+            (
+                DebugEventKind::ApprovalRequested,
+                "debug_session.approval_requested",
+            ),
+            (DebugEventKind::Approved, "debug_session.approved"),
+            (DebugEventKind::Rejected, "debug_session.terminated"),
+            (DebugEventKind::Activated, "debug_session.started"),
+            (
+                DebugEventKind::ApprovalTimedOut,
+                "debug_session.approval_timeout",
+            ),
+            (DebugEventKind::Expired, "debug_session.expired"),
+            (
+                DebugEventKind::ExpiryNotified,
+                "debug_session.expiry_notified",
+            ),
+            (DebugEventKind::Terminated, "debug_session.terminated"),
+            (DebugEventKind::Failed, "debug_session.failed"),
+            (DebugEventKind::Renewed, "debug_session.renewed"),
+        ];
+        for (kind, type_) in cases {
+            let e = debug_event(&DebugEvent {
+                kind,
+                actor: "system".into(),
+                message: Some("why".into()),
+                session: s.clone(),
+            });
+            assert_eq!(e.type_, type_, "{kind:?}");
+            assert!(
+                breakglass_audit::types::EMITTED
+                    .iter()
+                    .any(|(t, _)| *t == type_),
+                "{type_} is not listed"
+            );
+            assert_eq!(e.target.kind, "DebugSession");
+            assert_eq!(e.details["template"], "net");
+            assert_eq!(e.details["message"], "why");
+        }
+    }
+}
