@@ -5,6 +5,7 @@
 
 mod ci;
 mod crds;
+mod install;
 mod testenv;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,10 @@ enum Task {
     Testenv(testenv::Args),
     /// Run every check and test (the README's test command).
     Test(ci::Args),
+    /// Print what a target cluster's apiserver needs to ask breakglass (docs/install.md).
+    TargetSetup(install::TargetSetupArgs),
+    /// Build the release binaries the container image ships (as the Dockerfile does).
+    Dist,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,5 +37,7 @@ fn main() -> anyhow::Result<()> {
         Task::Crds(args) => crds::run(args),
         Task::Testenv(args) => testenv::run(args),
         Task::Test(args) => ci::run(args),
+        Task::TargetSetup(args) => install::target_setup(&args),
+        Task::Dist => install::dist(),
     }
 }
