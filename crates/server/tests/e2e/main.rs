@@ -31,6 +31,7 @@ mod debug_workloads;
 mod escalations;
 mod explain;
 mod identity_attacks;
+mod install;
 mod lifecycle;
 mod partition;
 mod rate_limits;
