@@ -81,6 +81,16 @@ fn find<'a>(docs: &'a [Value], kind: &str) -> anyhow::Result<&'a Value> {
 
 /// `kubectl apply --server-side --dry-run=server` of documents on the hub.
 async fn dry_run_apply(env: &TestEnv, docs: &[Value], tag: &str) -> anyhow::Result<String> {
+    dry_run_apply_on(env, "hub", docs, tag).await
+}
+
+/// `kubectl apply --server-side --dry-run=server` of documents on a cluster.
+async fn dry_run_apply_on(
+    env: &TestEnv,
+    cluster: &str,
+    docs: &[Value],
+    tag: &str,
+) -> anyhow::Result<String> {
     let text = docs
         .iter()
         .map(|d| serde_json::to_string(d).map_err(anyhow::Error::from))
@@ -91,7 +101,7 @@ async fn dry_run_apply(env: &TestEnv, docs: &[Value], tag: &str) -> anyhow::Resu
     let file = path.display().to_string();
     let out = env
         .kubectl(
-            "hub",
+            cluster,
             None,
             &[
                 "apply",
@@ -560,4 +570,65 @@ async fn the_chart_config_and_rbac_serve_an_escalation() -> anyhow::Result<()> {
         )
         .await;
     fx.cleanup().await
+}
+
+/// `cargo xtask target-setup`'s output (config/target/example.yaml is that output, an
+/// xtask test keeps it so): the RBAC is accepted by a target's apiserver, and the
+/// AuthorizationConfiguration sets exactly the fields of the one testenv's target
+/// apiservers run with, with the same match conditions.
+#[tokio::test]
+async fn target_setup_files_are_what_a_target_accepts() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let printed = docs(&std::fs::read_to_string(
+        repo().join("config/target/example.yaml"),
+    )?)?;
+    assert_eq!(
+        kinds(&printed),
+        ["AuthorizationConfiguration", "Config", "ClusterRole"]
+    );
+    let rbac: Vec<Value> = printed[2..].to_vec();
+    let out = dry_run_apply_on(&env, TARGET, &rbac, "target-rbac").await?;
+    assert!(
+        out.contains("breakglass-target serverside-applied (server dry run)"),
+        "{out}"
+    );
+
+    let running: Value = serde_saphyr::from_str(&std::fs::read_to_string(
+        env.run_dir().join(TARGET).join("authorization.yaml"),
+    )?)
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ours = &printed[0];
+    assert_eq!(ours["apiVersion"], running["apiVersion"]);
+    let names = |v: &Value| -> Vec<(String, String)> {
+        v["authorizers"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| (x["type"].to_string(), x["name"].to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(names(ours), names(&running));
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v["authorizers"][2]["webhook"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(ours), keys(&running));
+    let webhook = &ours["authorizers"][2]["webhook"];
+    let theirs = &running["authorizers"][2]["webhook"];
+    assert_eq!(webhook["matchConditions"], theirs["matchConditions"]);
+    assert_eq!(
+        webhook["connectionInfo"]["type"],
+        theirs["connectionInfo"]["type"]
+    );
+    assert_eq!(
+        printed[1]["clusters"][0]["cluster"]["server"],
+        "https://breakglass.example.com/api/breakglass/webhook/authorize/example"
+    );
+    Ok(())
 }
