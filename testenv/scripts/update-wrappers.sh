@@ -33,5 +33,6 @@ pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 pin kwok sigs.k8s.io/kwok "$KWOK_VERSION"
 pin dex github.com/dexidp/dex "$DEX_MODULE_VERSION"
 pin mailpit github.com/axllent/mailpit "$MAILPIT_VERSION"
+pin helm helm.sh/helm/v4 "$HELM_VERSION"
 
 echo "wrappers pinned to testenv/versions.env; commit testenv/go/*/go.mod and go.sum"

@@ -5,6 +5,7 @@
 
 mod ci;
 mod crds;
+mod install;
 mod mail_preview;
 mod testenv;
 
@@ -28,6 +29,10 @@ enum Task {
     Test(ci::Args),
     /// Render every notification mail with sample data to files.
     MailPreview(mail_preview::Args),
+    /// Print what a target cluster's apiserver needs to ask breakglass (docs/install.md).
+    TargetSetup(install::TargetSetupArgs),
+    /// Build the release binaries the container image ships (as the Dockerfile does).
+    Dist,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +41,7 @@ fn main() -> anyhow::Result<()> {
         Task::Testenv(args) => testenv::run(args),
         Task::Test(args) => ci::run(args),
         Task::MailPreview(args) => mail_preview::run(args),
+        Task::TargetSetup(args) => install::target_setup(&args),
+        Task::Dist => install::dist(),
     }
 }

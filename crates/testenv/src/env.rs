@@ -218,6 +218,16 @@ impl TestEnv {
         &self.state.kubectl
     }
 
+    /// Path of the Helm CLI built with the environment (`None` when the environment was
+    /// started by a testenv that did not build it yet).
+    pub fn helm_path(&self) -> Option<PathBuf> {
+        self.state
+            .binaries
+            .get("helm")
+            .map(|dir| dir.join("helm"))
+            .filter(|p| p.exists())
+    }
+
     /// A kube client for a cluster as admin (`system:masters`).
     pub async fn client(&self, cluster: &str) -> Result<kube::Client, Error> {
         let path = self.kubeconfig(cluster)?;

@@ -33,6 +33,7 @@ mod escalations;
 mod explain;
 mod hub_admission;
 mod identity_attacks;
+mod install;
 mod lifecycle;
 mod mail;
 mod partition;

@@ -92,7 +92,7 @@ pub struct Component {
 }
 
 /// Everything testenv builds, smallest first.
-pub const COMPONENTS: [Component; 5] = [
+pub const COMPONENTS: [Component; 6] = [
     Component {
         name: "etcd",
         module_dir: "etcd",
@@ -151,6 +151,17 @@ pub const COMPONENTS: [Component; 5] = [
             "kubectl",
         ],
         tags: "selinux,notest,grpcnotrace",
+        cgo: false,
+    },
+    // Not a daemon: the Helm CLI the chart tests run (`helm lint`, `helm template`).
+    Component {
+        name: "helm",
+        module_dir: "helm",
+        version_key: "HELM_VERSION",
+        requires: ("helm.sh/helm/v4", "HELM_VERSION"),
+        packages: &["helm.sh/helm/v4/cmd/helm"],
+        binaries: &["helm"],
+        tags: "",
         cgo: false,
     },
 ];
@@ -286,6 +297,7 @@ fn ldflags(c: &Component, v: &Versions) -> anyhow::Result<String> {
         "etcd" => format!("-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA={version}"),
         "dex" => format!("-s -w -X github.com/dexidp/dex/version.Version={version}"),
         "mailpit" => format!("-s -w -X github.com/axllent/mailpit/config.Version={version}"),
+        "helm" => format!("-s -w -X helm.sh/helm/v4/internal/version.version={version}"),
         _ => "-s -w".to_owned(),
     })
 }
