@@ -131,40 +131,22 @@ impl Audit {
 
     /// Follows the session and debug-session lifecycle events of `bus`.
     pub fn follow(self: &Arc<Self>, bus: &EventBus) {
-        let mut sessions = bus.subscribe();
         let audit = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match sessions.recv().await {
-                    Ok(event) => {
-                        if audit.enabled() {
-                            audit.emit(session_event(&event));
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::error!(missed = n, "audit fell behind the session events");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                }
+        crate::events::consume(bus.subscribe(), "audit of session events", move |event| {
+            if audit.enabled() {
+                audit.emit(session_event(&event));
             }
         });
-        let mut debug = bus.subscribe_debug();
         let audit = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match debug.recv().await {
-                    Ok(event) => {
-                        if audit.enabled() {
-                            audit.emit(debug_event(&event));
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::error!(missed = n, "audit fell behind the debug-session events");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
+        crate::events::consume(
+            bus.subscribe_debug(),
+            "audit of debug-session events",
+            move |event| {
+                if audit.enabled() {
+                    audit.emit(debug_event(&event));
                 }
-            }
-        });
+            },
+        );
     }
 }
 

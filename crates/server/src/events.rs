@@ -234,31 +234,36 @@ impl EventBus {
 
     /// Starts the subscribers that log every event.
     pub fn log_events(&self) {
-        let mut rx = self.subscribe();
-        tokio::spawn(async move {
-            loop {
-                match rx.recv().await {
-                    Ok(event) => log(&event),
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "session event log fell behind");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        });
-        let mut rx = self.subscribe_debug();
-        tokio::spawn(async move {
-            loop {
-                match rx.recv().await {
-                    Ok(event) => log_debug(&event),
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "debug session event log fell behind");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                }
-            }
+        consume(self.subscribe(), "the session event log", |e| log(&e));
+        consume(self.subscribe_debug(), "the debug-session event log", |e| {
+            log_debug(&e)
         });
     }
+}
+
+/// Runs `handle` on every event of `rx` until the bus closes. A subscriber that falls
+/// more than the bus's capacity behind loses events: that is logged as an error naming
+/// `who`, never silent.
+pub fn consume<T: Clone + Send + 'static>(
+    mut rx: broadcast::Receiver<T>,
+    who: &'static str,
+    mut handle: impl FnMut(T) + Send + 'static,
+) {
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) => handle(event),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::error!(
+                        missed = n,
+                        subscriber = who,
+                        "lifecycle events lost: the subscriber fell behind"
+                    );
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
 }
 
 fn log_debug(event: &DebugEvent) {

@@ -12,7 +12,6 @@ use breakglass_api::debug_session_cluster_binding::DebugSessionClusterBinding;
 use breakglass_api::debug_session_template::DebugSessionTemplateSpec;
 use breakglass_core::notify::{self, DebugMail, GroupDirectory};
 use breakglass_mail::{MailContext, MailKind};
-use tokio::sync::broadcast;
 
 use super::{Addressed, Mailer};
 use crate::events::{DebugEvent, DebugEventKind, EventBus};
@@ -185,17 +184,8 @@ pub fn handle(mailer: &Mailer, stores: &Stores, event: &DebugEvent) {
 
 /// Subscribes to debug-session events and mails them until the bus closes.
 pub fn follow(mailer: Arc<Mailer>, bus: &EventBus, stores: Stores) {
-    let mut rx = bus.subscribe_debug();
-    tokio::spawn(async move {
-        loop {
-            match rx.recv().await {
-                Ok(event) => handle(&mailer, &stores, &event),
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "debug-session mail fell behind; mails lost");
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
-            }
-        }
+    crate::events::consume(bus.subscribe_debug(), "debug-session mail", move |event| {
+        handle(&mailer, &stores, &event)
     });
 }
 

@@ -7,7 +7,6 @@ use breakglass_api::breakglass_session::BreakglassSession;
 use breakglass_core::notify::{self, GroupDirectory, SessionMail};
 use breakglass_core::session::SessionNotice;
 use breakglass_mail::{MailContext, MailKind};
-use tokio::sync::broadcast;
 
 use super::{Addressed, Mailer};
 use crate::events::{EventBus, EventKind, SessionEvent};
@@ -178,17 +177,8 @@ pub fn handle(mailer: &Mailer, stores: &Stores, event: &SessionEvent) {
 
 /// Subscribes to session events and mails them until the bus closes.
 pub fn follow(mailer: Arc<Mailer>, bus: &EventBus, stores: Stores) {
-    let mut rx = bus.subscribe();
-    tokio::spawn(async move {
-        loop {
-            match rx.recv().await {
-                Ok(event) => handle(&mailer, &stores, &event),
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "session mail fell behind; mails lost");
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
-            }
-        }
+    crate::events::consume(bus.subscribe(), "session mail", move |event| {
+        handle(&mailer, &stores, &event)
     });
 }
 
