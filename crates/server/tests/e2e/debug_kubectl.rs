@@ -362,6 +362,24 @@ async fn kubectl_debug_operations() -> anyhow::Result<()> {
         })
         .await?;
         let sessions: Api<DebugSession> = Api::namespaced(fx.hub(), &fx.ns);
+        // The status follows the deletion in a separate write: wait for it, then assert.
+        wait_for(
+            Duration::from_secs(20),
+            "the expired copy leaves the status",
+            || {
+                let (sessions, ttl_name, short) =
+                    (sessions.clone(), ttl_name.clone(), short.clone());
+                async move {
+                    let st = sessions.get(&ttl_name).await?.status.unwrap_or_default();
+                    Ok(st
+                        .allowed_pods
+                        .unwrap_or_default()
+                        .iter()
+                        .all(|p| p.name != short))
+                }
+            },
+        )
+        .await?;
         let st = sessions.get(&ttl_name).await?.status.unwrap_or_default();
         assert!(
             st.allowed_pods
