@@ -14,6 +14,7 @@ pub mod limits;
 pub mod namespace;
 pub mod notify;
 pub mod quantity;
+pub mod rbac;
 pub mod selector;
 pub mod session;
 pub mod template;
