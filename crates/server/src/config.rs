@@ -141,6 +141,15 @@ pub struct WebhookConfig {
     /// before it writes. Empty: nobody bypasses.
     #[serde(default)]
     pub admission_trusted_users: Vec<String>,
+    /// Send every group check to the target as a SubjectAccessReview instead of
+    /// answering it from the watched copy of the target's RBAC (for targets whose
+    /// authorizer chain holds more than RBAC for the escalated groups).
+    #[serde(default, rename = "disableLocalRBAC")]
+    pub disable_local_rbac: bool,
+    /// RBAC objects (Roles, ClusterRoles and their bindings) one target may hold before
+    /// its copy is dropped for SubjectAccessReviews (default 200000), bounding memory.
+    #[serde(default, rename = "localRBACMaxObjects")]
+    pub local_rbac_max_objects: Option<usize>,
 }
 
 /// `server.*` settings.

@@ -32,6 +32,7 @@ pub mod leader;
 pub mod mail;
 pub mod metrics;
 pub mod rate_limit;
+pub mod rbac;
 pub mod rest;
 pub mod session_writes;
 pub mod store;
@@ -270,8 +271,21 @@ fn build_app(
     clusters::watch_secrets(clusters.clone(), wake_clusters);
     let activity = activity::ActivityTracker::new();
     let (group_ttl, pod_ttl) = config.webhook_cache();
+    let rbac = (!config.webhook.disable_local_rbac).then(|| {
+        let rbac = rbac::TargetRbac::new(
+            clusters.clone(),
+            config
+                .webhook
+                .local_rbac_max_objects
+                .unwrap_or(rbac::DEFAULT_MAX_OBJECTS),
+            metrics.rbac.clone(),
+        );
+        tokio::spawn(rbac.clone().supervise(stores.clusters.clone()));
+        rbac
+    });
     let access: Arc<dyn target_access::TargetAccess> = Arc::new(target_access::KubeAccess::new(
         clusters.clone(),
+        rbac,
         target_access::CacheSettings {
             group_check_ttl: group_ttl,
             pod_ttl,

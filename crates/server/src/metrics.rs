@@ -160,6 +160,8 @@ pub struct Metrics {
     pub session_activity: Family<ClusterGroupLabel, Counter>,
     /// Pod-security evaluations.
     pub pod_security_evaluations: Family<PodSecurityLabel, Counter>,
+    /// The mirrors of the targets' RBAC.
+    pub rbac: crate::rbac::RbacMetrics,
 }
 
 fn webhook_histogram() -> Histogram {
@@ -208,6 +210,7 @@ impl Metrics {
             session_sar_errors: Family::default(),
             session_activity: Family::default(),
             pod_security_evaluations: Family::default(),
+            rbac: crate::rbac::RbacMetrics::default(),
         };
         metrics.register_sessions(registry);
         metrics.register_service(registry);
@@ -356,6 +359,21 @@ impl Metrics {
             "webhook_session_sar_errors",
             "Group checks that failed",
             self.session_sar_errors.clone(),
+        );
+        r.register(
+            "webhook_rbac_local_checks",
+            "Group checks answered from the mirrored target RBAC",
+            self.rbac.local.clone(),
+        );
+        r.register(
+            "webhook_rbac_fallback_checks",
+            "Group checks sent to the target as SubjectAccessReviews, by why the mirror could not answer",
+            self.rbac.fallback.clone(),
+        );
+        r.register(
+            "webhook_rbac_objects",
+            "RBAC objects mirrored per target",
+            self.rbac.objects.clone(),
         );
         r.register(
             "session_activity_requests",

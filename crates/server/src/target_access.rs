@@ -21,7 +21,9 @@ use kube::Api;
 use kube::api::PostParams;
 
 use crate::clusters::{ClusterClients, ConnectError};
+use crate::rbac::TargetRbac;
 use crate::store::Mirror;
+use breakglass_core::rbac::Request as RbacRequest;
 
 /// A boxed future, so the trait stays object safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -197,6 +199,9 @@ fn label_source(synced: bool, failing_for: Option<Duration>, age: Duration) -> L
 /// [`TargetAccess`] against the real target clusters.
 pub struct KubeAccess {
     clusters: ClusterClients,
+    /// The mirrored RBAC that answers group checks; `None` sends every one as a
+    /// SubjectAccessReview.
+    rbac: Option<Arc<TargetRbac>>,
     groups: TtlCache<(String, String, String), bool>,
     pods: TtlCache<(String, String, String), Option<Arc<Pod>>>,
     namespaces: Mutex<HashMap<String, NamespaceWatch>>,
@@ -204,9 +209,14 @@ pub struct KubeAccess {
 
 impl KubeAccess {
     /// Asks the clusters of `clusters`.
-    pub fn new(clusters: ClusterClients, cache: CacheSettings) -> Self {
+    pub fn new(
+        clusters: ClusterClients,
+        rbac: Option<Arc<TargetRbac>>,
+        cache: CacheSettings,
+    ) -> Self {
         Self {
             clusters,
+            rbac,
             groups: TtlCache::new(cache.group_check_ttl),
             pods: TtlCache::new(cache.pod_ttl),
             namespaces: Mutex::new(HashMap::new()),
@@ -248,6 +258,24 @@ fn cluster_error(cluster: &str, e: impl std::fmt::Display) -> AccessError {
     AccessError::Cluster {
         cluster: cluster.to_owned(),
         message: e.to_string(),
+    }
+}
+
+/// The question for the mirrored RBAC, borrowed from `request`.
+pub fn rbac_request(request: &SarRequest) -> RbacRequest<'_> {
+    match &request.attributes {
+        Attributes::Resource(r) => RbacRequest::Resource {
+            verb: &r.verb,
+            group: &r.group,
+            resource: &r.resource,
+            subresource: &r.subresource,
+            namespace: &r.namespace,
+            name: &r.name,
+        },
+        Attributes::NonResource(n) => RbacRequest::NonResource {
+            verb: &n.verb,
+            path: &n.path,
+        },
     }
 }
 
@@ -293,6 +321,18 @@ impl TargetAccess for KubeAccess {
         request: &'a SarRequest,
     ) -> BoxFuture<'a, Result<bool, AccessError>> {
         Box::pin(async move {
+            if let Some(rbac) = &self.rbac
+                && let Ok(allowed) = rbac
+                    .allows(
+                        cluster,
+                        SESSION_CHECK_USER,
+                        &[group],
+                        &rbac_request(request),
+                    )
+                    .await
+            {
+                return Ok(allowed);
+            }
             let key = (
                 cluster.to_owned(),
                 group.to_owned(),

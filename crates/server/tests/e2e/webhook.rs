@@ -18,7 +18,7 @@ const B: &str = "target-b";
 
 /// Namespaces and RBAC on the targets for one test: the group `oidc:<group>` may do
 /// what `rules` allow in every namespace of the test.
-struct Target {
+pub(crate) struct Target {
     id: String,
     env: TestEnv,
     namespaces: Vec<(String, String)>,
@@ -27,7 +27,7 @@ struct Target {
 }
 
 impl Target {
-    async fn new(env: &TestEnv, id: &str) -> anyhow::Result<Self> {
+    pub(crate) async fn new(env: &TestEnv, id: &str) -> anyhow::Result<Self> {
         Ok(Self {
             id: id.to_owned(),
             env: env.clone(),
@@ -45,7 +45,7 @@ impl Target {
     }
 
     /// Creates namespace `name` on `cluster` with `labels`.
-    async fn namespace(
+    pub(crate) async fn namespace(
         &mut self,
         env: &TestEnv,
         cluster: &str,
@@ -64,7 +64,7 @@ impl Target {
     }
 
     /// Binds `oidc:<group>` to a role with `rules` in namespace `ns` of `cluster`.
-    async fn grant(
+    pub(crate) async fn grant(
         &mut self,
         env: &TestEnv,
         cluster: &str,
@@ -100,7 +100,7 @@ impl Target {
         Ok(())
     }
 
-    async fn cleanup(mut self, env: &TestEnv) -> anyhow::Result<()> {
+    pub(crate) async fn cleanup(mut self, env: &TestEnv) -> anyhow::Result<()> {
         remove(env, &self.namespaces, &self.roles, &self.policies).await;
         self.namespaces.clear();
         self.roles.clear();
