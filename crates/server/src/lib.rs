@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod rbac;
 pub mod rest;
+pub mod revocation;
 pub mod session_writes;
 pub mod store;
 pub mod target_access;
@@ -291,6 +292,7 @@ fn build_app(
             pod_ttl,
         },
     ));
+    metrics.revocation.follow(stores.sessions.clone());
     let sessions_by_user = index::SessionIndex::follow(stores.sessions.clone());
     let debug_sessions_by_user =
         debug::index::DebugSessionIndex::follow(stores.debug_sessions.clone());

@@ -162,6 +162,8 @@ pub struct Metrics {
     pub pod_security_evaluations: Family<PodSecurityLabel, Counter>,
     /// The mirrors of the targets' RBAC.
     pub rbac: crate::rbac::RbacMetrics,
+    /// How long revoked sessions kept granting.
+    pub revocation: crate::revocation::RevocationClock,
 }
 
 fn webhook_histogram() -> Histogram {
@@ -211,6 +213,7 @@ impl Metrics {
             session_activity: Family::default(),
             pod_security_evaluations: Family::default(),
             rbac: crate::rbac::RbacMetrics::default(),
+            revocation: crate::revocation::RevocationClock::default(),
         };
         metrics.register_sessions(registry);
         metrics.register_service(registry);
@@ -369,6 +372,11 @@ impl Metrics {
             "webhook_rbac_fallback_checks",
             "Group checks sent to the target as SubjectAccessReviews, by why the mirror could not answer",
             self.rbac.fallback.clone(),
+        );
+        r.register(
+            "revocation_latency_seconds",
+            "From a session's deadline, or from learning that it ended, to the first decision for its user and cluster that no longer rests on it",
+            self.revocation.latency.clone(),
         );
         r.register(
             "webhook_rbac_objects",

@@ -256,9 +256,17 @@ pub async fn authorize(
             return e.into_response();
         }
     };
-    let decision = decide(app, &cluster, &request, Timestamp::now()).await;
+    let now = Timestamp::now();
+    let decision = decide(app, &cluster, &request, now).await;
     let elapsed = started.elapsed().as_secs_f64();
     app.metrics.observe_decision(&label, &decision, elapsed);
+    app.metrics.revocation.decided(
+        &cluster,
+        &request.user,
+        decision.trace.allowing_session(),
+        now,
+        |ns, name| app.stores.sessions.get(Some(ns), name),
+    );
     if let Some((namespace, name)) = decision.trace.allowing_session() {
         if app.config.server.enable_activity_tracking {
             app.activity.record(namespace, name, Timestamp::now()).await;

@@ -736,3 +736,87 @@ async fn metric_sum(url: &str, name: &str, labels: &str) -> anyhow::Result<f64> 
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum())
 }
+
+/// `breakglass_revocation_latency_seconds`: a session that expires, and one that is
+/// dropped, are each observed once, at the first decision that no longer rests on
+/// them. (The `automation` user, whom no other test gives sessions on target-a, so
+/// that nothing else moves its counters.)
+#[tokio::test]
+async fn revocations_are_timed_to_the_first_decision_that_reflects_them() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "revoke").await?;
+    let group = fx.group("revoke");
+    let long_group = fx.group("revoke-long");
+    let ns = format!("rvk-{}", fx.id);
+    let mut target = Target::new(&env, &fx.id).await?;
+    target.namespace(&env, A, &ns, json!({})).await?;
+    for g in [&group, &long_group] {
+        target
+            .grant(
+                &env,
+                A,
+                &ns,
+                g,
+                json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}]),
+            )
+            .await?;
+    }
+    let automation = |group: &str, valid: &str| {
+        let mut esc = spec(&[A], group);
+        esc["allowed"]["groups"] = json!(["automation"]);
+        with(esc, json!({"maxValidFor": valid, "approvalTimeout": valid}))
+    };
+    fx.escalation("short", automation(&group, "4s")).await?;
+    fx.escalation("long", automation(&long_group, "1h")).await?;
+    let api = RestClient::new(&server.url);
+    let user = token(&env, "automation").await?;
+    let approver = token(&env, "approver").await?;
+    let count = |cause: &'static str| {
+        let url = server.url.clone();
+        async move {
+            metric_sum(
+                &url,
+                "breakglass_revocation_latency_seconds_count",
+                &format!("cause=\"{cause}\""),
+            )
+            .await
+        }
+    };
+    let list = ["list", "pods", "-n", ns.as_str()];
+
+    let expired_before = count("expired").await?;
+    let r = api.request(&user, A, &group, json!({})).await?;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        api.act(&r.name(), "approve", &approver, None).await?.status,
+        200
+    );
+    crate::webhook::until_can_i(&env, A, &user, &list, true, Duration::from_secs(5)).await?;
+    crate::webhook::until_can_i(&env, A, &user, &list, false, Duration::from_secs(20)).await?;
+    assert_eq!(
+        count("expired").await?,
+        expired_before + 1.0,
+        "the expiry is observed once"
+    );
+
+    let ended_before = count("ended").await?;
+    let r = api.request(&user, A, &long_group, json!({})).await?;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let name = r.name();
+    assert_eq!(
+        api.act(&name, "approve", &approver, None).await?.status,
+        200
+    );
+    crate::webhook::until_can_i(&env, A, &user, &list, true, Duration::from_secs(5)).await?;
+    assert_eq!(api.act(&name, "drop", &user, None).await?.status, 200);
+    crate::webhook::until_can_i(&env, A, &user, &list, false, Duration::from_secs(5)).await?;
+    assert_eq!(
+        count("ended").await?,
+        ended_before + 1.0,
+        "the drop is observed once"
+    );
+    target.cleanup(&env).await?;
+    fx.cleanup().await
+}
