@@ -7,6 +7,7 @@ mod ci;
 mod crds;
 mod install;
 mod mail_preview;
+mod rbac_diff;
 mod testenv;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,8 @@ enum Task {
     TargetSetup(install::TargetSetupArgs),
     /// Build the release binaries the container image ships (as the Dockerfile does).
     Dist,
+    /// Compare the RBAC mirror with a real apiserver on random RBAC (10,000 requests).
+    RbacDiff(rbac_diff::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,5 +46,6 @@ fn main() -> anyhow::Result<()> {
         Task::MailPreview(args) => mail_preview::run(args),
         Task::TargetSetup(args) => install::target_setup(&args),
         Task::Dist => install::dist(),
+        Task::RbacDiff(args) => rbac_diff::run(&args),
     }
 }
