@@ -572,3 +572,188 @@ fn objects_convert_from_the_api_types() {
     });
     assert!(!ix.allows(USER, &["g"], &res("get", "", "pods", "", "", "")));
 }
+
+/// The indexed evaluation against a brute-force model that scans every binding, over
+/// random sequences of puts and removals (the index must forget replaced subjects,
+/// removed bindings and roles exactly).
+mod model {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        ClusterRole(u8, Vec<PolicyRule>),
+        RemoveClusterRole(u8),
+        Role(u8, u8, Vec<PolicyRule>),
+        RemoveRole(u8, u8),
+        ClusterBinding(u8, bool, u8, Vec<(u8, u8)>),
+        RemoveClusterBinding(u8),
+        Binding(u8, u8, bool, u8, Vec<(u8, u8)>),
+        RemoveBinding(u8, u8),
+    }
+
+    const VERBS: [&str; 3] = ["get", "list", "*"];
+    const RESOURCES: [&str; 4] = ["pods", "pods/exec", "*/exec", "*"];
+
+    fn policy_rule() -> impl Strategy<Value = PolicyRule> {
+        (0..3usize, 0..4usize, proptest::bool::ANY).prop_map(|(v, r, named)| {
+            rule(
+                &[VERBS[v]],
+                &[""],
+                &[RESOURCES[r]],
+                if named { &["a"] } else { &[] },
+            )
+        })
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let rules = || proptest::collection::vec(policy_rule(), 0..3);
+        let subjects = || proptest::collection::vec((0..3u8, 0..4u8), 0..3);
+        prop_oneof![
+            (0..4u8, rules()).prop_map(|(n, r)| Op::ClusterRole(n, r)),
+            (0..4u8).prop_map(Op::RemoveClusterRole),
+            (0..3u8, 0..4u8, rules()).prop_map(|(ns, n, r)| Op::Role(ns, n, r)),
+            (0..3u8, 0..4u8).prop_map(|(ns, n)| Op::RemoveRole(ns, n)),
+            (0..4u8, proptest::bool::ANY, 0..4u8, subjects())
+                .prop_map(|(n, c, r, s)| Op::ClusterBinding(n, c, r, s)),
+            (0..4u8).prop_map(Op::RemoveClusterBinding),
+            (0..3u8, 0..4u8, proptest::bool::ANY, 0..4u8, subjects())
+                .prop_map(|(ns, n, c, r, s)| Op::Binding(ns, n, c, r, s)),
+            (0..3u8, 0..4u8).prop_map(|(ns, n)| Op::RemoveBinding(ns, n)),
+        ]
+    }
+
+    fn subject(kind: u8, who: u8) -> (&'static str, Option<&'static str>, String) {
+        match kind {
+            0 => ("Group", None, format!("g{who}")),
+            1 => ("User", None, format!("u{who}")),
+            _ => ("ServiceAccount", None, format!("sa{who}")),
+        }
+    }
+
+    /// The model: every object as given, evaluated by scanning.
+    #[derive(Default)]
+    struct Model {
+        cluster_roles: BTreeMap<String, Vec<PolicyRule>>,
+        roles: BTreeMap<(String, String), Vec<PolicyRule>>,
+        cluster_bindings: BTreeMap<String, (bool, String, Vec<(u8, u8)>)>,
+        bindings: BTreeMap<(String, String), (bool, String, Vec<(u8, u8)>)>,
+    }
+
+    fn applies(ns: Option<&str>, subjects: &[(u8, u8)], user: &str, groups: &[&str]) -> bool {
+        subjects.iter().any(|(k, w)| {
+            let (kind, _, name) = subject(*k, *w);
+            match kind {
+                "Group" => groups.contains(&name.as_str()),
+                "User" => user == name,
+                _ => ns.is_some_and(|ns| user == format!("system:serviceaccount:{ns}:{name}")),
+            }
+        })
+    }
+
+    impl Model {
+        fn allows(&self, user: &str, groups: &[&str], request: &Request<'_>) -> bool {
+            let any = |rules: Option<&Vec<PolicyRule>>| {
+                rules.is_some_and(|r| r.iter().any(|r| Rule::from(r).allows(request)))
+            };
+            for (cluster_role, role, subjects) in self.cluster_bindings.values() {
+                if applies(None, subjects, user, groups)
+                    && *cluster_role
+                    && any(self.cluster_roles.get(role))
+                {
+                    return true;
+                }
+            }
+            let Request::Resource { namespace, .. } = *request else {
+                return false;
+            };
+            for ((ns, _), (cluster_role, role, subjects)) in &self.bindings {
+                if ns == namespace && applies(Some(ns), subjects, user, groups) {
+                    let rules = if *cluster_role {
+                        self.cluster_roles.get(role)
+                    } else {
+                        self.roles.get(&(ns.clone(), role.clone()))
+                    };
+                    if any(rules) {
+                        return true;
+                    }
+                }
+            }
+            false
+        }
+    }
+
+    fn binding(ns: Option<&str>, cluster_role: bool, role: &str, subjects: &[(u8, u8)]) -> Binding {
+        let subjects: Vec<_> = subjects.iter().map(|(k, w)| subject(*k, *w)).collect();
+        Binding::new(
+            ns,
+            if cluster_role { "ClusterRole" } else { "Role" },
+            role,
+            subjects.iter().map(|(k, n, s)| (*k, *n, s.as_str())),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn the_index_answers_like_a_full_scan(ops in proptest::collection::vec(op(), 1..40)) {
+            let mut ix = RbacIndex::new();
+            let mut m = Model::default();
+            for op in ops {
+                match op {
+                    Op::ClusterRole(n, r) => {
+                        ix.put_cluster_role(&format!("cr{n}"), rules_of(Some(&r)));
+                        m.cluster_roles.insert(format!("cr{n}"), r);
+                    }
+                    Op::RemoveClusterRole(n) => {
+                        ix.remove_cluster_role(&format!("cr{n}"));
+                        m.cluster_roles.remove(&format!("cr{n}"));
+                    }
+                    Op::Role(ns, n, r) => {
+                        ix.put_role(&format!("ns{ns}"), &format!("r{n}"), rules_of(Some(&r)));
+                        m.roles.insert((format!("ns{ns}"), format!("r{n}")), r);
+                    }
+                    Op::RemoveRole(ns, n) => {
+                        ix.remove_role(&format!("ns{ns}"), &format!("r{n}"));
+                        m.roles.remove(&(format!("ns{ns}"), format!("r{n}")));
+                    }
+                    Op::ClusterBinding(n, c, r, s) => {
+                        let role = if c { format!("cr{r}") } else { format!("r{r}") };
+                        ix.put_cluster_binding(&format!("crb{n}"), binding(None, c, &role, &s));
+                        m.cluster_bindings.insert(format!("crb{n}"), (c, role, s));
+                    }
+                    Op::RemoveClusterBinding(n) => {
+                        ix.remove_cluster_binding(&format!("crb{n}"));
+                        m.cluster_bindings.remove(&format!("crb{n}"));
+                    }
+                    Op::Binding(ns, n, c, r, s) => {
+                        let ns = format!("ns{ns}");
+                        let role = if c { format!("cr{r}") } else { format!("r{r}") };
+                        ix.put_binding(&ns, &format!("rb{n}"), binding(Some(&ns), c, &role, &s));
+                        m.bindings.insert((ns, format!("rb{n}")), (c, role, s));
+                    }
+                    Op::RemoveBinding(ns, n) => {
+                        ix.remove_binding(&format!("ns{ns}"), &format!("rb{n}"));
+                        m.bindings.remove(&(format!("ns{ns}"), format!("rb{n}")));
+                    }
+                }
+            }
+            let users = ["u0", "u1", "system:serviceaccount:ns0:sa0", "system:serviceaccount:ns1:sa2", "x"];
+            let group_sets: [&[&str]; 4] = [&[], &["g0"], &["g1", "g3"], &["g2"]];
+            for user in users {
+                for groups in group_sets {
+                    for ns in ["ns0", "ns1", "ns2", ""] {
+                        for (verb, sub, name) in [("get", "", "a"), ("list", "", ""), ("create", "exec", "b"), ("get", "exec", "a")] {
+                            let request = res(verb, "", "pods", sub, ns, name);
+                            prop_assert_eq!(
+                                ix.allows(user, groups, &request),
+                                m.allows(user, groups, &request),
+                                "{} {:?} {:?}", user, groups, request
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
