@@ -632,13 +632,16 @@ mod model {
         }
     }
 
+    /// A binding in the model: to a ClusterRole (or a Role), its name, its subjects.
+    type ModelBinding = (bool, String, Vec<(u8, u8)>);
+
     /// The model: every object as given, evaluated by scanning.
     #[derive(Default)]
     struct Model {
         cluster_roles: BTreeMap<String, Vec<PolicyRule>>,
         roles: BTreeMap<(String, String), Vec<PolicyRule>>,
-        cluster_bindings: BTreeMap<String, (bool, String, Vec<(u8, u8)>)>,
-        bindings: BTreeMap<(String, String), (bool, String, Vec<(u8, u8)>)>,
+        cluster_bindings: BTreeMap<String, ModelBinding>,
+        bindings: BTreeMap<(String, String), ModelBinding>,
     }
 
     fn applies(ns: Option<&str>, subjects: &[(u8, u8)], user: &str, groups: &[&str]) -> bool {
