@@ -3,6 +3,7 @@
 // Scenario tests may be long; the length limit is for the code they test.
 #![cfg_attr(test, allow(clippy::too_many_lines))]
 
+mod bench;
 mod ci;
 mod crds;
 mod install;
@@ -33,6 +34,8 @@ enum Task {
     TargetSetup(install::TargetSetupArgs),
     /// Build the release binaries the container image ships (as the Dockerfile does).
     Dist,
+    /// Benchmarks that drive the real server against testenv (docs/benchmarks.md).
+    Bench(bench::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,5 +46,6 @@ fn main() -> anyhow::Result<()> {
         Task::MailPreview(args) => mail_preview::run(args),
         Task::TargetSetup(args) => install::target_setup(&args),
         Task::Dist => install::dist(),
+        Task::Bench(args) => bench::run(args),
     }
 }
