@@ -279,11 +279,16 @@ pub struct Review {
     pub body: Value,
 }
 
+/// The groups an apiserver sends for a bench user: the OIDC group the escalations
+/// allow (with the targets' prefix, as the apiserver adds it) and
+/// `system:authenticated`.
+const SAR_GROUPS: [&str; 2] = ["oidc:developers", "system:authenticated"];
+
 fn sar(user: &str, attrs: Value) -> Value {
     json!({
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "SubjectAccessReview",
-        "spec": {"user": user, "groups": ["system:authenticated"], "resourceAttributes": attrs},
+        "spec": {"user": user, "groups": SAR_GROUPS, "resourceAttributes": attrs},
     })
 }
 
