@@ -5,8 +5,8 @@
 //! the target's RBAC). A client is rebuilt when its ClusterConfig's generation or its
 //! kubeconfig Secret changes. Every client of a cluster sends through one token bucket
 //! built from `spec.qps`/`spec.burst` ([`crate::target_limit`]); a spec change bumps the
-//! generation, so the rebuilt client gets the new limit. The leader additionally probes every cluster and writes
-//! the `Ready` condition.
+//! generation, so the rebuilt client gets the new limit. The leader additionally probes
+//! every cluster and writes the `Ready` condition.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
