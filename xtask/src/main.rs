@@ -3,6 +3,7 @@
 // Scenario tests may be long; the length limit is for the code they test.
 #![cfg_attr(test, allow(clippy::too_many_lines))]
 
+mod bench;
 mod ci;
 mod crds;
 mod install;
@@ -36,6 +37,8 @@ enum Task {
     Dist,
     /// Compare the RBAC mirror with a real apiserver on random RBAC (10,000 requests).
     RbacDiff(rbac_diff::Args),
+    /// Benchmarks that drive the real server against testenv (docs/benchmarks.md).
+    Bench(bench::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,5 +50,6 @@ fn main() -> anyhow::Result<()> {
         Task::TargetSetup(args) => install::target_setup(&args),
         Task::Dist => install::dist(),
         Task::RbacDiff(args) => rbac_diff::run(&args),
+        Task::Bench(args) => bench::run(args),
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! Every replica keeps one cached client per cluster (the webhook needs them to ask
 //! the target's RBAC). A client is rebuilt when its ClusterConfig's generation or its
-//! kubeconfig Secret changes. The leader additionally probes every cluster and writes
-//! the `Ready` condition.
+//! kubeconfig Secret changes. Every client of a cluster sends through one token bucket
+//! built from `spec.qps`/`spec.burst` ([`crate::target_limit`]); a spec change bumps the
+//! generation, so the rebuilt client gets the new limit. The leader additionally probes
+//! every cluster and writes the `Ready` condition.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use breakglass_core::condition;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{PartialObjectMeta, PatchParams};
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -27,6 +30,7 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::metrics::Metrics;
 use crate::store::{ClusterLookup, Stores};
+use crate::target_limit::{ClientLimit, TargetRateLimit};
 
 /// How long a reachability probe may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -95,6 +99,8 @@ struct Entry {
     client: Client,
     /// What `client` was built from, to derive impersonating clients.
     config: kube::Config,
+    /// The cluster's rate limit, shared with the impersonating clients.
+    limit: Option<TargetRateLimit>,
     /// Increases with every client built, so caches that hold on to a client (watches)
     /// can tell that it was replaced.
     epoch: u64,
@@ -113,6 +119,8 @@ pub struct ClusterClients {
     /// were derived from (a rebuilt cluster client makes them stale).
     impersonating: Arc<Mutex<HashMap<(String, String), Impersonating>>>,
     epochs: Arc<std::sync::atomic::AtomicU64>,
+    /// Where the rate limiters count throttled requests.
+    metrics: Option<Metrics>,
 }
 
 /// At most this many impersonating clients are cached (identities come from templates,
@@ -128,7 +136,15 @@ impl ClusterClients {
             entries: Arc::new(Mutex::new(HashMap::new())),
             impersonating: Arc::new(Mutex::new(HashMap::new())),
             epochs: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            metrics: None,
         }
+    }
+
+    /// Counts the clients' throttled requests into `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The client of `cluster`, built on first use and rebuilt after changes.
@@ -155,7 +171,9 @@ impl ClusterClients {
                 return Ok((e.client.clone(), e.epoch));
             }
         }
-        let (client, config, secret, secret_rv) = connect(&self.hub, &cc).await?;
+        let limit = ClientLimit::from_spec(cc.spec.qps, cc.spec.burst)
+            .map(|l| TargetRateLimit::new(&key, l, self.metrics.as_ref()));
+        let (client, config, secret, secret_rv) = connect(&self.hub, &cc, limit.as_ref()).await?;
         let epoch = self
             .epochs
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -167,6 +185,7 @@ impl ClusterClients {
                 secret,
                 client: client.clone(),
                 config,
+                limit,
                 epoch,
             },
         );
@@ -184,12 +203,12 @@ impl ClusterClients {
         {
             return Ok(c.clone());
         }
-        let mut config = {
+        let (mut config, limit) = {
             let entries = self.entries.lock().await;
             entries
                 .values()
                 .find(|e| e.epoch == epoch)
-                .map(|e| e.config.clone())
+                .map(|e| (e.config.clone(), e.limit.clone()))
                 // Rebuilt meanwhile: the next call derives from the new client.
                 .ok_or_else(|| {
                     ConnectError::Invalid(format!(
@@ -199,7 +218,7 @@ impl ClusterClients {
         };
         config.auth_info.impersonate = Some(user.to_owned());
         config.auth_info.impersonate_groups = None;
-        let client = Client::try_from(config).map_err(|e| {
+        let client = build_client(config, limit.as_ref()).map_err(|e| {
             ConnectError::Invalid(format!("impersonating {user} on cluster {cluster:?}: {e}"))
         })?;
         let mut cache = self.impersonating.lock().await;
@@ -270,6 +289,7 @@ fn secret_ref(cc: &ClusterConfig) -> Result<&SecretKeyReference, ConnectError> {
 async fn connect(
     hub: &Client,
     cc: &ClusterConfig,
+    limit: Option<&TargetRateLimit>,
 ) -> Result<(Client, kube::Config, (String, String), String), ConnectError> {
     let r = secret_ref(cc)?;
     let key = r
@@ -304,9 +324,18 @@ async fn connect(
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .map_err(|e| parse(e.to_string()))?;
-    let client = Client::try_from(config.clone()).map_err(|e| parse(e.to_string()))?;
+    let client = build_client(config.clone(), limit).map_err(|e| parse(e.to_string()))?;
     let rv = secret.metadata.resource_version.clone().unwrap_or_default();
     Ok((client, config, (r.namespace.clone(), r.name.clone()), rv))
+}
+
+/// A client from `config`, sending through `limit` when the cluster has one.
+fn build_client(config: kube::Config, limit: Option<&TargetRateLimit>) -> kube::Result<Client> {
+    let builder = ClientBuilder::try_from(config)?;
+    Ok(match limit {
+        Some(limit) => builder.with_layer(limit).build(),
+        None => builder.build(),
+    })
 }
 
 /// Probes `cluster`: builds (or reuses) its client and asks for the server version.

@@ -38,6 +38,7 @@ pub mod revocation;
 pub mod session_writes;
 pub mod store;
 pub mod target_access;
+pub mod target_limit;
 pub mod timers;
 pub mod tls;
 pub mod ui;
@@ -268,7 +269,8 @@ fn build_app(
     let auth_ready = idp::sync(stores.clone(), auth.clone());
     let events = events::EventBus::new();
     events.log_events();
-    let clusters = clusters::ClusterClients::new(hub.clone(), stores.clone());
+    let clusters =
+        clusters::ClusterClients::new(hub.clone(), stores.clone()).with_metrics(metrics.clone());
     clusters::watch_secrets(clusters.clone(), wake_clusters);
     let activity = activity::ActivityTracker::new();
     let (group_ttl, pod_ttl) = config.webhook_cache();

@@ -136,6 +136,10 @@ pub struct Metrics {
     pub clusterconfigs_checked: Family<ClusterLabel, Counter>,
     /// ClusterConfig checks that failed.
     pub clusterconfigs_failed: Family<ClusterLabel, Counter>,
+    /// Requests to a target that waited for a token of its `spec.qps`/`burst` limit.
+    pub target_client_throttled: Family<ClusterLabel, Counter>,
+    /// Requests to a target not sent: no token of its limit within the bounded wait.
+    pub target_client_rejected: Family<ClusterLabel, Counter>,
     /// 1 while this replica is the leader.
     pub leader: Gauge,
     /// Webhook reviews received.
@@ -200,6 +204,8 @@ impl Metrics {
             jwt_failure: Family::default(),
             clusterconfigs_checked: Family::default(),
             clusterconfigs_failed: Family::default(),
+            target_client_throttled: Family::default(),
+            target_client_rejected: Family::default(),
             leader: Gauge::default(),
             webhook_requests: Family::default(),
             webhook_malformed: Family::default(),
@@ -312,6 +318,16 @@ impl Metrics {
             "clusterconfigs_failed",
             "Failed ClusterConfig checks",
             self.clusterconfigs_failed.clone(),
+        );
+        r.register(
+            "cluster_client_throttled",
+            "Requests to a target cluster that waited for its client-side rate limit (spec.qps/burst)",
+            self.target_client_throttled.clone(),
+        );
+        r.register(
+            "cluster_client_rejected",
+            "Requests to a target cluster not sent: no token of its rate limit within the bounded wait",
+            self.target_client_rejected.clone(),
         );
         r.register("leader", "1 while this replica leads", self.leader.clone());
     }

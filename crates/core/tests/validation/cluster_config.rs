@@ -174,6 +174,11 @@ fn cluster_config_table() {
                 &["spec.qps: Invalid value: 0: must be greater than or equal to 1"],
             ),
             bad(
+                "burst negative",
+                json!({"spec": {"burst": -5}}),
+                &["spec.burst: Invalid value: -5: must be greater than or equal to 1"],
+            ),
+            bad(
                 "duplicate identity provider ref",
                 json!({"spec": {"identityProviderRefs": ["corp", "corp"]}}),
                 &["spec.identityProviderRefs[1]: Duplicate value: \"corp\""],

@@ -290,3 +290,87 @@ async fn a_cluster_whose_apiserver_stops_answering_turns_not_ready_fast_and_refu
 fn spec_of(cluster: &str, group: &str) -> serde_json::Value {
     spec(&[cluster], group)
 }
+
+/// Times `n` requests to the cluster's apiserver through the hub's client of it.
+async fn time_requests(client: &kube::Client, n: usize) -> anyhow::Result<Duration> {
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        client.apiserver_version().await?;
+    }
+    Ok(started.elapsed())
+}
+
+/// `spec.qps`/`spec.burst` throttle the hub's client of the cluster (client side, before
+/// the request leaves), the wait is counted per cluster, and a changed limit takes effect
+/// with the rebuilt client.
+#[tokio::test]
+async fn qps_and_burst_throttle_the_clusters_client() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let hub = env.hub_client().await?;
+    let id = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let name = format!("cc-qps-{id}");
+    let ccs: Api<ClusterConfig> = Api::namespaced(hub.clone(), SYSTEM_NS);
+    let mut cc = cluster_config(&name, "target-a-kubeconfig")?;
+    cc.spec.qps = Some(1);
+    cc.spec.burst = Some(1);
+    ccs.create(&PostParams::default(), &cc).await?;
+    let stores = breakglass_server::store::Stores::start(&hub);
+    stores.clusters.wait_synced().await;
+    let metrics = breakglass_server::metrics::Metrics::new(
+        &mut prometheus_client::registry::Registry::default(),
+    );
+    let clients = breakglass_server::clusters::ClusterClients::new(hub.clone(), stores.clone())
+        .with_metrics(metrics.clone());
+    let outcome = async {
+        wait_for(
+            Duration::from_secs(10),
+            "the ClusterConfig is seen",
+            || async { Ok(clients.get(&name).await.is_ok()) },
+        )
+        .await?;
+        // Unlimited (target-a has no qps/burst): 4 requests take milliseconds.
+        let unlimited = time_requests(&clients.get("target-a").await?, 4).await?;
+        // 1/s with a burst of 1: the first goes at once, the other three wait ~1 s each.
+        let slow = time_requests(&clients.get(&name).await?, 4).await?;
+        note(&format!(
+            "target client: 4 requests unlimited {unlimited:?}, at qps 1/burst 1 {slow:?}"
+        ));
+        assert!(unlimited < Duration::from_millis(900), "{unlimited:?}");
+        assert!(slow >= Duration::from_millis(2700), "{slow:?}");
+        assert!(slow < Duration::from_secs(6), "{slow:?}");
+        let label = breakglass_server::metrics::cluster(&name);
+        assert_eq!(
+            metrics.target_client_throttled.get_or_create(&label).get(),
+            3
+        );
+        assert_eq!(
+            metrics
+                .target_client_throttled
+                .get_or_create(&breakglass_server::metrics::cluster("target-a"))
+                .get(),
+            0
+        );
+        // Raising the limit bumps the generation: the next client has the new bucket.
+        let (_, epoch) = clients.get_versioned(&name).await?;
+        ccs.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"qps": 100, "burst": 100}})),
+        )
+        .await?;
+        wait_for(Duration::from_secs(10), "the client is rebuilt", || async {
+            Ok(clients.get_versioned(&name).await?.1 != epoch)
+        })
+        .await?;
+        let fast = time_requests(&clients.get(&name).await?, 4).await?;
+        assert!(fast < Duration::from_millis(900), "{fast:?}");
+        assert_eq!(
+            metrics.target_client_throttled.get_or_create(&label).get(),
+            3
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = ccs.delete(&name, &DeleteParams::default()).await;
+    outcome
+}
