@@ -72,6 +72,7 @@ await run(async () => {
   expect(new URL(page.url()).pathname === "/signin", `still on the sign-in page: ${page.url()}`);
   expect(authorize.length === 0, "no authorization request went anywhere");
   await page.waitForFunction(() => [...document.querySelectorAll('[data-test="chooser"] button')].every((b) => !b.disabled));
+  expect((await focused()) === `signin-${UNREACHABLE}`, `the focus is back on the choice that failed: ${await focused()}`);
   await check(page, "chooser-unreachable");
   await shot(page, "chooser-unreachable");
 

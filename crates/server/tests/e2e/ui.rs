@@ -219,6 +219,7 @@ async fn request_approve_from_the_deep_link_and_drop_in_a_browser() -> anyhow::R
 fn ui_provider(
     env: &TestEnv,
     name: &str,
+    display: &str,
     authority: &str,
     client: &str,
 ) -> anyhow::Result<IdentityProvider> {
@@ -226,7 +227,7 @@ fn ui_provider(
         "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1", "kind": "IdentityProvider",
         "metadata": {"name": name},
         "spec": {
-            "displayName": format!("Provider {name}"),
+            "displayName": display,
             "issuer": authority,
             "oidc": {
                 "authority": authority,
@@ -348,13 +349,13 @@ async fn tokens_renew_in_the_browser_and_the_chooser_signs_in_with_the_chosen_pr
     let down_authority = format!("https://127.0.0.1:{down_port}/down");
     let idps = Api::<IdentityProvider>::all(env.hub_client().await?);
     let chooser = async {
-        for (name, authority, client) in [
-            (&alt_name, &alt_authority, UI_ALT_CLIENT_ID),
-            (&down_name, &down_authority, UI_CLIENT_ID),
+        for (name, display, authority, client) in [
+            (&alt_name, "Dex (second client)", &alt_authority, UI_ALT_CLIENT_ID),
+            (&down_name, "Offline IdP", &down_authority, UI_CLIENT_ID),
         ] {
             idps.create(
                 &PostParams::default(),
-                &ui_provider(&env, name, authority, client)?,
+                &ui_provider(&env, name, display, authority, client)?,
             )
             .await?;
         }
@@ -389,7 +390,7 @@ async fn tokens_renew_in_the_browser_and_the_chooser_signs_in_with_the_chosen_pr
     assert!(
         chooser["unreachableError"]
             .as_str()
-            .is_some_and(|e| e.contains(&format!("Provider {down_name}"))),
+            .is_some_and(|e| e.contains("Offline IdP") && e.contains(&down_authority)),
         "{chooser}"
     );
     for view in ["chooser", "chooser-unreachable", "renewal-failed"] {
