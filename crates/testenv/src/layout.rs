@@ -45,6 +45,10 @@ pub const CLI_CLIENT_ID: &str = "breakglass-cli";
 /// webhook address); like the CLI's, a trusted peer of [`OIDC_CLIENT_ID`], and the UI
 /// asks for [`CLI_AUDIENCE_SCOPE`] so its tokens carry the `breakglass` audience.
 pub const UI_CLIENT_ID: &str = "breakglass-ui";
+/// A second public client for the web UI, registered like [`UI_CLIENT_ID`]: the UI's
+/// browser test signs in through a second IdentityProvider that names it, to show that
+/// the provider chosen on the sign-in page is the one the sign-in goes through.
+pub const UI_ALT_CLIENT_ID: &str = "breakglass-ui-alt";
 /// Dex cross-client scope the CLI requests so its tokens' `aud` includes [`OIDC_CLIENT_ID`].
 pub const CLI_AUDIENCE_SCOPE: &str = "audience:server:client_id:breakglass";
 /// Redirect URI registered for test logins (never served; tests read the redirect).

@@ -325,7 +325,7 @@ pub async fn shared_server(env: &TestEnv) -> anyhow::Result<Shared> {
 
 /// The webhook address may still be held by a process of a previous test binary that
 /// is shutting down: retry the start for a while.
-async fn start_with_retry(env: &TestEnv, spec: ServerSpec) -> anyhow::Result<ServerProcess> {
+pub async fn start_with_retry(env: &TestEnv, spec: ServerSpec) -> anyhow::Result<ServerProcess> {
     let started = Instant::now();
     loop {
         match ServerProcess::start(env, spec.clone()).await {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::pki::{Pair, Pki};
 use crate::layout::{
     AUTOMATION_CLIENT_ID, AUTOMATION_CLIENT_SECRET, CLI_CLIENT_ID, DEX_HEADER_CONNECTOR, HUB,
-    Layout, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TEST_REDIRECT_URI, UI_CLIENT_ID,
+    Layout, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TEST_REDIRECT_URI, UI_ALT_CLIENT_ID, UI_CLIENT_ID,
 };
 use crate::users;
 
@@ -180,6 +180,12 @@ pub fn dex_config(layout: &Layout) -> anyhow::Result<Value> {
         }));
     }
     let webhook = layout.settings.webhook_addr;
+    let ui_redirects = json!([
+        format!("http://{webhook}/auth/callback"),
+        format!("http://{webhook}/auth/silent-renew"),
+        format!("http://localhost:{}/auth/callback", webhook.port()),
+        format!("http://localhost:{}/auth/silent-renew", webhook.port()),
+    ]);
     Ok(json!({
         "issuer": layout.dex_issuer(),
         "storage": { "type": "memory" },
@@ -219,7 +225,7 @@ pub fn dex_config(layout: &Layout) -> anyhow::Result<Value> {
                 "secret": OIDC_CLIENT_SECRET,
                 // The CLI may ask for this client's audience (cross-client trust), so its
                 // tokens are accepted wherever the UI's are.
-                "trustedPeers": [CLI_CLIENT_ID, UI_CLIENT_ID],
+                "trustedPeers": [CLI_CLIENT_ID, UI_CLIENT_ID, UI_ALT_CLIENT_ID],
                 "redirectURIs": [
                     TEST_REDIRECT_URI,
                     format!("http://{webhook}/"),
@@ -240,12 +246,14 @@ pub fn dex_config(layout: &Layout) -> anyhow::Result<Value> {
                 "id": UI_CLIENT_ID,
                 "name": "Breakglass web UI",
                 "public": true,
-                "redirectURIs": [
-                    format!("http://{webhook}/auth/callback"),
-                    format!("http://{webhook}/auth/silent-renew"),
-                    format!("http://localhost:{}/auth/callback", webhook.port()),
-                    format!("http://localhost:{}/auth/silent-renew", webhook.port()),
-                ],
+                "redirectURIs": ui_redirects,
+            },
+            {
+                // The same, for a second IdentityProvider in the UI's browser test.
+                "id": UI_ALT_CLIENT_ID,
+                "name": "Breakglass web UI (second provider)",
+                "public": true,
+                "redirectURIs": ui_redirects.clone(),
             },
             {
                 "id": AUTOMATION_CLIENT_ID,
