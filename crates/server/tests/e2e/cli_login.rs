@@ -228,7 +228,15 @@ async fn auth_code_login_through_the_browser() {
     }
     // The pinned Dex accepts only `localhost` loopback redirects for public clients.
     let child = std_bgctl(&home)
-        .args(["auth", "login", "--callback-host", "localhost"])
+        // The provider named: another test may add a second one meanwhile.
+        .args([
+            "auth",
+            "login",
+            "--provider",
+            breakglass_testenv::layout::IDENTITY_PROVIDER,
+            "--callback-host",
+            "localhost",
+        ])
         .env("BROWSER", &script)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -285,7 +293,14 @@ async fn device_code_login() {
     set_context(&home, &server.url, &env);
 
     let mut child = std_bgctl(&home)
-        .args(["auth", "login", "--device-code", "--no-browser"])
+        .args([
+            "auth",
+            "login",
+            "--provider",
+            breakglass_testenv::layout::IDENTITY_PROVIDER,
+            "--device-code",
+            "--no-browser",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
