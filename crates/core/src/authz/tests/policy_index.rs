@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use breakglass_api::DenyPolicy;
 use breakglass_api::breakglass_session::BreakglassSessionState;
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
