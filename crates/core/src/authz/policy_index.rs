@@ -144,14 +144,15 @@ impl PreparedRule {
         {
             return false;
         }
+        // A malformed name pattern fails before the namespace is looked at.
+        if self.names_invalid {
+            return true;
+        }
         let names = match rule.resource_names.as_deref() {
             None | Some([]) => true,
-            Some(names) => {
-                self.names_invalid
-                    || names
-                        .iter()
-                        .any(|p| glob::glob_match(p, &r.name).unwrap_or(true))
-            }
+            Some(names) => names
+                .iter()
+                .any(|p| glob::glob_match(p, &r.name).unwrap_or(true)),
         };
         names && self.namespaces.may_matter(&r.namespace)
     }

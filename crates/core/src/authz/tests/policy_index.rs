@@ -40,6 +40,7 @@ const POLICIES: &[&str] = &[
     "{precedence: 10, podSecurityRules: {failMode: open, blockFactors: [hostPID], thresholds: [{maxScore: 1000, action: allow}], exemptions: {namespaces: {selectorTerms: [{matchLabels: {env: dev}}]}}}}",
     "{podSecurityRules: {appliesTo: {subresources: [attach]}, thresholds: []}}",
     "{podSecurityRules: {thresholds: [{maxScore: 1000, action: warn}]}, rules: [{verbs: [delete], apiGroups: ['*'], resources: [pods]}]}",
+    "{rules: [{verbs: ['*'], apiGroups: ['*'], resources: [secrets, deployments], resourceNames: ['[bad'], namespaces: {patterns: [kube-system]}}]}",
 ];
 
 const PODS: &[&str] = &[
@@ -247,6 +248,9 @@ fn leaves_out_what_cannot_matter() {
     assert!(names(&named("web-0", &[1])).is_empty());
     assert_eq!(names(&named("db-main", &[1])), ["p1"]);
     assert_eq!(names(&named("web-0", &[15])), ["p15"]);
+    // A malformed name pattern fails whatever the namespace (regression: it was left
+    // out when its namespace patterns missed).
+    assert_eq!(names(&named("web-0", &[24])), ["p24"]);
     // Empty verb or group lists never match.
     assert!(names(&case("get", "pods", "", &[17])).is_empty());
     // In evaluation order: precedence, then the given order.
