@@ -635,7 +635,6 @@ async fn indexed_decisions_equal_the_plain_pipeline() {
         "allowed/session",
         "denied/cluster-missing",
         "denied/global",
-        "denied/session",
         "denied/policy-error",
         "denied/final",
         "denied/impersonation-policy",
