@@ -362,10 +362,13 @@ pub struct EscalationIndex {
     mirror: Mirror<BreakglassEscalation>,
     by_cluster: PerCluster<Arc<ClusterEscalations>>,
     /// Namespace → name → escalation, computed on first use after a change.
-    by_key: Arc<RwLock<Option<(u64, Arc<EscalationsByKey>)>>>,
+    by_key: Arc<RwLock<Option<VersionedByKey>>>,
 }
 
 type EscalationsByKey = HashMap<String, HashMap<String, Arc<BreakglassEscalation>>>;
+
+/// The by-key map and the index version it was computed at.
+type VersionedByKey = (u64, Arc<EscalationsByKey>);
 
 /// The Ready escalations that target one cluster, and which of them each (prefix-
 /// stripped) requester group may request.
