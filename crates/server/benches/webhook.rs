@@ -12,7 +12,10 @@
 //! labels, pods) go to a local [`TargetAccess`] so that the figures are the webhook's
 //! own cost. In the same run, when testenv is up, it also times real
 //! SubjectAccessReview round trips to target-a's apiserver: what one uncached group
-//! check costs. Prints throughput, latency percentiles and resident memory.
+//! check costs. Prints throughput, latency percentiles and resident memory; in process,
+//! the decode cost of a review body and the decision cost (best of `BENCH_ROUNDS`
+//! rounds) with allocations per decision (counted by an instrumented allocator).
+//! `BENCH_INPROCESS_ONLY=1` stops after the in-process figures.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -769,6 +772,259 @@ async fn debug_session_cost(
     fill();
 }
 
+/// Counts allocations, so the in-process figures can say how many one decision makes
+/// (the counters are process-wide; the in-process loops run alone on one thread).
+#[global_allocator]
+static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+
+/// Allocations and reallocations so far.
+fn allocations() -> u64 {
+    let stats = GLOBAL.stats();
+    (stats.allocations + stats.reallocations) as u64
+}
+
+fn fmt_us(d: Duration) -> String {
+    format!("{:.2} µs", d.as_secs_f64() * 1e6)
+}
+
+/// Best mean time of `rounds` rounds of deciding `parsed` in process, and the
+/// allocations (and reallocations) per decision.
+async fn decision_cost(
+    app: &App,
+    parsed: &[(String, SarRequest)],
+    now: jiff::Timestamp,
+    rounds: usize,
+) -> (Duration, f64) {
+    let mut best = Duration::MAX;
+    let mut allocs = 0.0;
+    for _ in 0..rounds.max(1) {
+        let before = allocations();
+        let started = Instant::now();
+        for (cluster, request) in parsed {
+            std::hint::black_box(
+                breakglass_server::webhook::decide(app, cluster, request, now).await,
+            );
+        }
+        best = best.min(started.elapsed() / parsed.len() as u32);
+        allocs = (allocations() - before) as f64 / parsed.len() as f64;
+    }
+    (best, allocs)
+}
+
+/// What decoding a review body costs (the SubjectAccessReview JSON into a request),
+/// best of `rounds`, and its allocations.
+fn parse_cost(bodies: &[(String, Vec<u8>)], rounds: usize) {
+    let mut best = Duration::MAX;
+    let mut allocs = 0.0;
+    for _ in 0..rounds.max(1) {
+        let before = allocations();
+        let started = Instant::now();
+        for (_, body) in bodies {
+            std::hint::black_box(breakglass_server::webhook::parse_review(body).unwrap());
+        }
+        best = best.min(started.elapsed() / bodies.len() as u32);
+        allocs = (allocations() - before) as f64 / bodies.len() as f64;
+    }
+    let bytes = bodies.iter().map(|(_, b)| b.len()).sum::<usize>() / bodies.len().max(1);
+    println!(
+        "review decode (parse_review): {} per body of {bytes} bytes on average, {allocs:.1} allocations per body",
+        fmt_us(best)
+    );
+}
+
+/// The decision of the plain pipeline for one review: every DenyPolicy in mirror order,
+/// the user's sessions filtered from the mirror, owners read from the mirror, escalations
+/// counted one by one — what the webhook computed before its indexes — with the same
+/// target answers as [`LocalAccess`].
+#[allow(clippy::too_many_lines)] // one straight sequence, kept whole to read as the old path
+fn plain_decision(
+    app: &App,
+    access: &LocalAccess,
+    cluster: &str,
+    request: &SarRequest,
+    now: jiff::Timestamp,
+) -> breakglass_core::authz::Decision {
+    use breakglass_core::authz::{
+        self, AuthzInput, ClusterInfo, GroupCheckResults, IdpHints, NamespaceLabels, PodInfo,
+        ProbeOutcome, SessionCheck, SessionInput,
+    };
+    use breakglass_core::escalation as esc;
+    let stores = &app.stores;
+    let info = match stores.cluster(cluster) {
+        breakglass_server::store::ClusterLookup::Found(cc) => {
+            Some(ClusterInfo::from_cluster_config(&cc))
+        }
+        _ => None,
+    };
+    let mine = stores
+        .sessions
+        .filter(|s| s.spec.cluster == cluster && s.spec.user == request.user);
+    let overrides: Vec<_> = mine
+        .iter()
+        .map(|s| {
+            let owner = breakglass_core::session::owning_escalation(s)?;
+            let e = stores
+                .escalations
+                .get(s.metadata.namespace.as_deref(), &owner.name)
+                .filter(|e| e.metadata.uid.as_deref() == Some(owner.uid.as_str()))?;
+            e.spec.pod_security_overrides.clone()
+        })
+        .collect();
+    let inputs: Vec<SessionInput<'_>> = mine
+        .iter()
+        .zip(&overrides)
+        .map(|(s, o)| SessionInput {
+            session: s,
+            pod_security_overrides: o.as_ref(),
+        })
+        .collect();
+    let all = stores.deny_policies.all();
+    let policies: Vec<&DenyPolicy> = all.iter().map(AsRef::as_ref).collect();
+    let idps = stores.identity_providers.all();
+    let issuer_idp_name = request.issuer.as_deref().and_then(|iss| {
+        idps.iter()
+            .find(|i| i.effective_issuer() == iss.trim_end_matches('/'))
+            .and_then(|i| i.metadata.name.clone())
+    });
+    let mut groups = esc::normalize_groups(&request.groups, app.prefixes());
+    groups.push("system:authenticated".to_owned());
+    let wanted = esc::Request {
+        cluster,
+        user_groups: &groups,
+        provider: issuer_idp_name.as_deref(),
+    };
+    let escalations_available = if info.is_some() {
+        let all = stores.escalations.all();
+        all.iter()
+            .filter(|e| esc::is_available(e, &wanted, app.prefixes()))
+            .count()
+    } else {
+        0
+    };
+    let idp = IdpHints {
+        issuer_idp_name: issuer_idp_name.clone(),
+        available: idps
+            .iter()
+            .filter(|i| i.spec.disabled != Some(true))
+            .filter_map(|i| i.metadata.name.clone())
+            .collect(),
+    };
+    let labels: BTreeMap<String, String> = match request.namespace().strip_suffix("-prod") {
+        Some(team) => [("env", "prod"), ("team", team)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        None => BTreeMap::new(),
+    };
+    let input = AuthzInput {
+        cluster_name: cluster,
+        cluster: info.as_ref(),
+        request,
+        sessions: &inputs,
+        policies: &policies,
+        debug_session: None,
+        escalations_available,
+        idp: &idp,
+        namespace_labels: NamespaceLabels::NotFetched,
+        pod: PodInfo::NotFetched,
+        now,
+    };
+    authz::decide(
+        &input,
+        &app.authz,
+        |needs, filled| {
+            if needs.namespace_labels.is_some() {
+                filled.namespace_labels = NamespaceLabels::Known(&labels);
+            }
+            if let Some(p) = &needs.pod {
+                filled.pod = match access.pods.get(&p.name) {
+                    Some(pod) => PodInfo::Known(pod),
+                    None => PodInfo::Unavailable,
+                };
+            }
+        },
+        |plan| {
+            let mut results = GroupCheckResults::default();
+            for c in &plan.candidates {
+                let allowed = c.spellings.iter().find(|g| match &request.attributes {
+                    Attributes::Resource(r) => g.ends_with("-admin") && r.resource != "nodes",
+                    Attributes::NonResource(_) => false,
+                });
+                results.sessions.push(SessionCheck {
+                    namespace: c.namespace.clone(),
+                    session: c.session.clone(),
+                    outcome: allowed.map_or(ProbeOutcome::NotAllowed, |g| ProbeOutcome::Allowed {
+                        group: g.clone(),
+                    }),
+                });
+                if allowed.is_some() {
+                    break;
+                }
+            }
+            results
+        },
+    )
+}
+
+/// With `BENCH_VERIFY=1`: every review of the corpus decides exactly (reason and trace
+/// included) as the plain pipeline does.
+async fn verify(app: &App, parsed: &[(String, SarRequest)], now: jiff::Timestamp) {
+    if std::env::var("BENCH_VERIFY").is_err() {
+        return;
+    }
+    let access = LocalAccess::new();
+    let mut differ = 0usize;
+    for (cluster, request) in parsed {
+        let indexed = breakglass_server::webhook::decide(app, cluster, request, now).await;
+        let plain = plain_decision(app, &access, cluster, request, now);
+        if indexed != plain {
+            differ += 1;
+            if differ <= 3 {
+                println!(
+                    "DIFFERENT on {cluster}: {request:?}\nindexed {indexed:#?}\nplain {plain:#?}"
+                );
+            }
+        }
+    }
+    println!(
+        "verify: {} of {} decisions equal the plain pipeline's",
+        parsed.len() - differ,
+        parsed.len()
+    );
+    assert_eq!(differ, 0, "decisions differ from the plain pipeline");
+}
+
+/// The in-process figures: decode cost, the decision mix, and the decision cost (best of
+/// `BENCH_ROUNDS`, default 5).
+async fn in_process(
+    app: &App,
+    sample: &[(String, Vec<u8>)],
+    parsed: &[(String, SarRequest)],
+    now: jiff::Timestamp,
+) {
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    verify(app, parsed, now).await;
+    parse_cost(sample, rounds);
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+    for (cluster, request) in parsed {
+        let d = breakglass_server::webhook::decide(app, cluster, request, now).await;
+        *outcomes
+            .entry(format!("{}/{}", d.decision_label(), d.trace.stage.name()))
+            .or_default() += 1;
+    }
+    let (per, allocs) = decision_cost(app, parsed, now, rounds).await;
+    println!(
+        "decision without HTTP: {} per review (best of {rounds} rounds of {}), {:.0} reviews/s on one core, {allocs:.1} allocations per decision",
+        fmt_us(per),
+        parsed.len(),
+        1.0 / per.as_secs_f64()
+    );
+    println!("decision mix: {outcomes:?}");
+}
+
 fn main() {
     let seconds: u64 = std::env::var("BENCH_SECONDS")
         .ok()
@@ -853,15 +1109,10 @@ fn main() {
                 (c.clone(), request)
             })
             .collect();
-        let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
-        let started = Instant::now();
-        for (cluster, request) in &parsed {
-            let d = breakglass_server::webhook::decide(&app, cluster, request, now).await;
-            *outcomes.entry(format!("{}/{}", d.decision_label(), d.trace.stage.name())).or_default() += 1;
+        in_process(&app, &sample, &parsed, now).await;
+        if std::env::var("BENCH_INPROCESS_ONLY").is_ok() {
+            return;
         }
-        let per = started.elapsed() / parsed.len() as u32;
-        println!("decision without HTTP: {} per review, {:.0} reviews/s on one core", fmt(per), 1.0 / per.as_secs_f64());
-        println!("decision mix: {outcomes:?}");
         debug_session_cost(&app, &debug_index, &parsed, now).await;
 
         // Over loopback HTTP.

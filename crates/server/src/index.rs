@@ -1,7 +1,14 @@
 //! The webhook's indexes over the watched state: sessions by (cluster, user), kept
 //! current from the session mirror, so a decision reads only the caller's sessions (the
-//! same [`ByUser`] index serves debug sessions by participant); and
-//! the Ready escalations by the cluster they target, so a decision checks only those.
+//! same [`ByUser`] index serves debug sessions by participant); the Ready escalations by
+//! the cluster they target, with the requester groups each one is offered to, so a
+//! decision counts them with one lookup per group; and the DenyPolicies by the cluster
+//! they apply to, prepared so a decision reads only those that can matter for its
+//! request ([`ClusterPolicies`]).
+//!
+//! Reads on the decision path allocate nothing but what they return: lookups take
+//! borrowed keys, lists are shared by reference count, and what is derived from a kind
+//! is computed once per change of that kind.
 //!
 //! Synchronous by design: the watch task applies changes, serving code only reads, and
 //! nothing here holds a hub client — a decision can never turn into a hub request.
@@ -13,6 +20,8 @@ use std::sync::{Arc, RwLock};
 use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::BreakglassSession;
 use breakglass_api::deny_policy::DenyPolicy;
+use breakglass_core::authz::policy_index::ClusterPolicies;
+use breakglass_core::escalation as esc_core;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::store::Mirror;
@@ -33,8 +42,13 @@ impl UserKeyed for BreakglassSession {
     }
 }
 
+/// The objects of one `(cluster, user)` key, shared with every decision that reads them.
+type Shared<K> = Arc<[Arc<K>]>;
+
 struct Inner<K> {
-    by_user: HashMap<UserKey, Vec<Arc<K>>>,
+    /// cluster → user → objects: looked up with borrowed strings, so a read allocates
+    /// nothing and hands out the list by reference count.
+    by_user: HashMap<String, HashMap<String, Shared<K>>>,
     placed: HashMap<ObjectKey, Vec<UserKey>>,
 }
 
@@ -47,14 +61,31 @@ impl<K> Default for Inner<K> {
     }
 }
 
+fn is_object<K: kube::Resource>(o: &K, (namespace, name): &ObjectKey) -> bool {
+    o.meta().namespace.as_deref().unwrap_or_default() == namespace
+        && o.meta().name.as_deref().unwrap_or_default() == name
+}
+
 impl<K: UserKeyed> Inner<K> {
     fn remove(&mut self, key: &ObjectKey) {
-        for user in self.placed.remove(key).unwrap_or_default() {
-            if let Some(list) = self.by_user.get_mut(&user) {
-                list.retain(|s| object_key(s.as_ref()) != *key);
-                if list.is_empty() {
-                    self.by_user.remove(&user);
+        for (cluster, user) in self.placed.remove(key).unwrap_or_default() {
+            let Some(users) = self.by_user.get_mut(&cluster) else {
+                continue;
+            };
+            if let Some(list) = users.get_mut(&user) {
+                let kept: Vec<Arc<K>> = list
+                    .iter()
+                    .filter(|s| !is_object(s.as_ref(), key))
+                    .cloned()
+                    .collect();
+                if kept.is_empty() {
+                    users.remove(&user);
+                } else {
+                    *list = kept.into();
                 }
+            }
+            if users.is_empty() {
+                self.by_user.remove(&cluster);
             }
         }
     }
@@ -68,13 +99,22 @@ impl<K: UserKeyed> Inner<K> {
         if users.is_empty() {
             return;
         }
-        for user in &users {
-            self.by_user
-                .entry(user.clone())
+        for (cluster, user) in &users {
+            let list = self
+                .by_user
+                .entry(cluster.clone())
                 .or_default()
-                .push(object.clone());
+                .entry(user.clone())
+                .or_insert_with(|| Arc::from(Vec::new()));
+            let mut grown = list.to_vec();
+            grown.push(object.clone());
+            *list = grown.into();
         }
         self.placed.insert(key, users);
+    }
+
+    fn get(&self, cluster: &str, user: &str) -> Option<&Shared<K>> {
+        self.by_user.get(cluster)?.get(user)
     }
 }
 
@@ -108,6 +148,22 @@ impl<K> Default for ByUser<K> {
 
 /// Sessions by `(spec.cluster, spec.user)`, exact and case-sensitive like the SAR user.
 pub type SessionIndex = ByUser<BreakglassSession>;
+
+/// The objects of one key as a slice: empty without allocating when there are none.
+pub struct Objects<K>(Option<Shared<K>>);
+
+impl<K> Default for Objects<K> {
+    fn default() -> Self {
+        Self(None)
+    }
+}
+
+impl<K> std::ops::Deref for Objects<K> {
+    type Target = [Arc<K>];
+    fn deref(&self) -> &[Arc<K>] {
+        self.0.as_deref().unwrap_or_default()
+    }
+}
 
 impl<K> ByUser<K>
 where
@@ -168,6 +224,12 @@ where
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner<K>> {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn rebuild(&self, mirror: &Mirror<K>) {
         let mut fresh = Inner::default();
         for s in mirror.all() {
@@ -178,24 +240,21 @@ where
 
     /// The objects indexed under the user on the cluster.
     pub fn get(&self, cluster: &str, user: &str) -> Vec<Arc<K>> {
-        let inner = self
-            .inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        inner
-            .by_user
-            .get(&(cluster.to_owned(), user.to_owned()))
-            .cloned()
+        self.read()
+            .get(cluster, user)
+            .map(|list| list.to_vec())
             .unwrap_or_default()
+    }
+
+    /// The objects indexed under the user on the cluster, shared rather than copied
+    /// (the decision path: no allocation, one reference count).
+    pub fn shared(&self, cluster: &str, user: &str) -> Objects<K> {
+        Objects(self.read().get(cluster, user).cloned())
     }
 
     /// Number of indexed objects.
     pub fn len(&self) -> usize {
-        self.inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .placed
-            .len()
+        self.read().placed.len()
     }
 
     /// True when nothing is indexed.
@@ -204,84 +263,75 @@ where
     }
 }
 
-/// Objects of one kind by the cluster they apply to: escalations by the cluster they
-/// target, DenyPolicies by `appliesTo.clusters`. A cluster's list is computed on first
-/// use after a change and reused until the next change of any object of the kind, so a
-/// decision walks only what concerns its cluster. Only registered clusters are looked
-/// up (the webhook path names the cluster, so lists for arbitrary names are never built).
-#[derive(Clone)]
-pub struct ByCluster<K: kube::Resource + Clone + 'static>
-where
-    K::DynamicType: Eq + std::hash::Hash + Clone,
-{
-    mirror: Mirror<K>,
-    applies: fn(&K, &str) -> bool,
+/// Values computed per cluster from one kind's mirror, each reused until the next change
+/// of any object of the kind. Only registered clusters are looked up (the webhook path
+/// names the cluster, so values for arbitrary names are never built).
+struct PerCluster<V> {
     version: Arc<AtomicU64>,
-    by_cluster: Arc<RwLock<HashMap<String, CachedList<K>>>>,
+    values: Arc<RwLock<HashMap<String, (u64, V)>>>,
 }
 
-/// A cluster's objects and the index version they were computed at.
-type CachedList<K> = (u64, Arc<[Arc<K>]>);
+impl<V> Clone for PerCluster<V> {
+    fn clone(&self) -> Self {
+        Self {
+            version: self.version.clone(),
+            values: self.values.clone(),
+        }
+    }
+}
 
-/// Lists kept before the cache is cleared (more registered clusters than this only cost
-/// a recomputation).
+/// Values kept before the cache is cleared (more registered clusters than this only
+/// cost a recomputation).
 const MAX_CLUSTERS: usize = 10_000;
 
-/// Ready escalations by the cluster they target, in namespace/name order.
-pub type EscalationIndex = ByCluster<BreakglassEscalation>;
-
-/// DenyPolicies by the clusters `appliesTo.clusters` covers, in mirror order (the
-/// pipeline sorts by precedence, stably).
-pub type DenyPolicyIndex = ByCluster<DenyPolicy>;
-
-fn escalation_targets(e: &BreakglassEscalation, cluster: &str) -> bool {
-    e.is_ready() && breakglass_core::escalation::targets_cluster(&e.spec, cluster)
-}
-
-fn policy_applies(p: &DenyPolicy, cluster: &str) -> bool {
-    breakglass_core::authz::deny::applies_to_cluster(p.spec.applies_to.as_ref(), cluster)
-}
-
-impl EscalationIndex {
-    /// An index over `mirror` without a task (for mirrors that never change).
-    pub fn new(mirror: Mirror<BreakglassEscalation>) -> Self {
-        Self::with(mirror, escalation_targets)
+impl<V: Clone> PerCluster<V> {
+    fn new() -> Self {
+        Self {
+            version: Arc::new(AtomicU64::new(0)),
+            values: Arc::new(RwLock::new(HashMap::new())),
+        }
     }
 
-    /// An index that follows `mirror`: every change invalidates the lists.
-    pub fn follow(mirror: Mirror<BreakglassEscalation>) -> Self {
-        Self::new(mirror).followed()
+    fn invalidate(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
+        self.values
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
-    /// The Ready escalations that target `cluster`, in namespace/name order.
-    pub fn targeting(&self, cluster: &str) -> Arc<[Arc<BreakglassEscalation>]> {
-        self.get(cluster, |list| {
-            list.sort_by(|a, b| {
-                (&a.metadata.namespace, &a.metadata.name)
-                    .cmp(&(&b.metadata.namespace, &b.metadata.name))
-            });
-        })
-    }
-}
-
-impl DenyPolicyIndex {
-    /// An index over `mirror` without a task (for mirrors that never change).
-    pub fn new(mirror: Mirror<DenyPolicy>) -> Self {
-        Self::with(mirror, policy_applies)
-    }
-
-    /// An index that follows `mirror`: every change invalidates the lists.
-    pub fn follow(mirror: Mirror<DenyPolicy>) -> Self {
-        Self::new(mirror).followed()
-    }
-
-    /// The DenyPolicies whose `appliesTo.clusters` covers `cluster`.
-    pub fn for_cluster(&self, cluster: &str) -> Arc<[Arc<DenyPolicy>]> {
-        self.get(cluster, |_| {})
+    /// The value for `cluster`: the cached one when it is current and `fits`, else a
+    /// fresh one from `build` (stored unless a change came in meanwhile).
+    fn get(&self, cluster: &str, fits: impl Fn(&V) -> bool, build: impl FnOnce() -> V) -> V {
+        let version = self.version.load(Ordering::Acquire);
+        if let Some((v, value)) = self
+            .values
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(cluster)
+            && *v == version
+            && fits(value)
+        {
+            return value.clone();
+        }
+        let value = build();
+        let mut cache = self
+            .values
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A change since the read: do not store a value that may already be stale.
+        if self.version.load(Ordering::Acquire) == version {
+            if cache.len() >= MAX_CLUSTERS {
+                cache.clear();
+            }
+            cache.insert(cluster.to_owned(), (version, value.clone()));
+        }
+        value
     }
 }
 
-impl<K> ByCluster<K>
+/// Calls `invalidate` once the mirror is synced and on every change after that.
+fn invalidate_on_change<K>(mirror: Mirror<K>, invalidate: impl Fn() + Send + 'static)
 where
     K: kube::Resource<DynamicType = ()>
         + Clone
@@ -291,73 +341,259 @@ where
         + Sync
         + 'static,
 {
-    fn with(mirror: Mirror<K>, applies: fn(&K, &str) -> bool) -> Self {
-        Self {
-            mirror,
-            applies,
-            version: Arc::new(AtomicU64::new(0)),
-            by_cluster: Arc::new(RwLock::new(HashMap::new())),
+    let mut changes = mirror.subscribe();
+    tokio::spawn(async move {
+        mirror.wait_synced().await;
+        invalidate();
+        loop {
+            match changes.recv().await {
+                Ok(_) | Err(RecvError::Lagged(_)) => invalidate(),
+                Err(RecvError::Closed) => return,
+            }
         }
-    }
+    });
+}
 
-    /// Starts the task that invalidates the lists on every change of the mirror.
-    fn followed(self) -> Self {
-        let target = self.clone();
-        let mirror = self.mirror.clone();
-        let mut changes = mirror.subscribe();
-        tokio::spawn(async move {
-            mirror.wait_synced().await;
-            target.invalidate();
-            loop {
-                match changes.recv().await {
-                    Ok(_) | Err(RecvError::Lagged(_)) => target.invalidate(),
-                    Err(RecvError::Closed) => return,
+/// Ready escalations by the cluster they target, in namespace/name order, with what a
+/// decision asks of them prepared per cluster; and every escalation by namespace and
+/// name, for the owner of a session.
+#[derive(Clone)]
+pub struct EscalationIndex {
+    mirror: Mirror<BreakglassEscalation>,
+    by_cluster: PerCluster<Arc<ClusterEscalations>>,
+    /// Namespace → name → escalation, computed on first use after a change.
+    by_key: Arc<RwLock<Option<VersionedByKey>>>,
+}
+
+type EscalationsByKey = HashMap<String, HashMap<String, Arc<BreakglassEscalation>>>;
+
+/// The by-key map and the index version it was computed at.
+type VersionedByKey = (u64, Arc<EscalationsByKey>);
+
+/// The Ready escalations that target one cluster, and which of them each (prefix-
+/// stripped) requester group may request.
+pub struct ClusterEscalations {
+    list: Arc<[Arc<BreakglassEscalation>]>,
+    /// The OIDC prefixes `by_group` was built with.
+    prefixes: Vec<String>,
+    /// Allowed group (prefixes stripped, never empty) → positions in `list`.
+    by_group: HashMap<String, Vec<u32>>,
+}
+
+impl ClusterEscalations {
+    fn new(list: Arc<[Arc<BreakglassEscalation>]>, prefixes: &[String]) -> Self {
+        let mut by_group: HashMap<String, Vec<u32>> = HashMap::new();
+        for (pos, e) in list.iter().enumerate() {
+            let pos = u32::try_from(pos).unwrap_or(u32::MAX);
+            let allowed = e.spec.allowed.as_ref().and_then(|a| a.groups.as_deref());
+            for group in allowed.unwrap_or_default() {
+                let group = esc_core::strip_prefix(group, prefixes);
+                if group.is_empty() {
+                    continue;
+                }
+                let positions = by_group.entry(group.to_owned()).or_default();
+                if positions.last() != Some(&pos) {
+                    positions.push(pos);
                 }
             }
-        });
-        self
-    }
-
-    /// Drops every computed list (an object was applied or deleted).
-    pub fn invalidate(&self) {
-        self.version.fetch_add(1, Ordering::AcqRel);
-        self.by_cluster
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
-    }
-
-    fn get(&self, cluster: &str, order: impl FnOnce(&mut Vec<Arc<K>>)) -> Arc<[Arc<K>]> {
-        let version = self.version.load(Ordering::Acquire);
-        if let Some((v, list)) = self
-            .by_cluster
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(cluster)
-            && *v == version
-        {
-            return list.clone();
         }
-        let mut list: Vec<Arc<K>> = self
+        Self {
+            list,
+            prefixes: prefixes.to_vec(),
+            by_group,
+        }
+    }
+
+    /// How many of the escalations a caller with `groups` (as sent, prefixes included;
+    /// `system:authenticated` is added) authenticated by `provider` may request: the
+    /// count of `breakglass_core::escalation::is_available_to_set`, from one lookup per
+    /// group.
+    pub fn available(&self, groups: &[String], provider: Option<&str>) -> usize {
+        let mut positions: Vec<u32> = Vec::new();
+        let stripped = groups
+            .iter()
+            .map(|g| esc_core::strip_prefix(g, &self.prefixes))
+            .chain(["system:authenticated"]);
+        for group in stripped {
+            if let Some(list) = self.by_group.get(group) {
+                positions.extend_from_slice(list);
+            }
+        }
+        positions.sort_unstable();
+        positions.dedup();
+        positions
+            .into_iter()
+            .filter_map(|pos| self.list.get(pos as usize))
+            .filter(|e| esc_core::provider_may_request(&e.spec, provider))
+            .count()
+    }
+}
+
+fn escalation_targets(e: &BreakglassEscalation, cluster: &str) -> bool {
+    e.is_ready() && breakglass_core::escalation::targets_cluster(&e.spec, cluster)
+}
+
+impl EscalationIndex {
+    /// An index over `mirror` without a task (for mirrors that never change).
+    pub fn new(mirror: Mirror<BreakglassEscalation>) -> Self {
+        Self {
+            mirror,
+            by_cluster: PerCluster::new(),
+            by_key: Arc::new(RwLock::new(None)),
+        }
+    }
+
+    /// An index that follows `mirror`: every change invalidates what was computed.
+    pub fn follow(mirror: Mirror<BreakglassEscalation>) -> Self {
+        let index = Self::new(mirror.clone());
+        let target = index.clone();
+        invalidate_on_change(mirror, move || target.invalidate());
+        index
+    }
+
+    /// Drops everything computed (an escalation was applied or deleted).
+    pub fn invalidate(&self) {
+        self.by_cluster.invalidate();
+    }
+
+    fn cluster(&self, cluster: &str, prefixes: &[String]) -> Arc<ClusterEscalations> {
+        self.by_cluster.get(
+            cluster,
+            |c| c.prefixes == prefixes,
+            || Arc::new(ClusterEscalations::new(self.list(cluster), prefixes)),
+        )
+    }
+
+    /// The Ready escalations that target `cluster`, in namespace/name order.
+    pub fn targeting(&self, cluster: &str) -> Arc<[Arc<BreakglassEscalation>]> {
+        // The list does not depend on the prefixes; keep whatever entry is cached.
+        self.by_cluster
+            .get(
+                cluster,
+                |_| true,
+                || Arc::new(ClusterEscalations::new(self.list(cluster), &[])),
+            )
+            .list
+            .clone()
+    }
+
+    fn list(&self, cluster: &str) -> Arc<[Arc<BreakglassEscalation>]> {
+        let mut list: Vec<_> = self
             .mirror
             .all()
             .into_iter()
-            .filter(|o| (self.applies)(o, cluster))
+            .filter(|e| escalation_targets(e, cluster))
             .collect();
-        order(&mut list);
-        let list: Arc<[_]> = list.into();
-        let mut cache = self
-            .by_cluster
+        list.sort_by(|a, b| {
+            (&a.metadata.namespace, &a.metadata.name)
+                .cmp(&(&b.metadata.namespace, &b.metadata.name))
+        });
+        list.into()
+    }
+
+    /// How many escalations targeting `cluster` a caller with `groups` (as sent)
+    /// authenticated by `provider` may request (see [`ClusterEscalations::available`]).
+    pub fn available(
+        &self,
+        cluster: &str,
+        groups: &[String],
+        provider: Option<&str>,
+        prefixes: &[String],
+    ) -> usize {
+        self.cluster(cluster, prefixes).available(groups, provider)
+    }
+
+    /// The escalation `namespace/name` if its uid is `uid` (a session's owner, which
+    /// may have been replaced by another of the same name).
+    pub fn owner(
+        &self,
+        namespace: &str,
+        name: &str,
+        uid: &str,
+    ) -> Option<Arc<BreakglassEscalation>> {
+        self.by_key()
+            .get(namespace)?
+            .get(name)
+            .filter(|e| e.metadata.uid.as_deref() == Some(uid))
+            .cloned()
+    }
+
+    fn by_key(&self) -> Arc<EscalationsByKey> {
+        let version = self.by_cluster.version.load(Ordering::Acquire);
+        if let Some((v, map)) = self
+            .by_key
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            && *v == version
+        {
+            return map.clone();
+        }
+        let mut map = EscalationsByKey::new();
+        for e in self.mirror.all() {
+            let namespace = e.metadata.namespace.clone().unwrap_or_default();
+            let name = e.metadata.name.clone().unwrap_or_default();
+            map.entry(namespace).or_default().insert(name, e);
+        }
+        let map = Arc::new(map);
+        let mut slot = self
+            .by_key
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // A change since the read: do not store a list that may already be stale.
-        if self.version.load(Ordering::Acquire) == version {
-            if cache.len() >= MAX_CLUSTERS {
-                cache.clear();
-            }
-            cache.insert(cluster.to_owned(), (version, list.clone()));
+        if self.by_cluster.version.load(Ordering::Acquire) == version {
+            *slot = Some((version, map.clone()));
         }
-        list
+        map
+    }
+}
+
+/// DenyPolicies by the cluster (and its tenant) they apply to, prepared for the
+/// decision ([`ClusterPolicies`]: evaluation order, rules indexed by resource and verb).
+#[derive(Clone)]
+pub struct DenyPolicyIndex {
+    mirror: Mirror<DenyPolicy>,
+    by_cluster: PerCluster<Arc<ClusterPolicies>>,
+}
+
+impl DenyPolicyIndex {
+    /// An index over `mirror` without a task (for mirrors that never change).
+    pub fn new(mirror: Mirror<DenyPolicy>) -> Self {
+        Self {
+            mirror,
+            by_cluster: PerCluster::new(),
+        }
+    }
+
+    /// An index that follows `mirror`: every change invalidates what was computed.
+    pub fn follow(mirror: Mirror<DenyPolicy>) -> Self {
+        let index = Self::new(mirror.clone());
+        let target = index.clone();
+        invalidate_on_change(mirror, move || target.invalidate());
+        index
+    }
+
+    /// Drops everything computed (a policy was applied or deleted).
+    pub fn invalidate(&self) {
+        self.by_cluster.invalidate();
+    }
+
+    /// The DenyPolicies whose `appliesTo.clusters` covers `cluster`, in mirror order
+    /// (computed on every call: the decision reads [`Self::prepared`]).
+    pub fn for_cluster(&self, cluster: &str) -> Vec<Arc<DenyPolicy>> {
+        self.mirror.filter(|p| {
+            breakglass_core::authz::deny::applies_to_cluster(p.spec.applies_to.as_ref(), cluster)
+        })
+    }
+
+    /// The policies that apply on `cluster` (the name in the webhook path) with its
+    /// ClusterConfig's `tenant`, prepared once per cluster and change. Ties in
+    /// precedence keep the mirror's order.
+    pub fn prepared(&self, cluster: &str, tenant: Option<&str>) -> Arc<ClusterPolicies> {
+        self.by_cluster.get(
+            cluster,
+            |p| p.tenant() == tenant,
+            || Arc::new(ClusterPolicies::new(self.mirror.all(), cluster, tenant)),
+        )
     }
 }
 

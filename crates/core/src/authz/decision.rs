@@ -506,7 +506,6 @@ pub fn precheck(input: &AuthzInput<'_>, config: &AuthzConfig) -> PreCheck {
         .iter()
         .map(|s| s.metadata.name.clone().unwrap_or_default())
         .collect();
-    let link = ui_link(config, input.cluster_name);
     let deny = |mut trace: Trace, reason: String| {
         trace.idp_mismatch_sessions = idp_mismatch.clone();
         PreCheck::Decided(Decision {
@@ -516,15 +515,8 @@ pub fn precheck(input: &AuthzInput<'_>, config: &AuthzConfig) -> PreCheck {
         })
     };
     if let Some(r) = input.request.resource()
-        && let Some((stage, reason)) = policy_stage(
-            input,
-            cluster,
-            &sessions,
-            r,
-            &notes,
-            link.as_deref(),
-            &mut acc,
-        )
+        && let Some((stage, reason)) =
+            policy_stage(input, cluster, &sessions, r, &notes, config, &mut acc)
     {
         let mut trace = Trace::new(stage);
         trace.warnings = acc.warnings;
@@ -539,6 +531,7 @@ pub fn precheck(input: &AuthzInput<'_>, config: &AuthzConfig) -> PreCheck {
         });
         trace.warnings = acc.warnings;
         trace.pod_security = acc.pod_records;
+        let link = ui_link(config, input.cluster_name);
         let reason = no_session_reason(input.cluster_name, &notes, link.as_deref());
         return deny(trace, reason);
     }

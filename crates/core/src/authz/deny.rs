@@ -122,7 +122,7 @@ pub fn applies_to_cluster(applies_to: Option<&DenyPolicyScope>, cluster: &str) -
     applies_to.is_none_or(|a| dimension_matches(a.clusters.as_deref(), Some(cluster)))
 }
 
-fn dimension_matches(list: Option<&[String]>, value: Option<&str>) -> bool {
+pub(crate) fn dimension_matches(list: Option<&[String]>, value: Option<&str>) -> bool {
     match list {
         None | Some([]) => true,
         Some(list) => list

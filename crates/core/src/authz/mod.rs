@@ -24,6 +24,7 @@ mod input;
 pub mod message;
 pub mod oidc;
 pub mod pod_security;
+pub mod policy_index;
 pub mod review;
 mod sar;
 

@@ -148,7 +148,21 @@ impl SarRequest {
         match &self.attributes {
             Attributes::NonResource(n) => format!("{} {}", n.verb, n.path),
             Attributes::Resource(r) => {
-                let mut s = format!("{} {}", r.verb, r.resource);
+                use std::fmt::Write as _;
+                // One allocation: the parts' lengths bound the text but for the name's
+                // escapes.
+                let mut s = String::with_capacity(
+                    r.verb.len()
+                        + r.resource.len()
+                        + r.group.len()
+                        + r.subresource.len()
+                        + r.name.len()
+                        + r.namespace.len()
+                        + 32,
+                );
+                s.push_str(&r.verb);
+                s.push(' ');
+                s.push_str(&r.resource);
                 if !r.group.is_empty() {
                     s.push('.');
                     s.push_str(&r.group);
@@ -158,10 +172,11 @@ impl SarRequest {
                     s.push_str(&r.subresource);
                 }
                 if !r.name.is_empty() {
-                    s.push_str(&format!(" {:?}", r.name));
+                    let _ = write!(s, " {:?}", r.name);
                 }
                 if !r.namespace.is_empty() {
-                    s.push_str(&format!(" in namespace {}", r.namespace));
+                    s.push_str(" in namespace ");
+                    s.push_str(&r.namespace);
                 }
                 s
             }

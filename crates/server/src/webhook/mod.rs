@@ -10,6 +10,8 @@
 //! target pod), runs the group check through [`TargetAccess`], and records metrics,
 //! activity and a log line for every grant. Errors answer through [`ApiError`].
 
+#[cfg(test)]
+mod differential_tests;
 pub mod ephemeral;
 pub mod hub_admission;
 pub mod snapshot;
@@ -367,14 +369,21 @@ pub async fn decide_with(
         None => snap
             .sessions
             .iter()
-            .zip(&snap.overrides)
-            .map(|(s, o)| SessionInput {
+            .zip(&snap.owners)
+            .map(|(s, owner)| SessionInput {
                 session: s.as_ref(),
-                pod_security_overrides: o.as_ref(),
+                pod_security_overrides: owner
+                    .as_ref()
+                    .and_then(|e| e.spec.pod_security_overrides.as_ref()),
             })
             .collect(),
     };
-    let policies: Vec<&DenyPolicy> = snap.policies.iter().map(|p| p.as_ref()).collect();
+    // Only the policies that can change this request's decision, in evaluation order
+    // (non-resource requests are not subject to DenyPolicies).
+    let policies: Vec<&DenyPolicy> = match (&snap.policies, request.resource()) {
+        (Some(prepared), Some(r)) => prepared.relevant(r),
+        _ => Vec::new(),
+    };
     // Debug-session access decides before DenyPolicies; `log_decision` logs the grant
     // with the session named in the reason.
     let debug_allow = if hypothetical.is_some() {

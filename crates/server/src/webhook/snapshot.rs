@@ -4,18 +4,16 @@
 //! ago counts as approved once the watch delivers the change (milliseconds), never
 //! before. That is the trade-off for not calling the hub per request.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
-use breakglass_api::breakglass_escalation::PodSecurityOverrides;
+use breakglass_api::breakglass_escalation::BreakglassEscalation;
 use breakglass_api::breakglass_session::BreakglassSession;
 use breakglass_api::debug_session::DebugSession;
-use breakglass_api::deny_policy::DenyPolicy;
+use breakglass_core::authz::policy_index::ClusterPolicies;
 use breakglass_core::authz::{ClusterInfo, IdpHints, SarRequest};
-use breakglass_core::escalation as esc_core;
 
 use crate::debug::index::DebugSessionIndex;
-use crate::index::{DenyPolicyIndex, EscalationIndex, SessionIndex};
+use crate::index::{DenyPolicyIndex, EscalationIndex, Objects, SessionIndex};
 use crate::store::{ClusterLookup, Stores};
 
 /// The watched state a decision reads.
@@ -40,15 +38,16 @@ pub struct Snapshot {
     /// The cluster's registration, `None` when missing or ambiguous (fail closed).
     pub cluster: Option<ClusterInfo>,
     /// The user's sessions on the cluster, as the watch last delivered them.
-    pub sessions: Vec<Arc<BreakglassSession>>,
-    /// Pod-security overrides of each session's owning escalation (same order).
-    pub overrides: Vec<Option<PodSecurityOverrides>>,
+    pub sessions: Objects<BreakglassSession>,
+    /// The escalation owning each session (same order), for its pod-security overrides.
+    pub owners: Vec<Option<Arc<BreakglassEscalation>>>,
     /// The user's Active debug sessions on the cluster; looked up only for named pod
     /// requests, the only ones a debug session can grant.
-    pub debug_sessions: Vec<Arc<DebugSession>>,
-    /// The DenyPolicies whose `appliesTo.clusters` covers the cluster (the pipeline
-    /// checks the rest of the scope).
-    pub policies: Arc<[Arc<DenyPolicy>]>,
+    pub debug_sessions: Objects<DebugSession>,
+    /// The DenyPolicies that apply on the cluster, prepared for the request
+    /// ([`ClusterPolicies::relevant`]); `None` for an unregistered cluster, which no
+    /// policy is evaluated for.
+    pub policies: Option<Arc<ClusterPolicies>>,
     /// How many escalations the user could request on the cluster.
     pub escalations_available: usize,
     /// Identity-provider facts for the reason.
@@ -57,7 +56,8 @@ pub struct Snapshot {
 
 impl WatchedState<'_> {
     /// Gathers the inputs for `request` on `cluster`. Per-request work is linear in the
-    /// request's groups plus the escalations (each checked against a set of the groups).
+    /// request's groups (one lookup each for the escalation count) plus the user's few
+    /// sessions; lists are shared, not copied.
     pub fn snapshot(&self, cluster: &str, request: &SarRequest) -> Snapshot {
         let stores = self.stores;
         let cluster_info = match stores.cluster(cluster) {
@@ -65,26 +65,26 @@ impl WatchedState<'_> {
             // Ambiguous names fail closed: treated as not registered.
             ClusterLookup::Missing | ClusterLookup::Ambiguous => None,
         };
-        let sessions = self.sessions.get(cluster, &request.user);
+        let sessions = self.sessions.shared(cluster, &request.user);
         // Only the owners of the user's few sessions are looked up, by key.
-        let overrides = sessions
+        let owners = sessions
             .iter()
             .map(|s| {
                 let owner = breakglass_core::session::owning_escalation(s)?;
-                let esc = stores
-                    .escalations
-                    .get(s.metadata.namespace.as_deref(), &owner.name)
-                    .filter(|e| e.metadata.uid.as_deref() == Some(owner.uid.as_str()))?;
-                esc.spec.pod_security_overrides.clone()
+                self.escalations.owner(
+                    s.metadata.namespace.as_deref().unwrap_or_default(),
+                    &owner.name,
+                    &owner.uid,
+                )
             })
             .collect();
         let debug_sessions = if request
             .resource()
             .is_some_and(|r| r.is_debug_pod_operation())
         {
-            self.debug_sessions.get(cluster, &request.user)
+            self.debug_sessions.shared(cluster, &request.user)
         } else {
-            Vec::new()
+            Objects::default()
         };
         let idps = stores.identity_providers.all();
         let issuer_idp_name = request.issuer.as_deref().and_then(|iss| {
@@ -98,43 +98,32 @@ impl WatchedState<'_> {
             .filter_map(|i| i.metadata.name.clone())
             .collect();
         // Only a registered cluster's escalations are counted (the count only appears
-        // in reasons of decisions past the cluster check).
-        let escalations_available = if cluster_info.is_some() {
-            self.escalations_available(cluster, request, issuer_idp_name.as_deref())
-        } else {
-            0
+        // in reasons of decisions past the cluster check), and only its policies
+        // prepared.
+        let (escalations_available, policies) = match &cluster_info {
+            Some(info) => (
+                self.escalations.available(
+                    cluster,
+                    &request.groups,
+                    issuer_idp_name.as_deref(),
+                    self.prefixes,
+                ),
+                Some(self.policies.prepared(cluster, info.tenant.as_deref())),
+            ),
+            None => (0, None),
         };
         Snapshot {
             cluster: cluster_info,
             sessions,
-            overrides,
+            owners,
             debug_sessions,
-            policies: self.policies.for_cluster(cluster),
+            policies,
             escalations_available,
             idp: IdpHints {
                 issuer_idp_name,
                 available,
             },
         }
-    }
-
-    /// Escalations offered to the caller on the cluster: only those targeting it (from
-    /// the index), each allowed group looked up in a set of the caller's normalised
-    /// groups, so the cost does not multiply the caller's groups by the lists.
-    fn escalations_available(
-        &self,
-        cluster: &str,
-        request: &SarRequest,
-        provider: Option<&str>,
-    ) -> usize {
-        let mut groups = esc_core::normalize_groups(&request.groups, self.prefixes);
-        groups.push("system:authenticated".to_owned());
-        let set: HashSet<&str> = groups.iter().map(String::as_str).collect();
-        self.escalations
-            .targeting(cluster)
-            .iter()
-            .filter(|e| esc_core::is_available_to_set(e, cluster, &set, provider, self.prefixes))
-            .count()
     }
 }
 

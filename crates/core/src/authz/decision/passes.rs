@@ -17,11 +17,21 @@ pub(super) enum PassResult {
 
 pub(super) struct PassContext<'a, 'b> {
     pub(super) policies: &'b [&'a breakglass_api::DenyPolicy],
+    /// The scope; its `session` names the pass (`None`: the global pass).
     pub(super) scope: PolicyScope<'b>,
-    pub(super) pass: Pass,
     pub(super) labels: NamespaceLabels<'a>,
     pub(super) pod: PodInfo<'a>,
-    pub(super) escalations: &'b str,
+    /// Escalations available, for the reason of a match (built only then).
+    pub(super) escalations: usize,
+}
+
+impl PassContext<'_, '_> {
+    /// The pass, for the trace of a match or an error (built only then).
+    fn pass(&self) -> Pass {
+        self.scope
+            .session
+            .map_or(Pass::Global, |s| Pass::Session(s.to_owned()))
+    }
 }
 
 pub(super) fn impersonation_pass(
@@ -36,7 +46,7 @@ pub(super) fn impersonation_pass(
         if !deny::scope_matches(spec.applies_to.as_ref(), &ctx.scope) {
             continue;
         }
-        let name = policy_name(policy).to_owned();
+        let name = policy_name(policy);
         match impersonation::first_matching_rule(rules, imp, ctx.labels) {
             Ok(None) => {}
             Ok(Some(rule)) => {
@@ -49,16 +59,16 @@ pub(super) fn impersonation_pass(
                 return PassResult::Hit(Hit {
                     reason: format!("Impersonation denied by policy {name}: {why}"),
                     stage: Stage::ImpersonationPolicy {
-                        policy: name,
+                        policy: name.to_owned(),
                         rule,
-                        pass: ctx.pass.clone(),
+                        pass: ctx.pass(),
                     },
                 });
             }
             Err(error) => {
                 return PassResult::Error(Stage::PolicyError {
-                    policy: name,
-                    pass: ctx.pass.clone(),
+                    policy: name.to_owned(),
+                    pass: ctx.pass(),
                     impersonation: true,
                     error,
                 });
@@ -92,11 +102,11 @@ pub(super) fn resource_pass(
         if !deny::scope_matches(spec.applies_to.as_ref(), &ctx.scope) {
             continue;
         }
-        let name = policy_name(policy).to_owned();
+        let name = policy_name(policy);
         let error = |error| {
             PassResult::Error(Stage::PolicyError {
-                policy: name.clone(),
-                pass: ctx.pass.clone(),
+                policy: name.to_owned(),
+                pass: ctx.pass(),
                 impersonation: false,
                 error,
             })
@@ -106,11 +116,14 @@ pub(super) fn resource_pass(
                 Ok(None) => {}
                 Ok(Some(rule)) => {
                     return PassResult::Hit(Hit {
-                        reason: format!("Denied by policy {name}; {}", ctx.escalations),
+                        reason: format!(
+                            "Denied by policy {name}; {}",
+                            escalation_fragment(ctx.escalations)
+                        ),
                         stage: Stage::DenyPolicy {
-                            policy: name,
+                            policy: name.to_owned(),
                             rule,
-                            pass: ctx.pass.clone(),
+                            pass: ctx.pass(),
                         },
                     });
                 }
@@ -130,8 +143,8 @@ pub(super) fn resource_pass(
                     let (score, factors) =
                         assessment.map_or((None, Vec::new()), |a| (Some(a.score), a.factors));
                     records.push(PodSecurityRecord {
-                        policy: name.clone(),
-                        pass: ctx.pass.clone(),
+                        policy: name.to_owned(),
+                        pass: ctx.pass(),
                         action: verdict.action_label(),
                         score,
                         factors: factors.clone(),
@@ -141,11 +154,11 @@ pub(super) fn resource_pass(
                             return PassResult::Hit(Hit {
                                 reason: format!(
                                     "Denied by policy {name}: {message}; {}",
-                                    ctx.escalations
+                                    escalation_fragment(ctx.escalations)
                                 ),
                                 stage: Stage::PodSecurity {
-                                    policy: name,
-                                    pass: ctx.pass.clone(),
+                                    policy: name.to_owned(),
+                                    pass: ctx.pass(),
                                     score,
                                     factors,
                                     cause,
@@ -202,17 +215,23 @@ pub(super) fn evaluate_policies(
     sessions: &Sessions<'_>,
     request: &ResourceAttributes,
     imp: Option<&ImpersonationRequest>,
-    escalations: &str,
     acc: &mut Accumulated,
 ) -> Option<Terminal> {
-    let policies = deny::by_precedence(input.policies);
+    // Callers with an index pass the policies in evaluation order already; sorting them
+    // again would only copy the list.
+    let sorted;
+    let policies = if input.policies.is_sorted_by_key(|p| p.spec.precedence()) {
+        input.policies
+    } else {
+        sorted = deny::by_precedence(input.policies);
+        sorted.as_slice()
+    };
     let mut ctx = PassContext {
-        policies: &policies,
+        policies,
         scope: global,
-        pass: Pass::Global,
         labels: input.namespace_labels,
         pod: input.pod,
-        escalations,
+        escalations: input.escalations_available,
     };
     if let Some(imp) = imp
         && let Some(t) = impersonation_pass(&ctx, imp).into()
@@ -231,7 +250,6 @@ pub(super) fn evaluate_policies(
             session: Some(s.name),
             ..global
         };
-        ctx.pass = Pass::Session(s.name.to_owned());
         if let Some(imp) = imp
             && let Some(t) = impersonation_pass(&ctx, imp).into()
         {
@@ -257,7 +275,7 @@ pub(super) fn policy_stage(
     sessions: &Sessions<'_>,
     r: &ResourceAttributes,
     notes: &DenyNotes,
-    link: Option<&str>,
+    config: &AuthzConfig,
     acc: &mut Accumulated,
 ) -> Option<(Stage, String)> {
     let imp = match impersonation::check_guards(r, &cluster.impersonation, &cluster.name) {
@@ -275,10 +293,11 @@ pub(super) fn policy_stage(
         tenant: cluster.tenant.as_deref(),
         session: None,
     };
-    let escalations = escalation_fragment(input.escalations_available);
-    match evaluate_policies(input, global, sessions, r, imp.as_ref(), &escalations, acc)? {
+    match evaluate_policies(input, global, sessions, r, imp.as_ref(), acc)? {
         Terminal::Hit(hit) => {
-            let reason = policy_reason(&hit.stage, hit.reason, notes, link);
+            // The link is built only for the reason that is sent.
+            let link = ui_link(config, input.cluster_name);
+            let reason = policy_reason(&hit.stage, hit.reason, notes, link.as_deref());
             Some((hit.stage, reason))
         }
         Terminal::Error(stage) => {

@@ -47,8 +47,11 @@ pub(super) fn classify<'a>(input: &AuthzInput<'a>) -> Sessions<'a> {
                 && s.session.spec.user == input.request.user
         })
         .collect();
+    // Borrowed keys order exactly as the owned ones would, without copying them.
     mine.sort_by(|a, b| {
-        let key = |s: &BreakglassSession| (s.metadata.namespace.clone(), s.metadata.name.clone());
+        let key = |s: &'a BreakglassSession| {
+            (s.metadata.namespace.as_deref(), s.metadata.name.as_deref())
+        };
         key(a.session).cmp(&key(b.session))
     });
     let mut out = Sessions {

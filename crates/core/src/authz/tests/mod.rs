@@ -9,6 +9,7 @@ mod fixtures;
 mod impersonation;
 mod oidc;
 mod pod_security;
+mod policy_index;
 mod props;
 mod review;
 mod sar;
