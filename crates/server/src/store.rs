@@ -5,9 +5,11 @@
 //! change is also announced on a broadcast channel so the timers and reconcilers can
 //! react to exactly the object that changed.
 
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use breakglass_api::breakglass_escalation::BreakglassEscalation;
@@ -54,6 +56,26 @@ where
     synced: watch::Receiver<bool>,
     /// Since when the watch has failed without a good event in between.
     failing_since: Arc<Mutex<Option<Instant>>>,
+    /// Bumped after every event the store applied; [`Mirror::by_name`]'s index is
+    /// rebuilt when it is behind.
+    version: Arc<AtomicU64>,
+    names: Arc<RwLock<NameIndex<K>>>,
+}
+
+/// Objects by name (in any namespace), as of a version of the store.
+struct NameIndex<K> {
+    version: u64,
+    by_name: HashMap<String, Vec<Arc<K>>>,
+}
+
+impl<K> Default for NameIndex<K> {
+    fn default() -> Self {
+        Self {
+            // Never a version the store had: the first lookup builds the index.
+            version: u64::MAX,
+            by_name: HashMap::new(),
+        }
+    }
 }
 
 impl<K> Mirror<K>
@@ -75,12 +97,16 @@ where
         let kind = K::kind(&()).into_owned();
         let failing_since = Arc::new(Mutex::new(None));
         let failing = failing_since.clone();
+        let version = Arc::new(AtomicU64::new(0));
+        let bump = version.clone();
         let task = tokio::spawn(async move {
             let stream = watcher::watcher(api, watcher::Config::default())
                 .default_backoff()
                 .reflect(writer);
             futures::pin_mut!(stream);
             while let Some(event) = stream.next().await {
+                // The reflector has applied the event to the store by now.
+                bump.fetch_add(1, Ordering::Release);
                 set_failing(&failing, event.is_err());
                 match event {
                     Ok(Event::Apply(obj) | Event::InitApply(obj)) => {
@@ -114,6 +140,8 @@ where
                 changes,
                 synced,
                 failing_since,
+                version,
+                names: Arc::default(),
             },
             task,
         )
@@ -135,6 +163,8 @@ where
             changes,
             synced,
             failing_since: Arc::new(Mutex::new(None)),
+            version: Arc::new(AtomicU64::new(0)),
+            names: Arc::default(),
         }
     }
 
@@ -157,9 +187,31 @@ where
         self.store.state_filter(predicate)
     }
 
-    /// Objects named `name` in any namespace.
+    /// Objects named `name` in any namespace: a hash lookup in an index rebuilt (once)
+    /// after the store changed, since name lookups run per review and changes are rare.
     pub fn by_name(&self, name: &str) -> Vec<Arc<K>> {
-        self.filter(|o| o.meta().name.as_deref() == Some(name))
+        let version = self.version.load(Ordering::Acquire);
+        {
+            let names = self
+                .names
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if names.version == version {
+                return names.by_name.get(name).cloned().unwrap_or_default();
+            }
+        }
+        let mut by_name: HashMap<String, Vec<Arc<K>>> = HashMap::new();
+        for o in self.store.state() {
+            if let Some(n) = o.meta().name.clone() {
+                by_name.entry(n).or_default().push(o);
+            }
+        }
+        let found = by_name.get(name).cloned().unwrap_or_default();
+        *self
+            .names
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = NameIndex { version, by_name };
+        found
     }
 
     /// True once the first full list has been received.
@@ -400,6 +452,30 @@ impl HubContact {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn by_name_finds_every_namespace_and_follows_changes() {
+        let pod = |ns: &str, name: &str| -> k8s_openapi::api::core::v1::Pod {
+            serde_json::from_value(serde_json::json!({"metadata": {"namespace": ns, "name": name}}))
+                .unwrap_or_default()
+        };
+        let m = Mirror::from_objects([pod("a", "x"), pod("b", "x"), pod("a", "y")]);
+        assert_eq!(m.by_name("x").len(), 2);
+        assert_eq!(m.by_name("y").len(), 1);
+        assert!(m.by_name("z").is_empty());
+        // A later change (as the watch task applies it: store, then version).
+        let (store, mut writer) = reflector::store::<k8s_openapi::api::core::v1::Pod>();
+        writer.apply_watcher_event(&Event::InitDone);
+        let m2 = Mirror { store, ..m.clone() };
+        m2.version.fetch_add(1, Ordering::Release);
+        assert!(
+            m2.by_name("x").is_empty(),
+            "the index was rebuilt from the new store"
+        );
+        writer.apply_watcher_event(&Event::Apply(pod("c", "x")));
+        m2.version.fetch_add(1, Ordering::Release);
+        assert_eq!(m2.by_name("x").len(), 1);
+    }
 
     #[test]
     fn a_failing_watch_is_reported_after_the_bound_and_clears_on_success() {
