@@ -192,11 +192,42 @@ fn build_state(now: jiff::Timestamp) -> State {
     }
 }
 
-/// Target clusters answered from memory: every `team-N-admin` group may do everything
+/// Target clusters answered from memory (group checks by the real RBAC evaluator): every `team-N-admin` group may do everything
 /// except on nodes; namespaces `team-N-prod` carry `env=prod`; pods named `risky-*`
 /// are privileged.
 struct LocalAccess {
     pods: BTreeMap<String, Arc<Pod>>,
+    /// The targets' RBAC, answered by the real evaluator as the server's mirror does:
+    /// every `team-N-admin` group (stored and `oidc:` spellings) may do everything on
+    /// the corpus's resources, nothing on nodes.
+    rbac: Arc<breakglass_server::rbac::ClusterRbac>,
+}
+
+fn bench_rbac() -> Arc<breakglass_server::rbac::ClusterRbac> {
+    use breakglass_core::rbac::{Binding, RbacIndex, rules_of};
+    let mut ix = RbacIndex::new();
+    let rule: k8s_openapi::api::rbac::v1::PolicyRule = obj(json!({
+        "apiGroups": ["*"], "verbs": ["*"],
+        "resources": ["pods", "pods/exec", "pods/log", "pods/attach", "pods/portforward",
+            "secrets", "configmaps", "deployments", "services"]}));
+    ix.put_cluster_role("bench-team-admin", rules_of(Some(&vec![rule])));
+    for t in 0..TEAMS {
+        let stored = format!("team-{t}-admin");
+        let prefixed = format!("oidc:team-{t}-admin");
+        ix.put_cluster_binding(
+            &stored,
+            Binding::new(
+                None,
+                "ClusterRole",
+                "bench-team-admin",
+                [
+                    ("Group", None, stored.as_str()),
+                    ("Group", None, prefixed.as_str()),
+                ],
+            ),
+        );
+    }
+    breakglass_server::rbac::ClusterRbac::fixed("bench", ix)
 }
 
 impl LocalAccess {
@@ -221,7 +252,10 @@ impl LocalAccess {
                 Arc::new(obj(json!({"metadata": {"name": name}, "spec": spec}))),
             );
         }
-        Self { pods }
+        Self {
+            pods,
+            rbac: bench_rbac(),
+        }
     }
 }
 
@@ -233,11 +267,15 @@ impl TargetAccess for LocalAccess {
         request: &'a SarRequest,
     ) -> BoxFuture<'a, Result<bool, AccessError>> {
         Box::pin(async move {
-            let ok = match &request.attributes {
-                Attributes::Resource(r) => group.ends_with("-admin") && r.resource != "nodes",
-                Attributes::NonResource(_) => false,
-            };
-            Ok(ok)
+            let request = breakglass_server::target_access::rbac_request(request);
+            Ok(self
+                .rbac
+                .allows(
+                    breakglass_server::target_access::SESSION_CHECK_USER,
+                    &[group],
+                    &request,
+                )
+                .unwrap_or(false))
         })
     }
     fn namespace_labels<'a>(
