@@ -13,7 +13,8 @@
 //! Synchronous by design: the watch task applies changes, serving code only reads, and
 //! nothing here holds a hub client — a decision can never turn into a hub request.
 
-use std::collections::HashMap;
+// Seeded per process; the keys (cluster, user, object names) are looked up per review.
+use foldhash::{HashMap, HashMapExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -409,7 +410,7 @@ impl ClusterEscalations {
     /// count of `breakglass_core::escalation::is_available_to_set`, from one lookup per
     /// group.
     pub fn available(&self, groups: &[String], provider: Option<&str>) -> usize {
-        let mut positions: Vec<u32> = Vec::new();
+        let mut positions: smallvec::SmallVec<[u32; 16]> = smallvec::SmallVec::new();
         let stripped = groups
             .iter()
             .map(|g| esc_core::strip_prefix(g, &self.prefixes))

@@ -5,7 +5,8 @@
 //! change is also announced on a broadcast channel so the timers and reconcilers can
 //! react to exactly the object that changed.
 
-use std::collections::HashMap;
+// Seeded per process; the keys (cluster, user, object names) are looked up per review.
+use foldhash::{HashMap, HashMapExt};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};

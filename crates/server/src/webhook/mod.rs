@@ -26,7 +26,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use breakglass_api::breakglass_escalation::PodSecurityOverrides;
 use breakglass_api::breakglass_session::BreakglassSession;
-use breakglass_api::deny_policy::DenyPolicy;
+use breakglass_core::authz::policy_index::Relevant;
 use breakglass_core::authz::{
     self, AuthzConfig, AuthzInput, Decision, GroupCheckPlan, GroupCheckResults, NamespaceLabels,
     PodInfo, PreCheck, ProbeOutcome, SarRequest, SessionCheck, SessionInput,
@@ -361,6 +361,18 @@ pub async fn decide_with(
         prefixes: app.prefixes(),
     };
     let snap = watched.snapshot(cluster, request);
+    // Only the policies that can change this request's decision, in evaluation order
+    // (non-resource requests are not subject to DenyPolicies).
+    let policies: Relevant<'_> = match (&snap.policies, request.resource()) {
+        (Some(prepared), Some(r)) => prepared.relevant(r),
+        _ => Relevant::new(),
+    };
+    // The owners' pod-security overrides are read by pod-security rules alone.
+    let owners = if policies.iter().any(|p| p.spec.pod_security_rules.is_some()) {
+        watched.owners(&snap.sessions)
+    } else {
+        Vec::new()
+    };
     let inputs: Vec<SessionInput<'_>> = match hypothetical {
         Some(h) => vec![SessionInput {
             session: h.session,
@@ -369,20 +381,15 @@ pub async fn decide_with(
         None => snap
             .sessions
             .iter()
-            .zip(&snap.owners)
-            .map(|(s, owner)| SessionInput {
+            .enumerate()
+            .map(|(i, s)| SessionInput {
                 session: s.as_ref(),
-                pod_security_overrides: owner
-                    .as_ref()
+                pod_security_overrides: owners
+                    .get(i)
+                    .and_then(Option::as_ref)
                     .and_then(|e| e.spec.pod_security_overrides.as_ref()),
             })
             .collect(),
-    };
-    // Only the policies that can change this request's decision, in evaluation order
-    // (non-resource requests are not subject to DenyPolicies).
-    let policies: Vec<&DenyPolicy> = match (&snap.policies, request.resource()) {
-        (Some(prepared), Some(r)) => prepared.relevant(r),
-        _ => Vec::new(),
     };
     // Debug-session access decides before DenyPolicies; `log_decision` logs the grant
     // with the session named in the reason.

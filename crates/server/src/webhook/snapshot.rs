@@ -39,8 +39,6 @@ pub struct Snapshot {
     pub cluster: Option<ClusterInfo>,
     /// The user's sessions on the cluster, as the watch last delivered them.
     pub sessions: Objects<BreakglassSession>,
-    /// The escalation owning each session (same order), for its pod-security overrides.
-    pub owners: Vec<Option<Arc<BreakglassEscalation>>>,
     /// The user's Active debug sessions on the cluster; looked up only for named pod
     /// requests, the only ones a debug session can grant.
     pub debug_sessions: Objects<DebugSession>,
@@ -66,18 +64,6 @@ impl WatchedState<'_> {
             ClusterLookup::Missing | ClusterLookup::Ambiguous => None,
         };
         let sessions = self.sessions.shared(cluster, &request.user);
-        // Only the owners of the user's few sessions are looked up, by key.
-        let owners = sessions
-            .iter()
-            .map(|s| {
-                let owner = breakglass_core::session::owning_escalation(s)?;
-                self.escalations.owner(
-                    s.metadata.namespace.as_deref().unwrap_or_default(),
-                    &owner.name,
-                    &owner.uid,
-                )
-            })
-            .collect();
         let debug_sessions = if request
             .resource()
             .is_some_and(|r| r.is_debug_pod_operation())
@@ -115,7 +101,6 @@ impl WatchedState<'_> {
         Snapshot {
             cluster: cluster_info,
             sessions,
-            owners,
             debug_sessions,
             policies,
             escalations_available,
@@ -124,6 +109,26 @@ impl WatchedState<'_> {
                 available,
             },
         }
+    }
+
+    /// The escalation owning each of `sessions` (same order), looked up by key. Only
+    /// their pod-security overrides are read, so a decision asks for them only when a
+    /// pod-security policy is relevant.
+    pub fn owners(
+        &self,
+        sessions: &[Arc<BreakglassSession>],
+    ) -> Vec<Option<Arc<BreakglassEscalation>>> {
+        sessions
+            .iter()
+            .map(|s| {
+                let owner = breakglass_core::session::owning_escalation(s)?;
+                self.escalations.owner(
+                    s.metadata.namespace.as_deref().unwrap_or_default(),
+                    &owner.name,
+                    &owner.uid,
+                )
+            })
+            .collect()
     }
 }
 

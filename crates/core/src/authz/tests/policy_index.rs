@@ -71,8 +71,9 @@ fn request_strategy() -> impl Strategy<Value = ResourceAttributes> {
             "deployments",
             "*",
         ]),
-        select(vec!["", "apps"]),
-        select(vec!["", "exec", "attach", "log"]),
+        // `batch` and `status` are named by no rule: only wildcards match them.
+        select(vec!["", "apps", "batch"]),
+        select(vec!["", "exec", "attach", "log", "status"]),
         select(vec!["", "default", "prod", "kube-system"]),
         select(vec!["", "web-0", "db-main", "admin", "*"]),
     )
