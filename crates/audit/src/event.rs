@@ -115,7 +115,12 @@ impl AuditEvent {
     #[must_use]
     pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {
         let value = value.into();
-        if value != Value::Null && value != Value::String(String::new()) {
+        let empty = match &value {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            _ => false,
+        };
+        if !empty {
             self.details.insert(key.to_owned(), value);
         }
         self
