@@ -503,7 +503,7 @@ async fn flood_scenario(kind: &'static str, before_start: bool) -> anyhow::Resul
     let _cleanup = Cleanup {
         env: env.clone(),
         target: T,
-        kind: kind,
+        kind,
     };
     let id = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
     let cluster = format!("rf-{id}");
