@@ -707,3 +707,186 @@ async fn flood_scenario(kind: &'static str, before_start: bool) -> anyhow::Resul
     ));
     Ok(())
 }
+
+/// Moves an attacker with write access to some namespaces (or to ClusterRole labels)
+/// might try, answered from the mirror exactly as the target's RBAC would: a
+/// RoleBinding in another namespace, a binding to a User, a ServiceAccount or a Group
+/// in other letter case named like the escalated group, and a ClusterRole aggregated
+/// into (and out of) a bound role. (The group as stored, without the prefix, is one of
+/// the spellings that are checked by design, see docs/webhook.md.)
+#[tokio::test]
+async fn the_mirror_is_not_fooled_by_bindings_elsewhere_or_lookalike_subjects() -> anyhow::Result<()>
+{
+    const KIND: &str = "moves";
+    const T: &str = "target-a";
+    let Some(env) = env()? else { return Ok(()) };
+    let started = Instant::now();
+    remove_leftovers(&env, T, KIND).await;
+    let _cleanup = Cleanup {
+        env: env.clone(),
+        target: T,
+        kind: KIND,
+    };
+    let id = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
+    let cluster = format!("rm-{id}");
+    let target = env.target_client(T).await?;
+    let (ns, other) = (format!("rm-{id}"), format!("rm-{id}-other"));
+    for name in [&ns, &other] {
+        Api::<Namespace>::all(target.clone())
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(
+                    json!({"metadata": {"name": name, "labels": {LABEL: KIND}}}),
+                )?,
+            )
+            .await?;
+    }
+    let fx = Fixture::new(&env, "rbmoves").await?;
+    let group = fx.group("moves");
+    let subject = format!("{}{group}", env.group_prefix());
+    let server = own_server(&env, &id, "").await?;
+    let secret = Api::<Secret>::namespaced(env.hub_client().await?, SYSTEM_NS)
+        .get(&format!("{T}-kubeconfig"))
+        .await?;
+    let kubeconfig = secret
+        .data
+        .and_then(|d| d.get("value").cloned())
+        .ok_or_else(|| anyhow::anyhow!("{T}-kubeconfig has no value"))?;
+    register_cluster(&env, &cluster, KIND, &String::from_utf8(kubeconfig.0)?).await?;
+    approved_session(&fx, &server, &env, &cluster, &group).await?;
+    let hook = Webhook::new(&server, &env, &cluster);
+    let url = server.url();
+    let c = format!("cluster=\"{cluster}\"");
+
+    // Pods in the other namespace only; lookalike subjects for secrets in ours.
+    let pods = format!("bg-e2e-rm-{id}-pods");
+    let secrets = format!("bg-e2e-rm-{id}-secrets");
+    cluster_role(
+        &target,
+        &pods,
+        KIND,
+        json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]),
+    )
+    .await?;
+    cluster_role(
+        &target,
+        &secrets,
+        KIND,
+        json!([{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]),
+    )
+    .await?;
+    bind(&env, &target, &other, &pods, &group).await?;
+    Api::<RoleBinding>::namespaced(target.clone(), &ns)
+        .create(&PostParams::default(), &serde_json::from_value(json!({
+            "metadata": {"name": "lookalikes"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": secrets},
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": subject},
+                {"kind": "ServiceAccount", "name": subject.replace(':', "-"), "namespace": ns},
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": subject.to_uppercase()},
+            ]}))?)
+        .await?;
+    // An aggregated role, bound in our namespace, with nothing aggregated yet.
+    let aggregate = format!("bg-e2e-rm-{id}-agg");
+    let selector = format!("bg-e2e-rm-{id}/aggregate");
+    Api::<ClusterRole>::all(target.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+            "metadata": {"name": aggregate, "labels": {LABEL: KIND}},
+            "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {&selector: "true"}}]}}))?,
+        )
+        .await?;
+    bind(&env, &target, &ns, &aggregate, &group).await?;
+    let fallback0 = metric(&url, FALLBACK, &[&c]).await?;
+    wait_for(
+        Duration::from_secs(15),
+        "pods in the other namespace, locally",
+        || async {
+            let local = metric(&url, LOCAL, &[&c]).await?;
+            Ok(hook.allows("get", "pods", &other).await?
+                && metric(&url, LOCAL, &[&c]).await? > local)
+        },
+    )
+    .await?;
+    for (verb, resource, namespace, want, why) in [
+        (
+            "get",
+            "pods",
+            ns.as_str(),
+            false,
+            "a RoleBinding in another namespace",
+        ),
+        (
+            "get",
+            "secrets",
+            ns.as_str(),
+            false,
+            "a User, ServiceAccount or upper-case Group named like the group",
+        ),
+        (
+            "get",
+            "configmaps",
+            ns.as_str(),
+            false,
+            "an aggregated role with nothing aggregated",
+        ),
+    ] {
+        anyhow::ensure!(
+            hook.allows(verb, resource, namespace).await? == want,
+            "{why} decided {verb} {resource} in {namespace}"
+        );
+    }
+
+    // A labelled ClusterRole is aggregated in by the controller manager: the grant
+    // follows, and goes again with the label.
+    let part = format!("bg-e2e-rm-{id}-part");
+    let roles: Api<ClusterRole> = Api::all(target.clone());
+    roles
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+            "metadata": {"name": part, "labels": {LABEL: KIND, &selector: "true"}},
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]}))?,
+        )
+        .await?;
+    let aggregated = Instant::now();
+    wait_for(
+        Duration::from_secs(20),
+        "the aggregated rule grants",
+        || async { hook.allows("get", "configmaps", &ns).await },
+    )
+    .await?;
+    note(&format!(
+        "rbac hostile: aggregation followed after {:?}",
+        aggregated.elapsed()
+    ));
+    anyhow::ensure!(
+        !hook.allows("delete", "configmaps", &ns).await?,
+        "only what was aggregated"
+    );
+    roles
+        .patch(
+            &part,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {&selector: null}}})),
+        )
+        .await?;
+    wait_for(
+        Duration::from_secs(20),
+        "the aggregated rule is withdrawn",
+        || async { Ok(!hook.allows("get", "configmaps", &ns).await?) },
+    )
+    .await?;
+    anyhow::ensure!(
+        metric(&url, FALLBACK, &[&c]).await? == fallback0,
+        "every group check was answered from the mirror"
+    );
+    server.stop()?;
+    fx.cleanup().await?;
+    note(&format!(
+        "rbac hostile: moves test took {:?}",
+        started.elapsed()
+    ));
+    Ok(())
+}
