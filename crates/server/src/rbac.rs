@@ -42,6 +42,16 @@ pub const DEFAULT_MAX_OBJECTS: usize = 200_000;
 /// what was missed.
 const RESTART_FAILING_AFTER: Duration = Duration::from_secs(10);
 
+/// A mirror whose list of a kind crossed the size bound is replaced by a fresh one
+/// (a full list) after this, doubled with every replacement that crossed it again, up
+/// to [`OVERFLOW_RETRY_MAX`]: the dropped list is the only count of that
+/// kind, so only a new list can tell when the target is back under the bound, and a
+/// target that stays too large is listed at most every few minutes.
+const OVERFLOW_RETRY_FIRST: Duration = Duration::from_secs(10);
+
+/// The longest wait between re-lists of a target that stays over the bound.
+const OVERFLOW_RETRY_MAX: Duration = Duration::from_secs(320);
+
 /// How long a group check waits for a newly started watch to list before asking the
 /// target instead.
 const COLD_START_WAIT: Duration = Duration::from_secs(1);
@@ -208,12 +218,16 @@ impl Fallback {
 struct Health {
     listed: [bool; 4],
     failing_since: [Option<Instant>; 4],
+    /// The index holds more objects than the bound.
     too_large: bool,
+    /// The last list of a kind crossed the bound and was dropped: the kind stays
+    /// unlisted, and the index's own count (which lacks it) cannot clear this.
+    overflowed: [bool; 4],
 }
 
 impl Health {
     fn fallback(&self) -> Option<Fallback> {
-        if self.too_large {
+        if self.too_large || self.overflowed.iter().any(|o| *o) {
             Some(Fallback::TooLarge)
         } else if self.failing_since.iter().any(Option::is_some) {
             Some(Fallback::Failing)
@@ -238,6 +252,9 @@ pub struct ClusterRbac {
     cluster: String,
     epoch: u64,
     started: Instant,
+    /// How many mirrors before this one were replaced because a list crossed the
+    /// bound (the back-off of [`OVERFLOW_RETRY_FIRST`]).
+    overflow_restarts: u32,
     index: RwLock<RbacIndex>,
     health: Mutex<Health>,
     /// Whether the index may answer: [`Health::fallback`] is `None`. Read on every
@@ -269,7 +286,7 @@ impl ClusterRbac {
     fn start(
         cluster: &str,
         client: &kube::Client,
-        epoch: u64,
+        (epoch, overflow_restarts): (u64, u32),
         max_objects: usize,
         objects: Gauge,
         answered: Counter,
@@ -279,6 +296,7 @@ impl ClusterRbac {
             cluster: cluster.to_owned(),
             epoch,
             started: Instant::now(),
+            overflow_restarts,
             index: RwLock::new(RbacIndex::new()),
             health: Mutex::new(Health::default()),
             usable: AtomicBool::new(false),
@@ -311,7 +329,7 @@ impl ClusterRbac {
         Self::start(
             cluster,
             client,
-            0,
+            (0, 0),
             DEFAULT_MAX_OBJECTS,
             Gauge::default(),
             Counter::default(),
@@ -339,6 +357,7 @@ impl ClusterRbac {
             cluster: cluster.to_owned(),
             epoch: 0,
             started: Instant::now(),
+            overflow_restarts: 0,
             index: RwLock::new(index),
             health: Mutex::new(Health {
                 listed: [true; 4],
@@ -481,11 +500,14 @@ async fn run_watch<K: RbacObject>(owner: std::sync::Weak<ClusterRbac>, api: Api<
                         cluster = %this.cluster, kind = K::KIND.name(), bound = this.max_objects,
                         "target RBAC exceeds the mirror's bound; group checks use SubjectAccessReviews"
                     );
-                    this.update_health(|h| h.too_large = true);
+                    this.update_health(|h| h.overflowed[slot] = true);
                 }
             }
             Ok(Event::InitDone) if overflow => {
-                this.update_health(|h| h.failing_since[slot] = None);
+                this.update_health(|h| {
+                    h.overflowed[slot] = true;
+                    h.failing_since[slot] = None;
+                });
             }
             Ok(Event::InitDone) => {
                 let items = std::mem::take(&mut listing);
@@ -497,6 +519,7 @@ async fn run_watch<K: RbacObject>(owner: std::sync::Weak<ClusterRbac>, api: Api<
                 });
                 this.update_health(|h| {
                     h.listed[slot] = true;
+                    h.overflowed[slot] = false;
                     h.failing_since[slot] = None;
                 });
             }
@@ -668,13 +691,18 @@ impl TargetRbac {
                 }
             };
             let current = self.get(name);
+            let overflowed = current
+                .as_ref()
+                .is_some_and(|r| locked(&r.health).overflowed.iter().any(|o| *o));
             let replace = match &current {
                 None => true,
                 Some(r) if r.epoch != epoch => true,
                 Some(r) => {
+                    let age = now.saturating_duration_since(r.started);
                     let failing = locked(&r.health).failing_for(now);
-                    failing.is_some_and(|f| f >= RESTART_FAILING_AFTER)
-                        && now.saturating_duration_since(r.started) >= RESTART_FAILING_AFTER
+                    (failing.is_some_and(|f| f >= RESTART_FAILING_AFTER)
+                        && age >= RESTART_FAILING_AFTER)
+                        || (overflowed && age >= overflow_retry(r.overflow_restarts))
                 }
             };
             if replace {
@@ -695,8 +723,18 @@ impl TargetRbac {
                         cluster: name.clone(),
                     })
                     .clone();
-                let rbac =
-                    ClusterRbac::start(name, &client, epoch, self.max_objects, objects, answered);
+                let overflow_restarts = match &current {
+                    Some(r) if overflowed && r.epoch == epoch => r.overflow_restarts + 1,
+                    _ => 0,
+                };
+                let rbac = ClusterRbac::start(
+                    name,
+                    &client,
+                    (epoch, overflow_restarts),
+                    self.max_objects,
+                    objects,
+                    answered,
+                );
                 self.insert(rbac);
             }
         }
@@ -708,9 +746,25 @@ impl TargetRbac {
     }
 }
 
+/// How long a mirror whose list crossed the bound runs before it is replaced, after
+/// `restarts` such replacements in a row.
+fn overflow_retry(restarts: u32) -> Duration {
+    OVERFLOW_RETRY_FIRST
+        .saturating_mul(1 << restarts.min(16))
+        .min(OVERFLOW_RETRY_MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_overflowed_list_is_retried_with_back_off() {
+        assert_eq!(overflow_retry(0), Duration::from_secs(10));
+        assert_eq!(overflow_retry(1), Duration::from_secs(20));
+        assert_eq!(overflow_retry(5), Duration::from_secs(320));
+        assert_eq!(overflow_retry(60), Duration::from_secs(320));
+    }
 
     #[test]
     fn health_answers_only_when_listed_healthy_and_bounded() {
@@ -729,6 +783,11 @@ mod tests {
         );
         h.failing_since[2] = None;
         h.too_large = true;
+        assert_eq!(h.fallback(), Some(Fallback::TooLarge));
+        // A dropped list keeps the mirror too large even when the index's own count
+        // (which lacks that kind) is under the bound.
+        h.too_large = false;
+        h.overflowed[2] = true;
         assert_eq!(h.fallback(), Some(Fallback::TooLarge));
     }
 }

@@ -39,6 +39,7 @@ mod mail;
 mod partition;
 mod rate_limits;
 mod rbac;
+mod rbac_hostile;
 mod rbac_mirror;
 mod replicas;
 mod rest_identity;
