@@ -524,7 +524,7 @@ async fn audit_receiver() -> (String, Arc<AtomicUsize>) {
 
 /// With `BENCH_AUDIT=1`: webhook throughput with audit off and with an AuditConfig
 /// whose webhook sink batches every decision (`access.granted` / `access.denied`) to a
-/// receiver in this process, alternated twice per level; and the in-process cost of
+/// receiver in this process, alternated three times per level; and the in-process cost of
 /// handing one decision to the pipeline.
 #[allow(clippy::too_many_arguments)]
 async fn audit_comparison(
@@ -600,7 +600,7 @@ async fn audit_comparison(
     for &concurrency in levels {
         let mut off_rates = Vec::new();
         let mut on_rates = Vec::new();
-        for _ in 0..2 {
+        for _ in 0..3 {
             app.audit.replace(breakglass_audit::Manager::empty());
             println!("audit off:");
             off_rates.push(load(addr, bodies.clone(), concurrency, seconds, threads).await);
