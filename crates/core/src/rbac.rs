@@ -344,6 +344,10 @@ pub struct RbacIndex {
     cluster_bindings: HashMap<Box<str>, Binding>,
     cluster_by_subject: BySubject,
     namespaces: HashMap<Box<str>, Namespace>,
+    /// Roles and RoleBindings over all namespaces, kept as they change: the mirror
+    /// checks its bound on every watch event, which must not walk every namespace.
+    roles: usize,
+    role_bindings: usize,
 }
 
 /// How many objects of each kind an index holds.
@@ -386,13 +390,22 @@ impl RbacIndex {
 
     /// Adds or replaces a Role.
     pub fn put_role(&mut self, namespace: &str, name: &str, rules: Rules) {
-        self.namespace(namespace).roles.insert(name.into(), rules);
+        if self
+            .namespace(namespace)
+            .roles
+            .insert(name.into(), rules)
+            .is_none()
+        {
+            self.roles += 1;
+        }
     }
 
     /// Removes a Role.
     pub fn remove_role(&mut self, namespace: &str, name: &str) {
-        if let Some(ns) = self.namespaces.get_mut(namespace) {
-            ns.roles.remove(name);
+        if let Some(ns) = self.namespaces.get_mut(namespace)
+            && ns.roles.remove(name).is_some()
+        {
+            self.roles -= 1;
         }
         self.prune(namespace);
     }
@@ -416,11 +429,14 @@ impl RbacIndex {
     /// Adds or replaces a RoleBinding.
     pub fn put_binding(&mut self, namespace: &str, name: &str, binding: Binding) {
         let ns = self.namespace(namespace);
-        if let Some(old) = ns.bindings.remove(name) {
+        let replaced = ns.bindings.remove(name).map(|old| {
             ns.by_subject.remove(name, &old.subjects);
-        }
+        });
         ns.by_subject.add(name, &binding.subjects);
         ns.bindings.insert(name.into(), binding);
+        if replaced.is_none() {
+            self.role_bindings += 1;
+        }
     }
 
     /// Removes a RoleBinding.
@@ -429,6 +445,7 @@ impl RbacIndex {
             && let Some(old) = ns.bindings.remove(name)
         {
             ns.by_subject.remove(name, &old.subjects);
+            self.role_bindings -= 1;
         }
         self.prune(namespace);
     }
@@ -483,6 +500,7 @@ impl RbacIndex {
         for ns in self.namespaces.values_mut() {
             ns.roles.clear();
         }
+        self.roles = 0;
         self.namespaces
             .retain(|_, ns| !(ns.roles.is_empty() && ns.bindings.is_empty()));
     }
@@ -493,6 +511,7 @@ impl RbacIndex {
             ns.bindings.clear();
             ns.by_subject = BySubject::default();
         }
+        self.role_bindings = 0;
         self.namespaces
             .retain(|_, ns| !(ns.roles.is_empty() && ns.bindings.is_empty()));
     }
@@ -511,7 +530,12 @@ impl RbacIndex {
         }
     }
 
-    /// How many objects the index holds.
+    /// How many objects the index holds, without walking it (unlike [`Self::counts`]).
+    pub fn objects(&self) -> usize {
+        self.cluster_roles.len() + self.cluster_bindings.len() + self.roles + self.role_bindings
+    }
+
+    /// How many objects (and rules) of each kind the index holds; walks every namespace.
     pub fn counts(&self) -> Counts {
         let rules = self.cluster_roles.values().map(|r| r.len()).sum::<usize>()
             + self

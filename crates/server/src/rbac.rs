@@ -443,7 +443,7 @@ impl ClusterRbac {
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             change(&mut index);
-            index.counts().objects()
+            index.objects()
         };
         self.objects.set(i64::try_from(objects).unwrap_or(i64::MAX));
         let too_large = objects > self.max_objects;

@@ -445,6 +445,7 @@ fn updates_and_removals_take_effect_at_once() {
     ix.remove_binding("team-a", "exec");
     ix.remove_role("team-a", "exec");
     assert_eq!(ix.counts().roles + ix.counts().role_bindings, 0);
+    assert_eq!(ix.objects(), ix.counts().objects());
     assert!(ix.namespaces.is_empty());
     // Two bindings naming the same group: removing one keeps the other's grant.
     ix.put_cluster_binding(
@@ -499,6 +500,7 @@ fn clearing_a_kind_forgets_it_entirely() {
     ix.clear_roles();
     ix.clear_cluster_roles();
     assert_eq!(ix.counts().objects(), 0);
+    assert_eq!(ix.objects(), 0);
     assert!(ix.namespaces.is_empty());
 }
 
@@ -740,6 +742,12 @@ mod model {
                         m.bindings.remove(&(format!("ns{ns}"), format!("rb{n}")));
                     }
                 }
+                // The running count the mirror checks its bound with.
+                prop_assert_eq!(
+                    ix.objects(),
+                    m.cluster_roles.len() + m.roles.len() + m.cluster_bindings.len() + m.bindings.len()
+                );
+                prop_assert_eq!(ix.objects(), ix.counts().objects());
             }
             let users = ["u0", "u1", "system:serviceaccount:ns0:sa0", "system:serviceaccount:ns1:sa2", "x"];
             let group_sets: [&[&str]; 4] = [&[], &["g0"], &["g1", "g3"], &["g2"]];
