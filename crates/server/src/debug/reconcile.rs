@@ -126,7 +126,10 @@ pub async fn run(ctx: Context) {
             Some(key) = retries.recv() => r.reconcile_key(&key).await,
             Some(cluster) = node_changes.recv() => r.nodes_changed(&cluster).await,
             _ = readiness.tick() => r.refresh_readiness().await,
-            _ = sweeps.tick() => sweep(&r.ctx).await,
+            _ = sweeps.tick() => {
+                r.forget_gone();
+                sweep(&r.ctx).await;
+            }
             Some(cluster) = dirty_clusters.recv() => {
                 // Coalesce a burst of pod events into one pass per cluster.
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -153,7 +156,32 @@ fn state(s: &DebugSession) -> State {
         .unwrap_or(State::Pending)
 }
 
+/// Keeps the per-session entries (by UID) of the sessions in `live` only.
+fn retain_live(
+    live: &HashSet<String>,
+    cleaned: &mut HashSet<String>,
+    attempts: &mut HashMap<String, u32>,
+) {
+    cleaned.retain(|uid| live.contains(uid));
+    attempts.retain(|uid, _| live.contains(uid));
+}
+
 impl Reconciler {
+    /// Forgets what is kept by UID for sessions no longer on the hub (deleted when their
+    /// retention ended), so this leader's memory follows the sessions that exist rather
+    /// than every session it has seen.
+    fn forget_gone(&mut self) {
+        let live: HashSet<String> = self
+            .ctx
+            .stores
+            .debug_sessions
+            .all()
+            .iter()
+            .filter_map(|s| s.uid())
+            .collect();
+        retain_live(&live, &mut self.cleaned, &mut self.attempts);
+    }
+
     async fn rescan(&mut self) {
         for s in self.ctx.stores.debug_sessions.all() {
             self.reconcile(&s).await;
@@ -328,4 +356,20 @@ async fn patch_status(
         .patch_status(&s.name_any(), &PatchParams::default(), &patch)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_of_deleted_sessions_are_forgotten() {
+        let live: HashSet<String> = ["a".to_owned(), "b".to_owned()].into();
+        let mut cleaned: HashSet<String> = ["a".to_owned(), "gone".to_owned()].into();
+        let mut attempts: HashMap<String, u32> =
+            [("b".to_owned(), 2), ("old".to_owned(), 1)].into();
+        retain_live(&live, &mut cleaned, &mut attempts);
+        assert_eq!(cleaned, HashSet::from(["a".to_owned()]));
+        assert_eq!(attempts, HashMap::from([("b".to_owned(), 2)]));
+    }
 }
