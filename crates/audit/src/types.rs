@@ -49,6 +49,27 @@ pub const DEBUG_APPROVAL_TIMEOUT: &str = "debug_session.approval_timeout";
 pub const DEBUG_RENEWED: &str = "debug_session.renewed";
 /// A debug session's participants were told it is about to expire.
 pub const DEBUG_EXPIRY_NOTIFIED: &str = "debug_session.expiry_notified";
+/// A debug session names a binding that does not exist (or does not admit it).
+pub const DEBUG_BINDING_UNRESOLVED: &str = "debug_session.binding_unresolved";
+/// A pod of a debug session failed (phase `Failed`, or a container terminated in error).
+pub const DEBUG_POD_FAILED: &str = "debug_session.pod_failed";
+/// A container of a debug session's pod restarted.
+pub const DEBUG_POD_RESTARTED: &str = "debug_session.pod_restarted";
+/// A debug session's workloads and auxiliary resources were created on the target.
+pub const DEBUG_RESOURCE_DEPLOYED: &str = "debug_session.resource_deployed";
+/// A debug session's objects were removed from the target.
+pub const DEBUG_RESOURCE_CLEANUP: &str = "debug_session.resource_cleanup";
+/// Pod-security rules of a DenyPolicy scored a pod for a request.
+pub const POD_SECURITY_EVALUATED: &str = "pod_security.evaluated";
+/// Pod-security rules warned about a pod and let the request through.
+pub const POD_SECURITY_WARNING: &str = "pod_security.warning";
+/// An escalation's pod-security override let a request through that the rules alone
+/// would have warned about or refused.
+pub const POD_SECURITY_OVERRIDE: &str = "pod_security.override";
+/// Pod-security rules refused a request.
+pub const POD_SECURITY_DENIED: &str = "pod_security.denied";
+/// A request to impersonate an identity (or to act as one) reached the webhook.
+pub const RESOURCE_IMPERSONATE: &str = "resource.impersonate";
 
 /// Every type breakglass emits, with its severity.
 pub const EMITTED: &[(&str, Severity)] = &[
@@ -73,7 +94,20 @@ pub const EMITTED: &[(&str, Severity)] = &[
     (DEBUG_APPROVAL_TIMEOUT, Severity::Info),
     (DEBUG_RENEWED, Severity::Info),
     (DEBUG_EXPIRY_NOTIFIED, Severity::Info),
+    (DEBUG_BINDING_UNRESOLVED, Severity::Warning),
+    (DEBUG_POD_FAILED, Severity::Warning),
+    (DEBUG_POD_RESTARTED, Severity::Warning),
+    (DEBUG_RESOURCE_DEPLOYED, Severity::Info),
+    (DEBUG_RESOURCE_CLEANUP, Severity::Info),
+    (POD_SECURITY_EVALUATED, Severity::Info),
+    (POD_SECURITY_WARNING, Severity::Warning),
+    (POD_SECURITY_OVERRIDE, Severity::Warning),
+    (POD_SECURITY_DENIED, Severity::Critical),
+    (RESOURCE_IMPERSONATE, Severity::Warning),
 ];
+
+/// Emitted types that are not sensitive: high-volume records of routine decisions.
+pub const NOT_SENSITIVE: &[&str] = &[ACCESS_GRANTED, POD_SECURITY_EVALUATED];
 
 /// The severity of `type_` (`info` for a type we do not emit).
 pub fn severity(type_: &str) -> Severity {
@@ -84,15 +118,16 @@ pub fn severity(type_: &str) -> Severity {
 }
 
 /// Sensitive events are never sampled away and never silently dropped: the session and
-/// debug-session lifecycle, access denials, pod-security and impersonation events (the
-/// reference's list). `access.granted` is high-volume and not sensitive; the grant id
-/// in the target apiserver's own audit log records every grant regardless.
+/// debug-session lifecycle, access denials, pod-security warnings, overrides and
+/// denials, and impersonation (the reference's list). `access.granted` and
+/// `pod_security.evaluated` are high-volume and not sensitive; the grant id in the
+/// target apiserver's own audit log records every grant regardless.
 pub fn is_sensitive(type_: &str) -> bool {
     type_.starts_with("session.")
         || type_.starts_with("debug_session.")
         || type_.starts_with("access.denied")
-        || type_.starts_with("pod_security.")
-        || type_ == "resource.impersonate"
+        || (type_.starts_with("pod_security.") && type_ != POD_SECURITY_EVALUATED)
+        || type_ == RESOURCE_IMPERSONATE
 }
 
 #[cfg(test)]
@@ -105,11 +140,13 @@ mod tests {
         for (t, s) in EMITTED {
             assert!(seen.insert(*t), "{t} listed twice");
             assert_eq!(severity(t), *s);
-            assert_eq!(is_sensitive(t), *t != ACCESS_GRANTED, "{t}");
+            assert_eq!(is_sensitive(t), !NOT_SENSITIVE.contains(t), "{t}");
         }
         assert_eq!(severity("unknown.type"), Severity::Info);
         assert!(!is_sensitive("unknown.type"));
         assert!(is_sensitive("pod_security.denied"));
+        assert!(is_sensitive("pod_security.warning"));
+        assert!(!is_sensitive("pod_security.evaluated"));
         assert!(is_sensitive("resource.impersonate"));
     }
 }
