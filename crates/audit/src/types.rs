@@ -63,8 +63,8 @@ pub const DEBUG_RESOURCE_CLEANUP: &str = "debug_session.resource_cleanup";
 pub const POD_SECURITY_EVALUATED: &str = "pod_security.evaluated";
 /// Pod-security rules warned about a pod and let the request through.
 pub const POD_SECURITY_WARNING: &str = "pod_security.warning";
-/// An escalation's pod-security override let a request through that the rules alone
-/// would have warned about or refused.
+/// An escalation's pod-security override allowed a pod: its `maxAllowedScore` covers
+/// the score, so the policy's thresholds were not consulted.
 pub const POD_SECURITY_OVERRIDE: &str = "pod_security.override";
 /// Pod-security rules refused a request.
 pub const POD_SECURITY_DENIED: &str = "pod_security.denied";

@@ -19,7 +19,8 @@ use breakglass_api::debug_session::DebugSession;
 use breakglass_audit::metrics::AuditMetrics;
 use breakglass_audit::pipeline::{BuildContext, StatsRegistry};
 use breakglass_audit::{Actor, AuditEvent, Manager, Target, types};
-use breakglass_core::authz::{Attributes, Decision, SarRequest};
+use breakglass_core::authz::impersonation::{self, VerbClass};
+use breakglass_core::authz::{Attributes, Decision, Pass, PodSecurityRecord, SarRequest};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
@@ -49,6 +50,8 @@ pub struct AccessRecord {
     reason: String,
     stage: &'static str,
     deny_source: &'static str,
+    /// Pod-security evaluations (empty, and unallocated, for nearly every review).
+    pod_security: Vec<PodSecurityRecord>,
     at: jiff::Timestamp,
 }
 
@@ -83,7 +86,7 @@ impl Audit {
                 {
                     let Some(audit) = weak.upgrade() else { break };
                     for record in slice.drain(..) {
-                        audit.emit(access_event(&record));
+                        access_events(&record, |e| audit.emit(e));
                     }
                 }
                 // Decisions arrive one per review; gathering them for a moment wakes
@@ -122,8 +125,8 @@ impl Audit {
         manager.emit(event);
     }
 
-    /// Records the webhook's decision as `access.granted`, `access.denied` or
-    /// `access.denied.policy`: a `try_send` of what the decision path already holds
+    /// Records the webhook's decision (see [`access_events`]): a `try_send` of what the
+    /// decision path already holds
     /// into a bounded intake ([`ACCESS_INTAKE`]); the envelope is built by a task of its
     /// own. Nothing when audit is off; never waits. A full intake is counted
     /// (`breakglass_audit_intake_dropped_total`) rather than logged per event, which
@@ -139,6 +142,7 @@ impl Audit {
             reason: decision.reason.clone(),
             stage: decision.trace.stage.name(),
             deny_source: decision.deny_source(),
+            pod_security: decision.trace.pod_security.clone(),
             at: jiff::Timestamp::now(),
         };
         if self.access.try_send(record).is_err() {
@@ -167,8 +171,91 @@ impl Audit {
     }
 }
 
-/// The audit event of a webhook decision.
-pub fn access_event(r: &AccessRecord) -> AuditEvent {
+/// The audit events of a webhook decision, in order: for each pod-security evaluation
+/// `pod_security.evaluated`, then `pod_security.override`, `.warning` or `.denied` when
+/// the evaluation was one; `resource.impersonate` when the request was to impersonate
+/// (whatever the answer); last the decision itself, `access.granted`, `access.denied` or
+/// `access.denied.policy`.
+pub fn access_events(r: &AccessRecord, mut emit: impl FnMut(AuditEvent)) {
+    let access = access_event(r);
+    for p in &r.pod_security {
+        let evaluated = pod_security_event(types::POD_SECURITY_EVALUATED, &access, p);
+        let outcome = if p.overridden {
+            Some(types::POD_SECURITY_OVERRIDE)
+        } else {
+            match p.action {
+                "warn" => Some(types::POD_SECURITY_WARNING),
+                "deny" => Some(types::POD_SECURITY_DENIED),
+                _ => None,
+            }
+        };
+        emit(evaluated);
+        if let Some(type_) = outcome {
+            emit(pod_security_event(type_, &access, p));
+        }
+    }
+    if let Some(e) = impersonation_event(r, &access) {
+        emit(e);
+    }
+    emit(access);
+}
+
+/// A `pod_security.*` event: the decision's actor and target (the pod), the request and
+/// the evaluation.
+fn pod_security_event(type_: &str, access: &AuditEvent, p: &PodSecurityRecord) -> AuditEvent {
+    let pass = match &p.pass {
+        Pass::Global => "global",
+        Pass::Session(name) => name.as_str(),
+    };
+    let mut e = AuditEvent::new(type_, access.actor.clone(), access.target.clone());
+    e.timestamp = access.timestamp;
+    for key in ["verb", "subresource", "stage", "reason"] {
+        if let Some(v) = access.details.get(key) {
+            e.details.insert(key.to_owned(), v.clone());
+        }
+    }
+    let mut e = e
+        .detail("policy", p.policy.as_str())
+        .detail("pass", pass)
+        .detail("action", p.action)
+        .detail("allowed", access.type_ == types::ACCESS_GRANTED);
+    if let Some(score) = p.score {
+        e = e.detail("riskScore", score);
+    }
+    if !p.factors.is_empty() {
+        e = e.detail("factors", p.factors.clone());
+    }
+    e
+}
+
+/// `resource.impersonate` for a request whose verb is an impersonation verb
+/// (`impersonate`, `impersonate:<mode>`, `impersonate-on:<mode>:<verb>`, or one that
+/// only looks like one): who asked, to impersonate what, and the answer.
+fn impersonation_event(r: &AccessRecord, access: &AuditEvent) -> Option<AuditEvent> {
+    let Attributes::Resource(a) = &r.request.attributes else {
+        return None;
+    };
+    let mode = match impersonation::classify_verb(&a.verb) {
+        VerbClass::NotImpersonation => return None,
+        VerbClass::Impersonation(v) => v.mode().as_str(),
+        VerbClass::Unrecognised => "unrecognised",
+    };
+    let mut e = AuditEvent::new(
+        types::RESOURCE_IMPERSONATE,
+        access.actor.clone(),
+        access.target.clone(),
+    );
+    e.timestamp = access.timestamp;
+    e.details = access.details.clone();
+    Some(
+        e.detail("mode", mode)
+            .detail("allowed", r.allowed)
+            .detail("extraKey", a.subresource.as_str()),
+    )
+}
+
+/// The `access.*` event of a webhook decision.
+fn access_event(r: &AccessRecord) -> AuditEvent {
     let type_ = if r.allowed {
         types::ACCESS_GRANTED
     } else if matches!(r.stage, "deny-policy" | "pod-security" | "policy-error") {
@@ -525,6 +612,166 @@ fn keep_transition_times(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    fn record(verb: &str, resource: &str, allowed: bool, stage: &'static str) -> AccessRecord {
+        AccessRecord {
+            cluster: "prod".into(),
+            request: SarRequest {
+                user: "ann@example.com".into(),
+                groups: vec!["oidc:sre".into()],
+                attributes: Attributes::Resource(breakglass_core::authz::ResourceAttributes {
+                    verb: verb.into(),
+                    resource: resource.into(),
+                    namespace: "shop".into(),
+                    name: "web-0".into(),
+                    subresource: if resource == "pods" {
+                        "exec".into()
+                    } else {
+                        String::new()
+                    },
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            allowed,
+            reason: "why".into(),
+            stage,
+            deny_source: "global",
+            pod_security: Vec::new(),
+            at: jiff::Timestamp::now(),
+        }
+    }
+
+    fn psr(action: &'static str, overridden: bool) -> PodSecurityRecord {
+        PodSecurityRecord {
+            policy: "risky-exec".into(),
+            pass: Pass::Session("s-1".into()),
+            action,
+            overridden,
+            score: Some(80),
+            factors: vec!["hostNetwork".into(), "privilegedContainer:app".into()],
+        }
+    }
+
+    fn types_of(r: &AccessRecord) -> Vec<AuditEvent> {
+        let mut out = Vec::new();
+        access_events(r, |e| out.push(e));
+        out
+    }
+
+    #[test]
+    fn a_plain_decision_is_one_access_event() {
+        let events = types_of(&record("get", "pods", true, "session"));
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].type_, "access.granted");
+        let events = types_of(&record("get", "secrets", false, "deny-policy"));
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].type_, "access.denied.policy");
+    }
+
+    #[test]
+    fn pod_security_evaluations_become_their_events() {
+        let cases = [
+            ("allow", false, true, vec!["pod_security.evaluated"]),
+            (
+                "warn",
+                false,
+                true,
+                vec!["pod_security.evaluated", "pod_security.warning"],
+            ),
+            (
+                "allow",
+                true,
+                true,
+                vec!["pod_security.evaluated", "pod_security.override"],
+            ),
+            (
+                "deny",
+                false,
+                false,
+                vec!["pod_security.evaluated", "pod_security.denied"],
+            ),
+        ];
+        for (action, overridden, allowed, want) in cases {
+            let stage = if allowed { "session" } else { "pod-security" };
+            let mut r = record("create", "pods", allowed, stage);
+            r.pod_security = vec![psr(action, overridden)];
+            let events = types_of(&r);
+            let types: Vec<&str> = events.iter().map(|e| e.type_.as_str()).collect();
+            let last = if allowed {
+                "access.granted"
+            } else {
+                "access.denied.policy"
+            };
+            let mut expected = want.clone();
+            expected.push(last);
+            assert_eq!(types, expected, "{action} overridden={overridden}");
+            for e in &events[..events.len() - 1] {
+                assert_eq!(e.details["policy"], "risky-exec");
+                assert_eq!(e.details["pass"], "s-1");
+                assert_eq!(e.details["action"], action);
+                assert_eq!(e.details["riskScore"], 80);
+                assert_eq!(e.details["factors"][1], "privilegedContainer:app");
+                assert_eq!(e.details["allowed"], allowed);
+                assert_eq!(e.details["subresource"], "exec");
+                assert_eq!(e.target.name, "web-0");
+                assert_eq!(e.target.namespace, "shop");
+                assert_eq!(e.actor.user, "ann@example.com");
+                assert_eq!(e.timestamp, r.at);
+            }
+        }
+        // Two policies evaluated: a set for each, global pass named as such.
+        let mut r = record("create", "pods", true, "session");
+        let mut global = psr("warn", false);
+        global.pass = Pass::Global;
+        r.pod_security = vec![global, psr("allow", false)];
+        let events = types_of(&r);
+        let types: Vec<&str> = events.iter().map(|e| e.type_.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                "pod_security.evaluated",
+                "pod_security.warning",
+                "pod_security.evaluated",
+                "access.granted"
+            ]
+        );
+        assert_eq!(events[0].details["pass"], "global");
+        assert_eq!(events[0].severity, breakglass_audit::Severity::Info);
+        assert_eq!(events[1].severity, breakglass_audit::Severity::Warning);
+    }
+
+    #[test]
+    fn impersonation_requests_are_recorded_whatever_the_answer() {
+        for (verb, mode) in [
+            ("impersonate", "legacy"),
+            ("impersonate:user-info", "user-info"),
+            ("impersonate-on:serviceaccount:list", "serviceaccount"),
+            ("impersonate:bogus", "unrecognised"),
+        ] {
+            for allowed in [true, false] {
+                let stage = if allowed {
+                    "session"
+                } else {
+                    "impersonation-guard"
+                };
+                let events = types_of(&record(verb, "users", allowed, stage));
+                assert_eq!(events.len(), 2, "{verb}");
+                let e = &events[0];
+                assert_eq!(e.type_, "resource.impersonate");
+                assert_eq!(e.details["mode"], mode);
+                assert_eq!(e.details["verb"], verb);
+                assert_eq!(e.details["resource"], "users");
+                assert_eq!(e.details["allowed"], allowed);
+                assert_eq!(e.target.name, "web-0");
+                assert!(e.is_sensitive());
+            }
+        }
+        for verb in ["get", "impersonator", "create"] {
+            let events = types_of(&record(verb, "users", true, "session"));
+            assert_eq!(events.len(), 1, "{verb}");
+        }
+    }
 
     #[test]
     fn session_events_map_to_the_reference_types() {

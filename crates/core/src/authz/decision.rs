@@ -46,7 +46,7 @@ use super::input::{
 };
 use super::message::{escalation_fragment, idp_hint, join_limited, quote_untrusted, ui_link};
 use super::oidc;
-use super::pod_security::{self, DenyCause, PodSecurityVerdict};
+use super::pod_security::{self, AllowCause, DenyCause, PodSecurityVerdict};
 use super::sar::ResourceAttributes;
 use crate::session;
 
@@ -241,6 +241,8 @@ pub struct PodSecurityRecord {
     pub pass: Pass,
     /// `allow`, `warn` or `deny`.
     pub action: &'static str,
+    /// Allowed because the escalation's override covers the score.
+    pub overridden: bool,
     /// The score, when the pod was scored.
     pub score: Option<i64>,
     /// The detected factors.

@@ -809,3 +809,173 @@ async fn webhook_sink_credentials_come_from_a_secret_and_follow_its_rotation() -
     fx.cleanup().await?;
     result
 }
+
+/// Pod-security evaluations and impersonation requests reach the sink as the reference
+/// names them: kubectl on target-a with real tokens, a DenyPolicy scoring real pods, and
+/// an escalation whose override covers a privileged pod.
+#[tokio::test]
+async fn pod_security_and_impersonation_are_audited() -> anyhow::Result<()> {
+    use crate::webhook::{Target, approved_session, broad_rules, can_i, pod, until_can_i};
+    use k8s_openapi::api::core::v1::Pod;
+
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "auditps").await?;
+    let hub = fx.hub();
+    let group = fx.group("exec");
+    let override_group = fx.group("sre");
+    let ns = format!("auditps-{}", fx.id);
+    let receiver = Receiver::start().await?;
+    let config = format!("e2e-auditps-{}", fx.id);
+    let mut target = Target::new(&env, &fx.id).await?;
+    create_config(
+        &hub,
+        &config,
+        json!({
+            "sinks": [{"name": "receiver", "type": "webhook", "webhook": {"url": receiver.url, "timeoutSeconds": 2}}],
+            "filtering": {"includeEventTypes": ["pod_security.*", "resource.impersonate", "access.*"]},
+        }),
+    )
+    .await?;
+    let result = async {
+        target.namespace(&env, A, &ns, json!({})).await?;
+        for g in [&group, &override_group] {
+            target.grant(&env, A, &ns, g, broad_rules()).await?;
+        }
+        let pods: Api<Pod> = Api::namespaced(env.target_client(A).await?, &ns);
+        let privileged = json!({"containers": [{"name": "main", "image": "busybox:stable", "securityContext": {"privileged": true}}]});
+        let warned = json!({"hostNetwork": true, "containers": [{"name": "main", "image": "busybox:stable", "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}]});
+        pods.create(&PostParams::default(), &pod("privileged", privileged)?)
+            .await?;
+        pods.create(&PostParams::default(), &pod("warned", warned)?)
+            .await?;
+        fx.escalation("esc", spec(&[A], &group)).await?;
+        fx.escalation(
+            "sre",
+            with(
+                spec(&[A], &override_group),
+                json!({"podSecurityOverrides": {"enabled": true, "maxAllowedScore": 200}}),
+            ),
+        )
+        .await?;
+        let requester = token(&env, "requester").await?;
+        let requester2 = token(&env, "requester2").await?;
+        let approver = token(&env, "approver").await?;
+        let session = approved_session(&server.url, &requester, &approver, A, &group).await?;
+        let sre = approved_session(&server.url, &requester2, &approver, A, &override_group).await?;
+        target
+            .policy(
+                &format!("e2e-{}-auditps", fx.id),
+                json!({
+                    "appliesTo": {"clusters": [A], "sessions": [session.clone(), sre.clone()]},
+                    "podSecurityRules": {
+                        "riskFactors": {"hostNetwork": 40, "privilegedContainer": 100, "capabilities": {"NET_ADMIN": 30}},
+                        "thresholds": [
+                            {"maxScore": 49, "action": "allow"},
+                            {"maxScore": 79, "action": "warn"},
+                            {"maxScore": 1000, "action": "deny"}
+                        ],
+                        "failMode": "closed"
+                    }
+                }),
+            )
+            .await?;
+        wait_status(&hub, &config, "the sink active", |s| {
+            s["activeSinks"].as_array().is_some_and(|a| a.len() == 1)
+        })
+        .await?;
+        let exec = |pod: &str| {
+            [
+                "create".to_owned(),
+                format!("pods/{pod}"),
+                "--subresource=exec".to_owned(),
+                "-n".to_owned(),
+                ns.clone(),
+            ]
+        };
+        for (who, pod, want) in [
+            (&requester, "privileged", false),
+            (&requester, "warned", true),
+            (&requester2, "privileged", true),
+        ] {
+            let args = exec(pod);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            until_can_i(&env, A, who, &args, want, Duration::from_secs(10)).await?;
+        }
+        // Impersonation: a user, and the group no session may ever lend.
+        let user = format!("audit-{}", fx.id);
+        assert!(!can_i(&env, A, &requester, &["impersonate", &format!("users/{user}")]).await?);
+        assert!(!can_i(&env, A, &requester, &["impersonate", "groups/system:masters"]).await?);
+
+        let of = |user: &str, type_: &str, name: &str| -> Vec<Value> {
+            receiver
+                .all()
+                .into_iter()
+                .filter(|e| {
+                    e["type"] == type_ && e["actor"]["user"] == user && e["target"]["name"] == name
+                })
+                .collect()
+        };
+        let wait = |user: &'static str, type_: &'static str, name: String| {
+            let of = &of;
+            async move {
+                let started = Instant::now();
+                loop {
+                    if let Some(e) = of(user, type_, &name).into_iter().next() {
+                        return Ok::<Value, anyhow::Error>(e);
+                    }
+                    if started.elapsed() > Duration::from_secs(20) {
+                        anyhow::bail!("no {type_} for {user} on {name}");
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        let ann = "requester@example.com";
+        let bob = "requester2@example.com";
+        let denied = wait(ann, "pod_security.denied", "privileged".into()).await?;
+        assert_eq!(denied["severity"], "critical");
+        assert_eq!(denied["target"]["namespace"], ns.as_str());
+        assert_eq!(denied["target"]["cluster"], A);
+        assert_eq!(denied["details"]["riskScore"], 100);
+        assert_eq!(denied["details"]["action"], "deny");
+        assert_eq!(denied["details"]["allowed"], false);
+        assert_eq!(denied["details"]["pass"], session.as_str());
+        assert_eq!(denied["details"]["subresource"], "exec");
+        let evaluated = wait(ann, "pod_security.evaluated", "privileged".into()).await?;
+        assert_eq!(evaluated["severity"], "info");
+        wait(ann, "access.denied.policy", "privileged".into()).await?;
+
+        let warning = wait(ann, "pod_security.warning", "warned".into()).await?;
+        assert_eq!(warning["details"]["riskScore"], 70);
+        assert_eq!(warning["details"]["allowed"], true);
+        let factors = warning["details"]["factors"].to_string();
+        assert!(factors.contains("hostNetwork") && factors.contains("NET_ADMIN"), "{factors}");
+        wait(ann, "access.granted", "warned".into()).await?;
+
+        let overridden = wait(bob, "pod_security.override", "privileged".into()).await?;
+        assert_eq!(overridden["details"]["pass"], sre.as_str());
+        assert_eq!(overridden["details"]["allowed"], true);
+        assert_eq!(overridden["severity"], "warning");
+        // Nobody else's evaluation was turned into an override or a denial.
+        assert!(of(bob, "pod_security.denied", "privileged").is_empty());
+        assert!(of(ann, "pod_security.override", "privileged").is_empty());
+        assert!(of(ann, "pod_security.denied", "warned").is_empty());
+
+        let imp = wait(ann, "resource.impersonate", user.clone()).await?;
+        assert_eq!(imp["details"]["verb"], "impersonate");
+        assert_eq!(imp["details"]["mode"], "legacy");
+        assert_eq!(imp["details"]["resource"], "users");
+        assert_eq!(imp["details"]["allowed"], false);
+        let masters = wait(ann, "resource.impersonate", "system:masters".into()).await?;
+        assert_eq!(masters["details"]["resource"], "groups");
+        assert_eq!(masters["details"]["denySource"], "system-masters");
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    delete_config(&hub, &config).await;
+    target.cleanup(&env).await?;
+    fx.cleanup().await?;
+    result
+}

@@ -38,7 +38,7 @@ impl Target {
     }
 
     /// Creates a DenyPolicy on the hub, removed with the fixture.
-    async fn policy(&mut self, name: &str, spec: Value) -> anyhow::Result<()> {
+    pub(crate) async fn policy(&mut self, name: &str, spec: Value) -> anyhow::Result<()> {
         policy(&self.env, name, spec).await?;
         self.policies.push(name.to_owned());
         Ok(())
@@ -147,7 +147,7 @@ impl Drop for Target {
     }
 }
 
-fn broad_rules() -> Value {
+pub(crate) fn broad_rules() -> Value {
     json!([
         {"apiGroups": [""], "resources": ["pods", "pods/exec", "pods/attach", "pods/portforward", "pods/log", "configmaps", "secrets", "services", "serviceaccounts"], "verbs": ["*"]},
         {"apiGroups": ["apps"], "resources": ["deployments", "daemonsets"], "verbs": ["*"]},
@@ -199,7 +199,7 @@ pub(crate) async fn until_can_i(
 
 /// A session of the requester for `group` on `cluster`, approved by the approver (both
 /// bearer tokens); its name.
-async fn approved_session(
+pub(crate) async fn approved_session(
     url: &str,
     requester: &str,
     approver: &str,
@@ -643,7 +643,7 @@ async fn deny_policies_guard_what_sessions_grant() -> anyhow::Result<()> {
     fx.cleanup().await
 }
 
-fn pod(name: &str, spec: Value) -> anyhow::Result<Pod> {
+pub(crate) fn pod(name: &str, spec: Value) -> anyhow::Result<Pod> {
     let mut full = json!({"containers": [{"name": "main", "image": "busybox:stable"}]});
     if let (Some(f), Some(s)) = (full.as_object_mut(), spec.as_object()) {
         for (k, v) in s {

@@ -146,6 +146,13 @@ pub(super) fn resource_pass(
                         policy: name.to_owned(),
                         pass: ctx.pass(),
                         action: verdict.action_label(),
+                        overridden: matches!(
+                            verdict,
+                            PodSecurityVerdict::Allow {
+                                cause: AllowCause::Override,
+                                ..
+                            }
+                        ),
                         score,
                         factors: factors.clone(),
                     });

@@ -1376,6 +1376,7 @@ fn warn_threshold_allows_with_a_warning() {
         two.trace.warnings
     );
     assert_eq!(two.trace.pod_security[0].action, "warn");
+    assert!(!two.trace.pod_security[0].overridden);
     let three = exec_world("{hostNetwork: true, hostPID: true, containers: [{name: a, securityContext: {runAsUser: 0}}]}", "default")
         .policy(p)
         .decide();
@@ -1402,6 +1403,7 @@ fn escalation_override_applies_to_its_own_session_only() {
     let d = w(vec![("s1", "sre", true)]).decide();
     assert_allowed(&d);
     assert_eq!(d.trace.pod_security[0].action, "allow");
+    assert!(d.trace.pod_security[0].overridden);
     // Without it, denied.
     assert_denied(
         &w(vec![("s1", "sre", false)]).decide(),
