@@ -8,7 +8,7 @@
 //! by the replica that answered it, so each event is emitted once. Status shows the
 //! leader's counts; every replica's own are in its metrics.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -16,6 +16,7 @@ use std::time::Duration;
 use breakglass_api::AuditConfig;
 use breakglass_api::breakglass_session::BreakglassSession;
 use breakglass_api::debug_session::DebugSession;
+use breakglass_api::debug_session_template::DebugSessionTemplate;
 use breakglass_audit::metrics::AuditMetrics;
 use breakglass_audit::pipeline::{BuildContext, StatsRegistry};
 use breakglass_audit::{Actor, AuditEvent, Manager, Target, types};
@@ -59,6 +60,11 @@ pub struct AccessRecord {
 pub struct Audit {
     current: RwLock<Arc<Manager>>,
     enabled: AtomicBool,
+    /// Pipelines of debug-session templates' own destinations
+    /// (`spec.audit.destinations`), by template name; see [`template_config`].
+    templates: RwLock<Arc<HashMap<String, Arc<Manager>>>>,
+    /// Counts of the template pipelines (no status is written for them).
+    template_stats: StatsRegistry,
     access: tokio::sync::mpsc::Sender<AccessRecord>,
     /// Metrics of the pipeline.
     pub metrics: AuditMetrics,
@@ -74,6 +80,8 @@ impl Audit {
         let audit = Arc::new(Self {
             current: RwLock::new(Arc::new(Manager::empty())),
             enabled: AtomicBool::new(false),
+            templates: RwLock::new(Arc::new(HashMap::new())),
+            template_stats: StatsRegistry::default(),
             access,
             metrics,
             stats: StatsRegistry::default(),
@@ -163,11 +171,145 @@ impl Audit {
             bus.subscribe_debug(),
             "audit of debug-session events",
             move |event| {
+                let template = audit.template(&event.session.spec.template_ref);
+                if template.is_none() && !audit.enabled() {
+                    return;
+                }
+                let e = debug_event(&event);
+                if let Some(t) = template {
+                    t.emit(e.clone());
+                }
                 if audit.enabled() {
-                    audit.emit(debug_event(&event));
+                    audit.emit(e);
                 }
             },
         );
+    }
+
+    /// The pipeline of template `name`'s own destinations, if it has any.
+    fn template(&self, name: &str) -> Option<Arc<Manager>> {
+        self.templates
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    /// Puts the template pipelines in effect; the previous ones drain and stop.
+    fn replace_templates(&self, managers: HashMap<String, Arc<Manager>>) {
+        *self
+            .templates
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(managers);
+    }
+}
+
+/// Name prefix of the pipelines built for templates' own destinations (in logs and the
+/// `config` label of the audit metrics).
+pub const TEMPLATE_CONFIG_PREFIX: &str = "debug-template.";
+
+/// The pipeline a DebugSessionTemplate's `spec.audit` asks for, as an AuditConfig:
+/// its debug sessions' `debug_session.*` events go to each `webhook` destination (the
+/// envelope, POSTed with the destination's headers) and, for a `kubernetes`
+/// destination, become Events on the hub regarding the session. The `breakglass`
+/// destination is the operator's AuditConfigs, which record these events anyway, so
+/// it adds nothing; neither does `enabled: false`, which cannot switch the operator's
+/// audit off. `None` when nothing beyond that is asked for.
+pub fn template_config(t: &DebugSessionTemplate) -> Option<AuditConfig> {
+    use breakglass_api::debug_session_template::DebugAuditDestinationType as Kind;
+    let audit = t.spec.audit.as_ref()?;
+    if audit.enabled == Some(false) {
+        return None;
+    }
+    let mut sinks = Vec::new();
+    for (i, d) in audit.destinations.iter().flatten().enumerate() {
+        let name = format!("destination-{i}");
+        match (d.type_, d.url.as_deref()) {
+            (Kind::Webhook, Some(url)) if !url.is_empty() => sinks.push(json!({
+                "name": name, "type": "webhook",
+                "webhook": {"url": url, "headers": d.headers, "timeoutSeconds": 5},
+            })),
+            (Kind::Kubernetes, _) => sinks.push(json!({
+                "name": name, "type": "kubernetes",
+                "kubernetes": {"eventTypes": ["debug_session.*"]},
+            })),
+            _ => {}
+        }
+    }
+    if sinks.is_empty() {
+        return None;
+    }
+    serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+        "kind": "AuditConfig",
+        "metadata": {"name": format!("{TEMPLATE_CONFIG_PREFIX}{}", t.name_any())},
+        "spec": {
+            "sinks": sinks,
+            "filtering": {"includeEventTypes": ["debug_session.*"]},
+            "queue": {"size": 1024, "workers": 1},
+        },
+    }))
+    .ok()
+}
+
+/// Follows the DebugSessionTemplates and rebuilds the pipelines of their own audit
+/// destinations when those change. Runs on every replica, like [`reload_loop`].
+pub async fn template_loop(
+    audit: Arc<Audit>,
+    templates: Mirror<DebugSessionTemplate>,
+    hub: Client,
+    namespace: String,
+    instance: String,
+) {
+    let mut changes = templates.subscribe();
+    let mut built_from: Option<String> = None;
+    loop {
+        if templates.is_synced() {
+            let configs: Vec<(String, AuditConfig)> = templates
+                .all()
+                .iter()
+                .filter_map(|t| template_config(t).map(|c| (t.name_any(), c)))
+                .collect();
+            let fingerprint = configs
+                .iter()
+                .map(|(n, c)| {
+                    format!(
+                        "{n}:{};",
+                        serde_json::to_string(&c.spec).unwrap_or_default()
+                    )
+                })
+                .collect::<String>();
+            if built_from.as_deref() != Some(fingerprint.as_str()) {
+                let ctx = BuildContext {
+                    hub: Some(hub.clone()),
+                    namespace: namespace.clone(),
+                    instance: instance.clone(),
+                    secrets: BTreeMap::new(),
+                    metrics: audit.metrics.clone(),
+                    stats: audit.template_stats.clone(),
+                };
+                let managers: HashMap<String, Arc<Manager>> = configs
+                    .into_iter()
+                    .map(|(n, c)| (n, Arc::new(Manager::build(&[c], &ctx))))
+                    .collect();
+                audit.template_stats.retain(
+                    &managers
+                        .keys()
+                        .map(|n| format!("{TEMPLATE_CONFIG_PREFIX}{n}"))
+                        .collect::<Vec<_>>(),
+                );
+                let names: Vec<&String> = managers.keys().collect();
+                tracing::info!(templates = ?names, "audit destinations of debug-session templates built");
+                audit.replace_templates(managers);
+                built_from = Some(fingerprint);
+            }
+        }
+        tokio::select! {
+            r = changes.recv() => if matches!(r, Err(broadcast::error::RecvError::Closed)) { break },
+            () = tokio::time::sleep(Duration::from_secs(30)) => {}
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        while changes.try_recv().is_ok() {}
     }
 }
 
@@ -612,6 +754,61 @@ fn keep_transition_times(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    fn template(audit: Value) -> DebugSessionTemplate {
+        serde_json::from_value(json!({
+            "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+            "kind": "DebugSessionTemplate",
+            "metadata": {"name": "net"},
+            "spec": {"audit": audit},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn template_destinations_become_a_pipeline_of_their_own() {
+        let t = template(json!({"destinations": [
+            {"type": "breakglass"},
+            {"type": "webhook", "url": "https://siem.example.com/debug", "headers": {"X-Team": "net"}},
+            {"type": "kubernetes"},
+        ]}));
+        let c = template_config(&t).unwrap();
+        assert_eq!(c.name_any(), "debug-template.net");
+        assert_eq!(c.spec.sinks.len(), 2);
+        let web = c.spec.sinks[0].webhook.as_ref().unwrap();
+        assert_eq!(c.spec.sinks[0].name, "destination-1");
+        assert_eq!(web.url, "https://siem.example.com/debug");
+        assert_eq!(web.headers.as_ref().unwrap()["X-Team"], "net");
+        assert_eq!(c.spec.sinks[1].name, "destination-2");
+        assert_eq!(
+            c.spec.sinks[1].type_,
+            breakglass_api::audit_config::AuditSinkType::Kubernetes
+        );
+        let f = breakglass_audit::filter::ConfigFilter::new(&c.spec).unwrap();
+        let e = |t: &str| AuditEvent::new(t, Actor::default(), Target::default());
+        assert!(f.admits(&e("debug_session.failed")));
+        assert!(!f.admits(&e("session.approved")));
+        assert!(!f.admits(&e("access.granted")));
+    }
+
+    #[test]
+    fn templates_without_destinations_of_their_own_have_no_pipeline() {
+        for audit in [
+            json!({}),
+            json!({"destinations": [{"type": "breakglass"}]}),
+            json!({"destinations": [{"type": "webhook"}]}),
+            json!({"enabled": false, "destinations": [{"type": "kubernetes"}]}),
+        ] {
+            assert!(
+                template_config(&template(audit.clone())).is_none(),
+                "{audit}"
+            );
+        }
+        let mut t = template(json!({}));
+        t.spec.audit = None;
+        assert!(template_config(&t).is_none());
+    }
 
     fn record(verb: &str, resource: &str, allowed: bool, stage: &'static str) -> AccessRecord {
         AccessRecord {

@@ -310,6 +310,13 @@ fn build_app(
         settings.lock_namespace.clone(),
         settings.identity.clone(),
     ));
+    tokio::spawn(audit::template_loop(
+        audit.clone(),
+        stores.debug_templates.clone(),
+        hub.clone(),
+        settings.lock_namespace.clone(),
+        settings.identity.clone(),
+    ));
     Arc::new(app::App {
         config: Arc::new(config),
         settings,

@@ -4,7 +4,9 @@ use std::collections::HashSet;
 
 use breakglass_api::debug_common::ExtraDeployVariable;
 use breakglass_api::debug_pod_template::DebugPodSpec;
-use breakglass_api::debug_session_template::{DebugSessionTemplateSpec, KubectlDebugConfig};
+use breakglass_api::debug_session_template::{
+    DebugAuditDestinationType, DebugSessionTemplateSpec, KubectlDebugConfig,
+};
 use breakglass_api::{DebugPodTemplate, DebugSessionTemplate};
 
 use super::debug_shared::{self as shared, ConstraintFields, NamespaceConstraintFields};
@@ -146,6 +148,46 @@ fn variable_definitions(errs: &mut Errors, p: &Path, vars: &[ExtraDeployVariable
     }
 }
 
+/// Most audit destinations of one template.
+const MAX_AUDIT_DESTINATIONS: usize = 10;
+/// Most HTTP headers of one audit destination.
+const MAX_AUDIT_HEADERS: usize = 32;
+/// Longest HTTP header value of an audit destination.
+const MAX_AUDIT_HEADER_VALUE: usize = 4096;
+
+/// HTTP headers sent to an audit destination: names are RFC 9110 tokens, values are
+/// visible characters, spaces and tabs (no line breaks that would split the request).
+fn http_headers(errs: &mut Errors, p: &Path, headers: &std::collections::BTreeMap<String, String>) {
+    if headers.len() > MAX_AUDIT_HEADERS {
+        errs.push(FieldError::too_many(p, headers.len(), MAX_AUDIT_HEADERS));
+        return;
+    }
+    const TOKEN_PUNCT: &str = "!#$%&'*+-.^_`|~";
+    for (name, value) in headers {
+        let hp = p.key(name);
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || TOKEN_PUNCT.contains(c))
+        {
+            errs.push(FieldError::invalid(
+                hp.clone(),
+                name,
+                "a header name is letters, digits and !#$%&'*+-.^_`|~ only",
+            ));
+        }
+        if value.chars().count() > MAX_AUDIT_HEADER_VALUE {
+            errs.push(FieldError::too_long(hp, MAX_AUDIT_HEADER_VALUE));
+        } else if value.chars().any(|c| c.is_control() && c != '\t') {
+            errs.push(FieldError::invalid(
+                hp,
+                "",
+                "a header value may not contain control characters or line breaks",
+            ));
+        }
+    }
+}
+
 /// Audit destinations and auxiliary resources with their categories.
 fn audit_and_auxiliary(errs: &mut Errors, p: &Path, spec: &DebugSessionTemplateSpec) {
     if let Some(audit) = &spec.audit {
@@ -155,14 +197,24 @@ fn audit_and_auxiliary(errs: &mut Errors, p: &Path, spec: &DebugSessionTemplateS
             &ap.child("recordingRetention"),
             audit.recording_retention.as_deref(),
         );
-        for (i, d) in audit.destinations.iter().flatten().enumerate() {
-            if let Some(url) = &d.url {
-                rules::url(
-                    errs,
-                    &ap.child("destinations").index(i).child("url"),
-                    url,
-                    &["http", "https"],
-                );
+        let destinations = audit.destinations.as_deref().unwrap_or_default();
+        rules::max_items(
+            errs,
+            &ap.child("destinations"),
+            destinations,
+            MAX_AUDIT_DESTINATIONS,
+        );
+        for (i, d) in destinations.iter().enumerate() {
+            let dp = ap.child("destinations").index(i);
+            match &d.url {
+                Some(url) => rules::url(errs, &dp.child("url"), url, &["http", "https"]),
+                None if d.type_ == DebugAuditDestinationType::Webhook => errs.push(
+                    FieldError::required(dp.child("url"), "required for a webhook destination"),
+                ),
+                None => {}
+            }
+            if let Some(headers) = &d.headers {
+                http_headers(errs, &dp.child("headers"), headers);
             }
         }
     }
@@ -414,6 +466,25 @@ pub(crate) fn debug_session_template_warnings(t: &DebugSessionTemplate) -> Vec<W
     }
     if let Some(aux) = &spec.auxiliary_resources {
         shared::auxiliary_resource_warnings(&mut warns, &p.child("auxiliaryResources"), aux);
+    }
+    if let Some(audit) = &spec.audit {
+        let ap = p.child("audit");
+        if audit.enable_terminal_recording == Some(true) {
+            warns.push(Warning::new(
+                ap.child("enableTerminalRecording"),
+                "terminal sessions are not recorded; the session's lifecycle is audited and the target's audit log records each exec",
+            ));
+        }
+        for (i, d) in audit.destinations.iter().flatten().enumerate() {
+            if d.type_ != DebugAuditDestinationType::Webhook
+                && (d.url.is_some() || d.headers.is_some())
+            {
+                warns.push(Warning::new(
+                    ap.child("destinations").index(i),
+                    format!("url and headers are ignored for a {} destination", d.type_),
+                ));
+            }
+        }
     }
     warns
 }

@@ -502,6 +502,35 @@ fn debug_session_template_table() {
                     "spec.terminalSharing.provider: Unsupported value: \"zellij\": supported values: \"tmux\", \"screen\"",
                 ],
             ),
+            // per-template audit destinations
+            ok(
+                "audit destinations",
+                json!({"spec": {"audit": {"destinations": [
+                    {"type": "breakglass"},
+                    {"type": "webhook", "url": "https://siem.example.com/x", "headers": {"X-Team": "net", "Authorization": "Bearer abc\tdef"}},
+                    {"type": "kubernetes"},
+                ]}}}),
+            ),
+            bad(
+                "webhook destination without a url",
+                json!({"spec": {"audit": {"destinations": [{"type": "webhook"}]}}}),
+                &[
+                    "spec.audit.destinations[0].url: Required value: required for a webhook destination",
+                ],
+            ),
+            bad(
+                "header name and value that would split the request",
+                json!({"spec": {"audit": {"destinations": [{"type": "webhook", "url": "https://x.example.com", "headers": {"X Bad": "v", "X-Ok": "a\r\nInjected: 1"}}]}}}),
+                &[
+                    "spec.audit.destinations[0].headers[X Bad]: Invalid value: \"X Bad\": a header name is letters, digits and !#$%&'*+-.^_`|~ only",
+                    "spec.audit.destinations[0].headers[X-Ok]: Invalid value: \"\": a header value may not contain control characters or line breaks",
+                ],
+            ),
+            bad(
+                "too many destinations",
+                json!({"spec": {"audit": {"destinations": vec![json!({"type": "kubernetes"}); 11]}}}),
+                &["spec.audit.destinations: Too many: 11: must have at most 10 items"],
+            ),
             bad(
                 "pod template reference of the wrong shape",
                 json!({"spec": {"podTemplateRef": ["netshoot"]}}),
@@ -532,6 +561,14 @@ fn debug_session_template_warnings() {
                 vec![
                     "spec.auxiliaryResources[0].template: template is deprecated; use templateString",
                     "spec.auxiliaryResources[0].optional: optional is deprecated; use failurePolicy",
+                ],
+            ),
+            (
+                "terminal recording and ignored destination fields",
+                json!({"spec": {"audit": {"enableTerminalRecording": true, "destinations": [{"type": "kubernetes", "url": "https://x.example.com"}]}}}),
+                vec![
+                    "spec.audit.enableTerminalRecording: terminal sessions are not recorded; the session's lifecycle is audited and the target's audit log records each exec",
+                    "spec.audit.destinations[0]: url and headers are ignored for a kubernetes destination",
                 ],
             ),
         ],

@@ -979,3 +979,153 @@ async fn pod_security_and_impersonation_are_audited() -> anyhow::Result<()> {
     fx.cleanup().await?;
     result
 }
+
+/// A debug-session template's own audit destinations: its sessions' events, and only
+/// theirs, reach its webhook with the template's headers and become Events on the hub,
+/// with no AuditConfig involved.
+#[tokio::test]
+async fn template_destinations_receive_their_sessions_events() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "audittpl").await?;
+    let hub = fx.hub();
+    let receiver = Receiver::start().await?;
+    let template = format!("e2e-audittpl-{}", fx.id);
+    let tns = format!("audittpl-{}", fx.id);
+    let secret = format!("Bearer tpl-{}", fx.id);
+    let templates: Api<breakglass_api::debug_session_template::DebugSessionTemplate> =
+        Api::all(hub.clone());
+    templates
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+                "kind": "DebugSessionTemplate",
+                "metadata": {"name": template},
+                "spec": {
+                    "mode": "kubectl-debug",
+                    "targetNamespace": tns,
+                    "allowed": {"clusters": [A]},
+                    "approvers": {"users": ["approver@example.com"]},
+                    "kubectlDebug": {"ephemeralContainers": {
+                        "enabled": true,
+                        "allowedNamespaces": {"patterns": [tns]},
+                        "allowedImages": ["busybox:*"],
+                    }},
+                    "audit": {"destinations": [
+                        {"type": "breakglass"},
+                        {"type": "webhook", "url": receiver.url, "headers": {"Authorization": secret}},
+                        {"type": "kubernetes"},
+                    ]},
+                },
+            }))?,
+        )
+        .await?;
+    let result = async {
+        let api = RestClient::new(&server.url);
+        let requester = token(&env, "requester").await?;
+        let approver = token(&env, "approver").await?;
+        let catalogue = "/api/debugSessions/templates?includeHidden=true&includeUnavailable=true";
+        wait_for(
+            Duration::from_secs(20),
+            "the server has the template",
+            || async {
+                Ok(api
+                    .get(catalogue, &requester)
+                    .await?
+                    .text
+                    .contains(&format!("\"{template}\"")))
+            },
+        )
+        .await?;
+        // The destinations' pipeline is built a moment after the template is seen.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let r = api
+            .post(
+                "/api/debugSessions",
+                &requester,
+                json!({"templateRef": template, "cluster": A, "reason": "template audit"}),
+            )
+            .await?;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let d = r.body["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!d.is_empty(), "{}", r.text);
+        receiver
+            .wait_types(
+                &d,
+                &["debug_session.created", "debug_session.approval_requested"],
+            )
+            .await?;
+        let r = api
+            .post(
+                &format!("/api/debugSessions/{d}/approve"),
+                &approver,
+                json!({}),
+            )
+            .await?;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = api
+            .post_empty(&format!("/api/debugSessions/{d}/terminate"), &requester)
+            .await?;
+        assert_eq!(r.status, 200, "{}", r.text);
+        receiver
+            .wait_types(
+                &d,
+                &[
+                    "debug_session.approved",
+                    "debug_session.started",
+                    "debug_session.terminated",
+                ],
+            )
+            .await?;
+        let all = receiver.all();
+        for e in &all {
+            assert_eq!(e["details"]["template"], template.as_str(), "{e}");
+            assert_eq!(e["target"]["kind"], "DebugSession", "{e}");
+            assert!(
+                e["type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("debug_session."),
+                "{e}"
+            );
+        }
+        let auth = receiver.auth.lock().unwrap().clone();
+        assert!(!auth.is_empty());
+        assert!(auth.iter().all(|a| *a == secret), "{auth:?}");
+
+        let events: Api<KubeEvent> = Api::namespaced(hub.clone(), DEBUG_NS);
+        wait_for(
+            Duration::from_secs(20),
+            "Events for the debug session",
+            || {
+                let events = events.clone();
+                let d = d.clone();
+                async move {
+                    let list = events.list(&ListParams::default()).await?;
+                    let reasons: Vec<String> = list
+                        .items
+                        .iter()
+                        .filter(|e| {
+                            e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(&d)
+                        })
+                        .filter_map(|e| e.reason.clone())
+                        .collect();
+                    Ok(["DebugSessionCreated", "DebugSessionTerminated"]
+                        .iter()
+                        .all(|r| reasons.iter().any(|x| x == r)))
+                }
+            },
+        )
+        .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = templates_cleanup(&hub, &template).await;
+    fx.cleanup().await?;
+    result
+}
