@@ -392,6 +392,12 @@ async fn deployment_gets_its_replicas_respects_denied_nodes_and_is_removed_after
     d.wait_state(&name, "Expired", wait + Duration::from_secs(5))
         .await?;
     d.wait_gone(&name, Duration::from_secs(10)).await?;
+    crate::mail::expect_exactly(
+        &env.mailbox(),
+        &format!("[Breakglass] Debug Session Expired: {name}"),
+        &["requester@example.com"],
+    )
+    .await?;
     d.cleanup().await
 }
 
@@ -473,6 +479,14 @@ async fn approval_path_and_deployment_failures() -> anyhow::Result<()> {
         msg.contains("does-not-exist") && msg.starts_with("failed to deploy resources"),
         "{msg}"
     );
+    // The requester is told, with the reason.
+    let failed = crate::mail::expect_exactly(
+        &env.mailbox(),
+        &format!("[Breakglass] Debug Session Failed: {nons}"),
+        &["requester@example.com"],
+    )
+    .await?;
+    assert!(failed.text.contains("does-not-exist"), "{}", failed.text);
 
     // failMode open: Active without a workload, saying why; kubectl-debug mode deploys nothing.
     let open = format!("{template}-open");

@@ -242,6 +242,14 @@ async fn scheduled_sessions_start_and_end_on_time() -> anyhow::Result<()> {
             .iter()
             .any(|c| c.type_ == "ScheduledStartTimeReached")
     );
+    // The requester is told when the scheduled session starts.
+    let activated = crate::mail::expect_exactly(
+        &env.mailbox(),
+        &format!("[Breakglass] Session Activated: {name}"),
+        &["requester@example.com"],
+    )
+    .await?;
+    assert!(activated.text.contains(&group), "{}", activated.text);
     let (seen, _) = observe(&fx, &name, "Expired", Duration::from_secs(20)).await?;
     assert!(lateness(seen, expires) <= SLACK + Duration::from_millis(500));
     fx.cleanup().await
@@ -290,6 +298,13 @@ async fn idle_sessions_expire_after_their_idle_timeout() -> anyhow::Result<()> {
         Some("idleTimeout")
     );
     assert_eq!(st.activity_count, Some(3));
+    // The requester is told why the session ended.
+    crate::mail::expect_exactly(
+        &env.mailbox(),
+        &format!("[Breakglass] Session Idle Expired: {name}"),
+        &["requester@example.com"],
+    )
+    .await?;
     fx.cleanup().await
 }
 

@@ -44,7 +44,7 @@ async fn recipients(mailbox: &Mailbox, subject: &str) -> anyhow::Result<BTreeSet
 
 /// Waits until the messages with `subject` went to exactly `want` (and stay so for
 /// [`SILENCE`]); returns one of them.
-async fn expect_exactly(
+pub(crate) async fn expect_exactly(
     mailbox: &Mailbox,
     subject: &str,
     want: &[&str],
@@ -729,6 +729,39 @@ async fn debug_session_mails_follow_the_templates_notification_block() -> anyhow
             .contains(&format!("{}/debug-sessions/{name}", server.url)),
         "{}",
         rejected.text
+    );
+
+    // Approved: the requester only (additional recipients hear of requests and expiry).
+    let r = api
+        .post(
+            "/api/debugSessions",
+            &requester,
+            json!({"templateRef": objects.template, "cluster": A, "reason": "mail e2e, approved"}),
+        )
+        .await?;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let second = r.name();
+    objects.sessions.push(second.clone());
+    let r = api
+        .post(
+            &format!("/api/debugSessions/{second}/approve"),
+            &approver,
+            json!({"reason": "go ahead"}),
+        )
+        .await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let approved = expect_exactly(
+        &mailbox,
+        &format!("[Breakglass] Debug Session Approved: {second}"),
+        &["requester@example.com"],
+    )
+    .await?;
+    assert!(
+        approved
+            .text
+            .contains(&format!("{}/debug-sessions/{second}", server.url)),
+        "{}",
+        approved.text
     );
     drop(objects);
     Ok(())
