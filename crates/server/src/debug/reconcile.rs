@@ -17,6 +17,12 @@
 //! or of a failed cleanup — and they are deleted.
 //! Every status write is conditional on the resourceVersion it was computed from; a
 //! conflict means the session changed meanwhile, and its change event brings it back.
+//!
+//! What happens on the target is put on the event bus for audit (mail ignores it):
+//! `binding_unresolved`, `resource_deployed`, `pod_failed`/`pod_restarted` and
+//! `resource_cleanup`, each after the status write or deletion it reports, so a
+//! conflict that repeats the decision does not repeat the record — and only the leader
+//! runs this, so each is recorded once.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
