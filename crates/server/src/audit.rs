@@ -484,10 +484,15 @@ pub fn debug_event(event: &DebugEvent) -> AuditEvent {
         DebugEventKind::Terminated => (types::DEBUG_TERMINATED, "terminated"),
         DebugEventKind::Failed => (types::DEBUG_FAILED, ""),
         DebugEventKind::Renewed => (types::DEBUG_RENEWED, ""),
+        DebugEventKind::BindingUnresolved => (types::DEBUG_BINDING_UNRESOLVED, ""),
+        DebugEventKind::PodFailed => (types::DEBUG_POD_FAILED, ""),
+        DebugEventKind::PodRestarted => (types::DEBUG_POD_RESTARTED, ""),
+        DebugEventKind::ResourceDeployed => (types::DEBUG_RESOURCE_DEPLOYED, ""),
+        DebugEventKind::ResourceCleanup => (types::DEBUG_RESOURCE_CLEANUP, ""),
     };
     let s: &DebugSession = &event.session;
     let status = s.status.as_ref();
-    AuditEvent::new(
+    let e = AuditEvent::new(
         type_,
         Actor {
             user: event.actor.clone(),
@@ -524,7 +529,13 @@ pub fn debug_event(event: &DebugEvent) -> AuditEvent {
             .and_then(|st| st.expires_at.as_ref())
             .map(|t| t.0.to_string())
             .unwrap_or_default(),
-    )
+    );
+    // The event's own details (the pod, the resources, the binding) come last: they
+    // say more than the session-wide ones where a name is shared (`reason`).
+    event
+        .details
+        .iter()
+        .fold(e, |e, (k, v)| e.detail(k, v.clone()))
 }
 
 fn session_audit(type_: &str, reason: &str, actor: &str, s: &BreakglassSession) -> AuditEvent {
@@ -1041,12 +1052,27 @@ mod tests {
             (DebugEventKind::Terminated, "debug_session.terminated"),
             (DebugEventKind::Failed, "debug_session.failed"),
             (DebugEventKind::Renewed, "debug_session.renewed"),
+            (
+                DebugEventKind::BindingUnresolved,
+                "debug_session.binding_unresolved",
+            ),
+            (DebugEventKind::PodFailed, "debug_session.pod_failed"),
+            (DebugEventKind::PodRestarted, "debug_session.pod_restarted"),
+            (
+                DebugEventKind::ResourceDeployed,
+                "debug_session.resource_deployed",
+            ),
+            (
+                DebugEventKind::ResourceCleanup,
+                "debug_session.resource_cleanup",
+            ),
         ];
         for (kind, type_) in cases {
             let e = debug_event(&DebugEvent {
                 kind,
                 actor: "system".into(),
                 message: Some("why".into()),
+                details: Default::default(),
                 session: s.clone(),
             });
             assert_eq!(e.type_, type_, "{kind:?}");
@@ -1059,6 +1085,34 @@ mod tests {
             assert_eq!(e.target.kind, "DebugSession");
             assert_eq!(e.details["template"], "net");
             assert_eq!(e.details["message"], "why");
+            assert!(e.is_sensitive(), "{type_}");
         }
+    }
+
+    #[test]
+    fn debug_event_details_reach_the_record_and_win_over_shared_names() {
+        let mut s = DebugSession::new("d-1", Default::default());
+        s.metadata.namespace = Some("breakglass".into());
+        s.spec.cluster = "prod".into();
+        let details = serde_json::json!({
+            "pod": "dbg-abc",
+            "podNamespace": "debug",
+            "container": "shell",
+            "restartCount": 3,
+            "reason": "OOMKilled",
+        });
+        let e = debug_event(&DebugEvent {
+            kind: DebugEventKind::PodRestarted,
+            actor: "system".into(),
+            message: None,
+            details: details.as_object().cloned().unwrap_or_default(),
+            session: s,
+        });
+        assert_eq!(e.type_, "debug_session.pod_restarted");
+        assert_eq!(e.details["pod"], "dbg-abc");
+        assert_eq!(e.details["restartCount"], 3);
+        assert_eq!(e.details["reason"], "OOMKilled");
+        assert_eq!(e.details["event"], "pod-restarted");
+        assert_eq!(e.target.name, "d-1");
     }
 }

@@ -108,6 +108,17 @@ pub enum DebugEventKind {
     Failed,
     /// Its owner extended it.
     Renewed,
+    /// Its `bindingRef` names a binding that does not exist or does not apply (it
+    /// fails too: `Failed` follows).
+    BindingUnresolved,
+    /// One of its pods newly failed (phase `Failed`, `CrashLoopBackOff`).
+    PodFailed,
+    /// A container of one of its pods restarted.
+    PodRestarted,
+    /// Its workload and auxiliary resources were created on the target.
+    ResourceDeployed,
+    /// The end-of-session cleanup deleted its objects on the target (or failed to).
+    ResourceCleanup,
 }
 
 impl DebugEventKind {
@@ -141,6 +152,11 @@ impl DebugEventKind {
             Self::Terminated => "terminated",
             Self::Failed => "failed",
             Self::Renewed => "renewed",
+            Self::BindingUnresolved => "binding-unresolved",
+            Self::PodFailed => "pod-failed",
+            Self::PodRestarted => "pod-restarted",
+            Self::ResourceDeployed => "resource-deployed",
+            Self::ResourceCleanup => "resource-cleanup",
         }
     }
 }
@@ -154,9 +170,15 @@ pub struct DebugEvent {
     pub actor: String,
     /// The decision reason or failure message, when there is one.
     pub message: Option<String>,
+    /// What the event is about beyond the session (the pod, the resources, the
+    /// binding), for the audit record's details; empty for lifecycle transitions.
+    pub details: Details,
     /// The session after the change.
     pub session: DebugSession,
 }
+
+/// Details of a debug-session event, by name.
+pub type Details = serde_json::Map<String, serde_json::Value>;
 
 /// Fan-out of lifecycle events to every subscriber.
 #[derive(Clone)]
@@ -201,10 +223,23 @@ impl EventBus {
         message: Option<&str>,
         session: &DebugSession,
     ) {
+        self.emit_debug_details(kind, actor, message, Details::new(), session);
+    }
+
+    /// Publishes a debug-session event with details; without subscribers it is dropped.
+    pub fn emit_debug_details(
+        &self,
+        kind: DebugEventKind,
+        actor: &str,
+        message: Option<&str>,
+        details: Details,
+        session: &DebugSession,
+    ) {
         let _ = self.debug.send(DebugEvent {
             kind,
             actor: actor.to_owned(),
             message: message.map(str::to_owned),
+            details,
             session: session.clone(),
         });
     }
@@ -279,6 +314,7 @@ fn log_debug(event: &DebugEvent) {
         template = %s.spec.template_ref,
         state = status.and_then(|st| st.state).map(|st| st.as_str()).unwrap_or_default(),
         message = event.message.as_deref().unwrap_or_default(),
+        details = %serde_json::Value::Object(event.details.clone()),
         "debug session {}",
         event.kind.as_str()
     );
@@ -355,9 +391,19 @@ mod tests {
         let names: std::collections::HashSet<_> = notices
             .iter()
             .map(|n| DebugEventKind::from_notice(*n).as_str())
-            .chain([DebugEventKind::Created.as_str()])
+            .chain(
+                [
+                    DebugEventKind::Created,
+                    DebugEventKind::BindingUnresolved,
+                    DebugEventKind::PodFailed,
+                    DebugEventKind::PodRestarted,
+                    DebugEventKind::ResourceDeployed,
+                    DebugEventKind::ResourceCleanup,
+                ]
+                .map(DebugEventKind::as_str),
+            )
             .collect();
-        assert_eq!(names.len(), notices.len() + 1);
+        assert_eq!(names.len(), notices.len() + 6);
     }
 
     #[test]

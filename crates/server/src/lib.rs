@@ -410,6 +410,7 @@ fn writers(
                     clusters: a.clusters.clone(),
                     timers: a.config.debug_timers(),
                     bus: a.events.clone(),
+                    metrics: a.metrics.clone(),
                 },
             )));
             tasks.push(tokio::spawn(mail::status::run(

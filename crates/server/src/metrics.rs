@@ -120,6 +120,9 @@ pub struct Metrics {
     pub session_approved: Family<ClusterLabel, Counter>,
     /// Sessions rejected.
     pub session_rejected: Family<ClusterLabel, Counter>,
+    /// Debug sessions failed because their `bindingRef` could not be used, by reason
+    /// (`not_found`, `inactive`).
+    pub debug_binding_unresolved: Family<ClusterReasonLabel, Counter>,
     /// API requests by endpoint.
     pub api_requests: Family<EndpointLabel, Counter>,
     /// API errors by endpoint and status.
@@ -196,6 +199,7 @@ impl Metrics {
             session_activated: Family::default(),
             session_approved: Family::default(),
             session_rejected: Family::default(),
+            debug_binding_unresolved: Family::default(),
             api_requests: Family::default(),
             api_errors: Family::default(),
             api_duration: Family::new_with_constructor(latency_histogram),
@@ -278,6 +282,11 @@ impl Metrics {
             "session_rejected",
             "Sessions rejected",
             self.session_rejected.clone(),
+        );
+        r.register(
+            "debug_session_binding_unresolved",
+            "Debug sessions whose bindingRef could not be used",
+            self.debug_binding_unresolved.clone(),
         );
     }
 

@@ -3,7 +3,8 @@
 //! ([`request`]), who approves ([`approval`]), the
 //! workloads deployed on a target ([`workload`], [`deploy`]) and whether they are ready
 //! ([`readiness`]), the pod access a session grants
-//! ([`access`]) and the state machine ([`session`]).
+//! ([`access`]), what changed in its pods ([`pod_changes`]) and the state machine
+//! ([`session`]).
 
 pub mod access;
 pub mod admission;
@@ -11,6 +12,7 @@ pub mod approval;
 pub mod deploy;
 pub mod kubectl;
 pub mod merge;
+pub mod pod_changes;
 pub mod readiness;
 pub mod render;
 pub mod request;

@@ -17,6 +17,12 @@
 //! or of a failed cleanup — and they are deleted.
 //! Every status write is conditional on the resourceVersion it was computed from; a
 //! conflict means the session changed meanwhile, and its change event brings it back.
+//!
+//! What happens on the target is put on the event bus for audit (mail ignores it):
+//! `binding_unresolved`, `resource_deployed`, `pod_failed`/`pod_restarted` and
+//! `resource_cleanup`, each after the status write or deletion it reports, so a
+//! conflict that repeats the decision does not repeat the record — and only the leader
+//! runs this, so each is recorded once.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -35,7 +41,8 @@ use tokio::sync::mpsc;
 
 use super::pods::PodWatches;
 use crate::clusters::ClusterClients;
-use crate::events::{EventBus, SYSTEM};
+use crate::events::{DebugEventKind, Details, EventBus, SYSTEM};
+use crate::metrics::ClusterReasonLabel;
 use crate::session_writes::{self, WriteError};
 use crate::store::Stores;
 
@@ -70,6 +77,8 @@ pub struct Context {
     pub timers: DebugTimers,
     /// Lifecycle events (mail, audit).
     pub bus: EventBus,
+    /// Counters (unresolvable bindings).
+    pub metrics: crate::metrics::Metrics,
 }
 
 struct Reconciler {
@@ -80,6 +89,9 @@ struct Reconciler {
     clusters_of: HashMap<Key, String>,
     /// Terminal sessions (by UID) whose target objects were deleted by this leader.
     cleaned: HashSet<String>,
+    /// Terminal sessions (by UID) whose failed cleanup this leader has put on record
+    /// (it is retried every few seconds; the record is made once).
+    cleanup_failed: HashSet<String>,
     /// Failed deployment attempts by session UID (transient target failures are
     /// retried a few times before `failMode` decides).
     attempts: HashMap<String, u32>,
@@ -105,6 +117,7 @@ pub async fn run(ctx: Context) {
         retry,
         clusters_of: HashMap::new(),
         cleaned: HashSet::new(),
+        cleanup_failed: HashSet::new(),
         attempts: HashMap::new(),
         copy_wakes: HashMap::new(),
     };
@@ -160,9 +173,11 @@ fn state(s: &DebugSession) -> State {
 fn retain_live(
     live: &HashSet<String>,
     cleaned: &mut HashSet<String>,
+    cleanup_failed: &mut HashSet<String>,
     attempts: &mut HashMap<String, u32>,
 ) {
     cleaned.retain(|uid| live.contains(uid));
+    cleanup_failed.retain(|uid| live.contains(uid));
     attempts.retain(|uid, _| live.contains(uid));
 }
 
@@ -179,7 +194,12 @@ impl Reconciler {
             .iter()
             .filter_map(|s| s.uid())
             .collect();
-        retain_live(&live, &mut self.cleaned, &mut self.attempts);
+        retain_live(
+            &live,
+            &mut self.cleaned,
+            &mut self.cleanup_failed,
+            &mut self.attempts,
+        );
     }
 
     async fn rescan(&mut self) {
@@ -258,7 +278,7 @@ impl Reconciler {
         let now = Timestamp::now();
         let resolved = match plan::resolve(s, template.as_deref().map(|t| &t.spec), found, now) {
             Ok(r) => r,
-            Err(message) => return self.fail(s, s.status.clone(), message).await,
+            Err(e) => return self.unresolved(s, &e).await,
         };
         let mut status = s.status.clone().unwrap_or_default();
         plan::record(&mut status, &resolved);
@@ -286,12 +306,54 @@ impl Reconciler {
         Ok(())
     }
 
+    /// Fails a session that cannot be resolved; a binding that cannot be used is put
+    /// on record (`binding_unresolved`, before the `failed` it leads to) and counted.
+    /// The reference leaves such a session pending and retries; we fail closed.
+    async fn unresolved(&self, s: &DebugSession, e: &plan::ResolveError) -> Result<(), WriteError> {
+        let message = e.to_string();
+        let Some((binding, reason)) = e.unresolved_binding() else {
+            return self.fail(s, s.status.clone(), message).await;
+        };
+        let mut details = Details::new();
+        details.insert("bindingRef".to_owned(), binding.into());
+        details.insert("reason".to_owned(), reason.into());
+        let note = (DebugEventKind::BindingUnresolved, details);
+        let failed = self
+            .fail_noting(s, s.status.clone(), message, Some(note))
+            .await?;
+        if failed {
+            self.ctx
+                .metrics
+                .debug_binding_unresolved
+                .get_or_create(&ClusterReasonLabel {
+                    cluster: s.spec.cluster.clone(),
+                    reason: reason.to_owned(),
+                })
+                .inc();
+        }
+        Ok(())
+    }
+
     async fn fail(
         &self,
         original: &DebugSession,
         status: Option<DebugSessionStatus>,
         message: String,
     ) -> Result<(), WriteError> {
+        self.fail_noting(original, status, message, None)
+            .await
+            .map(drop)
+    }
+
+    /// Writes the session `Failed`; once written, `note` (if any) is published, then
+    /// the transition's events. True when the session was failed.
+    async fn fail_noting(
+        &self,
+        original: &DebugSession,
+        status: Option<DebugSessionStatus>,
+        message: String,
+        note: Option<(DebugEventKind, Details)>,
+    ) -> Result<bool, WriteError> {
         let staged = DebugSession {
             status,
             ..original.clone()
@@ -303,15 +365,22 @@ impl Reconciler {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(debug_session = %original.name_any(), error = %e, "cannot fail debug session");
-                return Ok(());
+                return Ok(false);
             }
         };
         let written = session_writes::write_status(&self.ctx.hub, original, t.status).await?;
+        // Published only after the write: a conflict retries the whole decision, and
+        // the record must not be made twice.
+        if let Some((kind, details)) = note {
+            self.ctx
+                .bus
+                .emit_debug_details(kind, SYSTEM, Some(&message), details, &written);
+        }
         self.ctx
             .bus
             .emit_debug_notices(&t.notices, SYSTEM, Some(&message), &written);
         tracing::warn!(debug_session = %original.name_any(), namespace = %original.namespace().unwrap_or_default(), cluster = %original.spec.cluster, reason = %message, "debug session failed");
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -366,10 +435,12 @@ mod tests {
     fn entries_of_deleted_sessions_are_forgotten() {
         let live: HashSet<String> = ["a".to_owned(), "b".to_owned()].into();
         let mut cleaned: HashSet<String> = ["a".to_owned(), "gone".to_owned()].into();
+        let mut failed: HashSet<String> = ["b".to_owned(), "gone".to_owned()].into();
         let mut attempts: HashMap<String, u32> =
             [("b".to_owned(), 2), ("old".to_owned(), 1)].into();
-        retain_live(&live, &mut cleaned, &mut attempts);
+        retain_live(&live, &mut cleaned, &mut failed, &mut attempts);
         assert_eq!(cleaned, HashSet::from(["a".to_owned()]));
+        assert_eq!(failed, HashSet::from(["b".to_owned()]));
         assert_eq!(attempts, HashMap::from([("b".to_owned(), 2)]));
     }
 }

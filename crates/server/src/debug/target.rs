@@ -5,7 +5,7 @@
 //! Everything is found by label, never by a name remembered in the session's status,
 //! so objects created just before a crash (the status write lost) are found as well.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use breakglass_core::debug::deploy::{KNOWN_KINDS, KindInfo};
 use breakglass_core::debug::workload;
@@ -150,15 +150,32 @@ pub fn api_resource(kind: &KindInfo) -> ApiResource {
     )
 }
 
+/// What a cleanup deleted: how many objects of each kind (kinds with none left out).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Deleted(pub BTreeMap<&'static str, usize>);
+
+impl Deleted {
+    /// How many objects were deleted in all.
+    pub fn total(&self) -> usize {
+        self.0.values().sum()
+    }
+
+    fn add(&mut self, kind: &'static str, n: usize) {
+        if n > 0 {
+            *self.0.entry(kind).or_default() += n;
+        }
+    }
+}
+
 /// Deletes every object matching `selector` on the target, of every kind a session
 /// can create ([`cleanup_kinds`]): workloads first, then the rest, pods without a
 /// grace period (debug pods hold no state worth waiting for), and finally namespaces
 /// carrying the selector — only namespaces created for the session do, so a namespace
 /// we did not create is never deleted; nor is one holding objects kept after their
-/// session. Returns how many objects were deleted.
-pub async fn delete_labelled(client: &Client, selector: &str) -> Result<usize, TargetError> {
+/// session. Returns how many objects of each kind were deleted.
+pub async fn delete_labelled(client: &Client, selector: &str) -> Result<Deleted, TargetError> {
     bounded("deleting the session's objects", async {
-        let mut deleted = 0;
+        let mut deleted = Deleted::default();
         for kind in cleanup_kinds() {
             let dp = if kind.kind == "Pod" {
                 DeleteParams {
@@ -168,9 +185,9 @@ pub async fn delete_labelled(client: &Client, selector: &str) -> Result<usize, T
             } else {
                 DeleteParams::background()
             };
-            deleted += delete_all(client, kind, selector, &dp).await?;
+            deleted.add(kind.kind, delete_all(client, kind, selector, &dp).await?);
         }
-        deleted += delete_namespaces(client, selector).await?;
+        deleted.add(NAMESPACE.kind, delete_namespaces(client, selector).await?);
         Ok(deleted)
     })
     .await

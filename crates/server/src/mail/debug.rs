@@ -30,6 +30,13 @@ pub fn mail_for(kind: DebugEventKind) -> Option<DebugMail> {
         DebugEventKind::Expired | DebugEventKind::ExpiryNotified => Some(DebugMail::Expired),
         DebugEventKind::Terminated => Some(DebugMail::Terminated),
         DebugEventKind::Activated | DebugEventKind::Renewed => None,
+        // Audit records, not news for the requester or the approvers (a failure to
+        // resolve the binding is announced by the `Failed` that follows it).
+        DebugEventKind::BindingUnresolved
+        | DebugEventKind::PodFailed
+        | DebugEventKind::PodRestarted
+        | DebugEventKind::ResourceDeployed
+        | DebugEventKind::ResourceCleanup => None,
     }
 }
 
@@ -207,6 +214,15 @@ mod tests {
         assert_eq!(mail_for(E::Terminated), Some(DebugMail::Terminated));
         assert_eq!(mail_for(E::Activated), None);
         assert_eq!(mail_for(E::Renewed), None);
+        for audit_only in [
+            E::BindingUnresolved,
+            E::PodFailed,
+            E::PodRestarted,
+            E::ResourceDeployed,
+            E::ResourceCleanup,
+        ] {
+            assert_eq!(mail_for(audit_only), None, "{audit_only:?}");
+        }
         assert_eq!(kind_of(DebugMail::Request), MailKind::DebugRequest);
     }
 }

@@ -1,8 +1,10 @@
 //! Audit against the real server: a webhook sink (an HTTP receiver in this test) gets
 //! the envelopes of a session's and a debug session's lifecycle and of webhook
 //! decisions, with the AuditConfig's filters honoured; Kubernetes Events appear on the
-//! hub; the leader writes the status; a sink that is down or slow trips its breaker
-//! without slowing the API or the webhook; the Kafka sink delivers to a real broker.
+//! hub; a workload debug session's deployment, pod crashes and cleanup, and a session
+//! with an unresolvable binding, are on record; the leader writes the status; a sink
+//! that is down or slow trips its breaker without slowing the API or the webhook; the
+//! Kafka sink delivers to a real broker.
 //!
 //! The shared server serves every test at once, so each AuditConfig here includes only
 //! its own namespaces (and the debug-session namespace, whose events are told apart by
@@ -12,11 +14,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use breakglass_api::AuditConfig;
+use breakglass_api::debug_session::DebugSession;
 use breakglass_testenv::TestEnv;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::api::events::v1::Event as KubeEvent;
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::Api;
-use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -484,6 +488,290 @@ async fn webhook_sink_gets_session_debug_and_access_envelopes_with_filters() -> 
     let _ = templates_cleanup(&hub, &template).await;
     delete_config(&hub, &config).await;
     delete_binding(&env, A, &binding).await;
+    fx.cleanup().await?;
+    result
+}
+
+/// Creates a cluster-scoped breakglass object (`DebugPodTemplate`, `DebugSessionTemplate`).
+async fn create_cluster_object(
+    hub: &kube::Client,
+    kind: &str,
+    plural: &str,
+    name: &str,
+    spec: Value,
+) -> anyhow::Result<()> {
+    let gvk = kube::api::GroupVersionKind::gvk("breakglass.t-caas.telekom.com", "v1alpha1", kind);
+    let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
+    let api: Api<kube::api::DynamicObject> = Api::all_with(hub.clone(), &ar);
+    let obj: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": spec,
+    }))?;
+    api.create(&PostParams::default(), &obj).await?;
+    Ok(())
+}
+
+async fn delete_cluster_object(hub: &kube::Client, kind: &str, plural: &str, name: &str) {
+    let gvk = kube::api::GroupVersionKind::gvk("breakglass.t-caas.telekom.com", "v1alpha1", kind);
+    let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
+    let api: Api<kube::api::DynamicObject> = Api::all_with(hub.clone(), &ar);
+    let _ = api.delete(name, &DeleteParams::default()).await;
+}
+
+/// Creates a DebugSession on the hub as the REST create writes it (spec only).
+async fn debug_session(
+    hub: &kube::Client,
+    ns: &str,
+    name: &str,
+    spec: Value,
+) -> anyhow::Result<()> {
+    let s: DebugSession = serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+        "kind": "DebugSession",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    }))?;
+    Api::<DebugSession>::namespaced(hub.clone(), ns)
+        .create(&PostParams::default(), &s)
+        .await?;
+    Ok(())
+}
+
+/// The envelopes of `type_` received for objects named `name`.
+fn envelopes(receiver: &Receiver, name: &str, type_: &str) -> Vec<Value> {
+    receiver
+        .all()
+        .into_iter()
+        .filter(|e| e["target"]["name"] == name && e["type"] == type_)
+        .collect()
+}
+
+/// A workload debug session's target side on record: `resource_deployed` once deployed,
+/// `pod_restarted` and `pod_failed` once each when its pod crash-loops (a status kwok
+/// keeps, patched by the test), nothing more on later passes, `resource_cleanup` after
+/// it ends; and a session whose `bindingRef` names no binding yields
+/// `binding_unresolved` before `failed`, and is counted.
+#[tokio::test]
+async fn debug_workload_target_events_and_unresolved_bindings_reach_the_sink() -> anyhow::Result<()>
+{
+    let Some(env) = env()? else { return Ok(()) };
+    let server = shared_server(&env).await?;
+    wait_clusters_ready(&env).await?;
+    let fx = Fixture::new(&env, "auditdbg").await?;
+    let hub = fx.hub();
+    let target = env.target_client(A).await?;
+    let receiver = Receiver::start().await?;
+    let config = format!("e2e-auditdbg-{}", fx.id);
+    let template = format!("e2e-auditdbg-{}", fx.id);
+    let tns = format!("auditdbg-{}", fx.id);
+    Api::<Namespace>::all(target.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": tns}}))?,
+        )
+        .await?;
+    create_config(
+        &hub,
+        &config,
+        json!({
+            "sinks": [{"name": "receiver", "type": "webhook", "webhook": {"url": receiver.url, "timeoutSeconds": 2}}],
+            "filtering": {"includeNamespaces": {"patterns": [fx.ns]}},
+        }),
+    )
+    .await?;
+    let result = async {
+        wait_status(&hub, &config, "the sink active", |s| {
+            s["activeSinks"].as_array().is_some_and(|a| a.len() == 1)
+        })
+        .await?;
+        create_cluster_object(&hub, "DebugPodTemplate", "debugpodtemplates", &template, json!({
+            "template": {"spec": {"containers": [{"name": "debug", "image": "busybox:stable", "command": ["sleep", "infinity"]}]}},
+        }))
+        .await?;
+        create_cluster_object(&hub, "DebugSessionTemplate", "debugsessiontemplates", &template, json!({
+            "podTemplateRef": {"name": template},
+            "workloadType": "Deployment",
+            "replicas": 1,
+            "targetNamespace": tns,
+            "allowed": {"clusters": [A], "groups": ["developers"]},
+        }))
+        .await?;
+        let spec = |extra: Value| {
+            let mut s = json!({
+                "cluster": A,
+                "templateRef": template,
+                "requestedBy": "requester@example.com",
+                "userGroups": ["developers"],
+            });
+            if let (Some(s), Some(e)) = (s.as_object_mut(), extra.as_object()) {
+                s.extend(e.clone());
+            }
+            s
+        };
+
+        // Deployed: one record of what was created.
+        let d = format!("wl-{}", fx.id);
+        debug_session(&hub, &fx.ns, &d, spec(json!({}))).await?;
+        receiver
+            .wait_types(&d, &["debug_session.resource_deployed", "debug_session.started"])
+            .await?;
+        let deployed = envelopes(&receiver, &d, "debug_session.resource_deployed");
+        assert_eq!(deployed.len(), 1, "{deployed:?}");
+        let deployed = &deployed[0];
+        assert_eq!(deployed["severity"], "info");
+        assert_eq!(deployed["actor"]["user"], "system");
+        assert_eq!(deployed["target"]["kind"], "DebugSession");
+        assert_eq!(deployed["target"]["namespace"], fx.ns.as_str());
+        assert_eq!(deployed["details"]["kinds"]["Deployment"], 1, "{deployed}");
+        let names = deployed["details"]["resources"].to_string();
+        assert!(names.contains(&format!("Deployment {tns}/{d}")), "{names}");
+
+        // The pod, once listed in allowedPods, crash-loops: kwok keeps a status patched
+        // onto a running pod, as a kubelet would report it.
+        let sessions: Api<DebugSession> = Api::namespaced(hub.clone(), &fx.ns);
+        wait_for(Duration::from_secs(45), "the pod listed, running", || async {
+            let pods = sessions
+                .get(&d)
+                .await?
+                .status
+                .and_then(|st| st.allowed_pods)
+                .unwrap_or_default();
+            Ok(pods.len() == 1 && pods[0].phase.as_deref() == Some("Running"))
+        })
+        .await?;
+        let pods: Api<Pod> = Api::namespaced(target.clone(), &tns);
+        let pod = pods
+            .list(&ListParams::default().labels(&format!("breakglass.telekom.com/debug-session={d}")))
+            .await?
+            .items
+            .into_iter()
+            .next()
+            .and_then(|p| p.metadata.name)
+            .unwrap_or_default();
+        let crash = json!({"status": {"containerStatuses": [{
+            "name": "debug",
+            "image": "busybox:stable",
+            "imageID": "",
+            "ready": false,
+            "started": false,
+            "restartCount": 1,
+            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}},
+        }]}});
+        pods.patch_status(&pod, &PatchParams::default(), &Patch::Strategic(&crash))
+            .await?;
+        receiver
+            .wait_types(&d, &["debug_session.pod_restarted", "debug_session.pod_failed"])
+            .await?;
+        // Another pass over the same pod state (a label change is a pod event) records
+        // nothing new.
+        pods.patch(
+            &pod,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {"labels": {"e2e-touched": "yes"}}})),
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let restarted = envelopes(&receiver, &d, "debug_session.pod_restarted");
+        let failed = envelopes(&receiver, &d, "debug_session.pod_failed");
+        assert_eq!((restarted.len(), failed.len()), (1, 1), "{:?}", receiver.types_for(&d));
+        let r = &restarted[0];
+        assert_eq!(r["severity"], "warning");
+        assert_eq!(r["details"]["pod"], pod.as_str());
+        assert_eq!(r["details"]["podNamespace"], tns.as_str());
+        assert_eq!(r["details"]["container"], "debug");
+        assert_eq!(r["details"]["restartCount"], 1);
+        assert_eq!(r["details"]["reason"], "Error");
+        assert_eq!(failed[0]["details"]["reason"], "CrashLoopBackOff");
+        // A second crash is one more restart.
+        let mut again = crash.clone();
+        again["status"]["containerStatuses"][0]["restartCount"] = json!(2);
+        pods.patch_status(&pod, &PatchParams::default(), &Patch::Strategic(&again))
+            .await?;
+        wait_for(Duration::from_secs(20), "the second restart on record", || async {
+            Ok(envelopes(&receiver, &d, "debug_session.pod_restarted").len() == 2)
+        })
+        .await?;
+        assert_eq!(envelopes(&receiver, &d, "debug_session.pod_failed").len(), 1);
+
+        // Ended: the cleanup is on record with what it deleted.
+        sessions
+            .patch_status(
+                &d,
+                &PatchParams::default(),
+                &Patch::Merge(&json!({"status": {"state": "Terminated", "message": "Terminated by test"}})),
+            )
+            .await?;
+        receiver
+            .wait_types(&d, &["debug_session.resource_cleanup"])
+            .await?;
+        let cleanup = envelopes(&receiver, &d, "debug_session.resource_cleanup");
+        assert_eq!(cleanup.len(), 1, "{cleanup:?}");
+        assert_eq!(cleanup[0]["details"]["outcome"], "ok", "{}", cleanup[0]);
+        assert!(cleanup[0]["details"]["count"].as_u64().unwrap_or(0) >= 1);
+        assert_eq!(cleanup[0]["details"]["kinds"]["Deployment"], 1, "{}", cleanup[0]);
+
+        // A bindingRef to a binding that does not exist: failed closed, and on record.
+        let u = format!("unbound-{}", fx.id);
+        let missing = format!("missing-{}", fx.id);
+        debug_session(
+            &hub,
+            &fx.ns,
+            &u,
+            spec(json!({"bindingRef": {"name": missing, "namespace": fx.ns}})),
+        )
+        .await?;
+        receiver
+            .wait_types(&u, &["debug_session.binding_unresolved", "debug_session.failed"])
+            .await?;
+        let types = receiver.types_for(&u);
+        let first = |t: &str| types.iter().position(|x| x == t);
+        assert!(
+            first("debug_session.binding_unresolved") < first("debug_session.failed"),
+            "{types:?}"
+        );
+        let unresolved = &envelopes(&receiver, &u, "debug_session.binding_unresolved")[0];
+        assert_eq!(unresolved["severity"], "warning");
+        assert_eq!(
+            unresolved["details"]["bindingRef"],
+            format!("{}/{missing}", fx.ns)
+        );
+        assert_eq!(unresolved["details"]["reason"], "not_found");
+        assert!(
+            unresolved["details"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("binding not found")),
+            "{unresolved}"
+        );
+        let counted = metric(
+            &server.url,
+            "breakglass_debug_session_binding_unresolved_total",
+            &[&format!("cluster=\"{A}\""), "reason=\"not_found\""],
+        )
+        .await;
+        assert!(counted.is_some_and(|n| n >= 1.0), "{counted:?}");
+        note(&format!(
+            "audit: debug session {d}: {:?}; {u}: {:?}",
+            receiver.types_for(&d),
+            receiver.types_for(&u)
+        ));
+        anyhow::Ok(())
+    }
+    .await;
+    delete_cluster_object(
+        &hub,
+        "DebugSessionTemplate",
+        "debugsessiontemplates",
+        &template,
+    )
+    .await;
+    delete_cluster_object(&hub, "DebugPodTemplate", "debugpodtemplates", &template).await;
+    let _ = Api::<Namespace>::all(target.clone())
+        .delete(&tns, &DeleteParams::background())
+        .await;
+    delete_config(&hub, &config).await;
     fx.cleanup().await?;
     result
 }

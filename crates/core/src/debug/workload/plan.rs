@@ -11,6 +11,7 @@ use breakglass_api::debug_session_cluster_binding::DebugSessionClusterBindingSpe
 use breakglass_api::debug_session_template::DebugSessionTemplateSpec;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use thiserror::Error;
 
 use crate::debug::{approval, merge};
 
@@ -43,28 +44,73 @@ pub fn binding_active(spec: &DebugSessionClusterBindingSpec, now: Timestamp) -> 
         && spec.expires_at.as_ref().is_none_or(|Time(t)| now < *t)
 }
 
+/// Why a `Pending` session cannot be resolved; the message is the one the session fails
+/// with.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ResolveError {
+    /// `spec.templateRef` names no template.
+    #[error("template not found: {0}")]
+    TemplateNotFound(String),
+    /// `spec.bindingRef` names no binding.
+    #[error("binding not found: {namespace}/{name}")]
+    BindingNotFound {
+        /// Namespace of the reference.
+        namespace: String,
+        /// Name of the reference.
+        name: String,
+    },
+    /// `spec.bindingRef` names a binding that does not apply now.
+    #[error("binding {namespace}/{name} is not active (disabled, expired or not yet effective)")]
+    BindingInactive {
+        /// Namespace of the binding.
+        namespace: String,
+        /// Name of the binding.
+        name: String,
+    },
+}
+
+impl ResolveError {
+    /// For a binding that cannot be used: its reference (`namespace/name`) and a short
+    /// reason (`not_found`, `inactive`), as audit details and metric labels name it.
+    pub fn unresolved_binding(&self) -> Option<(String, &'static str)> {
+        match self {
+            Self::TemplateNotFound(_) => None,
+            Self::BindingNotFound { namespace, name } => {
+                Some((format!("{namespace}/{name}"), "not_found"))
+            }
+            Self::BindingInactive { namespace, name } => {
+                Some((format!("{namespace}/{name}"), "inactive"))
+            }
+        }
+    }
+}
+
 /// Resolves a `Pending` session from its template (`None`: not found) and, when the
-/// session names one, its binding (`None`: not found). The error is the message the
-/// session fails with.
+/// session names one, its binding (`None`: not found).
 pub fn resolve(
     session: &DebugSession,
     template: Option<&DebugSessionTemplateSpec>,
     binding: Option<FoundBinding<'_>>,
     now: Timestamp,
-) -> Result<Resolved, String> {
+) -> Result<Resolved, ResolveError> {
     let Some(template) = template else {
-        return Err(format!("template not found: {}", session.spec.template_ref));
+        return Err(ResolveError::TemplateNotFound(
+            session.spec.template_ref.clone(),
+        ));
     };
     let binding = match (&session.spec.binding_ref, binding) {
         (None, _) => None,
         (Some(r), None) => {
-            return Err(format!("binding not found: {}/{}", r.namespace, r.name));
+            return Err(ResolveError::BindingNotFound {
+                namespace: r.namespace.clone(),
+                name: r.name.clone(),
+            });
         }
         (Some(r), Some(b)) if !binding_active(b.spec, now) => {
-            return Err(format!(
-                "binding {}/{} is not active (disabled, expired or not yet effective)",
-                r.namespace, r.name
-            ));
+            return Err(ResolveError::BindingInactive {
+                namespace: r.namespace.clone(),
+                name: r.name.clone(),
+            });
         }
         (Some(_), Some(b)) => Some(b),
     };
@@ -147,14 +193,26 @@ mod tests {
     fn missing_template_or_binding_fails_with_a_message() {
         let s = session(json!({}));
         assert_eq!(
-            resolve(&s, None, None, now()).unwrap_err(),
+            resolve(&s, None, None, now()).unwrap_err().to_string(),
             "template not found: tpl"
+        );
+        assert_eq!(
+            resolve(&s, None, None, now())
+                .unwrap_err()
+                .unresolved_binding(),
+            None
         );
         let s = session(json!({"bindingRef": {"name": "b", "namespace": "bns"}}));
         let t = DebugSessionTemplateSpec::default();
         assert_eq!(
-            resolve(&s, Some(&t), None, now()).unwrap_err(),
+            resolve(&s, Some(&t), None, now()).unwrap_err().to_string(),
             "binding not found: bns/b"
+        );
+        assert_eq!(
+            resolve(&s, Some(&t), None, now())
+                .unwrap_err()
+                .unresolved_binding(),
+            Some(("bns/b".to_owned(), "not_found"))
         );
         for spec in [
             json!({"disabled": true}),
@@ -168,7 +226,11 @@ mod tests {
                 spec: &b,
             };
             let err = resolve(&s, Some(&t), Some(found), now()).unwrap_err();
-            assert!(err.contains("bns/b is not active"), "{err}");
+            assert!(err.to_string().contains("bns/b is not active"), "{err}");
+            assert_eq!(
+                err.unresolved_binding(),
+                Some(("bns/b".to_owned(), "inactive"))
+            );
         }
     }
 

@@ -3,18 +3,23 @@
 //! leftovers at start.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use breakglass_api::debug_session::{
-    DebugSession, DebugSessionState as State, DebugSessionStatus, RenderedResourceStatus,
+    AllowedPodRef, DebugSession, DebugSessionState as State, DebugSessionStatus,
+    RenderedResourceStatus,
 };
+use breakglass_core::debug::pod_changes::{self, PodChangeKind};
 use breakglass_core::debug::workload;
 use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
 use super::{Context, Key, Reconciler, key_of, patch_status, state};
 use crate::clusters::ConnectError;
 use crate::debug::target;
+use crate::events::{DebugEventKind, Details, SYSTEM};
 use crate::session_writes::WriteError;
 
 impl Reconciler {
@@ -68,6 +73,9 @@ impl Reconciler {
             match patch_status(&self.ctx.hub, &s, fields).await {
                 Ok(()) => {
                     tracing::info!(debug_session = %s.name_any(), cluster, pods = want.len(), "debug session pods updated");
+                    // Told from the record just replaced, after the write: a re-list
+                    // or a new leader finds the record already saying so.
+                    self.emit_pod_changes(&s, &have, want, &pods);
                 }
                 Err(WriteError::NotFound) => {}
                 Err(e) => {
@@ -77,6 +85,79 @@ impl Reconciler {
                     self.retry_later(super::key_of(&s));
                 }
             }
+        }
+    }
+
+    /// Publishes `pod_failed` / `pod_restarted` for what changed from `have` to `want`
+    /// (`allowedPods` before and as just written).
+    fn emit_pod_changes(
+        &self,
+        s: &DebugSession,
+        have: &[AllowedPodRef],
+        want: Vec<AllowedPodRef>,
+        pods: &[Arc<Pod>],
+    ) {
+        let changes = pod_changes::pod_changes(have, &want);
+        if changes.is_empty() {
+            return;
+        }
+        let mut written = s.clone();
+        written
+            .status
+            .get_or_insert_with(Default::default)
+            .allowed_pods = Some(want);
+        for c in changes {
+            let (kind, previous) = match c.kind {
+                PodChangeKind::Failed => (DebugEventKind::PodFailed, None),
+                PodChangeKind::Restarted { previous } => {
+                    (DebugEventKind::PodRestarted, Some(previous))
+                }
+            };
+            let live = pods.iter().find(|p| {
+                p.metadata.namespace.as_deref() == Some(c.namespace.as_str())
+                    && p.metadata.name.as_deref() == Some(c.name.as_str())
+            });
+            let status = live.and_then(|p| p.status.as_ref());
+            // `allowedPods` follows the first container; name it.
+            let container = status
+                .and_then(|st| st.container_statuses.as_ref())
+                .and_then(|cs| cs.first())
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            let mut details = Details::new();
+            details.insert("podNamespace".to_owned(), c.namespace.clone().into());
+            details.insert("pod".to_owned(), c.name.clone().into());
+            details.insert("container".to_owned(), container.into());
+            details.insert("restartCount".to_owned(), c.restart_count.into());
+            if let Some(previous) = previous {
+                details.insert("previousRestartCount".to_owned(), previous.into());
+            }
+            details.insert("reason".to_owned(), c.reason.clone().into());
+            if let Some(node) = live
+                .and_then(|p| p.spec.as_ref())
+                .and_then(|sp| sp.node_name.clone())
+            {
+                details.insert("node".to_owned(), node.into());
+            }
+            let message = format!(
+                "pod {}/{} {}: {}",
+                c.namespace,
+                c.name,
+                if previous.is_some() {
+                    "restarted"
+                } else {
+                    "failed"
+                },
+                if c.reason.is_empty() {
+                    "no reason given"
+                } else {
+                    &c.reason
+                }
+            );
+            tracing::warn!(debug_session = %s.name_any(), cluster = %s.spec.cluster, pod = %c.name, namespace = %c.namespace, restarts = c.restart_count, reason = %c.reason, "{message}");
+            self.ctx
+                .bus
+                .emit_debug_details(kind, SYSTEM, Some(&message), details, &written);
         }
     }
 
@@ -91,19 +172,27 @@ impl Reconciler {
         match self.ctx.clusters.get(&s.spec.cluster).await {
             Ok(client) => match target::delete_labelled(&client, &selector(s)).await {
                 Ok(n) => {
-                    tracing::info!(debug_session = %s.name_any(), cluster = %s.spec.cluster, deleted = n, state = %state(s), "debug session removed from its target");
+                    tracing::info!(debug_session = %s.name_any(), cluster = %s.spec.cluster, deleted = n.total(), state = %state(s), "debug session removed from its target");
+                    // Nothing deleted is no cleanup to record: a new leader passes
+                    // over every ended session once more.
+                    if n.total() > 0 {
+                        self.emit_cleanup(s, Ok(&n));
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(debug_session = %s.name_any(), error = %e, "debug cleanup failed; retrying");
+                    self.cleanup_failed_once(s, &uid, &e.to_string());
                     self.retry_later(super::key_of(s));
                     return Ok(());
                 }
             },
             Err(e @ (ConnectError::NotRegistered(_) | ConnectError::Ambiguous(_))) => {
                 tracing::warn!(debug_session = %s.name_any(), error = %e, "debug cleanup impossible: the cluster is gone");
+                self.cleanup_failed_once(s, &uid, &e.to_string());
             }
             Err(e) => {
                 tracing::warn!(debug_session = %s.name_any(), error = %e, "debug cleanup cannot reach the cluster; retrying");
+                self.cleanup_failed_once(s, &uid, &e.to_string());
                 self.retry_later(super::key_of(s));
                 return Ok(());
             }
@@ -122,6 +211,26 @@ impl Reconciler {
         Ok(())
     }
 
+    /// Records a failed cleanup of `s` once per leader (it is retried every few
+    /// seconds until it succeeds, which is recorded too).
+    fn cleanup_failed_once(&mut self, s: &DebugSession, uid: &str, message: &str) {
+        if self.cleanup_failed.insert(uid.to_owned()) {
+            self.emit_cleanup(s, Err(message));
+        }
+    }
+
+    /// Publishes `resource_cleanup`: what was deleted, or why nothing could be.
+    fn emit_cleanup(&self, s: &DebugSession, outcome: Result<&target::Deleted, &str>) {
+        let (details, message) = cleanup_details(outcome);
+        self.ctx.bus.emit_debug_details(
+            DebugEventKind::ResourceCleanup,
+            SYSTEM,
+            message.as_deref(),
+            details,
+            s,
+        );
+    }
+
     /// A session object was deleted: remove what it left on its target.
     pub(super) async fn deleted(&mut self, key: Key) {
         self.copy_wakes.remove(&key);
@@ -135,7 +244,7 @@ impl Reconciler {
         match self.ctx.clusters.get(&cluster).await {
             Ok(client) => match target::delete_labelled(&client, &selector).await {
                 Ok(n) => {
-                    tracing::info!(debug_session = %key.1, namespace = %key.0, cluster, deleted = n, "deleted debug session removed from its target");
+                    tracing::info!(debug_session = %key.1, namespace = %key.0, cluster, deleted = n.total(), "deleted debug session removed from its target");
                 }
                 Err(e) => {
                     tracing::warn!(debug_session = %key.1, error = %e, "cleanup of a deleted debug session failed; the next start sweeps it");
@@ -144,6 +253,31 @@ impl Reconciler {
             Err(e) => {
                 tracing::warn!(debug_session = %key.1, error = %e, "cleanup of a deleted debug session cannot reach its cluster");
             }
+        }
+    }
+}
+
+/// The details of `resource_cleanup` (`outcome` `ok` with `count` and `kinds`, or
+/// `failed`) and its message.
+fn cleanup_details(outcome: Result<&target::Deleted, &str>) -> (Details, Option<String>) {
+    let mut details = Details::new();
+    match outcome {
+        Ok(deleted) => {
+            details.insert("outcome".to_owned(), "ok".into());
+            details.insert("count".to_owned(), deleted.total().into());
+            let kinds: serde_json::Map<String, serde_json::Value> = deleted
+                .0
+                .iter()
+                .map(|(k, n)| ((*k).to_owned(), (*n).into()))
+                .collect();
+            details.insert("kinds".to_owned(), kinds.into());
+            let message = format!("{} object(s) deleted on the target", deleted.total());
+            (details, Some(message))
+        }
+        Err(e) => {
+            details.insert("outcome".to_owned(), "failed".into());
+            details.insert("error".to_owned(), e.into());
+            (details, Some(format!("cleanup failed: {e}")))
         }
     }
 }
@@ -256,7 +390,7 @@ pub(super) async fn sweep(ctx: &Context) {
             let selector = target::owner_selector(&owner.0, &owner.1);
             match target::delete_labelled(&client, &selector).await {
                 Ok(n) => {
-                    tracing::info!(cluster, debug_session = %owner.1, namespace = %owner.0, deleted = n, "deleted leftovers of an ended or missing debug session");
+                    tracing::info!(cluster, debug_session = %owner.1, namespace = %owner.0, deleted = n.total(), "deleted leftovers of an ended or missing debug session");
                 }
                 Err(e) => {
                     tracing::warn!(cluster, debug_session = %owner.1, error = %e, "deleting debug leftovers failed");
@@ -270,6 +404,24 @@ pub(super) async fn sweep(ctx: &Context) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cleanup_details_say_what_was_deleted_or_why_not() {
+        let deleted = target::Deleted([("Deployment", 1), ("Pod", 2)].into());
+        let (details, message) = cleanup_details(Ok(&deleted));
+        assert_eq!(
+            serde_json::Value::Object(details),
+            serde_json::json!({"outcome": "ok", "count": 3, "kinds": {"Deployment": 1, "Pod": 2}})
+        );
+        assert_eq!(
+            message.as_deref(),
+            Some("3 object(s) deleted on the target")
+        );
+        let (details, message) = cleanup_details(Err("no answer"));
+        assert_eq!(details["outcome"], "failed");
+        assert_eq!(details["error"], "no answer");
+        assert_eq!(message.as_deref(), Some("cleanup failed: no answer"));
+    }
 
     #[test]
     fn cleanup_marks_created_resources_deleted_except_those_kept() {

@@ -9,7 +9,9 @@
 //! Either way whatever was created is removed first, with the controller's identity.
 
 use breakglass_api::common::FailMode;
-use breakglass_api::debug_session::{DebugSession, DebugSessionState as State, DebugSessionStatus};
+use breakglass_api::debug_session::{
+    DebugSession, DebugSessionState as State, DebugSessionStatus, DeployedResourceRef,
+};
 use breakglass_api::debug_session_template::DebugSessionTemplateSpec;
 use breakglass_core::debug::deploy::{self, DeployInput};
 use breakglass_core::debug::session::{self as machine, DebugSessionEvent};
@@ -21,7 +23,7 @@ use super::{Reconciler, key_of, set_deployed, state};
 use crate::clusters::ConnectError;
 use crate::debug::apply::{self, Applied, ApplyError, Target};
 use crate::debug::{impersonation, target};
-use crate::events::SYSTEM;
+use crate::events::{DebugEventKind, Details, SYSTEM};
 use crate::session_writes::{self, WriteError};
 
 /// Deployment attempts that end in a transient failure before `failMode` decides.
@@ -172,6 +174,7 @@ impl Reconciler {
         };
         let mut status = t.status;
         let deployed_count = applied.deployed.len();
+        let deployed = (deployed_count > 0).then(|| deployed_details(&applied.deployed));
         let workload_deployed = applied
             .deployed
             .iter()
@@ -184,6 +187,18 @@ impl Reconciler {
         set_deployed(&mut status, deployed_count, message.as_deref(), now);
         status.message = message.clone();
         let written = session_writes::write_status(&self.ctx.hub, original, status).await?;
+        // After the write, so a conflict (which deploys again, idempotently) does not
+        // record the deployment twice; re-applies after node changes are not recorded.
+        if let Some(details) = deployed {
+            let text = format!("{deployed_count} resource(s) deployed on the target");
+            self.ctx.bus.emit_debug_details(
+                DebugEventKind::ResourceDeployed,
+                SYSTEM,
+                Some(&text),
+                details,
+                &written,
+            );
+        }
         self.ctx
             .bus
             .emit_debug_notices(&t.notices, SYSTEM, message.as_deref(), &written);
@@ -339,6 +354,32 @@ fn decide(attempts: &mut u32, fail_mode: FailMode, failure: DeployFailure) -> Ou
     }
 }
 
+/// The details of `resource_deployed`: how many objects, how many of each kind, and
+/// each as `Kind namespace/name` (`Kind name` when cluster-scoped).
+fn deployed_details(deployed: &[DeployedResourceRef]) -> Details {
+    let mut kinds = serde_json::Map::new();
+    for r in deployed {
+        let n = kinds
+            .get(&r.kind)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        kinds.insert(r.kind.clone(), (n + 1).into());
+    }
+    let names: Vec<serde_json::Value> = deployed
+        .iter()
+        .map(|r| match r.namespace.as_deref() {
+            Some(ns) if !ns.is_empty() => format!("{} {ns}/{}", r.kind, r.name),
+            _ => format!("{} {}", r.kind, r.name),
+        })
+        .map(Into::into)
+        .collect();
+    let mut details = Details::new();
+    details.insert("count".to_owned(), deployed.len().into());
+    details.insert("kinds".to_owned(), kinds.into());
+    details.insert("resources".to_owned(), names.into());
+    details
+}
+
 /// Writes the per-resource statuses of `applied` into `status`.
 fn record_statuses(status: &mut DebugSessionStatus, applied: &Applied) {
     status.auxiliary_resource_statuses =
@@ -356,6 +397,32 @@ mod tests {
             message: "no answer".to_owned(),
             transient,
         }
+    }
+
+    #[test]
+    fn deployed_details_count_kinds_and_name_each_object() {
+        let r = |kind: &str, ns: Option<&str>, name: &str| DeployedResourceRef {
+            api_version: "v1".to_owned(),
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            namespace: ns.map(str::to_owned),
+            source: None,
+            uid: None,
+        };
+        let details = deployed_details(&[
+            r("Namespace", None, "dbg"),
+            r("DaemonSet", Some("dbg"), "s-1"),
+            r("ConfigMap", Some("dbg"), "a"),
+            r("ConfigMap", Some("dbg"), "b"),
+        ]);
+        assert_eq!(
+            serde_json::Value::Object(details),
+            serde_json::json!({
+                "count": 4,
+                "kinds": {"Namespace": 1, "DaemonSet": 1, "ConfigMap": 2},
+                "resources": ["Namespace dbg", "DaemonSet dbg/s-1", "ConfigMap dbg/a", "ConfigMap dbg/b"],
+            })
+        );
     }
 
     #[test]
