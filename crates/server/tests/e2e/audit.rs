@@ -1356,19 +1356,15 @@ async fn template_destinations_receive_their_sessions_events() -> anyhow::Result
             )
             .await?;
         assert_eq!(r.status, 200, "{}", r.text);
+        receiver
+            .wait_types(&d, &["debug_session.approved", "debug_session.started"])
+            .await?;
         let r = api
             .post_empty(&format!("/api/debugSessions/{d}/terminate"), &requester)
             .await?;
         assert_eq!(r.status, 200, "{}", r.text);
         receiver
-            .wait_types(
-                &d,
-                &[
-                    "debug_session.approved",
-                    "debug_session.started",
-                    "debug_session.terminated",
-                ],
-            )
+            .wait_types(&d, &["debug_session.terminated"])
             .await?;
         let all = receiver.all();
         for e in &all {
