@@ -26,6 +26,10 @@ use prometheus_client::metrics::histogram::Histogram;
 /// Pairs (and ended sessions) remembered before the tables are cleared, bounding memory.
 const MAX_ENTRIES: usize = 100_000;
 
+/// Independent tables, each for the (cluster, user) pairs that hash to it, so that
+/// concurrent reviews of different users rarely wait on one lock.
+const SHARDS: usize = 16;
+
 /// Label of a revocation.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CauseLabel {
@@ -75,7 +79,7 @@ impl Tables {
     }
 
     fn rest(&mut self, cluster: &str, user: &str, key: SessionKey) {
-        if self.entries >= MAX_ENTRIES {
+        if self.entries >= MAX_ENTRIES / SHARDS {
             *self = Self::default();
         }
         *self.resting.entry(key.clone()).or_default() += 1;
@@ -90,7 +94,9 @@ impl Tables {
 /// The revocation clock and its histogram.
 #[derive(Clone)]
 pub struct RevocationClock {
-    tables: std::sync::Arc<Mutex<Tables>>,
+    /// Each shard is self-contained: a pair's last session and the counts and end
+    /// times of the sessions its pairs rest on.
+    tables: std::sync::Arc<[Mutex<Tables>; SHARDS]>,
     /// Revocation latency by cause.
     pub latency: Family<CauseLabel, Histogram, fn() -> Histogram>,
 }
@@ -142,6 +148,14 @@ fn locked(m: &Mutex<Tables>) -> std::sync::MutexGuard<'_, Tables> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The shard of (cluster, user).
+fn shard(cluster: &str, user: &str) -> usize {
+    use std::hash::BuildHasher;
+    let h = foldhash::fast::FixedState::with_seed(0x5eed).hash_one((cluster, user));
+    // The modulo keeps the index in range on every pointer width.
+    (h % SHARDS as u64) as usize
+}
+
 impl RevocationClock {
     /// A session changed in the watched state: if some pair rests on it and it no
     /// longer grants, remember when that was learned.
@@ -155,10 +169,14 @@ impl RevocationClock {
         if revoked(session, now) != Revoked::Ended {
             return;
         }
-        let mut t = locked(&self.tables);
+        // A deleted session no longer says its cluster, so every shard is asked; this
+        // runs once per session change, not per review.
         let key = (namespace.to_owned(), name.to_owned());
-        if t.resting.contains_key(&key) && !t.ended.contains_key(&key) {
-            t.ended.insert(key, now);
+        for m in self.tables.iter() {
+            let mut t = locked(m);
+            if t.resting.contains_key(&key) && !t.ended.contains_key(&key) {
+                t.ended.insert(key.clone(), now);
+            }
         }
     }
 
@@ -196,7 +214,7 @@ impl RevocationClock {
         now: Timestamp,
         lookup: impl FnOnce(&str, &str) -> Option<std::sync::Arc<BreakglassSession>>,
     ) {
-        let mut t = locked(&self.tables);
+        let mut t = locked(&self.tables[shard(cluster, user)]);
         let previous = t.last_allow.get(cluster).and_then(|u| u.get(user));
         if let Some(prev) = previous
             && allowed_by == Some((prev.0.as_str(), prev.1.as_str()))
@@ -301,7 +319,7 @@ mod tests {
         });
         // Not resting on it: another session's end is not remembered.
         clock.session_changed("ns", "other", None, t0);
-        assert!(locked(&clock.tables).ended.is_empty());
+        assert!(clock.tables.iter().all(|m| locked(m).ended.is_empty()));
         let learned = t0 + jiff::SignedDuration::from_secs(5);
         let withdrawn = session(BreakglassSessionState::Withdrawn, far);
         clock.session_changed("ns", "s2", Some(&withdrawn), learned);
@@ -311,8 +329,43 @@ mod tests {
         assert!(text.contains("_count{cause=\"ended\"} 1"), "{text}");
         assert!(text.contains("_sum{cause=\"ended\"} 0.04"), "{text}");
         // Nothing is left behind.
-        let t = locked(&clock.tables);
-        assert!(t.last_allow.is_empty() && t.resting.is_empty() && t.ended.is_empty());
+        for m in clock.tables.iter() {
+            let t = locked(m);
+            assert!(t.last_allow.is_empty() && t.resting.is_empty() && t.ended.is_empty());
+        }
+    }
+
+    #[test]
+    fn one_session_shared_by_users_of_every_shard_is_observed_once_per_user() {
+        let clock = RevocationClock::default();
+        let t0: Timestamp = "2026-12-03T10:00:00Z".parse().unwrap();
+        let far = t0 + jiff::SignedDuration::from_secs(3600);
+        let active = session(BreakglassSessionState::Approved, far);
+        let users: Vec<String> = (0..200).map(|i| format!("user-{i}")).collect();
+        for u in &users {
+            clock.decided("c", u, Some(("ns", "shared")), t0, |_, _| {
+                Some(active.clone())
+            });
+        }
+        let used = clock
+            .tables
+            .iter()
+            .filter(|m| !locked(m).last_allow.is_empty())
+            .count();
+        assert!(used > SHARDS / 2, "pairs spread over {used} shards");
+        // Deleted: the watch no longer says which cluster it was for.
+        let learned = t0 + jiff::SignedDuration::from_secs(1);
+        clock.session_changed("ns", "shared", None, learned);
+        let next = learned + jiff::SignedDuration::from_millis(10);
+        for u in &users {
+            clock.decided("c", u, None, next, |_, _| None);
+        }
+        let text = exported(&clock);
+        assert!(text.contains("_count{cause=\"ended\"} 200"), "{text}");
+        for m in clock.tables.iter() {
+            let t = locked(m);
+            assert!(t.last_allow.is_empty() && t.resting.is_empty() && t.ended.is_empty());
+        }
     }
 
     #[test]
@@ -330,7 +383,7 @@ mod tests {
             Some(active.clone())
         });
         assert!(!exported(&clock).contains("_count{cause"));
-        let t = locked(&clock.tables);
+        let t = locked(&clock.tables[shard("c", "carol")]);
         assert_eq!(t.resting.len(), 1);
         assert_eq!(
             t.last_allow["c"]["carol"],
