@@ -96,6 +96,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Build { with } => harness::build(with.contains(&Optional::Kafka)).map(|_| ()),
         Command::Up(up) => {
             let mut settings = Settings::default();
+            if let Some(p) = up.port_base {
+                settings.port_base = p;
+                settings.webhook_addr = breakglass_testenv::layout::default_webhook_addr(p)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("--port-base {p}: no room for the webhook port above it; give --webhook-addr")
+                    })?;
+            }
             if let Some(a) = up.webhook_addr {
                 settings.webhook_addr = a;
             }
@@ -104,9 +111,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             if let Some(g) = up.group_prefix {
                 settings.group_prefix = g;
-            }
-            if let Some(p) = up.port_base {
-                settings.port_base = p;
             }
             // A running environment on other ports must be stopped on its own ports.
             if let Some(old) = running.filter(|old| old.port_base != settings.port_base) {

@@ -119,10 +119,26 @@ pub struct Settings {
     pub port_base: u16,
 }
 
+/// How far above the port base the breakglass server listens by default (17000 → 18080),
+/// outside the block testenv's own components use, so environments on different port
+/// bases get different webhook addresses without being told.
+pub const WEBHOOK_PORT_OFFSET: u16 = 1080;
+
+/// The webhook address of an environment on `port_base` when none is given:
+/// `127.0.0.1:<port_base + 1080>` (`None` past the last port).
+pub fn default_webhook_addr(port_base: u16) -> Option<SocketAddr> {
+    port_base
+        .checked_add(WEBHOOK_PORT_OFFSET)
+        .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            webhook_addr: SocketAddr::from(([127, 0, 0, 1], 18080)),
+            webhook_addr: SocketAddr::from((
+                [127, 0, 0, 1],
+                DEFAULT_PORT_BASE + WEBHOOK_PORT_OFFSET,
+            )),
             failure_policy: FailurePolicy::NoOpinion,
             group_prefix: DEFAULT_GROUP_PREFIX.to_owned(),
             port_base: DEFAULT_PORT_BASE,
@@ -134,6 +150,14 @@ impl Settings {
     /// Settings from the environment variables, falling back to the defaults.
     pub fn from_env() -> Result<Settings, String> {
         let mut s = Settings::default();
+        if let Some(v) = non_empty_var(ENV_PORT_BASE) {
+            s.port_base = v
+                .parse()
+                .map_err(|e| format!("{ENV_PORT_BASE}={v:?} is not a port: {e}"))?;
+            s.webhook_addr = default_webhook_addr(s.port_base).ok_or_else(|| {
+                format!("{ENV_PORT_BASE}={v}: no room for the webhook port above it; set {ENV_WEBHOOK_ADDR}")
+            })?;
+        }
         if let Some(v) = non_empty_var(ENV_WEBHOOK_ADDR) {
             s.webhook_addr = v
                 .parse()
@@ -145,11 +169,6 @@ impl Settings {
         }
         if let Ok(v) = std::env::var(ENV_GROUP_PREFIX) {
             s.group_prefix = v;
-        }
-        if let Some(v) = non_empty_var(ENV_PORT_BASE) {
-            s.port_base = v
-                .parse()
-                .map_err(|e| format!("{ENV_PORT_BASE}={v:?} is not a port: {e}"))?;
         }
         Ok(s)
     }
@@ -341,7 +360,25 @@ impl Layout {
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
+
+    #[test]
+    fn the_webhook_address_follows_the_port_base() {
+        assert_eq!(
+            Settings::default().webhook_addr.to_string(),
+            "127.0.0.1:18080"
+        );
+        assert_eq!(
+            Some(Settings::default().webhook_addr),
+            default_webhook_addr(DEFAULT_PORT_BASE)
+        );
+        assert_eq!(
+            default_webhook_addr(21000).map(|a| a.to_string()),
+            Some("127.0.0.1:22080".to_owned())
+        );
+        assert_eq!(default_webhook_addr(65000), None);
+    }
 
     #[test]
     fn ports_do_not_overlap() {
