@@ -375,81 +375,8 @@ async fn webhook_sink_gets_session_debug_and_access_envelopes_with_filters() -> 
         );
 
         // A debug session's lifecycle.
-        let templates: Api<breakglass_api::debug_session_template::DebugSessionTemplate> =
-            Api::all(hub.clone());
-        templates
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(json!({
-                    "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
-                    "kind": "DebugSessionTemplate",
-                    "metadata": {"name": template},
-                    "spec": {
-                        "mode": "kubectl-debug",
-                        "targetNamespace": tns,
-                        "allowed": {"clusters": [A]},
-                        "approvers": {"users": ["approver@example.com"]},
-                        "kubectlDebug": {"ephemeralContainers": {
-                            "enabled": true,
-                            "allowedNamespaces": {"patterns": [tns]},
-                            "allowedImages": ["busybox:*"],
-                        }},
-                    },
-                }))?,
-            )
-            .await?;
-        let catalogue = "/api/debugSessions/templates?includeHidden=true&includeUnavailable=true";
-        wait_for(
-            Duration::from_secs(20),
-            "the server has the template",
-            || async {
-                Ok(api
-                    .get(catalogue, &requester)
-                    .await?
-                    .text
-                    .contains(&format!("\"{template}\"")))
-            },
-        )
-        .await?;
-        let r = api
-            .post(
-                "/api/debugSessions",
-                &requester,
-                json!({"templateRef": template, "cluster": A, "reason": "audit e2e"}),
-            )
-            .await?;
-        assert_eq!(r.status, 201, "{}", r.text);
-        let d = r.body["metadata"]["name"]
-            .as_str()
-            .or_else(|| r.body["session"]["metadata"]["name"].as_str())
-            .or_else(|| r.body["name"].as_str())
-            .unwrap_or_default()
-            .to_owned();
-        assert!(!d.is_empty(), "{}", r.text);
-        receiver
-            .wait_types(
-                &d,
-                &["debug_session.created", "debug_session.approval_requested"],
-            )
-            .await?;
-        let r = api
-            .post(
-                &format!("/api/debugSessions/{d}/approve"),
-                &approver,
-                json!({}),
-            )
-            .await?;
-        assert_eq!(r.status, 200, "{}", r.text);
-        receiver
-            .wait_types(&d, &["debug_session.approved", "debug_session.started"])
-            .await?;
-        let r = api
-            .post_empty(&format!("/api/debugSessions/{d}/terminate"), &requester)
-            .await?;
-        assert_eq!(r.status, 200, "{}", r.text);
-        receiver
-            .wait_types(&d, &["debug_session.terminated"])
-            .await?;
+        kubectl_debug_template(&hub, &template, &tns, json!({})).await?;
+        let d = rest_debug_lifecycle(&api, &receiver, &template, &requester, &approver).await?;
         let dbg: Vec<Value> = receiver
             .all()
             .into_iter()
@@ -485,39 +412,11 @@ async fn webhook_sink_gets_session_debug_and_access_envelopes_with_filters() -> 
         anyhow::Ok(())
     }
     .await;
-    let _ = templates_cleanup(&hub, &template).await;
+    templates_cleanup(&hub, &template).await;
     delete_config(&hub, &config).await;
     delete_binding(&env, A, &binding).await;
     fx.cleanup().await?;
     result
-}
-
-/// Creates a cluster-scoped breakglass object (`DebugPodTemplate`, `DebugSessionTemplate`).
-async fn create_cluster_object(
-    hub: &kube::Client,
-    kind: &str,
-    plural: &str,
-    name: &str,
-    spec: Value,
-) -> anyhow::Result<()> {
-    let gvk = kube::api::GroupVersionKind::gvk("breakglass.t-caas.telekom.com", "v1alpha1", kind);
-    let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
-    let api: Api<kube::api::DynamicObject> = Api::all_with(hub.clone(), &ar);
-    let obj: kube::api::DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
-        "kind": kind,
-        "metadata": {"name": name},
-        "spec": spec,
-    }))?;
-    api.create(&PostParams::default(), &obj).await?;
-    Ok(())
-}
-
-async fn delete_cluster_object(hub: &kube::Client, kind: &str, plural: &str, name: &str) {
-    let gvk = kube::api::GroupVersionKind::gvk("breakglass.t-caas.telekom.com", "v1alpha1", kind);
-    let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
-    let api: Api<kube::api::DynamicObject> = Api::all_with(hub.clone(), &ar);
-    let _ = api.delete(name, &DeleteParams::default()).await;
 }
 
 /// Creates a DebugSession on the hub as the REST create writes it (spec only).
@@ -599,16 +498,15 @@ async fn debug_workload_target_events_and_unresolved_bindings_reach_the_sink() -
         }))
         .await?;
         let spec = |extra: Value| {
-            let mut s = json!({
-                "cluster": A,
-                "templateRef": template,
-                "requestedBy": "requester@example.com",
-                "userGroups": ["developers"],
-            });
-            if let (Some(s), Some(e)) = (s.as_object_mut(), extra.as_object()) {
-                s.extend(e.clone());
-            }
-            s
+            with(
+                json!({
+                    "cluster": A,
+                    "templateRef": template,
+                    "requestedBy": "requester@example.com",
+                    "userGroups": ["developers"],
+                }),
+                extra,
+            )
         };
 
         // Deployed: one record of what was created.
@@ -776,11 +674,105 @@ async fn debug_workload_target_events_and_unresolved_bindings_reach_the_sink() -
     result
 }
 
-async fn templates_cleanup(hub: &kube::Client, name: &str) -> anyhow::Result<()> {
-    let api: Api<breakglass_api::debug_session_template::DebugSessionTemplate> =
-        Api::all(hub.clone());
-    api.delete(name, &DeleteParams::default()).await?;
-    Ok(())
+/// Creates the kubectl-debug template both REST lifecycles below use: approval by
+/// `approver@example.com`, ephemeral containers in `tns`; `extra` is merged into the spec.
+async fn kubectl_debug_template(
+    hub: &kube::Client,
+    name: &str,
+    tns: &str,
+    extra: Value,
+) -> anyhow::Result<()> {
+    let spec = json!({
+        "mode": "kubectl-debug",
+        "targetNamespace": tns,
+        "allowed": {"clusters": [A]},
+        "approvers": {"users": ["approver@example.com"]},
+        "kubectlDebug": {"ephemeralContainers": {
+            "enabled": true,
+            "allowedNamespaces": {"patterns": [tns]},
+            "allowedImages": ["busybox:*"],
+        }},
+    });
+    create_cluster_object(
+        hub,
+        "DebugSessionTemplate",
+        "debugsessiontemplates",
+        name,
+        with(spec, extra),
+    )
+    .await
+}
+
+/// A debug session of `template` through the REST API — created by the requester,
+/// approved, active, terminated by the requester — waiting at each step until
+/// `receiver` has the step's envelopes; returns the session's name.
+async fn rest_debug_lifecycle(
+    api: &RestClient,
+    receiver: &Receiver,
+    template: &str,
+    requester: &str,
+    approver: &str,
+) -> anyhow::Result<String> {
+    wait_template_listed(api, template, requester).await?;
+    let r = api
+        .post(
+            "/api/debugSessions",
+            requester,
+            json!({"templateRef": template, "cluster": A, "reason": "audit e2e"}),
+        )
+        .await?;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let d = r.body["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!d.is_empty(), "{}", r.text);
+    receiver
+        .wait_types(
+            &d,
+            &["debug_session.created", "debug_session.approval_requested"],
+        )
+        .await?;
+    let r = api
+        .post(
+            &format!("/api/debugSessions/{d}/approve"),
+            approver,
+            json!({}),
+        )
+        .await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    receiver
+        .wait_types(&d, &["debug_session.approved", "debug_session.started"])
+        .await?;
+    let r = api
+        .post_empty(&format!("/api/debugSessions/{d}/terminate"), requester)
+        .await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    receiver
+        .wait_types(&d, &["debug_session.terminated"])
+        .await?;
+    Ok(d)
+}
+
+/// Waits until the server's catalogue lists `template` (its mirror has it).
+async fn wait_template_listed(api: &RestClient, template: &str, token: &str) -> anyhow::Result<()> {
+    let catalogue = "/api/debugSessions/templates?includeHidden=true&includeUnavailable=true";
+    wait_for(
+        Duration::from_secs(20),
+        "the server has the template",
+        || async {
+            Ok(api
+                .get(catalogue, token)
+                .await?
+                .text
+                .contains(&format!("\"{template}\"")))
+        },
+    )
+    .await
+}
+
+async fn templates_cleanup(hub: &kube::Client, name: &str) {
+    delete_cluster_object(hub, "DebugSessionTemplate", "debugsessiontemplates", name).await;
 }
 
 /// Latencies of `n` webhook reviews posted straight to the server.
@@ -1282,90 +1274,26 @@ async fn template_destinations_receive_their_sessions_events() -> anyhow::Result
     let template = format!("e2e-audittpl-{}", fx.id);
     let tns = format!("audittpl-{}", fx.id);
     let secret = format!("Bearer tpl-{}", fx.id);
-    let templates: Api<breakglass_api::debug_session_template::DebugSessionTemplate> =
-        Api::all(hub.clone());
-    templates
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({
-                "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
-                "kind": "DebugSessionTemplate",
-                "metadata": {"name": template},
-                "spec": {
-                    "mode": "kubectl-debug",
-                    "targetNamespace": tns,
-                    "allowed": {"clusters": [A]},
-                    "approvers": {"users": ["approver@example.com"]},
-                    "kubectlDebug": {"ephemeralContainers": {
-                        "enabled": true,
-                        "allowedNamespaces": {"patterns": [tns]},
-                        "allowedImages": ["busybox:*"],
-                    }},
-                    "audit": {"destinations": [
-                        {"type": "breakglass"},
-                        {"type": "webhook", "url": receiver.url, "headers": {"Authorization": secret}},
-                        {"type": "kubernetes"},
-                    ]},
-                },
-            }))?,
+    let result = async {
+        kubectl_debug_template(
+            &hub,
+            &template,
+            &tns,
+            json!({"audit": {"destinations": [
+                {"type": "breakglass"},
+                {"type": "webhook", "url": receiver.url, "headers": {"Authorization": secret}},
+                {"type": "kubernetes"},
+            ]}}),
         )
         .await?;
-    let result = async {
         let api = RestClient::new(&server.url);
         let requester = token(&env, "requester").await?;
         let approver = token(&env, "approver").await?;
-        let catalogue = "/api/debugSessions/templates?includeHidden=true&includeUnavailable=true";
-        wait_for(
-            Duration::from_secs(20),
-            "the server has the template",
-            || async {
-                Ok(api
-                    .get(catalogue, &requester)
-                    .await?
-                    .text
-                    .contains(&format!("\"{template}\"")))
-            },
-        )
-        .await?;
-        // The destinations' pipeline is built a moment after the template is seen.
+        // The destinations' pipeline is built a moment after the server sees the
+        // template.
+        wait_template_listed(&api, &template, &requester).await?;
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let r = api
-            .post(
-                "/api/debugSessions",
-                &requester,
-                json!({"templateRef": template, "cluster": A, "reason": "template audit"}),
-            )
-            .await?;
-        assert_eq!(r.status, 201, "{}", r.text);
-        let d = r.body["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        assert!(!d.is_empty(), "{}", r.text);
-        receiver
-            .wait_types(
-                &d,
-                &["debug_session.created", "debug_session.approval_requested"],
-            )
-            .await?;
-        let r = api
-            .post(
-                &format!("/api/debugSessions/{d}/approve"),
-                &approver,
-                json!({}),
-            )
-            .await?;
-        assert_eq!(r.status, 200, "{}", r.text);
-        receiver
-            .wait_types(&d, &["debug_session.approved", "debug_session.started"])
-            .await?;
-        let r = api
-            .post_empty(&format!("/api/debugSessions/{d}/terminate"), &requester)
-            .await?;
-        assert_eq!(r.status, 200, "{}", r.text);
-        receiver
-            .wait_types(&d, &["debug_session.terminated"])
-            .await?;
+        let d = rest_debug_lifecycle(&api, &receiver, &template, &requester, &approver).await?;
         let all = receiver.all();
         for e in &all {
             assert_eq!(e["details"]["template"], template.as_str(), "{e}");
@@ -1409,7 +1337,7 @@ async fn template_destinations_receive_their_sessions_events() -> anyhow::Result
         anyhow::Ok(())
     }
     .await;
-    let _ = templates_cleanup(&hub, &template).await;
+    templates_cleanup(&hub, &template).await;
     fx.cleanup().await?;
     result
 }

@@ -54,18 +54,7 @@ impl Debug {
         name: &str,
         spec: Value,
     ) -> anyhow::Result<()> {
-        let hub = self.fx.hub();
-        let gvk =
-            kube::api::GroupVersionKind::gvk("breakglass.t-caas.telekom.com", "v1alpha1", kind);
-        let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
-        let api: Api<kube::api::DynamicObject> = Api::all_with(hub, &ar);
-        let obj: kube::api::DynamicObject = serde_json::from_value(json!({
-            "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
-            "kind": kind,
-            "metadata": {"name": name},
-            "spec": spec,
-        }))?;
-        api.create(&PostParams::default(), &obj).await?;
+        create_cluster_object(&self.fx.hub(), kind, plural, name, spec).await?;
         self.names.push((plural_static(plural), name.to_owned()));
         Ok(())
     }

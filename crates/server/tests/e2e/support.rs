@@ -1011,3 +1011,36 @@ pub async fn admission_server(env: &TestEnv, id: &str) -> anyhow::Result<(Server
     ];
     Ok((ServerProcess::start(env, spec).await?, tls_addr))
 }
+
+/// Creates a cluster-scoped breakglass object (`DebugPodTemplate`, `DebugSessionTemplate`).
+pub async fn create_cluster_object(
+    hub: &kube::Client,
+    kind: &str,
+    plural: &str,
+    name: &str,
+    spec: Value,
+) -> anyhow::Result<()> {
+    let api = cluster_objects(hub, kind, plural);
+    let obj: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "breakglass.t-caas.telekom.com/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": spec,
+    }))?;
+    api.create(&PostParams::default(), &obj).await?;
+    Ok(())
+}
+
+/// Deletes a cluster-scoped breakglass object, ignoring errors (cleanup).
+pub async fn delete_cluster_object(hub: &kube::Client, kind: &str, plural: &str, name: &str) {
+    let _ = cluster_objects(hub, kind, plural)
+        .delete(name, &DeleteParams::default())
+        .await;
+}
+
+/// The hub API of a cluster-scoped breakglass kind, untyped.
+fn cluster_objects(hub: &kube::Client, kind: &str, plural: &str) -> Api<kube::api::DynamicObject> {
+    let gvk = kube::api::GroupVersionKind::gvk("breakglass.t-caas.telekom.com", "v1alpha1", kind);
+    let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
+    Api::all_with(hub.clone(), &ar)
+}
